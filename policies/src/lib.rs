@@ -1,1 +1,30 @@
-//! placeholder
+//! The Veilgate policy language: minimum-necessary disclosure rules per record
+//! type, compiled to the plan that `seal` follows and `verify` enforces.
+//!
+//! `parse` (grammar) → `check` (meaning) → [`Plan`] with a canonical hash.
+//! Pure: it reads only the text it is given, and no input makes it panic or
+//! run away (size limits in [`parse`]). The language is documented in
+//! `policies/README.md`.
+#![forbid(unsafe_code)]
+
+mod check;
+mod error;
+mod lex;
+pub mod parse;
+mod plan;
+pub mod record;
+
+pub use error::{PolicyError, Span};
+pub use plan::{Disclosure, FieldPlan, FieldType, Plan, Role};
+pub use record::{Record, RecordError, Value};
+
+/// Parses and checks policy text, returning the compiled plan.
+pub fn compile(source: &str) -> Result<Plan, PolicyError> {
+    check::check(parse::parse(source)?)
+}
+
+/// Policy templates shipped with Veilgate: (file name, text).
+pub const TEMPLATES: &[(&str, &str)] = &[(
+    "interbank-payment.policy",
+    include_str!("../templates/interbank-payment.policy"),
+)];
