@@ -1,1 +1,23 @@
-//! placeholder
+//! Veilgate's pure core: the envelope format and the three functions every
+//! party runs — [`seal`] (institution), [`verify`] (peer), [`open`] (recipient).
+//!
+//! No sockets, files or clocks here: time and randomness are arguments, so the
+//! same code runs in the gateway, in peers' followers and in SDKs, and can be
+//! fuzzed. It must never log, and no error it returns carries a field value.
+#![forbid(unsafe_code)]
+
+mod bind;
+pub mod envelope;
+pub mod keys;
+mod open;
+mod seal;
+pub mod suite;
+mod verify;
+pub mod view;
+
+pub use envelope::{DecodeError, Envelope, FieldBody};
+pub use keys::{Directory, InstitutionSecrets, KeyError, LedgerDirectory, MemberKeys, PseudonymKey};
+pub use open::{open, Access, OpenError, OpenedField};
+pub use seal::{seal, sign_envelope, SealError, SealRequest, MAX_IDEMPOTENCY_KEY};
+pub use suite::SuiteId;
+pub use verify::{verify, PolicySet, Rejection, VerifiedEnvelope};

@@ -1,0 +1,111 @@
+//! open: a verified envelope + one institution's secrets → exactly the fields
+//! addressed to it (and the public ones), each checked against its commitment
+//! or pseudonym where the ledger carries one.
+
+use veilgate_circuits::Opening;
+use veilgate_policies::{Disclosure, Value};
+
+use crate::bind;
+use crate::envelope::FieldBody;
+use crate::keys::{InstitutionSecrets, PseudonymKey};
+use crate::verify::VerifiedEnvelope;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    #[error("`{0}` is not a recipient of this envelope")]
+    NotARecipient(String),
+    #[error("the data key wrapped to `{0}` does not open with this key")]
+    KeyUnwrap(String),
+    #[error("field `{0}` does not decrypt")]
+    Decrypt(String),
+    #[error("field `{0}` decrypts to a value that is not of its type")]
+    Value(String),
+    #[error("field `{0}` does not match its commitment")]
+    Commitment(String),
+    #[error("field `{0}` does not match its pseudonym")]
+    Pseudonym(String),
+}
+
+/// How the caller came to see a field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// In clear on the ledger.
+    Public,
+    /// Decrypted with the caller's data key.
+    Decrypted,
+    /// Decrypted opening, checked against the on-ledger commitment.
+    CommitmentOpened,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenedField {
+    pub name: String,
+    pub value: Value,
+    pub access: Access,
+}
+
+/// Opens what `me` may read. A pseudonym is checked when the caller holds the
+/// ledger's pseudonym key (gateways of the ledger do; others pass `None`).
+pub fn open(
+    verified: &VerifiedEnvelope,
+    me: &InstitutionSecrets,
+    pseudonym_key: Option<&PseudonymKey>,
+) -> Result<Vec<OpenedField>, OpenError> {
+    let env = verified.envelope();
+    let plan = verified.plan();
+    let suite = env.suite.suite();
+    let my_index = env.recipients.iter().position(|r| r.institution == me.id);
+    let data_key = match my_index.and_then(|i| env.recipients.get(i)) {
+        Some(r) => Some(
+            suite
+                .unwrap_key(me.kem_secret(), &r.enc, &bind::wrap_info(&env.ledger, &env.id), me.id.as_bytes(), &r.wrapped_key)
+                .map_err(|_| OpenError::KeyUnwrap(me.id.clone()))?,
+        ),
+        None => return Err(OpenError::NotARecipient(me.id.clone())),
+    };
+    let mut out = Vec::new();
+    // verify matched envelope fields to non-dropped plan fields one to one, in order.
+    let planned = plan.fields.iter().enumerate().filter(|(_, f)| f.disclosure != Disclosure::Drop);
+    for ((index, f), sealed) in planned.zip(&env.fields) {
+        let name = &f.name;
+        if let FieldBody::Public(bytes) = &sealed.body {
+            let value = Value::decode(&f.ty, bytes).ok_or_else(|| OpenError::Value(name.clone()))?;
+            out.push(OpenedField { name: name.clone(), value, access: Access::Public });
+            continue;
+        }
+        let Some(ct) = sealed.ciphertexts.iter().find(|c| Some(usize::from(c.recipient)) == my_index) else {
+            continue;
+        };
+        let Some(dk) = &data_key else { continue };
+        let aad = bind::field_aad(&env.ledger, &env.id, name, &me.id);
+        let pt = zeroize::Zeroizing::new(
+            suite.open_field(dk, bind::field_nonce(index), &aad, &ct.ciphertext).map_err(|_| OpenError::Decrypt(name.clone()))?,
+        );
+        let (value, access) = match &sealed.body {
+            FieldBody::Committed { commitment, .. } => {
+                let opening = Opening::from_bytes(&pt).ok_or_else(|| OpenError::Value(name.clone()))?;
+                if opening.commit().0 != *commitment {
+                    return Err(OpenError::Commitment(name.clone()));
+                }
+                let value = match f.ty {
+                    veilgate_policies::FieldType::Amount { scale } => Value::Amount { minor: opening.value, scale },
+                    _ => Value::Int(opening.value),
+                };
+                (value, Access::CommitmentOpened)
+            }
+            FieldBody::Pseudonym(tag) => {
+                let value = Value::decode(&f.ty, &pt).ok_or_else(|| OpenError::Value(name.clone()))?;
+                if let Some(k) = pseudonym_key {
+                    if suite.pseudonym(&k.0, &bind::pseudonym_input(&env.ledger, &pt)) != *tag {
+                        return Err(OpenError::Pseudonym(name.clone()));
+                    }
+                }
+                (value, Access::Decrypted)
+            }
+            _ => (Value::decode(&f.ty, &pt).ok_or_else(|| OpenError::Value(name.clone()))?, Access::Decrypted),
+        };
+        out.push(OpenedField { name: name.clone(), value, access });
+    }
+    Ok(out)
+}

@@ -1,0 +1,235 @@
+//! verify: envelope bytes + the policies and members a peer trusts → an
+//! [`VerifiedEnvelope`], or the precise reason for rejection. Needs no
+//! plaintext and no secret key.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use veilgate_circuits::{Commitment, RangeProof, RangeStatement};
+use veilgate_policies::{Disclosure, FieldType, Plan, Value};
+
+use crate::bind;
+use crate::envelope::{DecodeError, Envelope, FieldBody};
+use crate::keys::LedgerDirectory;
+use crate::seal::resolve_roles;
+use crate::suite::{DynRng, RngCoreCrypto};
+
+/// Why a peer rejects an envelope. Each names the field where there is one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    #[error("malformed envelope: {0}")]
+    Malformed(#[from] DecodeError),
+    #[error("envelope is for ledger `{found}`, expected `{expected}`")]
+    WrongLedger { expected: String, found: String },
+    #[error("unknown policy hash {0}")]
+    UnknownPolicy(String),
+    #[error("policy id or version does not match the policy hash")]
+    PolicyMismatch,
+    #[error("envelope suite does not match its policy's suite")]
+    SuiteMismatch,
+    #[error("submitter `{0}` is not a member of the ledger")]
+    UnknownSubmitter(String),
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("envelope id is not derived from ledger, submitter and idempotency key")]
+    BadEnvelopeId,
+    #[error("shape does not match the policy: {0}")]
+    Shape(String),
+    #[error("proof for field `{0}` does not verify")]
+    ProofFailed(String),
+}
+
+impl Rejection {
+    /// A stable machine-readable code (API responses, metrics).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::Malformed(_) => "malformed",
+            Rejection::WrongLedger { .. } => "wrong_ledger",
+            Rejection::UnknownPolicy(_) => "unknown_policy",
+            Rejection::PolicyMismatch => "policy_mismatch",
+            Rejection::SuiteMismatch => "suite_mismatch",
+            Rejection::UnknownSubmitter(_) => "unknown_submitter",
+            Rejection::BadSignature => "bad_signature",
+            Rejection::BadEnvelopeId => "bad_envelope_id",
+            Rejection::Shape(_) => "shape",
+            Rejection::ProofFailed(_) => "proof_failed",
+        }
+    }
+}
+
+/// The policies a peer accepts, by canonical hash.
+#[derive(Clone, Debug, Default)]
+pub struct PolicySet {
+    by_hash: BTreeMap<[u8; 32], Arc<Plan>>,
+}
+
+impl PolicySet {
+    pub fn new(plans: impl IntoIterator<Item = Plan>) -> Self {
+        let mut s = PolicySet::default();
+        for p in plans {
+            s.insert(p);
+        }
+        s
+    }
+    pub fn insert(&mut self, plan: Plan) {
+        self.by_hash.insert(plan.hash(), Arc::new(plan));
+    }
+    pub fn get(&self, hash: &[u8; 32]) -> Option<&Arc<Plan>> {
+        self.by_hash.get(hash)
+    }
+    /// The newest version of policy `id` bound to `ledger`.
+    pub fn latest(&self, ledger: &str, id: &str) -> Option<&Arc<Plan>> {
+        self.by_hash.values().filter(|p| p.ledger == ledger && p.id == id).max_by_key(|p| p.version)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Plan>> {
+        self.by_hash.values()
+    }
+}
+
+/// An envelope that passed every check. Only [`verify`] makes one, and
+/// [`crate::open`] takes only this type: nothing is opened unverified.
+#[derive(Clone, Debug)]
+pub struct VerifiedEnvelope {
+    envelope: Envelope,
+    plan: Arc<Plan>,
+}
+
+impl VerifiedEnvelope {
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+}
+
+pub fn verify(
+    bytes: &[u8],
+    policies: &PolicySet,
+    directory: &LedgerDirectory,
+    rng: &mut dyn RngCoreCrypto,
+) -> Result<VerifiedEnvelope, Rejection> {
+    let env = Envelope::decode(bytes)?;
+    if env.ledger != directory.ledger {
+        return Err(Rejection::WrongLedger { expected: directory.ledger.clone(), found: env.ledger });
+    }
+    let plan = policies.get(&env.policy.hash).ok_or_else(|| Rejection::UnknownPolicy(hex::encode(env.policy.hash)))?.clone();
+    if plan.id != env.policy.id || plan.version != env.policy.version || plan.ledger != env.ledger {
+        return Err(Rejection::PolicyMismatch);
+    }
+    if plan.suite != env.suite.name() {
+        return Err(Rejection::SuiteMismatch);
+    }
+    let suite = env.suite.suite();
+    let signer = directory
+        .member(&env.submitter)
+        .and_then(|m| m.sign_public_bytes())
+        .ok_or_else(|| Rejection::UnknownSubmitter(env.submitter.clone()))?;
+    suite
+        .verify_signature(&signer, &bind::signature_input(&env.signed_bytes()), &env.signature)
+        .map_err(|_| Rejection::BadSignature)?;
+    if bind::envelope_id(suite, &env.ledger, &env.submitter, &env.idempotency_key) != env.id {
+        return Err(Rejection::BadEnvelopeId);
+    }
+    check_shape(&env, &plan, directory, rng)?;
+    Ok(VerifiedEnvelope { envelope: env, plan })
+}
+
+fn shape(msg: impl Into<String>) -> Rejection {
+    Rejection::Shape(msg.into())
+}
+
+fn check_shape(env: &Envelope, plan: &Plan, directory: &LedgerDirectory, rng: &mut dyn RngCoreCrypto) -> Result<(), Rejection> {
+    let suite = env.suite.suite();
+    let expected: Vec<_> = plan.fields.iter().enumerate().filter(|(_, f)| f.disclosure != Disclosure::Drop).collect();
+    if expected.len() != env.fields.len() {
+        return Err(shape(format!("{} fields, the policy discloses {}", env.fields.len(), expected.len())));
+    }
+    // Public party values, needed to resolve party roles to institutions.
+    let mut parties: BTreeMap<&str, String> = BTreeMap::new();
+    for ((_, f), sealed) in expected.iter().zip(&env.fields) {
+        if let (FieldType::Party, FieldBody::Public(bytes)) = (&f.ty, &sealed.body) {
+            if let Some(Value::Party(p)) = Value::decode(&f.ty, bytes) {
+                parties.insert(&f.name, p);
+            }
+        }
+    }
+    let mut used = BTreeSet::new();
+    for ((i, f), sealed) in expected.iter().zip(&env.fields) {
+        if sealed.name != f.name {
+            return Err(shape(format!("field `{}` where the policy has `{}`", sealed.name, f.name)));
+        }
+        let name = &f.name;
+        let kind_ok = matches!(
+            (&f.disclosure, &sealed.body),
+            (Disclosure::Public, FieldBody::Public(_))
+                | (Disclosure::Pseudonym { .. }, FieldBody::Pseudonym(_))
+                | (Disclosure::Commit { .. }, FieldBody::Committed { .. })
+                | (Disclosure::Encrypt { .. }, FieldBody::Encrypted)
+        );
+        if !kind_ok {
+            return Err(shape(format!("field `{name}` is {}, not what the policy says", sealed.body.kind())));
+        }
+        match &sealed.body {
+            FieldBody::Public(bytes) => {
+                if Value::decode(&f.ty, bytes).is_none() {
+                    return Err(shape(format!("public field `{name}` does not hold a valid {}", f.ty.name())));
+                }
+                if f.ty == FieldType::Party && directory.member(parties.get(name.as_str()).map_or("", String::as_str)).is_none() {
+                    return Err(shape(format!("party field `{name}` names an institution that is not a ledger member")));
+                }
+            }
+            FieldBody::Committed { commitment, proof } => {
+                let range = match &f.disclosure {
+                    Disclosure::Commit { range, .. } => *range,
+                    _ => None,
+                };
+                match (range, proof) {
+                    (Some((lo, hi)), Some(p)) => {
+                        let ctx = bind::proof_context(&env.ledger, &env.id, name);
+                        RangeStatement { lo, hi, context: &ctx }
+                            .verify(&Commitment(*commitment), &RangeProof(p.clone()), &mut DynRng(rng))
+                            .map_err(|_| Rejection::ProofFailed(name.clone()))?;
+                    }
+                    (None, None) => {}
+                    (Some(_), None) => return Err(shape(format!("field `{name}` lacks the range proof its policy requires"))),
+                    (None, Some(_)) => return Err(shape(format!("field `{name}` carries a proof its policy does not state"))),
+                }
+            }
+            FieldBody::Pseudonym(_) | FieldBody::Encrypted => {}
+        }
+        // Ciphertexts go to exactly the institutions the policy's roles name.
+        let want = resolve_roles(f.disclosure.recipients(), |n| parties.get(n).map(String::as_str), directory)
+            .map_err(|role| shape(format!("role `{role}` of field `{name}` resolves to no member")))?;
+        let got: BTreeSet<String> = sealed
+            .ciphertexts
+            .iter()
+            .filter_map(|c| env.recipients.get(usize::from(c.recipient)).map(|r| r.institution.clone()))
+            .collect();
+        if got != want || got.len() != sealed.ciphertexts.len() {
+            return Err(shape(format!("field `{name}` is encrypted to other institutions than its policy names")));
+        }
+        for c in &sealed.ciphertexts {
+            let pt_len = match &sealed.body {
+                FieldBody::Committed { .. } => Some(40),
+                _ => None,
+            };
+            if c.ciphertext.len() < suite.aead_tag_len() || pt_len.is_some_and(|n| c.ciphertext.len() != n + suite.aead_tag_len()) {
+                return Err(shape(format!("a ciphertext of field `{name}` has an impossible length")));
+            }
+        }
+        let _ = i;
+        used.extend(got);
+    }
+    let listed: BTreeSet<String> = env.recipients.iter().map(|r| r.institution.clone()).collect();
+    if listed != used {
+        return Err(shape("recipient list differs from the institutions the fields are encrypted to"));
+    }
+    for r in &env.recipients {
+        if r.enc.len() != suite.kem_key_len() || r.wrapped_key.len() != 32 + suite.aead_tag_len() {
+            return Err(shape(format!("wrapped key for `{}` has an impossible length", r.institution)));
+        }
+    }
+    Ok(())
+}

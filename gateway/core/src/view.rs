@@ -1,0 +1,70 @@
+//! A JSON rendering of an envelope for people and APIs: exactly what the
+//! ledger holds, nothing more. Public values are shown decoded by their tag;
+//! everything else as hex or base64.
+
+use base64::Engine as _;
+use serde_json::{json, Value as Json};
+
+use crate::envelope::{Envelope, FieldBody};
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+/// Decodes a public value's canonical bytes by its type tag (see `docs/envelope.md`).
+fn public_value(bytes: &[u8]) -> Json {
+    let Some((&tag, body)) = bytes.split_first() else { return Json::Null };
+    match tag {
+        1 | 4 | 5 | 7 => std::str::from_utf8(body).map_or(Json::Null, Json::from),
+        2 | 6 => <[u8; 8]>::try_from(body).map_or(Json::Null, |b| Json::from(i64::from_be_bytes(b))),
+        3 => Json::from(body == [1]),
+        _ => Json::Null,
+    }
+}
+
+pub fn envelope_json(env: &Envelope) -> Json {
+    let fields: Vec<Json> = env
+        .fields
+        .iter()
+        .map(|f| {
+            let mut o = json!({ "name": f.name, "kind": f.body.kind() });
+            match &f.body {
+                FieldBody::Public(v) => o["value"] = public_value(v),
+                FieldBody::Pseudonym(p) => o["pseudonym"] = Json::from(hex::encode(p)),
+                FieldBody::Committed { commitment, proof } => {
+                    o["commitment"] = Json::from(hex::encode(commitment));
+                    if let Some(p) = proof {
+                        o["range_proof"] = Json::from(b64(p));
+                    }
+                }
+                FieldBody::Encrypted => {}
+            }
+            if !f.ciphertexts.is_empty() {
+                o["ciphertexts"] = f
+                    .ciphertexts
+                    .iter()
+                    .map(|c| {
+                        let to = env.recipients.get(usize::from(c.recipient)).map(|r| r.institution.as_str());
+                        json!({ "to": to, "ciphertext": b64(&c.ciphertext) })
+                    })
+                    .collect();
+            }
+            o
+        })
+        .collect();
+    json!({
+        "format": crate::envelope::FORMAT_VERSION,
+        "suite": env.suite.name(),
+        "ledger": env.ledger,
+        "envelope_id": hex::encode(env.id),
+        "policy": { "id": env.policy.id, "version": env.policy.version, "hash": hex::encode(env.policy.hash) },
+        "submitter": env.submitter,
+        "timestamp_ms": env.timestamp_ms,
+        "idempotency_key": env.idempotency_key,
+        "recipients": env.recipients.iter().map(|r| json!({
+            "institution": r.institution, "enc": hex::encode(&r.enc), "wrapped_key": b64(&r.wrapped_key)
+        })).collect::<Vec<_>>(),
+        "fields": fields,
+        "signature": hex::encode(&env.signature),
+    })
+}
