@@ -1,1 +1,307 @@
-//! placeholder
+//! Ledger adapters. [`Ledger`] is what the gateway writes envelopes to and
+//! peers read them from; [`EmbeddedLedger`] (redb, one file per ledger) is the
+//! default on one machine, [`MemoryLedger`] its in-process twin for tests.
+//! Real chains (EVM: FISCO BCOS, Besu, GoQuorum) implement the same trait.
+//!
+//! Entries are append-only and hash-chained:
+//! `entry_hash = SHA-256(LEDGER_ENTRY ‖ seq ‖ prev_hash ‖ envelope_id ‖ SHA-256(envelope))`,
+//! with `prev_hash` of entry 0 all zeros. The envelope id is unique: appending
+//! the same id with the same bytes returns the existing receipt (exactly once),
+//! with other bytes is a conflict.
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use sha2::{Digest, Sha256};
+use veilgate_circuits::domain;
+
+pub type EnvelopeId = [u8; 16];
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Receipt {
+    pub sequence: u64,
+    #[serde(serialize_with = "hex_ser")]
+    pub entry_hash: [u8; 32],
+}
+
+fn hex_ser<S: serde::Serializer>(b: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(b))
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub sequence: u64,
+    pub envelope_id: EnvelopeId,
+    pub prev_hash: [u8; 32],
+    pub entry_hash: [u8; 32],
+    pub envelope: Vec<u8>,
+}
+
+impl Entry {
+    pub fn receipt(&self) -> Receipt {
+        Receipt { sequence: self.sequence, entry_hash: self.entry_hash }
+    }
+}
+
+/// The result of an append: its receipt, and whether this call wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    pub receipt: Receipt,
+    pub new: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    #[error("envelope id {0} is already on the ledger with different content")]
+    Conflict(String),
+    #[error("ledger storage: {0}")]
+    Storage(String),
+    #[error("ledger chain is broken at sequence {0}")]
+    Broken(u64),
+}
+
+pub trait Ledger: Send + Sync {
+    fn append(&self, envelope_id: EnvelopeId, envelope: &[u8]) -> Result<Appended, LedgerError>;
+    fn by_id(&self, id: &EnvelopeId) -> Result<Option<Entry>, LedgerError>;
+    fn by_sequence(&self, sequence: u64) -> Result<Option<Entry>, LedgerError>;
+    /// The last entry's receipt, if any.
+    fn head(&self) -> Result<Option<Receipt>, LedgerError>;
+    fn len(&self) -> Result<u64, LedgerError>;
+    fn is_empty(&self) -> Result<bool, LedgerError> {
+        Ok(self.len()? == 0)
+    }
+    /// Re-hashes every entry and checks the links; returns the entry count.
+    fn verify_chain(&self) -> Result<u64, LedgerError> {
+        let mut prev = [0u8; 32];
+        let n = self.len()?;
+        for seq in 0..n {
+            let e = self.by_sequence(seq)?.ok_or(LedgerError::Broken(seq))?;
+            if e.prev_hash != prev || entry_hash(seq, &prev, &e.envelope_id, &e.envelope) != e.entry_hash {
+                return Err(LedgerError::Broken(seq));
+            }
+            prev = e.entry_hash;
+        }
+        Ok(n)
+    }
+}
+
+pub fn entry_hash(sequence: u64, prev: &[u8; 32], id: &EnvelopeId, envelope: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(domain::LEDGER_ENTRY);
+    h.update(sequence.to_be_bytes());
+    h.update(prev);
+    h.update(id);
+    h.update(Sha256::digest(envelope));
+    h.finalize().into()
+}
+
+/// Stored entry value: prev_hash ‖ entry_hash ‖ envelope_id ‖ envelope.
+fn encode_entry(e: &Entry) -> Vec<u8> {
+    let mut v = Vec::with_capacity(80 + e.envelope.len());
+    v.extend_from_slice(&e.prev_hash);
+    v.extend_from_slice(&e.entry_hash);
+    v.extend_from_slice(&e.envelope_id);
+    v.extend_from_slice(&e.envelope);
+    v
+}
+
+fn decode_entry(sequence: u64, v: &[u8]) -> Result<Entry, LedgerError> {
+    let bad = || LedgerError::Broken(sequence);
+    let (prev, rest) = v.split_first_chunk::<32>().ok_or_else(bad)?;
+    let (hash, rest) = rest.split_first_chunk::<32>().ok_or_else(bad)?;
+    let (id, envelope) = rest.split_first_chunk::<16>().ok_or_else(bad)?;
+    Ok(Entry { sequence, envelope_id: *id, prev_hash: *prev, entry_hash: *hash, envelope: envelope.to_vec() })
+}
+
+/// Builds the next entry after `head`.
+fn next_entry(head: Option<Receipt>, id: EnvelopeId, envelope: &[u8]) -> Entry {
+    let (sequence, prev_hash) = head.map_or((0, [0u8; 32]), |h| (h.sequence + 1, h.entry_hash));
+    Entry { sequence, envelope_id: id, prev_hash, entry_hash: entry_hash(sequence, &prev_hash, &id, envelope), envelope: envelope.to_vec() }
+}
+
+/// Same id: same bytes is the existing entry, other bytes a conflict.
+fn existing(e: Entry, envelope: &[u8]) -> Result<Appended, LedgerError> {
+    if e.envelope == envelope {
+        Ok(Appended { receipt: e.receipt(), new: false })
+    } else {
+        Err(LedgerError::Conflict(hex::encode(e.envelope_id)))
+    }
+}
+
+const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
+const IDS: TableDefinition<&[u8], u64> = TableDefinition::new("envelope_ids");
+
+/// A ledger in one redb file. Each append is one fsynced transaction: when
+/// `append` returns, the entry survives a crash.
+pub struct EmbeddedLedger {
+    db: Database,
+}
+
+fn storage<E: std::fmt::Display>(e: E) -> LedgerError {
+    LedgerError::Storage(e.to_string())
+}
+
+impl EmbeddedLedger {
+    pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        let db = Database::create(path).map_err(storage)?;
+        let tx = db.begin_write().map_err(storage)?;
+        tx.open_table(ENTRIES).map_err(storage)?;
+        tx.open_table(IDS).map_err(storage)?;
+        tx.commit().map_err(storage)?;
+        Ok(EmbeddedLedger { db })
+    }
+}
+
+impl Ledger for EmbeddedLedger {
+    fn append(&self, envelope_id: EnvelopeId, envelope: &[u8]) -> Result<Appended, LedgerError> {
+        // redb admits one writer at a time, so reading the head and writing the
+        // next entry inside one write transaction cannot race another append.
+        let tx = self.db.begin_write().map_err(storage)?;
+        let appended = {
+            let mut entries = tx.open_table(ENTRIES).map_err(storage)?;
+            let mut ids = tx.open_table(IDS).map_err(storage)?;
+            let known = ids.get(envelope_id.as_slice()).map_err(storage)?.map(|g| g.value());
+            if let Some(seq) = known {
+                let v = entries.get(seq).map_err(storage)?.ok_or(LedgerError::Broken(seq))?;
+                return existing(decode_entry(seq, v.value())?, envelope);
+            }
+            let head = match entries.last().map_err(storage)? {
+                Some((k, v)) => Some(decode_entry(k.value(), v.value())?.receipt()),
+                None => None,
+            };
+            let e = next_entry(head, envelope_id, envelope);
+            entries.insert(e.sequence, encode_entry(&e).as_slice()).map_err(storage)?;
+            ids.insert(envelope_id.as_slice(), e.sequence).map_err(storage)?;
+            Appended { receipt: e.receipt(), new: true }
+        };
+        tx.commit().map_err(storage)?;
+        Ok(appended)
+    }
+
+    fn by_id(&self, id: &EnvelopeId) -> Result<Option<Entry>, LedgerError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let ids = tx.open_table(IDS).map_err(storage)?;
+        let Some(seq) = ids.get(id.as_slice()).map_err(storage)?.map(|g| g.value()) else {
+            return Ok(None);
+        };
+        let entries = tx.open_table(ENTRIES).map_err(storage)?;
+        let v = entries.get(seq).map_err(storage)?.ok_or(LedgerError::Broken(seq))?;
+        decode_entry(seq, v.value()).map(Some)
+    }
+
+    fn by_sequence(&self, sequence: u64) -> Result<Option<Entry>, LedgerError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let entries = tx.open_table(ENTRIES).map_err(storage)?;
+        let v = entries.get(sequence).map_err(storage)?;
+        v.map(|v| decode_entry(sequence, v.value())).transpose()
+    }
+
+    fn head(&self) -> Result<Option<Receipt>, LedgerError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let entries = tx.open_table(ENTRIES).map_err(storage)?;
+        let last = entries.last().map_err(storage)?;
+        last.map(|(k, v)| decode_entry(k.value(), v.value()).map(|e| e.receipt())).transpose()
+    }
+
+    fn len(&self) -> Result<u64, LedgerError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let entries = tx.open_table(ENTRIES).map_err(storage)?;
+        entries.len().map_err(storage)
+    }
+}
+
+/// In-process ledger with the same semantics, for tests and demos.
+#[derive(Default)]
+pub struct MemoryLedger {
+    inner: Mutex<(Vec<Entry>, HashMap<EnvelopeId, u64>)>,
+}
+
+impl MemoryLedger {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, (Vec<Entry>, HashMap<EnvelopeId, u64>)>, LedgerError> {
+        self.inner.lock().map_err(|_| LedgerError::Storage("memory ledger lock poisoned".into()))
+    }
+}
+
+impl Ledger for MemoryLedger {
+    fn append(&self, envelope_id: EnvelopeId, envelope: &[u8]) -> Result<Appended, LedgerError> {
+        let mut g = self.lock()?;
+        if let Some(&seq) = g.1.get(&envelope_id) {
+            let e = g.0.get(seq as usize).cloned().ok_or(LedgerError::Broken(seq))?;
+            return existing(e, envelope);
+        }
+        let e = next_entry(g.0.last().map(Entry::receipt), envelope_id, envelope);
+        let receipt = e.receipt();
+        g.1.insert(envelope_id, e.sequence);
+        g.0.push(e);
+        Ok(Appended { receipt, new: true })
+    }
+    fn by_id(&self, id: &EnvelopeId) -> Result<Option<Entry>, LedgerError> {
+        let g = self.lock()?;
+        Ok(g.1.get(id).and_then(|&s| g.0.get(s as usize)).cloned())
+    }
+    fn by_sequence(&self, sequence: u64) -> Result<Option<Entry>, LedgerError> {
+        Ok(self.lock()?.0.get(sequence as usize).cloned())
+    }
+    fn head(&self) -> Result<Option<Receipt>, LedgerError> {
+        Ok(self.lock()?.0.last().map(Entry::receipt))
+    }
+    fn len(&self) -> Result<u64, LedgerError> {
+        Ok(self.lock()?.0.len() as u64)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn exercise(l: &dyn Ledger) {
+        assert!(l.is_empty().unwrap());
+        let a = l.append([1; 16], b"first").unwrap();
+        assert_eq!((a.receipt.sequence, a.new), (0, true));
+        let b = l.append([2; 16], b"second").unwrap();
+        assert_eq!(b.receipt.sequence, 1);
+        // Same id, same bytes: the existing receipt, nothing written.
+        let again = l.append([1; 16], b"first").unwrap();
+        assert_eq!((again.receipt.clone(), again.new), (a.receipt.clone(), false));
+        assert!(matches!(l.append([1; 16], b"other"), Err(LedgerError::Conflict(_))));
+        assert_eq!(l.len().unwrap(), 2);
+        assert_eq!(l.head().unwrap(), Some(b.receipt.clone()));
+        let e = l.by_id(&[2; 16]).unwrap().unwrap();
+        assert_eq!((e.sequence, e.prev_hash, e.envelope.as_slice()), (1, a.receipt.entry_hash, &b"second"[..]));
+        assert_eq!(l.by_sequence(0).unwrap().unwrap().envelope, b"first");
+        assert_eq!(l.by_sequence(2).unwrap(), None);
+        assert_eq!(l.by_id(&[3; 16]).unwrap(), None);
+        assert_eq!(l.verify_chain().unwrap(), 2);
+    }
+
+    #[test]
+    fn memory_ledger_semantics() {
+        exercise(&MemoryLedger::default());
+    }
+
+    #[test]
+    fn embedded_ledger_semantics_and_durability_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.redb");
+        exercise(&EmbeddedLedger::open(&path).unwrap());
+        let reopened = EmbeddedLedger::open(&path).unwrap();
+        assert_eq!(reopened.len().unwrap(), 2);
+        assert_eq!(reopened.verify_chain().unwrap(), 2);
+        assert_eq!(reopened.append([9; 16], b"third").unwrap().receipt.sequence, 2);
+    }
+
+    #[test]
+    fn a_rewritten_entry_breaks_the_chain() {
+        let l = MemoryLedger::default();
+        for i in 0..5u8 {
+            l.append([i; 16], &[i; 40]).unwrap();
+        }
+        l.inner.lock().unwrap().0[2].envelope[7] ^= 1;
+        assert!(matches!(l.verify_chain(), Err(LedgerError::Broken(2))));
+    }
+}
