@@ -6,7 +6,7 @@
 //! fuzzed. It must never log, and no error it returns carries a field value.
 #![forbid(unsafe_code)]
 
-mod bind;
+pub mod bind;
 pub mod envelope;
 pub mod keys;
 mod open;
@@ -15,6 +15,7 @@ pub mod suite;
 mod verify;
 pub mod view;
 
+pub use bind::envelope_id;
 pub use envelope::{DecodeError, Envelope, FieldBody};
 pub use keys::{Directory, InstitutionSecrets, KeyError, LedgerDirectory, MemberKeys, PseudonymKey};
 pub use open::{open, Access, OpenError, OpenedField};

@@ -1,1 +1,143 @@
-fn main() {}
+//! `veilgate`: the gateway command line.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use veilgate::state::{AppState, CONFIG_FILE};
+
+#[derive(Parser)]
+#[command(name = "veilgate", version, about = "Privacy-preserving data-sharing gateway for consortium ledgers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTPS gateway. On first start, creates development material in the data directory.
+    Serve {
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        /// Address to listen on (use port 0 for any free port).
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: String,
+    },
+    /// Seal, store, verify and open one payment in one process, and show who sees what.
+    Demo {
+        /// Data directory to use (default: a fresh temporary one).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Policy tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Check policy files; prints errors with line and column, exits 1 on any.
+    Check { files: Vec<PathBuf> },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve { data, listen } => runtime.block_on(serve(data, listen)),
+        Command::Demo { data } => runtime.block_on(async move {
+            let tmp;
+            let dir = match data {
+                Some(d) => d,
+                None => {
+                    tmp = tempfile::tempdir()?;
+                    tmp.path().to_owned()
+                }
+            };
+            veilgate::demo::run(&dir).await
+        }),
+        Command::Policy { command: PolicyCommand::Check { files } } => policy_check(&files),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(data: PathBuf, listen: String) -> Result<(), Box<dyn std::error::Error>> {
+    let first = !data.join(CONFIG_FILE).exists();
+    if first {
+        veilgate::dev::init(&data)?;
+    }
+    let state = Arc::new(AppState::load(&data)?);
+    let tls = veilgate::server::tls_config(&data)?;
+    let listener = tokio::net::TcpListener::bind(&listen).await?;
+    let addr = listener.local_addr()?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "veilgate listening on https://{addr} (data directory {})", data.display())?;
+    if first {
+        let d = data.display();
+        writeln!(out, "created development material in {d}: a CA, certificates and keys for bank-a, bank-b, bank-c and regulator")?;
+        writeln!(out, "submit the sample payment as bank-a:")?;
+        writeln!(
+            out,
+            "  curl --cacert {d}/ca/ca.pem --cert {d}/institutions/bank-a/client.pem --key {d}/institutions/bank-a/client.key.pem \\\n    -H 'content-type: application/json' https://{addr}/v1/ledgers/interbank-settlement/records \\\n    -d \"{{\\\"policy\\\":\\\"interbank-payment\\\",\\\"idempotency_key\\\":\\\"pay-0001\\\",\\\"record\\\":$(cat {d}/samples/interbank-payment.json)}}\""
+        )?;
+    }
+    out.flush()?;
+    drop(out);
+    let shutdown = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+    };
+    veilgate::server::serve(state, tls, listener, shutdown).await;
+    Ok(())
+}
+
+fn policy_check(files: &[PathBuf]) -> Result<(), Box<dyn std::error::Error>> {
+    let mut failed = 0;
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        match veilgate_policies::compile(&text) {
+            Ok(plan) => println!("{}: ok — policy `{}` version {} hash {}", f.display(), plan.id, plan.version, hex::encode(plan.hash())),
+            Err(e) => {
+                eprint!("{}", e.render(&f.display().to_string(), &text));
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(format!("{failed} of {} policy files failed", files.len()).into());
+    }
+    Ok(())
+}
