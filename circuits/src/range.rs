@@ -228,7 +228,11 @@ mod tests {
             (i64::MIN, i64::MAX, i64::MAX),
             (7, 7, 7),
         ] {
-            let st = RangeStatement { lo, hi, context: CTX };
+            let st = RangeStatement {
+                lo,
+                hi,
+                context: CTX,
+            };
             let opening = Opening::random(v, &mut rng);
             let proof = st.prove(&opening, &mut rng).unwrap();
             assert_eq!(proof.0.len(), 736);
@@ -239,7 +243,11 @@ mod tests {
     #[test]
     fn honest_prover_refuses_a_value_outside_the_range() {
         let mut rng = rng();
-        let st = RangeStatement { lo: 1, hi: 100, context: CTX };
+        let st = RangeStatement {
+            lo: 1,
+            hi: 100,
+            context: CTX,
+        };
         for v in [0, 101, -1, i64::MAX] {
             let opening = Opening::random(v, &mut rng);
             assert_eq!(st.prove(&opening, &mut rng), Err(RangeError::OutOfRange));
@@ -251,7 +259,11 @@ mod tests {
     #[test]
     fn a_patched_prover_cannot_prove_a_value_outside_the_range() {
         let mut rng = rng();
-        let st = RangeStatement { lo: 1, hi: 100, context: CTX };
+        let st = RangeStatement {
+            lo: 1,
+            hi: 100,
+            context: CTX,
+        };
         let opening = Opening::random(101, &mut rng);
         let above = 100u64;
         let below = (100i64 - 101) as u64; // wraps to 2^64 − 1: not hi − v in Z_ℓ
@@ -276,17 +288,32 @@ mod tests {
     #[test]
     fn a_proof_fails_for_another_commitment_range_or_context() {
         let mut rng = rng();
-        let st = RangeStatement { lo: 1, hi: 100, context: CTX };
+        let st = RangeStatement {
+            lo: 1,
+            hi: 100,
+            context: CTX,
+        };
         let opening = Opening::random(50, &mut rng);
         let proof = st.prove(&opening, &mut rng).unwrap();
         let other = Opening::random(50, &mut rng).commit();
-        assert_eq!(st.verify(&other, &proof, &mut rng), Err(RangeError::ProofRejected));
-        let wider = RangeStatement { lo: 0, hi: 100, context: CTX };
+        assert_eq!(
+            st.verify(&other, &proof, &mut rng),
+            Err(RangeError::ProofRejected)
+        );
+        let wider = RangeStatement {
+            lo: 0,
+            hi: 100,
+            context: CTX,
+        };
         assert_eq!(
             wider.verify(&opening.commit(), &proof, &mut rng),
             Err(RangeError::ProofRejected)
         );
-        let elsewhere = RangeStatement { lo: 1, hi: 100, context: b"another envelope" };
+        let elsewhere = RangeStatement {
+            lo: 1,
+            hi: 100,
+            context: b"another envelope",
+        };
         assert_eq!(
             elsewhere.verify(&opening.commit(), &proof, &mut rng),
             Err(RangeError::ProofRejected)
@@ -296,14 +323,21 @@ mod tests {
     #[test]
     fn every_single_byte_flip_of_a_proof_is_rejected() {
         let mut rng = rng();
-        let st = RangeStatement { lo: 0, hi: 1_000_000, context: CTX };
+        let st = RangeStatement {
+            lo: 0,
+            hi: 1_000_000,
+            context: CTX,
+        };
         let opening = Opening::random(31_337, &mut rng);
         let c = opening.commit();
         let proof = st.prove(&opening, &mut rng).unwrap();
         for i in 0..proof.0.len() {
             let mut bad = proof.clone();
             bad.0[i] ^= 0x01;
-            assert!(st.verify(&c, &bad, &mut rng).is_err(), "flip at byte {i} accepted");
+            assert!(
+                st.verify(&c, &bad, &mut rng).is_err(),
+                "flip at byte {i} accepted"
+            );
         }
         for len in 0..proof.0.len() {
             let cut = RangeProof(proof.0[..len].to_vec());
@@ -329,9 +363,17 @@ mod tests {
     fn known_answer_commitment_and_proof() {
         let mut rng = ChaCha20Rng::seed_from_u64(2026);
         let opening = Opening::random(123_456, &mut rng);
-        let st = RangeStatement { lo: 1, hi: 100_000_000, context: b"kat" };
+        let st = RangeStatement {
+            lo: 1,
+            hi: 100_000_000,
+            context: b"kat",
+        };
         let proof = st.prove(&opening, &mut rng).unwrap();
-        let got = format!("{}\n{}\n", hex::encode(opening.commit().0), hex::encode(&proof.0));
+        let got = format!(
+            "{}\n{}\n",
+            hex::encode(opening.commit().0),
+            hex::encode(&proof.0)
+        );
         if std::env::var_os("VEILGATE_WRITE_VECTORS").is_some() {
             let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/range-v1.txt");
             let head = "# range proof v1: commitment, proof (seed 2026, v=123456, [1, 1e8], context \"kat\")\n";

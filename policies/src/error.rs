@@ -73,7 +73,10 @@ impl fmt::Display for PolicyError {
 impl std::error::Error for PolicyError {}
 
 /// The closest candidate by edit distance, if it is close enough to be a typo.
-pub(crate) fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         let d = edit_distance(word, c);

@@ -95,12 +95,14 @@ pub fn lex(src: &str) -> Result<Vec<Token>, PolicyError> {
                 return Err(PolicyError::new(start, "unexpected `.`")
                     .with_help("ranges are written `lo ..= hi`"));
             }
-        } else if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+        } else if c.is_ascii_digit()
+            || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()))
+        {
             i += 1;
-            while chars
-                .get(i)
-                .is_some_and(|&d| d.is_ascii_digit() || (d == '.' && chars.get(i + 1).is_some_and(|e| e.is_ascii_digit())))
-            {
+            while chars.get(i).is_some_and(|&d| {
+                d.is_ascii_digit()
+                    || (d == '.' && chars.get(i + 1).is_some_and(|e| e.is_ascii_digit()))
+            }) {
                 i += 1;
             }
             Tok::Number(chars.get(begin..i).unwrap_or_default().iter().collect())
@@ -114,16 +116,25 @@ pub fn lex(src: &str) -> Result<Vec<Token>, PolicyError> {
             let word: String = chars.get(begin..i).unwrap_or_default().iter().collect();
             if word.len() > MAX_IDENT {
                 return Err(PolicyError::new(
-                    Span { len: word.len() as u32, ..start },
+                    Span {
+                        len: word.len() as u32,
+                        ..start
+                    },
                     format!("name is longer than {MAX_IDENT} characters"),
                 ));
             }
             Tok::Ident(word)
         } else {
-            return Err(PolicyError::new(start, format!("unexpected character `{}`", c.escape_debug())));
+            return Err(PolicyError::new(
+                start,
+                format!("unexpected character `{}`", c.escape_debug()),
+            ));
         };
         let len = (i - begin) as u32;
-        out.push(Token { tok, span: Span { len, ..start } });
+        out.push(Token {
+            tok,
+            span: Span { len, ..start },
+        });
         col += len;
     }
     Ok(out)

@@ -81,7 +81,11 @@ struct Parser {
 pub fn parse(src: &str) -> Result<PolicyAst, PolicyError> {
     if src.len() > MAX_SOURCE_BYTES {
         return Err(PolicyError::new(
-            Span { line: 1, col: 1, len: 1 },
+            Span {
+                line: 1,
+                col: 1,
+                len: 1,
+            },
             format!("policy file is larger than {MAX_SOURCE_BYTES} bytes"),
         ));
     }
@@ -91,7 +95,11 @@ pub fn parse(src: &str) -> Result<PolicyAst, PolicyError> {
     let mut p = Parser {
         toks,
         pos: 0,
-        end: Span { line: lines, col: last_len + 1, len: 1 },
+        end: Span {
+            line: lines,
+            col: last_len + 1,
+            len: 1,
+        },
     };
     p.policy()
 }
@@ -107,8 +115,14 @@ impl Parser {
 
     fn unexpected(&self, wanted: &str) -> PolicyError {
         match self.peek() {
-            Some(t) => PolicyError::new(t.span, format!("expected {wanted}, found {}", t.tok.describe())),
-            None => PolicyError::new(self.end, format!("expected {wanted}, found the end of the file")),
+            Some(t) => PolicyError::new(
+                t.span,
+                format!("expected {wanted}, found {}", t.tok.describe()),
+            ),
+            None => PolicyError::new(
+                self.end,
+                format!("expected {wanted}, found the end of the file"),
+            ),
         }
     }
 
@@ -132,8 +146,14 @@ impl Parser {
 
     fn name(&mut self, what: &str) -> Result<Name, PolicyError> {
         match self.peek() {
-            Some(Token { tok: Tok::Ident(s), span }) => {
-                let n = Name { text: s.clone(), span: *span };
+            Some(Token {
+                tok: Tok::Ident(s),
+                span,
+            }) => {
+                let n = Name {
+                    text: s.clone(),
+                    span: *span,
+                };
                 self.pos += 1;
                 Ok(n)
             }
@@ -143,7 +163,10 @@ impl Parser {
 
     fn keyword(&mut self, kw: &str) -> Result<Span, PolicyError> {
         match self.peek() {
-            Some(Token { tok: Tok::Ident(s), span }) if s == kw => {
+            Some(Token {
+                tok: Tok::Ident(s),
+                span,
+            }) if s == kw => {
                 let span = *span;
                 self.pos += 1;
                 Ok(span)
@@ -158,7 +181,10 @@ impl Parser {
 
     fn number(&mut self, what: &str) -> Result<(String, Span), PolicyError> {
         match self.peek() {
-            Some(Token { tok: Tok::Number(n), span }) => {
+            Some(Token {
+                tok: Tok::Number(n),
+                span,
+            }) => {
                 let out = (n.clone(), *span);
                 self.pos += 1;
                 Ok(out)
@@ -181,7 +207,11 @@ impl Parser {
             None
         };
         let fields = self.record()?;
-        let roles = if self.at_keyword("roles") { self.roles()? } else { Vec::new() };
+        let roles = if self.at_keyword("roles") {
+            self.roles()?
+        } else {
+            Vec::new()
+        };
         let (rules, rules_span) = self.disclose()?;
         if let Some(t) = self.peek() {
             return Err(PolicyError::new(
@@ -189,7 +219,16 @@ impl Parser {
                 format!("unexpected {} after the `disclose` block", t.tok.describe()),
             ));
         }
-        Ok(PolicyAst { id, version, ledger, suite, fields, roles, rules, rules_span })
+        Ok(PolicyAst {
+            id,
+            version,
+            ledger,
+            suite,
+            fields,
+            roles,
+            rules,
+            rules_span,
+        })
     }
 
     fn record(&mut self) -> Result<Vec<(Name, TypeExpr)>, PolicyError> {
@@ -198,7 +237,10 @@ impl Parser {
         let mut fields = Vec::new();
         while !self.eat(&Tok::RBrace) {
             if fields.len() >= MAX_FIELDS {
-                return Err(PolicyError::new(self.here(), format!("a record has at most {MAX_FIELDS} fields")));
+                return Err(PolicyError::new(
+                    self.here(),
+                    format!("a record has at most {MAX_FIELDS} fields"),
+                ));
             }
             let name = self.name("a field name or `}`")?;
             self.expect(Tok::Colon)?;
@@ -222,19 +264,27 @@ impl Parser {
                 let mut variants = vec![self.name("an enum value")?];
                 while self.eat(&Tok::Comma) {
                     if variants.len() >= MAX_LIST {
-                        return Err(PolicyError::new(self.here(), format!("an enum has at most {MAX_LIST} values")));
+                        return Err(PolicyError::new(
+                            self.here(),
+                            format!("an enum has at most {MAX_LIST} values"),
+                        ));
                     }
                     variants.push(self.name("an enum value")?);
                 }
                 self.expect(Tok::RParen)?;
-                Ok(TypeExpr::Enum { variants, span: name.span })
+                Ok(TypeExpr::Enum {
+                    variants,
+                    span: name.span,
+                })
             }
             other if self.peek().is_some_and(|t| t.tok == Tok::LParen) => {
                 // `amont(2)`: a misspelt parameterised type, not a missing `}`.
                 let e = PolicyError::new(name.span, format!("unknown type `{other}`"));
                 Err(match crate::error::suggest(other, ["amount", "enum"]) {
                     Some(h) => e.with_help(h),
-                    None => e.with_help("only `amount(scale)` and `enum(A, B, ...)` take arguments"),
+                    None => {
+                        e.with_help("only `amount(scale)` and `enum(A, B, ...)` take arguments")
+                    }
                 })
             }
             _ => Ok(TypeExpr::Simple(name)),
@@ -247,7 +297,10 @@ impl Parser {
         let mut roles = Vec::new();
         while !self.eat(&Tok::RBrace) {
             if roles.len() >= MAX_LIST {
-                return Err(PolicyError::new(self.here(), format!("at most {MAX_LIST} roles")));
+                return Err(PolicyError::new(
+                    self.here(),
+                    format!("at most {MAX_LIST} roles"),
+                ));
             }
             roles.push(self.name("a role name or `}`")?);
         }
@@ -260,14 +313,20 @@ impl Parser {
         let mut rules = Vec::new();
         while !self.eat(&Tok::RBrace) {
             if rules.len() >= MAX_FIELDS {
-                return Err(PolicyError::new(self.here(), format!("at most {MAX_FIELDS} rules")));
+                return Err(PolicyError::new(
+                    self.here(),
+                    format!("at most {MAX_FIELDS} rules"),
+                ));
             }
             let field = self.name("a field name or `}`")?;
             self.expect(Tok::Colon)?;
             let mut actions = vec![self.action()?];
             while self.eat(&Tok::Comma) {
                 if actions.len() >= 8 {
-                    return Err(PolicyError::new(self.here(), "too many actions for one field"));
+                    return Err(PolicyError::new(
+                        self.here(),
+                        "too many actions for one field",
+                    ));
                 }
                 actions.push(self.action()?);
             }
@@ -279,7 +338,10 @@ impl Parser {
     fn action(&mut self) -> Result<Action, PolicyError> {
         const WANTED: &str = "a disclosure (`public`, `drop`, `pseudonym`, `commit`, `encrypt to [...]`, `range lo ..= hi`)";
         let word = match self.peek() {
-            Some(Token { tok: Tok::Ident(s), span }) => (s.clone(), *span),
+            Some(Token {
+                tok: Tok::Ident(s),
+                span,
+            }) => (s.clone(), *span),
             _ => return Err(self.unexpected(WANTED)),
         };
         let (text, span) = word;
@@ -295,7 +357,10 @@ impl Parser {
                 let mut roles = vec![self.name("a role name")?];
                 while self.eat(&Tok::Comma) {
                     if roles.len() >= MAX_LIST {
-                        return Err(PolicyError::new(self.here(), format!("at most {MAX_LIST} recipients")));
+                        return Err(PolicyError::new(
+                            self.here(),
+                            format!("at most {MAX_LIST} recipients"),
+                        ));
                     }
                     roles.push(self.name("a role name")?);
                 }
@@ -310,7 +375,10 @@ impl Parser {
                 return Ok(Action::Range { lo, hi, span });
             }
             other => {
-                let help = crate::error::suggest(other, ["public", "drop", "pseudonym", "commit", "encrypt", "range"]);
+                let help = crate::error::suggest(
+                    other,
+                    ["public", "drop", "pseudonym", "commit", "encrypt", "range"],
+                );
                 let err = PolicyError::new(span, format!("unknown disclosure `{other}`"));
                 return Err(match help {
                     Some(h) => err.with_help(h),

@@ -16,7 +16,9 @@ pub enum FieldType {
     /// An institution id; a party field can be named as a role.
     Party,
     /// A decimal amount held as an integer count of minor units.
-    Amount { scale: u8 },
+    Amount {
+        scale: u8,
+    },
     Enum(Vec<String>),
 }
 
@@ -74,7 +76,10 @@ pub enum Disclosure {
     Pseudonym { reveal_to: Vec<Role> },
     /// A Pedersen commitment on the ledger, with an optional range proof; the
     /// opening (value and blinding) encrypted to `open_to`.
-    Commit { range: Option<(i64, i64)>, open_to: Vec<Role> },
+    Commit {
+        range: Option<(i64, i64)>,
+        open_to: Vec<Role>,
+    },
     /// Only ciphertexts on the ledger, one per recipient.
     Encrypt { to: Vec<Role> },
 }
@@ -84,7 +89,9 @@ impl Disclosure {
     pub fn recipients(&self) -> &[Role] {
         match self {
             Disclosure::Public | Disclosure::Drop => &[],
-            Disclosure::Pseudonym { reveal_to: r } | Disclosure::Commit { open_to: r, .. } | Disclosure::Encrypt { to: r } => r,
+            Disclosure::Pseudonym { reveal_to: r }
+            | Disclosure::Commit { open_to: r, .. }
+            | Disclosure::Encrypt { to: r } => r,
         }
     }
 

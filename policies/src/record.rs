@@ -19,7 +19,10 @@ pub enum Value {
     Date(String),
     Party(String),
     /// Minor units and the scale they are counted at.
-    Amount { minor: i64, scale: u8 },
+    Amount {
+        minor: i64,
+        scale: u8,
+    },
     Enum(String),
 }
 
@@ -94,7 +97,10 @@ impl Value {
             FieldType::Date => text().filter(|s| valid_date(s)).map(Value::Date),
             FieldType::Enum(variants) => text().filter(|s| variants.contains(s)).map(Value::Enum),
             FieldType::Integer => int().map(Value::Int),
-            FieldType::Amount { scale } => int().map(|minor| Value::Amount { minor, scale: *scale }),
+            FieldType::Amount { scale } => int().map(|minor| Value::Amount {
+                minor,
+                scale: *scale,
+            }),
             FieldType::Bool => match body {
                 [0] => Some(Value::Bool(false)),
                 [1] => Some(Value::Bool(true)),
@@ -119,7 +125,10 @@ pub struct RecordError {
 }
 
 fn err(field: &str, rule: impl Into<String>) -> RecordError {
-    RecordError { field: field.to_owned(), rule: rule.into() }
+    RecordError {
+        field: field.to_owned(),
+        rule: rule.into(),
+    }
 }
 
 impl Plan {
@@ -133,13 +142,25 @@ impl Plan {
         if let Some(unknown) = obj.keys().find(|k| self.field(k).is_none()) {
             // The key is a name the caller chose, not customer data; still cap it.
             let shown: String = unknown.chars().take(64).collect();
-            return Err(err(&shown, format!("is not a field of policy `{}`", self.id)));
+            return Err(err(
+                &shown,
+                format!("is not a field of policy `{}`", self.id),
+            ));
         }
         let mut values = Vec::with_capacity(self.fields.len());
         for f in &self.fields {
-            let raw = obj.get(&f.name).ok_or_else(|| err(&f.name, "is required by the policy"))?;
+            let raw = obj
+                .get(&f.name)
+                .ok_or_else(|| err(&f.name, "is required by the policy"))?;
             let v = parse_value(&f.name, &f.ty, raw)?;
-            if let (Disclosure::Commit { range: Some((lo, hi)), .. }, Some(x)) = (&f.disclosure, v.committed_integer()) {
+            if let (
+                Disclosure::Commit {
+                    range: Some((lo, hi)),
+                    ..
+                },
+                Some(x),
+            ) = (&f.disclosure, v.committed_integer())
+            {
                 if x < *lo || x > *hi {
                     let scale = match f.ty {
                         FieldType::Amount { scale } => scale,
@@ -163,9 +184,14 @@ impl Plan {
 
 fn parse_value(name: &str, ty: &FieldType, raw: &serde_json::Value) -> Result<Value, RecordError> {
     let text = |what: &str| -> Result<&str, RecordError> {
-        let s = raw.as_str().ok_or_else(|| err(name, format!("must be {what}")))?;
+        let s = raw
+            .as_str()
+            .ok_or_else(|| err(name, format!("must be {what}")))?;
         if s.len() > MAX_STRING_BYTES {
-            return Err(err(name, format!("must be at most {MAX_STRING_BYTES} bytes")));
+            return Err(err(
+                name,
+                format!("must be at most {MAX_STRING_BYTES} bytes"),
+            ));
         }
         Ok(s)
     };
@@ -174,7 +200,10 @@ fn parse_value(name: &str, ty: &FieldType, raw: &serde_json::Value) -> Result<Va
         FieldType::Party => {
             let s = text("an institution id (a string)")?;
             if !valid_party(s) {
-                return Err(err(name, "must be an institution id: 1–64 of `a-z 0-9 - _ .`"));
+                return Err(err(
+                    name,
+                    "must be an institution id: 1–64 of `a-z 0-9 - _ .`",
+                ));
             }
             Ok(Value::Party(s.to_owned()))
         }
@@ -192,17 +221,29 @@ fn parse_value(name: &str, ty: &FieldType, raw: &serde_json::Value) -> Result<Va
             }
             Ok(Value::Enum(s.to_owned()))
         }
-        FieldType::Bool => raw.as_bool().map(Value::Bool).ok_or_else(|| err(name, "must be true or false")),
+        FieldType::Bool => raw
+            .as_bool()
+            .map(Value::Bool)
+            .ok_or_else(|| err(name, "must be true or false")),
         FieldType::Integer => raw
             .as_i64()
             .map(Value::Int)
             .ok_or_else(|| err(name, "must be a whole number between -2^63 and 2^63-1")),
         FieldType::Amount { scale } => {
             // Amounts travel as strings: binary floating point cannot hold 0.10 exactly.
-            let s = text(&format!("a decimal string with at most {scale} decimal places"))?;
-            let minor = parse_decimal(s, *scale)
-                .ok_or_else(|| err(name, format!("must be a decimal string with at most {scale} decimal places")))?;
-            Ok(Value::Amount { minor, scale: *scale })
+            let s = text(&format!(
+                "a decimal string with at most {scale} decimal places"
+            ))?;
+            let minor = parse_decimal(s, *scale).ok_or_else(|| {
+                err(
+                    name,
+                    format!("must be a decimal string with at most {scale} decimal places"),
+                )
+            })?;
+            Ok(Value::Amount {
+                minor,
+                scale: *scale,
+            })
         }
     }
 }
@@ -210,7 +251,8 @@ fn parse_value(name: &str, ty: &FieldType, raw: &serde_json::Value) -> Result<Va
 pub(crate) fn valid_party(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
 }
 
 pub(crate) fn valid_date(s: &str) -> bool {
@@ -220,7 +262,9 @@ pub(crate) fn valid_date(s: &str) -> bool {
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         let part = s.get(r)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
         return false;
@@ -287,7 +331,19 @@ mod tests {
         assert_eq!(parse_decimal("1234.5", 2), Some(123450));
         assert_eq!(parse_decimal("7", 2), Some(700));
         assert_eq!(parse_decimal("-0.01", 2), Some(-1));
-        for bad in ["", "-", ".5", "5.", "1.234", "1e3", "+1", "1,0", " 1", "0x10", "99999999999999999999"] {
+        for bad in [
+            "",
+            "-",
+            ".5",
+            "5.",
+            "1.234",
+            "1e3",
+            "+1",
+            "1,0",
+            " 1",
+            "0x10",
+            "99999999999999999999",
+        ] {
             assert_eq!(parse_decimal(bad, 2), None, "{bad}");
         }
         assert_eq!(format_decimal(1, 2), "0.01");

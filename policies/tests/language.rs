@@ -10,9 +10,18 @@ fn template() -> &'static str {
 #[test]
 fn the_interbank_template_compiles_to_the_plan_it_states() {
     let plan = compile(template()).unwrap();
-    assert_eq!((plan.id.as_str(), plan.version, plan.ledger.as_str()), ("interbank-payment", 1, "interbank-settlement"));
-    assert_eq!(plan.field("payer_bank").unwrap().disclosure, Disclosure::Public);
-    assert_eq!(plan.field("payer_name").unwrap().disclosure, Disclosure::Drop);
+    assert_eq!(
+        (plan.id.as_str(), plan.version, plan.ledger.as_str()),
+        ("interbank-payment", 1, "interbank-settlement")
+    );
+    assert_eq!(
+        plan.field("payer_bank").unwrap().disclosure,
+        Disclosure::Public
+    );
+    assert_eq!(
+        plan.field("payer_name").unwrap().disclosure,
+        Disclosure::Drop
+    );
     assert_eq!(
         plan.field("amount").unwrap().disclosure,
         Disclosure::Commit {
@@ -26,7 +35,9 @@ fn the_interbank_template_compiles_to_the_plan_it_states() {
     );
     assert_eq!(
         plan.field("remittance").unwrap().disclosure,
-        Disclosure::Encrypt { to: vec![Role::Party("payee_bank".into())] }
+        Disclosure::Encrypt {
+            to: vec![Role::Party("payee_bank".into())]
+        }
     );
 }
 
@@ -41,7 +52,10 @@ fn the_hash_ignores_layout_and_comments() {
         .join("\n");
     // Re-spacing applies to the squeezed text so no comment gets split.
     let spaced = squeezed.replace(": ", ":\t ").replace(", ", " ,\n   ");
-    let commented = format!("# reviewed by compliance\n{}", template().replace("\n", "   # note\n"));
+    let commented = format!(
+        "# reviewed by compliance\n{}",
+        template().replace("\n", "   # note\n")
+    );
     for variant in [spaced, squeezed, commented] {
         assert_eq!(compile(&variant).unwrap().hash(), base);
     }
@@ -58,20 +72,39 @@ fn the_hash_changes_under_every_semantic_edit() {
         ("amount(2)", "amount(3)"),
         ("range 0.01 ..=", "range 0.02 ..="),
         ("..= 1000000000.00", "..= 1000000000.01"),
-        ("encrypt to [payee_bank]", "encrypt to [payee_bank, regulator]"),
-        ("payer_name:    drop", "payer_name:    encrypt to [regulator]"),
-        ("currency:      public", "currency:      encrypt to [regulator]"),
-        ("payer_account: pseudonym, encrypt to [payer_bank, regulator]", "payer_account: pseudonym, encrypt to [payer_bank]"),
+        (
+            "encrypt to [payee_bank]",
+            "encrypt to [payee_bank, regulator]",
+        ),
+        (
+            "payer_name:    drop",
+            "payer_name:    encrypt to [regulator]",
+        ),
+        (
+            "currency:      public",
+            "currency:      encrypt to [regulator]",
+        ),
+        (
+            "payer_account: pseudonym, encrypt to [payer_bank, regulator]",
+            "payer_account: pseudonym, encrypt to [payer_bank]",
+        ),
         ("roles { regulator }", "roles { regulator auditor }"),
-        ("remittance:    string", "remittance:    string\n  note: string"),
+        (
+            "remittance:    string",
+            "remittance:    string\n  note: string",
+        ),
     ];
     for (from, to) in edits {
         assert!(template().contains(from), "edit `{from}` does not apply");
         let mut edited = template().replacen(from, to, 1);
         if to.contains("note: string") {
-            edited = edited.replace("remittance:    encrypt", "note: drop\n  remittance:    encrypt");
+            edited = edited.replace(
+                "remittance:    encrypt",
+                "note: drop\n  remittance:    encrypt",
+            );
         }
-        let plan = compile(&edited).unwrap_or_else(|e| panic!("{from} -> {to}: {}", e.render("t", &edited)));
+        let plan = compile(&edited)
+            .unwrap_or_else(|e| panic!("{from} -> {to}: {}", e.render("t", &edited)));
         assert_ne!(plan.hash(), base, "edit `{from}` -> `{to}` kept the hash");
     }
 }

@@ -15,7 +15,12 @@ fn lp(out: &mut Vec<u8>, s: &[u8]) {
 /// Envelope id: the first 16 bytes of `H(ENVELOPE_ID ‖ ledger ‖ submitter ‖ idempotency key)`.
 /// The same key from the same submitter names the same envelope, so a ledger
 /// that refuses duplicate ids gives exactly-once delivery and replay refusal.
-pub fn envelope_id(suite: &dyn Suite, ledger: &str, submitter: &str, idempotency_key: &str) -> [u8; ENVELOPE_ID_LEN] {
+pub fn envelope_id(
+    suite: &dyn Suite,
+    ledger: &str,
+    submitter: &str,
+    idempotency_key: &str,
+) -> [u8; ENVELOPE_ID_LEN] {
     let mut m = domain::ENVELOPE_ID.to_vec();
     lp(&mut m, ledger.as_bytes());
     lp(&mut m, submitter.as_bytes());
@@ -35,7 +40,12 @@ pub fn wrap_info(ledger: &str, id: &[u8; ENVELOPE_ID_LEN]) -> Vec<u8> {
 }
 
 /// AES-GCM associated data of one field's ciphertext for one recipient.
-pub fn field_aad(ledger: &str, id: &[u8; ENVELOPE_ID_LEN], field: &str, recipient: &str) -> Vec<u8> {
+pub fn field_aad(
+    ledger: &str,
+    id: &[u8; ENVELOPE_ID_LEN],
+    field: &str,
+    recipient: &str,
+) -> Vec<u8> {
     let mut m = domain::FIELD_AAD.to_vec();
     lp(&mut m, ledger.as_bytes());
     m.extend_from_slice(id);

@@ -36,7 +36,10 @@ pub enum FieldBody {
     /// Keyed per-ledger pseudonym.
     Pseudonym([u8; 32]),
     /// Pedersen commitment, and a range proof when the policy asks for one.
-    Committed { commitment: [u8; 32], proof: Option<Vec<u8>> },
+    Committed {
+        commitment: [u8; 32],
+        proof: Option<Vec<u8>>,
+    },
     /// Nothing but the ciphertexts.
     Encrypted,
 }
@@ -184,7 +187,11 @@ impl Envelope {
         let suite = SuiteId::from_byte(suite_byte).ok_or(DecodeError::Suite(suite_byte))?;
         let ledger = r.str()?;
         let id = r.array::<ENVELOPE_ID_LEN>()?;
-        let policy = PolicyRef { id: r.str()?, version: r.u32()?, hash: r.array::<32>()? };
+        let policy = PolicyRef {
+            id: r.str()?,
+            version: r.u32()?,
+            hash: r.array::<32>()?,
+        };
         let submitter = r.str()?;
         let timestamp_ms = r.u64()?;
         let idempotency_key = r.str()?;
@@ -192,9 +199,19 @@ impl Envelope {
         let mut recipients: Vec<Recipient> = Vec::with_capacity(n.min(64));
         for _ in 0..n {
             let at = r.pos;
-            let rec = Recipient { institution: r.str()?, enc: r.bytes16()?, wrapped_key: r.bytes16()? };
-            if recipients.last().is_some_and(|p| p.institution >= rec.institution) {
-                return Err(DecodeError::Invalid { what: "recipients not in strictly ascending order", at });
+            let rec = Recipient {
+                institution: r.str()?,
+                enc: r.bytes16()?,
+                wrapped_key: r.bytes16()?,
+            };
+            if recipients
+                .last()
+                .is_some_and(|p| p.institution >= rec.institution)
+            {
+                return Err(DecodeError::Invalid {
+                    what: "recipients not in strictly ascending order",
+                    at,
+                });
             }
             recipients.push(rec);
         }
@@ -212,12 +229,22 @@ impl Envelope {
                     let proof = match r.u8()? {
                         0 => None,
                         1 => Some(r.bytes32()?),
-                        _ => return Err(DecodeError::Invalid { what: "proof presence flag is not 0 or 1", at }),
+                        _ => {
+                            return Err(DecodeError::Invalid {
+                                what: "proof presence flag is not 0 or 1",
+                                at,
+                            })
+                        }
                     };
                     FieldBody::Committed { commitment, proof }
                 }
                 3 => FieldBody::Encrypted,
-                _ => return Err(DecodeError::Invalid { what: "unknown field kind", at }),
+                _ => {
+                    return Err(DecodeError::Invalid {
+                        what: "unknown field kind",
+                        at,
+                    })
+                }
             };
             let m = r.u16()?;
             let mut ciphertexts: Vec<FieldCiphertext> = Vec::with_capacity(m.min(64));
@@ -225,20 +252,44 @@ impl Envelope {
                 let at = r.pos;
                 let recipient = r.u16()? as u16;
                 if usize::from(recipient) >= recipients.len() {
-                    return Err(DecodeError::Invalid { what: "ciphertext names a recipient that is not listed", at });
+                    return Err(DecodeError::Invalid {
+                        what: "ciphertext names a recipient that is not listed",
+                        at,
+                    });
                 }
                 if ciphertexts.last().is_some_and(|c| c.recipient >= recipient) {
-                    return Err(DecodeError::Invalid { what: "ciphertexts not in strictly ascending recipient order", at });
+                    return Err(DecodeError::Invalid {
+                        what: "ciphertexts not in strictly ascending recipient order",
+                        at,
+                    });
                 }
-                ciphertexts.push(FieldCiphertext { recipient, ciphertext: r.bytes32()? });
+                ciphertexts.push(FieldCiphertext {
+                    recipient,
+                    ciphertext: r.bytes32()?,
+                });
             }
-            fields.push(SealedField { name, body, ciphertexts });
+            fields.push(SealedField {
+                name,
+                body,
+                ciphertexts,
+            });
         }
         let signature = r.bytes16()?;
         if r.pos != bytes.len() {
             return Err(DecodeError::Trailing(bytes.len() - r.pos));
         }
-        Ok(Envelope { suite, ledger, id, policy, submitter, timestamp_ms, idempotency_key, recipients, fields, signature })
+        Ok(Envelope {
+            suite,
+            ledger,
+            id,
+            policy,
+            submitter,
+            timestamp_ms,
+            idempotency_key,
+            recipients,
+            fields,
+            signature,
+        })
     }
 }
 
@@ -266,14 +317,22 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self.pos.checked_add(n).ok_or(DecodeError::Truncated(self.pos))?;
-        let s = self.buf.get(self.pos..end).ok_or(DecodeError::Truncated(self.pos))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(DecodeError::Truncated(self.pos))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(DecodeError::Truncated(self.pos))?;
         self.pos = end;
         Ok(s)
     }
     fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let at = self.pos;
-        self.take(N)?.try_into().map_err(|_| DecodeError::Truncated(at))
+        self.take(N)?
+            .try_into()
+            .map_err(|_| DecodeError::Truncated(at))
     }
     fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.array::<1>()?[0])
@@ -295,7 +354,10 @@ impl<'a> Reader<'a> {
         let at = self.pos;
         let n = self.u32()? as usize;
         if n > MAX_ENVELOPE_BYTES {
-            return Err(DecodeError::Invalid { what: "length exceeds the envelope size limit", at });
+            return Err(DecodeError::Invalid {
+                what: "length exceeds the envelope size limit",
+                at,
+            });
         }
         Ok(self.take(n)?.to_vec())
     }
@@ -303,8 +365,14 @@ impl<'a> Reader<'a> {
         let at = self.pos;
         let b = self.bytes16()?;
         if b.len() > MAX_STR {
-            return Err(DecodeError::Invalid { what: "text longer than 1024 bytes", at });
+            return Err(DecodeError::Invalid {
+                what: "text longer than 1024 bytes",
+                at,
+            });
         }
-        String::from_utf8(b).map_err(|_| DecodeError::Invalid { what: "text is not UTF-8", at })
+        String::from_utf8(b).map_err(|_| DecodeError::Invalid {
+            what: "text is not UTF-8",
+            at,
+        })
     }
 }

@@ -17,7 +17,9 @@ pub const KEY_FORMAT_VERSION: u32 = 1;
 pub enum KeyError {
     #[error("key file: {0}")]
     Format(String),
-    #[error("key file version {0} is not supported (this build reads version {KEY_FORMAT_VERSION})")]
+    #[error(
+        "key file version {0} is not supported (this build reads version {KEY_FORMAT_VERSION})"
+    )]
     Version(u32),
 }
 
@@ -92,18 +94,34 @@ impl InstitutionSecrets {
     }
 
     pub fn from_json(text: &str) -> Result<Self, KeyError> {
-        let file: SecretsFile = serde_json::from_str(text).map_err(|e| KeyError::Format(e.to_string()))?;
+        let file: SecretsFile =
+            serde_json::from_str(text).map_err(|e| KeyError::Format(e.to_string()))?;
         if file.version != KEY_FORMAT_VERSION {
             return Err(KeyError::Version(file.version));
         }
-        let suite = SuiteId::from_name(&file.suite).ok_or_else(|| KeyError::Format(format!("unknown suite `{}`", file.suite)))?;
-        let sign = Zeroizing::new(hex::decode(&file.sign_secret).map_err(|_| KeyError::Format("`sign_secret` is not hex".into()))?);
-        let sign: [u8; 32] = sign.as_slice().try_into().map_err(|_| KeyError::Format("`sign_secret` must be 32 bytes".into()))?;
-        let kem = Zeroizing::new(hex::decode(&file.kem_secret).map_err(|_| KeyError::Format("`kem_secret` is not hex".into()))?);
+        let suite = SuiteId::from_name(&file.suite)
+            .ok_or_else(|| KeyError::Format(format!("unknown suite `{}`", file.suite)))?;
+        let sign = Zeroizing::new(
+            hex::decode(&file.sign_secret)
+                .map_err(|_| KeyError::Format("`sign_secret` is not hex".into()))?,
+        );
+        let sign: [u8; 32] = sign
+            .as_slice()
+            .try_into()
+            .map_err(|_| KeyError::Format("`sign_secret` must be 32 bytes".into()))?;
+        let kem = Zeroizing::new(
+            hex::decode(&file.kem_secret)
+                .map_err(|_| KeyError::Format("`kem_secret` is not hex".into()))?,
+        );
         if kem.len() != suite.suite().kem_key_len() {
             return Err(KeyError::Format("`kem_secret` has the wrong length".into()));
         }
-        Ok(InstitutionSecrets { id: file.id, suite, sign_secret: Zeroizing::new(sign), kem_secret: kem })
+        Ok(InstitutionSecrets {
+            id: file.id,
+            suite,
+            sign_secret: Zeroizing::new(sign),
+            kem_secret: kem,
+        })
     }
 }
 
@@ -167,7 +185,8 @@ impl Directory {
     }
 
     pub fn from_json(text: &str) -> Result<Self, KeyError> {
-        let d: Directory = serde_json::from_str(text).map_err(|e| KeyError::Format(e.to_string()))?;
+        let d: Directory =
+            serde_json::from_str(text).map_err(|e| KeyError::Format(e.to_string()))?;
         if d.version != KEY_FORMAT_VERSION {
             return Err(KeyError::Version(d.version));
         }

@@ -17,7 +17,9 @@ pub mod view;
 
 pub use bind::envelope_id;
 pub use envelope::{DecodeError, Envelope, FieldBody};
-pub use keys::{Directory, InstitutionSecrets, KeyError, LedgerDirectory, MemberKeys, PseudonymKey};
+pub use keys::{
+    Directory, InstitutionSecrets, KeyError, LedgerDirectory, MemberKeys, PseudonymKey,
+};
 pub use open::{open, Access, OpenError, OpenedField};
 pub use seal::{seal, sign_envelope, SealError, SealRequest, MAX_IDEMPOTENCY_KEY};
 pub use suite::SuiteId;

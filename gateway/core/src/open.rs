@@ -59,43 +59,69 @@ pub fn open(
     let data_key = match my_index.and_then(|i| env.recipients.get(i)) {
         Some(r) => Some(
             suite
-                .unwrap_key(me.kem_secret(), &r.enc, &bind::wrap_info(&env.ledger, &env.id), me.id.as_bytes(), &r.wrapped_key)
+                .unwrap_key(
+                    me.kem_secret(),
+                    &r.enc,
+                    &bind::wrap_info(&env.ledger, &env.id),
+                    me.id.as_bytes(),
+                    &r.wrapped_key,
+                )
                 .map_err(|_| OpenError::KeyUnwrap(me.id.clone()))?,
         ),
         None => return Err(OpenError::NotARecipient(me.id.clone())),
     };
     let mut out = Vec::new();
     // verify matched envelope fields to non-dropped plan fields one to one, in order.
-    let planned = plan.fields.iter().enumerate().filter(|(_, f)| f.disclosure != Disclosure::Drop);
+    let planned = plan
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.disclosure != Disclosure::Drop);
     for ((index, f), sealed) in planned.zip(&env.fields) {
         let name = &f.name;
         if let FieldBody::Public(bytes) = &sealed.body {
-            let value = Value::decode(&f.ty, bytes).ok_or_else(|| OpenError::Value(name.clone()))?;
-            out.push(OpenedField { name: name.clone(), value, access: Access::Public });
+            let value =
+                Value::decode(&f.ty, bytes).ok_or_else(|| OpenError::Value(name.clone()))?;
+            out.push(OpenedField {
+                name: name.clone(),
+                value,
+                access: Access::Public,
+            });
             continue;
         }
-        let Some(ct) = sealed.ciphertexts.iter().find(|c| Some(usize::from(c.recipient)) == my_index) else {
+        let Some(ct) = sealed
+            .ciphertexts
+            .iter()
+            .find(|c| Some(usize::from(c.recipient)) == my_index)
+        else {
             continue;
         };
         let Some(dk) = &data_key else { continue };
         let aad = bind::field_aad(&env.ledger, &env.id, name, &me.id);
         let pt = zeroize::Zeroizing::new(
-            suite.open_field(dk, bind::field_nonce(index), &aad, &ct.ciphertext).map_err(|_| OpenError::Decrypt(name.clone()))?,
+            suite
+                .open_field(dk, bind::field_nonce(index), &aad, &ct.ciphertext)
+                .map_err(|_| OpenError::Decrypt(name.clone()))?,
         );
         let (value, access) = match &sealed.body {
             FieldBody::Committed { commitment, .. } => {
-                let opening = Opening::from_bytes(&pt).ok_or_else(|| OpenError::Value(name.clone()))?;
+                let opening =
+                    Opening::from_bytes(&pt).ok_or_else(|| OpenError::Value(name.clone()))?;
                 if opening.commit().0 != *commitment {
                     return Err(OpenError::Commitment(name.clone()));
                 }
                 let value = match f.ty {
-                    veilgate_policies::FieldType::Amount { scale } => Value::Amount { minor: opening.value, scale },
+                    veilgate_policies::FieldType::Amount { scale } => Value::Amount {
+                        minor: opening.value,
+                        scale,
+                    },
                     _ => Value::Int(opening.value),
                 };
                 (value, Access::CommitmentOpened)
             }
             FieldBody::Pseudonym(tag) => {
-                let value = Value::decode(&f.ty, &pt).ok_or_else(|| OpenError::Value(name.clone()))?;
+                let value =
+                    Value::decode(&f.ty, &pt).ok_or_else(|| OpenError::Value(name.clone()))?;
                 if let Some(k) = pseudonym_key {
                     if suite.pseudonym(&k.0, &bind::pseudonym_input(&env.ledger, &pt)) != *tag {
                         return Err(OpenError::Pseudonym(name.clone()));
@@ -103,9 +129,16 @@ pub fn open(
                 }
                 (value, Access::Decrypted)
             }
-            _ => (Value::decode(&f.ty, &pt).ok_or_else(|| OpenError::Value(name.clone()))?, Access::Decrypted),
+            _ => (
+                Value::decode(&f.ty, &pt).ok_or_else(|| OpenError::Value(name.clone()))?,
+                Access::Decrypted,
+            ),
         };
-        out.push(OpenedField { name: name.clone(), value, access });
+        out.push(OpenedField {
+            name: name.clone(),
+            value,
+            access,
+        });
     }
     Ok(out)
 }

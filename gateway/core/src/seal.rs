@@ -24,7 +24,11 @@ pub enum SealError {
     #[error("idempotency key must be 1–{MAX_IDEMPOTENCY_KEY} printable ASCII characters")]
     IdempotencyKey,
     #[error("policy `{policy}` binds ledger `{policy_ledger}`, not `{ledger}`")]
-    WrongLedger { policy: String, policy_ledger: String, ledger: String },
+    WrongLedger {
+        policy: String,
+        policy_ledger: String,
+        ledger: String,
+    },
     #[error("policy names crypto suite `{0}`, which this build does not provide")]
     Suite(String),
     #[error("submitter `{0}` is not a member of the ledger")]
@@ -63,7 +67,11 @@ pub(crate) fn resolve_roles<'v>(
                 out.insert(party_value(field).ok_or_else(|| field.clone())?.to_owned());
             }
             Role::Ledger(name) => {
-                let holders = directory.roles.get(name).filter(|h| !h.is_empty()).ok_or_else(|| name.clone())?;
+                let holders = directory
+                    .roles
+                    .get(name)
+                    .filter(|h| !h.is_empty())
+                    .ok_or_else(|| name.clone())?;
                 out.extend(holders.iter().cloned());
             }
         }
@@ -75,12 +83,20 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     let plan = req.plan;
     let ledger = req.directory.ledger.as_str();
     if plan.ledger != ledger {
-        return Err(SealError::WrongLedger { policy: plan.id.clone(), policy_ledger: plan.ledger.clone(), ledger: ledger.to_owned() });
+        return Err(SealError::WrongLedger {
+            policy: plan.id.clone(),
+            policy_ledger: plan.ledger.clone(),
+            ledger: ledger.to_owned(),
+        });
     }
-    let suite_id = SuiteId::from_name(&plan.suite).ok_or_else(|| SealError::Suite(plan.suite.clone()))?;
+    let suite_id =
+        SuiteId::from_name(&plan.suite).ok_or_else(|| SealError::Suite(plan.suite.clone()))?;
     let suite = suite_id.suite();
     let key = req.idempotency_key;
-    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err(SealError::IdempotencyKey);
     }
     let submitter = req.submitter.id.as_str();
@@ -93,7 +109,11 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     for (f, v) in plan.fields.iter().zip(&req.record.values) {
         if let (FieldType::Party, Value::Party(p)) = (&f.ty, v) {
             if req.directory.member(p).is_none() {
-                return Err(RecordError { field: f.name.clone(), rule: format!("must name an institution admitted to ledger `{ledger}`") }.into());
+                return Err(RecordError {
+                    field: f.name.clone(),
+                    rule: format!("must name an institution admitted to ledger `{ledger}`"),
+                }
+                .into());
             }
             parties.insert(&f.name, p);
         }
@@ -103,8 +123,15 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     let mut field_recipients = Vec::with_capacity(plan.fields.len());
     let mut all = BTreeSet::new();
     for f in &plan.fields {
-        let set = resolve_roles(f.disclosure.recipients(), |n| parties.get(n).copied(), req.directory)
-            .map_err(|role| SealError::EmptyRole { role, ledger: ledger.to_owned() })?;
+        let set = resolve_roles(
+            f.disclosure.recipients(),
+            |n| parties.get(n).copied(),
+            req.directory,
+        )
+        .map_err(|role| SealError::EmptyRole {
+            role,
+            ledger: ledger.to_owned(),
+        })?;
         all.extend(set.iter().cloned());
         field_recipients.push(set);
     }
@@ -121,35 +148,73 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
             .ok_or_else(|| SealError::MemberKey(inst.clone()))?;
         let mut dk = zeroize::Zeroizing::new([0u8; 32]);
         rng.fill_bytes(dk.as_mut());
-        let (enc, wrapped_key) = suite.wrap_key(&pk, &info, inst.as_bytes(), &dk, rng).map_err(|_| SealError::MemberKey(inst.clone()))?;
-        recipients.push(Recipient { institution: inst.clone(), enc, wrapped_key });
+        let (enc, wrapped_key) = suite
+            .wrap_key(&pk, &info, inst.as_bytes(), &dk, rng)
+            .map_err(|_| SealError::MemberKey(inst.clone()))?;
+        recipients.push(Recipient {
+            institution: inst.clone(),
+            enc,
+            wrapped_key,
+        });
         data_keys.push(dk);
     }
     let index_of = |inst: &str| all.iter().position(|i| i == inst);
 
     let mut fields = Vec::with_capacity(plan.fields.len());
-    for (i, ((f, value), to)) in plan.fields.iter().zip(&req.record.values).zip(&field_recipients).enumerate() {
+    for (i, ((f, value), to)) in plan
+        .fields
+        .iter()
+        .zip(&req.record.values)
+        .zip(&field_recipients)
+        .enumerate()
+    {
         let (body, plaintext) = match &f.disclosure {
             Disclosure::Drop => continue,
             Disclosure::Public => (FieldBody::Public(value.encode()), None),
             Disclosure::Pseudonym { .. } => {
                 let encoded = value.encode();
-                let tag = suite.pseudonym(&req.pseudonym_key.0, &bind::pseudonym_input(ledger, &encoded));
-                (FieldBody::Pseudonym(tag), Some(zeroize::Zeroizing::new(encoded)))
+                let tag = suite.pseudonym(
+                    &req.pseudonym_key.0,
+                    &bind::pseudonym_input(ledger, &encoded),
+                );
+                (
+                    FieldBody::Pseudonym(tag),
+                    Some(zeroize::Zeroizing::new(encoded)),
+                )
             }
-            Disclosure::Encrypt { .. } => (FieldBody::Encrypted, Some(zeroize::Zeroizing::new(value.encode()))),
+            Disclosure::Encrypt { .. } => (
+                FieldBody::Encrypted,
+                Some(zeroize::Zeroizing::new(value.encode())),
+            ),
             Disclosure::Commit { range, .. } => {
-                let x = value.committed_integer().ok_or_else(|| RecordError { field: f.name.clone(), rule: "must be an integer or amount to be committed".into() })?;
+                let x = value.committed_integer().ok_or_else(|| RecordError {
+                    field: f.name.clone(),
+                    rule: "must be an integer or amount to be committed".into(),
+                })?;
                 let opening = Opening::random(x, &mut DynRng(rng));
                 let proof = match range {
                     Some((lo, hi)) => {
                         let ctx = bind::proof_context(ledger, &id, &f.name);
-                        let st = RangeStatement { lo: *lo, hi: *hi, context: &ctx };
-                        Some(st.prove(&opening, &mut DynRng(rng)).map_err(|_| SealError::Proof(f.name.clone()))?.0)
+                        let st = RangeStatement {
+                            lo: *lo,
+                            hi: *hi,
+                            context: &ctx,
+                        };
+                        Some(
+                            st.prove(&opening, &mut DynRng(rng))
+                                .map_err(|_| SealError::Proof(f.name.clone()))?
+                                .0,
+                        )
                     }
                     None => None,
                 };
-                (FieldBody::Committed { commitment: opening.commit().0, proof }, Some(zeroize::Zeroizing::new(opening.to_bytes().to_vec())))
+                (
+                    FieldBody::Committed {
+                        commitment: opening.commit().0,
+                        proof,
+                    },
+                    Some(zeroize::Zeroizing::new(opening.to_bytes().to_vec())),
+                )
             }
             _ => return Err(SealError::Crypto),
         };
@@ -159,18 +224,31 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
                 let r = index_of(inst).ok_or(SealError::Crypto)?;
                 let dk = data_keys.get(r).ok_or(SealError::Crypto)?;
                 let aad = bind::field_aad(ledger, &id, &f.name, inst);
-                let ciphertext = suite.seal_field(dk, bind::field_nonce(i), &aad, &pt).map_err(|_| SealError::Crypto)?;
-                ciphertexts.push(FieldCiphertext { recipient: r as u16, ciphertext });
+                let ciphertext = suite
+                    .seal_field(dk, bind::field_nonce(i), &aad, &pt)
+                    .map_err(|_| SealError::Crypto)?;
+                ciphertexts.push(FieldCiphertext {
+                    recipient: r as u16,
+                    ciphertext,
+                });
             }
         }
-        fields.push(SealedField { name: f.name.clone(), body, ciphertexts });
+        fields.push(SealedField {
+            name: f.name.clone(),
+            body,
+            ciphertexts,
+        });
     }
 
     let mut env = Envelope {
         suite: suite_id,
         ledger: ledger.to_owned(),
         id,
-        policy: PolicyRef { id: plan.id.clone(), version: plan.version, hash: plan.hash() },
+        policy: PolicyRef {
+            id: plan.id.clone(),
+            version: plan.version,
+            hash: plan.hash(),
+        },
         submitter: submitter.to_owned(),
         timestamp_ms: req.timestamp_ms,
         idempotency_key: key.to_owned(),
@@ -184,5 +262,8 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
 
 /// Signs (or re-signs) an envelope as `submitter`, with the envelope's suite.
 pub fn sign_envelope(env: &mut Envelope, submitter: &InstitutionSecrets) {
-    env.signature = env.suite.suite().sign(submitter.sign_secret(), &bind::signature_input(&env.signed_bytes()));
+    env.signature = env.suite.suite().sign(
+        submitter.sign_secret(),
+        &bind::signature_input(&env.signed_bytes()),
+    );
 }

@@ -71,8 +71,20 @@ pub trait Suite: Send + Sync {
     fn aead_tag_len(&self) -> usize;
 
     /// Encrypts `plaintext` under `key`; the nonce is unique per key by construction.
-    fn seal_field(&self, key: &[u8; 32], nonce: [u8; 12], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoFailure>;
-    fn open_field(&self, key: &[u8; 32], nonce: [u8; 12], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, CryptoFailure>;
+    fn seal_field(
+        &self,
+        key: &[u8; 32],
+        nonce: [u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoFailure>;
+    fn open_field(
+        &self,
+        key: &[u8; 32],
+        nonce: [u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, CryptoFailure>;
 
     /// Wraps a data key to a recipient's KEM public key: `(encapsulated key, ciphertext)`.
     fn wrap_key(
@@ -83,10 +95,22 @@ pub trait Suite: Send + Sync {
         key: &[u8; 32],
         rng: &mut dyn RngCoreCrypto,
     ) -> Result<(Vec<u8>, Vec<u8>), CryptoFailure>;
-    fn unwrap_key(&self, recipient_secret: &[u8], enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]) -> Result<DataKey, CryptoFailure>;
+    fn unwrap_key(
+        &self,
+        recipient_secret: &[u8],
+        enc: &[u8],
+        info: &[u8],
+        aad: &[u8],
+        ct: &[u8],
+    ) -> Result<DataKey, CryptoFailure>;
 
     fn sign(&self, secret: &[u8; 32], message: &[u8]) -> Vec<u8>;
-    fn verify_signature(&self, public: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoFailure>;
+    fn verify_signature(
+        &self,
+        public: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoFailure>;
 
     /// Keyed pseudonym of `message` (HMAC in `standard`).
     fn pseudonym(&self, key: &[u8; 32], message: &[u8]) -> [u8; 32];
@@ -136,15 +160,39 @@ impl Suite for Standard {
         16
     }
 
-    fn seal_field(&self, key: &[u8; 32], nonce: [u8; 12], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoFailure> {
+    fn seal_field(
+        &self,
+        key: &[u8; 32],
+        nonce: [u8; 12],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoFailure> {
         Aes256Gcm::new(key.into())
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
             .map_err(|_| CryptoFailure)
     }
 
-    fn open_field(&self, key: &[u8; 32], nonce: [u8; 12], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, CryptoFailure> {
+    fn open_field(
+        &self,
+        key: &[u8; 32],
+        nonce: [u8; 12],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, CryptoFailure> {
         Aes256Gcm::new(key.into())
-            .decrypt(Nonce::from_slice(&nonce), Payload { msg: ciphertext, aad })
+            .decrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad,
+                },
+            )
             .map_err(|_| CryptoFailure)
     }
 
@@ -156,7 +204,8 @@ impl Suite for Standard {
         key: &[u8; 32],
         rng: &mut dyn RngCoreCrypto,
     ) -> Result<(Vec<u8>, Vec<u8>), CryptoFailure> {
-        let pk = <HpkeKem as hpke::Kem>::PublicKey::from_bytes(recipient_public).map_err(|_| CryptoFailure)?;
+        let pk = <HpkeKem as hpke::Kem>::PublicKey::from_bytes(recipient_public)
+            .map_err(|_| CryptoFailure)?;
         let (enc, ct) = hpke::single_shot_seal::<HpkeAead, HpkeKdf, HpkeKem, _>(
             &OpModeS::Base,
             &pk,
@@ -169,22 +218,46 @@ impl Suite for Standard {
         Ok((enc.to_bytes().to_vec(), ct))
     }
 
-    fn unwrap_key(&self, recipient_secret: &[u8], enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]) -> Result<DataKey, CryptoFailure> {
-        let sk = <HpkeKem as hpke::Kem>::PrivateKey::from_bytes(recipient_secret).map_err(|_| CryptoFailure)?;
-        let enc = <HpkeKem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| CryptoFailure)?;
+    fn unwrap_key(
+        &self,
+        recipient_secret: &[u8],
+        enc: &[u8],
+        info: &[u8],
+        aad: &[u8],
+        ct: &[u8],
+    ) -> Result<DataKey, CryptoFailure> {
+        let sk = <HpkeKem as hpke::Kem>::PrivateKey::from_bytes(recipient_secret)
+            .map_err(|_| CryptoFailure)?;
+        let enc =
+            <HpkeKem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| CryptoFailure)?;
         let pt = zeroize::Zeroizing::new(
-            hpke::single_shot_open::<HpkeAead, HpkeKdf, HpkeKem>(&OpModeR::Base, &sk, &enc, info, ct, aad)
-                .map_err(|_| CryptoFailure)?,
+            hpke::single_shot_open::<HpkeAead, HpkeKdf, HpkeKem>(
+                &OpModeR::Base,
+                &sk,
+                &enc,
+                info,
+                ct,
+                aad,
+            )
+            .map_err(|_| CryptoFailure)?,
         );
         let key: [u8; 32] = pt.as_slice().try_into().map_err(|_| CryptoFailure)?;
         Ok(zeroize::Zeroizing::new(key))
     }
 
     fn sign(&self, secret: &[u8; 32], message: &[u8]) -> Vec<u8> {
-        SigningKey::from_bytes(secret).sign(message).to_bytes().to_vec()
+        SigningKey::from_bytes(secret)
+            .sign(message)
+            .to_bytes()
+            .to_vec()
     }
 
-    fn verify_signature(&self, public: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoFailure> {
+    fn verify_signature(
+        &self,
+        public: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoFailure> {
         let public: [u8; 32] = public.try_into().map_err(|_| CryptoFailure)?;
         let vk = VerifyingKey::from_bytes(&public).map_err(|_| CryptoFailure)?;
         let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| CryptoFailure)?;
@@ -213,6 +286,9 @@ impl Suite for Standard {
     }
 
     fn sign_public(&self, secret: &[u8; 32]) -> Vec<u8> {
-        SigningKey::from_bytes(secret).verifying_key().to_bytes().to_vec()
+        SigningKey::from_bytes(secret)
+            .verifying_key()
+            .to_bytes()
+            .to_vec()
     }
 }

@@ -80,7 +80,10 @@ impl PolicySet {
     }
     /// The newest version of policy `id` bound to `ledger`.
     pub fn latest(&self, ledger: &str, id: &str) -> Option<&Arc<Plan>> {
-        self.by_hash.values().filter(|p| p.ledger == ledger && p.id == id).max_by_key(|p| p.version)
+        self.by_hash
+            .values()
+            .filter(|p| p.ledger == ledger && p.id == id)
+            .max_by_key(|p| p.version)
     }
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Plan>> {
         self.by_hash.values()
@@ -112,9 +115,15 @@ pub fn verify(
 ) -> Result<VerifiedEnvelope, Rejection> {
     let env = Envelope::decode(bytes)?;
     if env.ledger != directory.ledger {
-        return Err(Rejection::WrongLedger { expected: directory.ledger.clone(), found: env.ledger });
+        return Err(Rejection::WrongLedger {
+            expected: directory.ledger.clone(),
+            found: env.ledger,
+        });
     }
-    let plan = policies.get(&env.policy.hash).ok_or_else(|| Rejection::UnknownPolicy(hex::encode(env.policy.hash)))?.clone();
+    let plan = policies
+        .get(&env.policy.hash)
+        .ok_or_else(|| Rejection::UnknownPolicy(hex::encode(env.policy.hash)))?
+        .clone();
     if plan.id != env.policy.id || plan.version != env.policy.version || plan.ledger != env.ledger {
         return Err(Rejection::PolicyMismatch);
     }
@@ -127,24 +136,45 @@ pub fn verify(
         .and_then(|m| m.sign_public_bytes())
         .ok_or_else(|| Rejection::UnknownSubmitter(env.submitter.clone()))?;
     suite
-        .verify_signature(&signer, &bind::signature_input(&env.signed_bytes()), &env.signature)
+        .verify_signature(
+            &signer,
+            &bind::signature_input(&env.signed_bytes()),
+            &env.signature,
+        )
         .map_err(|_| Rejection::BadSignature)?;
     if bind::envelope_id(suite, &env.ledger, &env.submitter, &env.idempotency_key) != env.id {
         return Err(Rejection::BadEnvelopeId);
     }
     check_shape(&env, &plan, directory, rng)?;
-    Ok(VerifiedEnvelope { envelope: env, plan })
+    Ok(VerifiedEnvelope {
+        envelope: env,
+        plan,
+    })
 }
 
 fn shape(msg: impl Into<String>) -> Rejection {
     Rejection::Shape(msg.into())
 }
 
-fn check_shape(env: &Envelope, plan: &Plan, directory: &LedgerDirectory, rng: &mut dyn RngCoreCrypto) -> Result<(), Rejection> {
+fn check_shape(
+    env: &Envelope,
+    plan: &Plan,
+    directory: &LedgerDirectory,
+    rng: &mut dyn RngCoreCrypto,
+) -> Result<(), Rejection> {
     let suite = env.suite.suite();
-    let expected: Vec<_> = plan.fields.iter().enumerate().filter(|(_, f)| f.disclosure != Disclosure::Drop).collect();
+    let expected: Vec<_> = plan
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.disclosure != Disclosure::Drop)
+        .collect();
     if expected.len() != env.fields.len() {
-        return Err(shape(format!("{} fields, the policy discloses {}", env.fields.len(), expected.len())));
+        return Err(shape(format!(
+            "{} fields, the policy discloses {}",
+            env.fields.len(),
+            expected.len()
+        )));
     }
     // Public party values, needed to resolve party roles to institutions.
     let mut parties: BTreeMap<&str, String> = BTreeMap::new();
@@ -158,7 +188,10 @@ fn check_shape(env: &Envelope, plan: &Plan, directory: &LedgerDirectory, rng: &m
     let mut used = BTreeSet::new();
     for ((i, f), sealed) in expected.iter().zip(&env.fields) {
         if sealed.name != f.name {
-            return Err(shape(format!("field `{}` where the policy has `{}`", sealed.name, f.name)));
+            return Err(shape(format!(
+                "field `{}` where the policy has `{}`",
+                sealed.name, f.name
+            )));
         }
         let name = &f.name;
         let kind_ok = matches!(
@@ -169,15 +202,27 @@ fn check_shape(env: &Envelope, plan: &Plan, directory: &LedgerDirectory, rng: &m
                 | (Disclosure::Encrypt { .. }, FieldBody::Encrypted)
         );
         if !kind_ok {
-            return Err(shape(format!("field `{name}` is {}, not what the policy says", sealed.body.kind())));
+            return Err(shape(format!(
+                "field `{name}` is {}, not what the policy says",
+                sealed.body.kind()
+            )));
         }
         match &sealed.body {
             FieldBody::Public(bytes) => {
                 if Value::decode(&f.ty, bytes).is_none() {
-                    return Err(shape(format!("public field `{name}` does not hold a valid {}", f.ty.name())));
+                    return Err(shape(format!(
+                        "public field `{name}` does not hold a valid {}",
+                        f.ty.name()
+                    )));
                 }
-                if f.ty == FieldType::Party && directory.member(parties.get(name.as_str()).map_or("", String::as_str)).is_none() {
-                    return Err(shape(format!("party field `{name}` names an institution that is not a ledger member")));
+                if f.ty == FieldType::Party
+                    && directory
+                        .member(parties.get(name.as_str()).map_or("", String::as_str))
+                        .is_none()
+                {
+                    return Err(shape(format!(
+                        "party field `{name}` names an institution that is not a ledger member"
+                    )));
                 }
             }
             FieldBody::Committed { commitment, proof } => {
@@ -188,47 +233,90 @@ fn check_shape(env: &Envelope, plan: &Plan, directory: &LedgerDirectory, rng: &m
                 match (range, proof) {
                     (Some((lo, hi)), Some(p)) => {
                         let ctx = bind::proof_context(&env.ledger, &env.id, name);
-                        RangeStatement { lo, hi, context: &ctx }
-                            .verify(&Commitment(*commitment), &RangeProof(p.clone()), &mut DynRng(rng))
-                            .map_err(|_| Rejection::ProofFailed(name.clone()))?;
+                        RangeStatement {
+                            lo,
+                            hi,
+                            context: &ctx,
+                        }
+                        .verify(
+                            &Commitment(*commitment),
+                            &RangeProof(p.clone()),
+                            &mut DynRng(rng),
+                        )
+                        .map_err(|_| Rejection::ProofFailed(name.clone()))?;
                     }
                     (None, None) => {}
-                    (Some(_), None) => return Err(shape(format!("field `{name}` lacks the range proof its policy requires"))),
-                    (None, Some(_)) => return Err(shape(format!("field `{name}` carries a proof its policy does not state"))),
+                    (Some(_), None) => {
+                        return Err(shape(format!(
+                            "field `{name}` lacks the range proof its policy requires"
+                        )))
+                    }
+                    (None, Some(_)) => {
+                        return Err(shape(format!(
+                            "field `{name}` carries a proof its policy does not state"
+                        )))
+                    }
                 }
             }
             FieldBody::Pseudonym(_) | FieldBody::Encrypted => {}
         }
         // Ciphertexts go to exactly the institutions the policy's roles name.
-        let want = resolve_roles(f.disclosure.recipients(), |n| parties.get(n).map(String::as_str), directory)
-            .map_err(|role| shape(format!("role `{role}` of field `{name}` resolves to no member")))?;
+        let want = resolve_roles(
+            f.disclosure.recipients(),
+            |n| parties.get(n).map(String::as_str),
+            directory,
+        )
+        .map_err(|role| {
+            shape(format!(
+                "role `{role}` of field `{name}` resolves to no member"
+            ))
+        })?;
         let got: BTreeSet<String> = sealed
             .ciphertexts
             .iter()
-            .filter_map(|c| env.recipients.get(usize::from(c.recipient)).map(|r| r.institution.clone()))
+            .filter_map(|c| {
+                env.recipients
+                    .get(usize::from(c.recipient))
+                    .map(|r| r.institution.clone())
+            })
             .collect();
         if got != want || got.len() != sealed.ciphertexts.len() {
-            return Err(shape(format!("field `{name}` is encrypted to other institutions than its policy names")));
+            return Err(shape(format!(
+                "field `{name}` is encrypted to other institutions than its policy names"
+            )));
         }
         for c in &sealed.ciphertexts {
             let pt_len = match &sealed.body {
                 FieldBody::Committed { .. } => Some(40),
                 _ => None,
             };
-            if c.ciphertext.len() < suite.aead_tag_len() || pt_len.is_some_and(|n| c.ciphertext.len() != n + suite.aead_tag_len()) {
-                return Err(shape(format!("a ciphertext of field `{name}` has an impossible length")));
+            if c.ciphertext.len() < suite.aead_tag_len()
+                || pt_len.is_some_and(|n| c.ciphertext.len() != n + suite.aead_tag_len())
+            {
+                return Err(shape(format!(
+                    "a ciphertext of field `{name}` has an impossible length"
+                )));
             }
         }
         let _ = i;
         used.extend(got);
     }
-    let listed: BTreeSet<String> = env.recipients.iter().map(|r| r.institution.clone()).collect();
+    let listed: BTreeSet<String> = env
+        .recipients
+        .iter()
+        .map(|r| r.institution.clone())
+        .collect();
     if listed != used {
-        return Err(shape("recipient list differs from the institutions the fields are encrypted to"));
+        return Err(shape(
+            "recipient list differs from the institutions the fields are encrypted to",
+        ));
     }
     for r in &env.recipients {
         if r.enc.len() != suite.kem_key_len() || r.wrapped_key.len() != 32 + suite.aead_tag_len() {
-            return Err(shape(format!("wrapped key for `{}` has an impossible length", r.institution)));
+            return Err(shape(format!(
+                "wrapped key for `{}` has an impossible length",
+                r.institution
+            )));
         }
     }
     Ok(())

@@ -13,10 +13,14 @@ fn b64(b: &[u8]) -> String {
 
 /// Decodes a public value's canonical bytes by its type tag (see `docs/envelope.md`).
 fn public_value(bytes: &[u8]) -> Json {
-    let Some((&tag, body)) = bytes.split_first() else { return Json::Null };
+    let Some((&tag, body)) = bytes.split_first() else {
+        return Json::Null;
+    };
     match tag {
         1 | 4 | 5 | 7 => std::str::from_utf8(body).map_or(Json::Null, Json::from),
-        2 | 6 => <[u8; 8]>::try_from(body).map_or(Json::Null, |b| Json::from(i64::from_be_bytes(b))),
+        2 | 6 => {
+            <[u8; 8]>::try_from(body).map_or(Json::Null, |b| Json::from(i64::from_be_bytes(b)))
+        }
         3 => Json::from(body == [1]),
         _ => Json::Null,
     }
@@ -44,7 +48,10 @@ pub fn envelope_json(env: &Envelope) -> Json {
                     .ciphertexts
                     .iter()
                     .map(|c| {
-                        let to = env.recipients.get(usize::from(c.recipient)).map(|r| r.institution.as_str());
+                        let to = env
+                            .recipients
+                            .get(usize::from(c.recipient))
+                            .map(|r| r.institution.as_str());
                         json!({ "to": to, "ciphertext": b64(&c.ciphertext) })
                     })
                     .collect();

@@ -42,7 +42,10 @@ pub struct Entry {
 
 impl Entry {
     pub fn receipt(&self) -> Receipt {
-        Receipt { sequence: self.sequence, entry_hash: self.entry_hash }
+        Receipt {
+            sequence: self.sequence,
+            entry_hash: self.entry_hash,
+        }
     }
 }
 
@@ -80,7 +83,9 @@ pub trait Ledger: Send + Sync {
         let n = self.len()?;
         for seq in 0..n {
             let e = self.by_sequence(seq)?.ok_or(LedgerError::Broken(seq))?;
-            if e.prev_hash != prev || entry_hash(seq, &prev, &e.envelope_id, &e.envelope) != e.entry_hash {
+            if e.prev_hash != prev
+                || entry_hash(seq, &prev, &e.envelope_id, &e.envelope) != e.entry_hash
+            {
                 return Err(LedgerError::Broken(seq));
             }
             prev = e.entry_hash;
@@ -114,19 +119,34 @@ fn decode_entry(sequence: u64, v: &[u8]) -> Result<Entry, LedgerError> {
     let (prev, rest) = v.split_first_chunk::<32>().ok_or_else(bad)?;
     let (hash, rest) = rest.split_first_chunk::<32>().ok_or_else(bad)?;
     let (id, envelope) = rest.split_first_chunk::<16>().ok_or_else(bad)?;
-    Ok(Entry { sequence, envelope_id: *id, prev_hash: *prev, entry_hash: *hash, envelope: envelope.to_vec() })
+    Ok(Entry {
+        sequence,
+        envelope_id: *id,
+        prev_hash: *prev,
+        entry_hash: *hash,
+        envelope: envelope.to_vec(),
+    })
 }
 
 /// Builds the next entry after `head`.
 fn next_entry(head: Option<Receipt>, id: EnvelopeId, envelope: &[u8]) -> Entry {
     let (sequence, prev_hash) = head.map_or((0, [0u8; 32]), |h| (h.sequence + 1, h.entry_hash));
-    Entry { sequence, envelope_id: id, prev_hash, entry_hash: entry_hash(sequence, &prev_hash, &id, envelope), envelope: envelope.to_vec() }
+    Entry {
+        sequence,
+        envelope_id: id,
+        prev_hash,
+        entry_hash: entry_hash(sequence, &prev_hash, &id, envelope),
+        envelope: envelope.to_vec(),
+    }
 }
 
 /// Same id: same bytes is the existing entry, other bytes a conflict.
 fn existing(e: Entry, envelope: &[u8]) -> Result<Appended, LedgerError> {
     if e.envelope == envelope {
-        Ok(Appended { receipt: e.receipt(), new: false })
+        Ok(Appended {
+            receipt: e.receipt(),
+            new: false,
+        })
     } else {
         Err(LedgerError::Conflict(hex::encode(e.envelope_id)))
     }
@@ -164,9 +184,15 @@ impl Ledger for EmbeddedLedger {
         let appended = {
             let mut entries = tx.open_table(ENTRIES).map_err(storage)?;
             let mut ids = tx.open_table(IDS).map_err(storage)?;
-            let known = ids.get(envelope_id.as_slice()).map_err(storage)?.map(|g| g.value());
+            let known = ids
+                .get(envelope_id.as_slice())
+                .map_err(storage)?
+                .map(|g| g.value());
             if let Some(seq) = known {
-                let v = entries.get(seq).map_err(storage)?.ok_or(LedgerError::Broken(seq))?;
+                let v = entries
+                    .get(seq)
+                    .map_err(storage)?
+                    .ok_or(LedgerError::Broken(seq))?;
                 return existing(decode_entry(seq, v.value())?, envelope);
             }
             let head = match entries.last().map_err(storage)? {
@@ -174,9 +200,15 @@ impl Ledger for EmbeddedLedger {
                 None => None,
             };
             let e = next_entry(head, envelope_id, envelope);
-            entries.insert(e.sequence, encode_entry(&e).as_slice()).map_err(storage)?;
-            ids.insert(envelope_id.as_slice(), e.sequence).map_err(storage)?;
-            Appended { receipt: e.receipt(), new: true }
+            entries
+                .insert(e.sequence, encode_entry(&e).as_slice())
+                .map_err(storage)?;
+            ids.insert(envelope_id.as_slice(), e.sequence)
+                .map_err(storage)?;
+            Appended {
+                receipt: e.receipt(),
+                new: true,
+            }
         };
         tx.commit().map_err(storage)?;
         Ok(appended)
@@ -189,7 +221,10 @@ impl Ledger for EmbeddedLedger {
             return Ok(None);
         };
         let entries = tx.open_table(ENTRIES).map_err(storage)?;
-        let v = entries.get(seq).map_err(storage)?.ok_or(LedgerError::Broken(seq))?;
+        let v = entries
+            .get(seq)
+            .map_err(storage)?
+            .ok_or(LedgerError::Broken(seq))?;
         decode_entry(seq, v.value()).map(Some)
     }
 
@@ -204,7 +239,8 @@ impl Ledger for EmbeddedLedger {
         let tx = self.db.begin_read().map_err(storage)?;
         let entries = tx.open_table(ENTRIES).map_err(storage)?;
         let last = entries.last().map_err(storage)?;
-        last.map(|(k, v)| decode_entry(k.value(), v.value()).map(|e| e.receipt())).transpose()
+        last.map(|(k, v)| decode_entry(k.value(), v.value()).map(|e| e.receipt()))
+            .transpose()
     }
 
     fn len(&self) -> Result<u64, LedgerError> {
@@ -221,8 +257,13 @@ pub struct MemoryLedger {
 }
 
 impl MemoryLedger {
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, (Vec<Entry>, HashMap<EnvelopeId, u64>)>, LedgerError> {
-        self.inner.lock().map_err(|_| LedgerError::Storage("memory ledger lock poisoned".into()))
+    fn lock(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, (Vec<Entry>, HashMap<EnvelopeId, u64>)>, LedgerError>
+    {
+        self.inner
+            .lock()
+            .map_err(|_| LedgerError::Storage("memory ledger lock poisoned".into()))
     }
 }
 
@@ -230,7 +271,10 @@ impl Ledger for MemoryLedger {
     fn append(&self, envelope_id: EnvelopeId, envelope: &[u8]) -> Result<Appended, LedgerError> {
         let mut g = self.lock()?;
         if let Some(&seq) = g.1.get(&envelope_id) {
-            let e = g.0.get(seq as usize).cloned().ok_or(LedgerError::Broken(seq))?;
+            let e =
+                g.0.get(seq as usize)
+                    .cloned()
+                    .ok_or(LedgerError::Broken(seq))?;
             return existing(e, envelope);
         }
         let e = next_entry(g.0.last().map(Entry::receipt), envelope_id, envelope);
@@ -267,12 +311,21 @@ mod tests {
         assert_eq!(b.receipt.sequence, 1);
         // Same id, same bytes: the existing receipt, nothing written.
         let again = l.append([1; 16], b"first").unwrap();
-        assert_eq!((again.receipt.clone(), again.new), (a.receipt.clone(), false));
-        assert!(matches!(l.append([1; 16], b"other"), Err(LedgerError::Conflict(_))));
+        assert_eq!(
+            (again.receipt.clone(), again.new),
+            (a.receipt.clone(), false)
+        );
+        assert!(matches!(
+            l.append([1; 16], b"other"),
+            Err(LedgerError::Conflict(_))
+        ));
         assert_eq!(l.len().unwrap(), 2);
         assert_eq!(l.head().unwrap(), Some(b.receipt.clone()));
         let e = l.by_id(&[2; 16]).unwrap().unwrap();
-        assert_eq!((e.sequence, e.prev_hash, e.envelope.as_slice()), (1, a.receipt.entry_hash, &b"second"[..]));
+        assert_eq!(
+            (e.sequence, e.prev_hash, e.envelope.as_slice()),
+            (1, a.receipt.entry_hash, &b"second"[..])
+        );
         assert_eq!(l.by_sequence(0).unwrap().unwrap().envelope, b"first");
         assert_eq!(l.by_sequence(2).unwrap(), None);
         assert_eq!(l.by_id(&[3; 16]).unwrap(), None);
@@ -292,7 +345,10 @@ mod tests {
         let reopened = EmbeddedLedger::open(&path).unwrap();
         assert_eq!(reopened.len().unwrap(), 2);
         assert_eq!(reopened.verify_chain().unwrap(), 2);
-        assert_eq!(reopened.append([9; 16], b"third").unwrap().receipt.sequence, 2);
+        assert_eq!(
+            reopened.append([9; 16], b"third").unwrap().receipt.sequence,
+            2
+        );
     }
 
     #[test]

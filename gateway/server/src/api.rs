@@ -30,7 +30,12 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
     fn field(mut self, f: impl Into<String>) -> Self {
         self.field = Some(f.into());
@@ -44,13 +49,22 @@ impl ApiError {
 impl From<SealError> for ApiError {
     fn from(e: SealError) -> Self {
         match e {
-            SealError::Record(r) => ApiError::new(422, "invalid_record", r.to_string()).field(r.field),
-            SealError::IdempotencyKey => ApiError::new(422, "invalid_idempotency_key", e.to_string()).field("idempotency_key"),
+            SealError::Record(r) => {
+                ApiError::new(422, "invalid_record", r.to_string()).field(r.field)
+            }
+            SealError::IdempotencyKey => {
+                ApiError::new(422, "invalid_idempotency_key", e.to_string())
+                    .field("idempotency_key")
+            }
             SealError::SubmitterNotMember(_) => ApiError::new(403, "not_admitted", e.to_string()),
             // The rest are the gateway's configuration, not the caller's input.
             other => {
                 tracing::error!(error = %other, "sealing failed");
-                ApiError::new(500, "internal", "the gateway could not seal this record; see its log")
+                ApiError::new(
+                    500,
+                    "internal",
+                    "the gateway could not seal this record; see its log",
+                )
             }
         }
     }
@@ -62,7 +76,11 @@ impl From<LedgerError> for ApiError {
             LedgerError::Conflict(_) => ApiError::new(409, "conflict", e.to_string()),
             other => {
                 tracing::error!(error = %other, "ledger failure");
-                ApiError::new(503, "ledger_unavailable", "the ledger is unavailable; retry with the same idempotency key")
+                ApiError::new(
+                    503,
+                    "ledger_unavailable",
+                    "the ledger is unavailable; retry with the same idempotency key",
+                )
             }
         }
     }
@@ -75,66 +93,152 @@ pub struct ApiResponse {
 
 impl From<ApiError> for ApiResponse {
     fn from(e: ApiError) -> Self {
-        ApiResponse { status: e.status, body: e.body() }
+        ApiResponse {
+            status: e.status,
+            body: e.body(),
+        }
     }
 }
 
 /// Dispatches one request. `caller` is `None` only when no admitted
 /// certificate was presented (the TLS layer already refused unknown CAs).
-pub async fn route(state: Arc<AppState>, caller: Option<Caller>, method: &str, path: &str, body: &[u8]) -> ApiResponse {
+pub async fn route(
+    state: Arc<AppState>,
+    caller: Option<Caller>,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> ApiResponse {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let result = match (method, segments.as_slice()) {
-        ("GET", ["v1", "health"]) => Ok(ApiResponse { status: 200, body: json!({ "status": "ok" }) }),
-        (_, ["v1", ..]) if caller.is_none() => Err(ApiError::new(401, "unauthenticated", "a client certificate admitted to this gateway is required")),
+        ("GET", ["v1", "health"]) => Ok(ApiResponse {
+            status: 200,
+            body: json!({ "status": "ok" }),
+        }),
+        (_, ["v1", ..]) if caller.is_none() => Err(ApiError::new(
+            401,
+            "unauthenticated",
+            "a client certificate admitted to this gateway is required",
+        )),
         ("POST", ["v1", "ledgers", ledger, "records"]) => submit(state, caller, ledger, body).await,
         ("GET", ["v1", "ledgers", ledger, "envelopes", id]) => envelope(state, ledger, id).await,
         ("GET", ["v1", "ledgers", ledger, "policies"]) => policies(&state, ledger),
-        (_, ["v1", "ledgers", _, "records"]) | (_, ["v1", "ledgers", _, "envelopes", _]) | (_, ["v1", "ledgers", _, "policies"]) => {
-            Err(ApiError::new(405, "method_not_allowed", format!("`{method}` is not allowed here")))
-        }
+        (_, ["v1", "ledgers", _, "records"])
+        | (_, ["v1", "ledgers", _, "envelopes", _])
+        | (_, ["v1", "ledgers", _, "policies"]) => Err(ApiError::new(
+            405,
+            "method_not_allowed",
+            format!("`{method}` is not allowed here"),
+        )),
         _ => Err(ApiError::new(404, "not_found", "no such endpoint")),
     };
     result.unwrap_or_else(ApiResponse::from)
 }
 
-fn ledger_state<'a>(state: &'a AppState, ledger: &str) -> Result<&'a crate::state::LedgerState, ApiError> {
-    state.ledgers.get(ledger).ok_or_else(|| ApiError::new(404, "unknown_ledger", "this gateway serves no ledger of that name").field("ledger"))
+fn ledger_state<'a>(
+    state: &'a AppState,
+    ledger: &str,
+) -> Result<&'a crate::state::LedgerState, ApiError> {
+    state.ledgers.get(ledger).ok_or_else(|| {
+        ApiError::new(
+            404,
+            "unknown_ledger",
+            "this gateway serves no ledger of that name",
+        )
+        .field("ledger")
+    })
 }
 
-async fn submit(state: Arc<AppState>, caller: Option<Caller>, ledger: &str, body: &[u8]) -> Result<ApiResponse, ApiError> {
-    let caller = caller.ok_or_else(|| ApiError::new(401, "unauthenticated", "a client certificate is required"))?;
+async fn submit(
+    state: Arc<AppState>,
+    caller: Option<Caller>,
+    ledger: &str,
+    body: &[u8],
+) -> Result<ApiResponse, ApiError> {
+    let caller = caller
+        .ok_or_else(|| ApiError::new(401, "unauthenticated", "a client certificate is required"))?;
     let ls = ledger_state(&state, ledger)?;
     if ls.directory.member(&caller.institution).is_none() {
-        return Err(ApiError::new(403, "not_admitted", format!("`{}` is not a member of ledger `{ledger}`", caller.institution)));
+        return Err(ApiError::new(
+            403,
+            "not_admitted",
+            format!(
+                "`{}` is not a member of ledger `{ledger}`",
+                caller.institution
+            ),
+        ));
     }
     let secrets = state
         .hosted
         .get(&caller.institution)
         .cloned()
-        .ok_or_else(|| ApiError::new(403, "not_hosted", format!("this gateway holds no signing key for `{}`", caller.institution)))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                403,
+                "not_hosted",
+                format!(
+                    "this gateway holds no signing key for `{}`",
+                    caller.institution
+                ),
+            )
+        })?;
     // Parse as a JSON value first: syntax errors name a line and column, never content.
     let req: Json = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(400, "malformed_json", format!("request body is not valid JSON (line {}, column {})", e.line(), e.column()))
+        ApiError::new(
+            400,
+            "malformed_json",
+            format!(
+                "request body is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
     })?;
-    let obj = req.as_object().ok_or_else(|| ApiError::new(400, "malformed_request", "request body must be a JSON object"))?;
-    if let Some(k) = obj.keys().find(|k| !["policy", "idempotency_key", "record"].contains(&k.as_str())) {
+    let obj = req.as_object().ok_or_else(|| {
+        ApiError::new(
+            400,
+            "malformed_request",
+            "request body must be a JSON object",
+        )
+    })?;
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !["policy", "idempotency_key", "record"].contains(&k.as_str()))
+    {
         let k: String = k.chars().take(64).collect();
-        return Err(ApiError::new(400, "malformed_request", format!("unknown request member `{k}`")).field(k));
+        return Err(ApiError::new(
+            400,
+            "malformed_request",
+            format!("unknown request member `{k}`"),
+        )
+        .field(k));
     }
     let text = |k: &'static str| -> Result<&str, ApiError> {
-        obj.get(k).and_then(Json::as_str).ok_or_else(|| ApiError::new(400, "malformed_request", format!("`{k}` must be a string")).field(k))
+        obj.get(k).and_then(Json::as_str).ok_or_else(|| {
+            ApiError::new(400, "malformed_request", format!("`{k}` must be a string")).field(k)
+        })
     };
     let policy_id = text("policy")?;
     let key = text("idempotency_key")?.to_owned();
-    let record = obj.get("record").ok_or_else(|| ApiError::new(400, "malformed_request", "`record` is required").field("record"))?;
+    let record = obj.get("record").ok_or_else(|| {
+        ApiError::new(400, "malformed_request", "`record` is required").field("record")
+    })?;
     let plan = ls
         .policies
         .latest(ledger, policy_id)
         .cloned()
-        .ok_or_else(|| ApiError::new(404, "unknown_policy", format!("no policy of that id is published on ledger `{ledger}`")).field("policy"))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                404,
+                "unknown_policy",
+                format!("no policy of that id is published on ledger `{ledger}`"),
+            )
+            .field("policy")
+        })?;
     let record = plan.validate_record(record).map_err(SealError::from)?;
 
-    let suite = veilgate_core::SuiteId::from_name(&plan.suite).ok_or_else(|| ApiError::new(500, "internal", "unknown suite"))?;
+    let suite = veilgate_core::SuiteId::from_name(&plan.suite)
+        .ok_or_else(|| ApiError::new(500, "internal", "unknown suite"))?;
     let id = veilgate_core::envelope_id(suite.suite(), ledger, &caller.institution, &key);
     let store = ls.ledger.clone();
     // Idempotent replay: the key already named an envelope on the ledger.
@@ -148,7 +252,10 @@ async fn submit(state: Arc<AppState>, caller: Option<Caller>, ledger: &str, body
         return Ok(receipt(ledger, id, entry.receipt(), false, 200));
     }
 
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     let state2 = state.clone();
     let ledger_owned = ledger.to_owned();
     // Proofs are CPU-bound: run them on the blocking pool, never on the runtime.
@@ -174,10 +281,22 @@ async fn submit(state: Arc<AppState>, caller: Option<Caller>, ledger: &str, body
         submitter = %caller.institution, ledger, policy = policy_id, envelope_id = %hex::encode(id),
         sequence = appended.receipt.sequence, "sealed and appended"
     );
-    Ok(receipt(ledger, id, appended.receipt, appended.new, if appended.new { 201 } else { 200 }))
+    Ok(receipt(
+        ledger,
+        id,
+        appended.receipt,
+        appended.new,
+        if appended.new { 201 } else { 200 },
+    ))
 }
 
-fn receipt(ledger: &str, id: [u8; 16], r: veilgate_ledger::Receipt, new: bool, status: u16) -> ApiResponse {
+fn receipt(
+    ledger: &str,
+    id: [u8; 16],
+    r: veilgate_ledger::Receipt,
+    new: bool,
+    status: u16,
+) -> ApiResponse {
     ApiResponse {
         status,
         body: json!({
@@ -187,8 +306,12 @@ fn receipt(ledger: &str, id: [u8; 16], r: veilgate_ledger::Receipt, new: bool, s
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|_| ApiError::new(500, "internal", "worker failed"))
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::new(500, "internal", "worker failed"))
 }
 
 async fn envelope(state: Arc<AppState>, ledger: &str, id: &str) -> Result<ApiResponse, ApiError> {
@@ -196,12 +319,26 @@ async fn envelope(state: Arc<AppState>, ledger: &str, id: &str) -> Result<ApiRes
     let id: [u8; 16] = hex::decode(id)
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| ApiError::new(400, "invalid_envelope_id", "an envelope id is 32 hex characters").field("envelope_id"))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                400,
+                "invalid_envelope_id",
+                "an envelope id is 32 hex characters",
+            )
+            .field("envelope_id")
+        })?;
     let store = ls.ledger.clone();
-    let entry = blocking(move || store.by_id(&id))
-        .await??
-        .ok_or_else(|| ApiError::new(404, "unknown_envelope", "no envelope with that id on this ledger").field("envelope_id"))?;
-    let view = veilgate_core::Envelope::decode(&entry.envelope).map(|e| veilgate_core::view::envelope_json(&e)).unwrap_or(Json::Null);
+    let entry = blocking(move || store.by_id(&id)).await??.ok_or_else(|| {
+        ApiError::new(
+            404,
+            "unknown_envelope",
+            "no envelope with that id on this ledger",
+        )
+        .field("envelope_id")
+    })?;
+    let view = veilgate_core::Envelope::decode(&entry.envelope)
+        .map(|e| veilgate_core::view::envelope_json(&e))
+        .unwrap_or(Json::Null);
     Ok(ApiResponse {
         status: 200,
         body: json!({
@@ -223,5 +360,8 @@ fn policies(state: &AppState, ledger: &str) -> Result<ApiResponse, ApiError> {
         .iter()
         .map(|(p, text)| json!({ "id": p.id, "version": p.version, "hash": hex::encode(p.hash()), "text": text }))
         .collect();
-    Ok(ApiResponse { status: 200, body: json!({ "ledger": ledger, "policies": list }) })
+    Ok(ApiResponse {
+        status: 200,
+        body: json!({ "ledger": ledger, "policies": list }),
+    })
 }

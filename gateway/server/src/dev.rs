@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
 use sha2::{Digest, Sha256};
 use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PseudonymKey, SuiteId};
 
@@ -41,16 +44,25 @@ fn other<E: std::fmt::Display>(e: E) -> std::io::Error {
 /// Creates the development data directory. Fails if `dir` already has a config.
 pub fn init(dir: &Path) -> std::io::Result<()> {
     if dir.join(CONFIG_FILE).exists() {
-        return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, "data directory is already initialised"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "data directory is already initialised",
+        ));
     }
     let mut rng = rand_core::OsRng;
 
     // Consortium CA.
     let ca_key = KeyPair::generate().map_err(other)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(other)?;
-    ca_params.distinguished_name.push(DnType::CommonName, "Veilgate development consortium CA");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Veilgate development consortium CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_cert = ca_params.self_signed(&ca_key).map_err(other)?;
     write(&dir.join("ca/ca.pem"), ca_cert.pem())?;
     write_secret(&dir.join("ca/ca.key.pem"), ca_key.serialize_pem())?;
@@ -59,8 +71,10 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
     // Server certificate.
     let server_key = KeyPair::generate().map_err(other)?;
     let mut p = CertificateParams::new(vec!["localhost".to_owned()]).map_err(other)?;
-    p.subject_alt_names.push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
-    p.distinguished_name.push(DnType::CommonName, "veilgate gateway (development)");
+    p.subject_alt_names
+        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+    p.distinguished_name
+        .push(DnType::CommonName, "veilgate gateway (development)");
     p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let server_cert = p.signed_by(&server_key, &issuer).map_err(other)?;
     write(&dir.join("tls/server.pem"), server_cert.pem())?;
@@ -73,7 +87,8 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
         let key = KeyPair::generate().map_err(other)?;
         let mut p = CertificateParams::new(Vec::<String>::new()).map_err(other)?;
         p.distinguished_name.push(DnType::CommonName, id);
-        p.distinguished_name.push(DnType::OrganizationName, "Veilgate development consortium");
+        p.distinguished_name
+            .push(DnType::OrganizationName, "Veilgate development consortium");
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let cert = p.signed_by(&key, &issuer).map_err(other)?;
         let inst = dir.join("institutions").join(id);
@@ -95,23 +110,38 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
             roles: BTreeMap::from([("regulator".to_owned(), vec!["regulator".to_owned()])]),
         }],
     };
-    write(&dir.join("consortium.json"), serde_json::to_string_pretty(&directory).map_err(other)?)?;
+    write(
+        &dir.join("consortium.json"),
+        serde_json::to_string_pretty(&directory).map_err(other)?,
+    )?;
     let ledger_dir = dir.join("ledgers").join(DEV_LEDGER);
-    write_secret(&ledger_dir.join("pseudonym.key"), hex::encode(PseudonymKey::generate(&mut rng).0.as_ref()))?;
+    write_secret(
+        &ledger_dir.join("pseudonym.key"),
+        hex::encode(PseudonymKey::generate(&mut rng).0.as_ref()),
+    )?;
     for (name, text) in veilgate_policies::TEMPLATES {
         write(&dir.join("policies").join(name), text)?;
     }
-    write(&dir.join("samples/interbank-payment.json"), include_str!("../../../policies/templates/interbank-payment.sample.json"))?;
+    write(
+        &dir.join("samples/interbank-payment.json"),
+        include_str!("../../../policies/templates/interbank-payment.sample.json"),
+    )?;
 
     let config = GatewayConfig {
         version: 1,
         ledgers: vec![LedgerConfig {
             id: DEV_LEDGER.into(),
-            policies: veilgate_policies::TEMPLATES.iter().map(|(n, _)| format!("policies/{n}")).collect(),
+            policies: veilgate_policies::TEMPLATES
+                .iter()
+                .map(|(n, _)| format!("policies/{n}"))
+                .collect(),
         }],
         hosted: DEV_INSTITUTIONS.iter().map(|s| (*s).to_owned()).collect(),
         admitted,
     };
-    write(&dir.join(CONFIG_FILE), serde_json::to_string_pretty(&config).map_err(other)?)?;
+    write(
+        &dir.join(CONFIG_FILE),
+        serde_json::to_string_pretty(&config).map_err(other)?,
+    )?;
     Ok(())
 }

@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use veilgate::state::{AppState, CONFIG_FILE};
 
 #[derive(Parser)]
-#[command(name = "veilgate", version, about = "Privacy-preserving data-sharing gateway for consortium ledgers")]
+#[command(
+    name = "veilgate",
+    version,
+    about = "Privacy-preserving data-sharing gateway for consortium ledgers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,11 +51,16 @@ enum PolicyCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -71,7 +80,9 @@ fn main() -> ExitCode {
             };
             veilgate::demo::run(&dir).await
         }),
-        Command::Policy { command: PolicyCommand::Check { files } } => policy_check(&files),
+        Command::Policy {
+            command: PolicyCommand::Check { files },
+        } => policy_check(&files),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -92,7 +103,11 @@ async fn serve(data: PathBuf, listen: String) -> Result<(), Box<dyn std::error::
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let addr = listener.local_addr()?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "veilgate listening on https://{addr} (data directory {})", data.display())?;
+    writeln!(
+        out,
+        "veilgate listening on https://{addr} (data directory {})",
+        data.display()
+    )?;
     if first {
         let d = data.display();
         writeln!(out, "created development material in {d}: a CA, certificates and keys for bank-a, bank-b, bank-c and regulator")?;
@@ -108,13 +123,14 @@ async fn serve(data: PathBuf, listen: String) -> Result<(), Box<dyn std::error::
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        return;
+                    }
+                };
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]
@@ -129,7 +145,13 @@ fn policy_check(files: &[PathBuf]) -> Result<(), Box<dyn std::error::Error>> {
     for f in files {
         let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
         match veilgate_policies::compile(&text) {
-            Ok(plan) => println!("{}: ok — policy `{}` version {} hash {}", f.display(), plan.id, plan.version, hex::encode(plan.hash())),
+            Ok(plan) => println!(
+                "{}: ok — policy `{}` version {} hash {}",
+                f.display(),
+                plan.id,
+                plan.version,
+                hex::encode(plan.hash())
+            ),
             Err(e) => {
                 eprint!("{}", e.render(&f.display().to_string(), &text));
                 failed += 1;

@@ -33,8 +33,12 @@ fn start<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> StartError + '_ 
 pub fn tls_config(data_dir: &Path) -> Result<Arc<rustls::ServerConfig>, StartError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(data_dir.join("ca/ca.pem")).map_err(start("ca/ca.pem"))? {
-        roots.add(c.map_err(start("ca/ca.pem"))?).map_err(start("ca/ca.pem"))?;
+    for c in
+        CertificateDer::pem_file_iter(data_dir.join("ca/ca.pem")).map_err(start("ca/ca.pem"))?
+    {
+        roots
+            .add(c.map_err(start("ca/ca.pem"))?)
+            .map_err(start("ca/ca.pem"))?;
     }
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
@@ -43,7 +47,8 @@ pub fn tls_config(data_dir: &Path) -> Result<Arc<rustls::ServerConfig>, StartErr
         .map_err(start("tls/server.pem"))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(start("tls/server.pem"))?;
-    let key = PrivateKeyDer::from_pem_file(data_dir.join("tls/server.key.pem")).map_err(start("tls/server.key.pem"))?;
+    let key = PrivateKeyDer::from_pem_file(data_dir.join("tls/server.key.pem"))
+        .map_err(start("tls/server.key.pem"))?;
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(start("TLS"))?
@@ -80,7 +85,12 @@ pub async fn serve(
     let _ = tokio::time::timeout(Duration::from_secs(30), drain).await;
 }
 
-async fn connection(state: Arc<AppState>, acceptor: tokio_rustls::TlsAcceptor, tcp: tokio::net::TcpStream, peer: SocketAddr) {
+async fn connection(
+    state: Arc<AppState>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+) {
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
@@ -98,8 +108,14 @@ async fn connection(state: Arc<AppState>, acceptor: tokio_rustls::TlsAcceptor, t
         .1
         .peer_certificates()
         .and_then(|c| c.first())
-        .and_then(|leaf| state.admitted.get(&<[u8; 32]>::from(Sha256::digest(leaf.as_ref()))))
-        .map(|id| Caller { institution: id.clone() });
+        .and_then(|leaf| {
+            state
+                .admitted
+                .get(&<[u8; 32]>::from(Sha256::digest(leaf.as_ref())))
+        })
+        .map(|id| Caller {
+            institution: id.clone(),
+        });
     let service = hyper::service::service_fn(move |req| handle(state.clone(), caller.clone(), req));
     if let Err(e) = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
@@ -111,12 +127,22 @@ async fn connection(state: Arc<AppState>, acceptor: tokio_rustls::TlsAcceptor, t
     }
 }
 
-async fn handle(state: Arc<AppState>, caller: Option<Caller>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+async fn handle(
+    state: Arc<AppState>,
+    caller: Option<Caller>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
-    let who = caller.as_ref().map_or("-", |c| c.institution.as_str()).to_owned();
-    let resp = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+    let who = caller
+        .as_ref()
+        .map_or("-", |c| c.institution.as_str())
+        .to_owned();
+    let resp = match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
         Ok(body) => api::route(state, caller, &method, &path, &body.to_bytes()).await,
         Err(_) => ApiError {
             status: 413,
@@ -129,7 +155,11 @@ async fn handle(state: Arc<AppState>, caller: Option<Caller>, req: Request<Incom
     // Method, path, caller, status and time only: bodies hold customer data.
     tracing::info!(%method, %path, caller = %who, status = resp.status, ms = started.elapsed().as_millis() as u64, "request");
     let mut out = Response::new(Full::new(Bytes::from(resp.body.to_string())));
-    *out.status_mut() = hyper::StatusCode::from_u16(resp.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-    out.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    *out.status_mut() = hyper::StatusCode::from_u16(resp.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    out.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     Ok(out)
 }

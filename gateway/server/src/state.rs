@@ -55,36 +55,50 @@ pub enum StartError {
 }
 
 fn read(path: &Path) -> Result<String, StartError> {
-    std::fs::read_to_string(path).map_err(|e| StartError::File { path: path.display().to_string(), message: e.to_string() })
+    std::fs::read_to_string(path).map_err(|e| StartError::File {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 impl AppState {
     pub fn load(data_dir: &Path) -> Result<Self, StartError> {
         let cfg_path = data_dir.join(CONFIG_FILE);
-        let config: GatewayConfig = serde_json::from_str(&read(&cfg_path)?)
-            .map_err(|e| StartError::File { path: cfg_path.display().to_string(), message: e.to_string() })?;
+        let config: GatewayConfig =
+            serde_json::from_str(&read(&cfg_path)?).map_err(|e| StartError::File {
+                path: cfg_path.display().to_string(),
+                message: e.to_string(),
+            })?;
         if config.version != 1 {
-            return Err(StartError::Config(format!("{CONFIG_FILE} version {} is not supported", config.version)));
+            return Err(StartError::Config(format!(
+                "{CONFIG_FILE} version {} is not supported",
+                config.version
+            )));
         }
         let dir_path = data_dir.join("consortium.json");
-        let directory = Directory::from_json(&read(&dir_path)?)
-            .map_err(|e| StartError::File { path: dir_path.display().to_string(), message: e.to_string() })?;
+        let directory = Directory::from_json(&read(&dir_path)?).map_err(|e| StartError::File {
+            path: dir_path.display().to_string(),
+            message: e.to_string(),
+        })?;
 
         let mut ledgers = BTreeMap::new();
         for lc in &config.ledgers {
-            let ld = directory
-                .ledger(&lc.id)
-                .cloned()
-                .ok_or_else(|| StartError::Config(format!("ledger `{}` is not in consortium.json", lc.id)))?;
+            let ld = directory.ledger(&lc.id).cloned().ok_or_else(|| {
+                StartError::Config(format!("ledger `{}` is not in consortium.json", lc.id))
+            })?;
             let mut policies = PolicySet::default();
             let mut texts = Vec::new();
             for rel in &lc.policies {
                 let path = data_dir.join(rel);
                 let text = read(&path)?;
-                let plan = veilgate_policies::compile(&text)
-                    .map_err(|e| StartError::Config(e.render(&path.display().to_string(), &text)))?;
+                let plan = veilgate_policies::compile(&text).map_err(|e| {
+                    StartError::Config(e.render(&path.display().to_string(), &text))
+                })?;
                 if plan.ledger != lc.id {
-                    return Err(StartError::Config(format!("{rel}: policy binds ledger `{}`, configured under `{}`", plan.ledger, lc.id)));
+                    return Err(StartError::Config(format!(
+                        "{rel}: policy binds ledger `{}`, configured under `{}`",
+                        plan.ledger, lc.id
+                    )));
                 }
                 policies.insert(plan.clone());
                 texts.push((Arc::new(plan), text));
@@ -94,18 +108,32 @@ impl AppState {
             let key: [u8; 32] = hex::decode(key_hex.trim())
                 .ok()
                 .and_then(|k| k.try_into().ok())
-                .ok_or_else(|| StartError::Config(format!("ledgers/{}/pseudonym.key must be 32 bytes of hex", lc.id)))?;
-            let ledger = EmbeddedLedger::open(&ldir.join("ledger.redb")).map_err(|e| StartError::Config(e.to_string()))?;
+                .ok_or_else(|| {
+                    StartError::Config(format!(
+                        "ledgers/{}/pseudonym.key must be 32 bytes of hex",
+                        lc.id
+                    ))
+                })?;
+            let ledger = EmbeddedLedger::open(&ldir.join("ledger.redb"))
+                .map_err(|e| StartError::Config(e.to_string()))?;
             ledgers.insert(
                 lc.id.clone(),
-                LedgerState { directory: ld, policies, texts, pseudonym_key: PseudonymKey(zeroize::Zeroizing::new(key)), ledger: Arc::new(ledger) },
+                LedgerState {
+                    directory: ld,
+                    policies,
+                    texts,
+                    pseudonym_key: PseudonymKey(zeroize::Zeroizing::new(key)),
+                    ledger: Arc::new(ledger),
+                },
             );
         }
         let mut hosted = BTreeMap::new();
         for id in &config.hosted {
             let path = data_dir.join("institutions").join(id).join("secrets.json");
-            let s = InstitutionSecrets::from_json(&read(&path)?)
-                .map_err(|e| StartError::File { path: path.display().to_string(), message: e.to_string() })?;
+            let s = InstitutionSecrets::from_json(&read(&path)?).map_err(|e| StartError::File {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
             hosted.insert(id.clone(), s);
         }
         let mut admitted = BTreeMap::new();
@@ -113,9 +141,18 @@ impl AppState {
             let fp: [u8; 32] = hex::decode(fp)
                 .ok()
                 .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| StartError::Config(format!("admitted certificate fingerprint for `{id}` is not 32 bytes of hex")))?;
+                .ok_or_else(|| {
+                    StartError::Config(format!(
+                        "admitted certificate fingerprint for `{id}` is not 32 bytes of hex"
+                    ))
+                })?;
             admitted.insert(fp, id.clone());
         }
-        Ok(AppState { data_dir: data_dir.to_owned(), ledgers, hosted, admitted })
+        Ok(AppState {
+            data_dir: data_dir.to_owned(),
+            ledgers,
+            hosted,
+            admitted,
+        })
     }
 }

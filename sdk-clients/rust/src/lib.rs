@@ -23,7 +23,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde::Deserialize;
 
-pub use veilgate_core::{open, verify, Directory, InstitutionSecrets, LedgerDirectory, OpenedField, PolicySet, VerifiedEnvelope};
+pub use veilgate_core::{
+    open, verify, Directory, InstitutionSecrets, LedgerDirectory, OpenedField, PolicySet,
+    VerifiedEnvelope,
+};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -33,7 +36,12 @@ pub enum ClientError {
     #[error("connection: {0}")]
     Transport(String),
     #[error("gateway answered {status} {code}: {message}")]
-    Api { status: u16, code: String, message: String, field: Option<String> },
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        field: Option<String>,
+    },
     #[error("unexpected response: {0}")]
     Decode(String),
 }
@@ -81,7 +89,12 @@ fn cfg<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> ClientError + '_ {
 impl Client {
     /// `base` is `https://host:port`; the PEM inputs are the consortium CA, and
     /// this institution's client certificate and key.
-    pub fn new(base: &str, ca_pem: &[u8], cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, ClientError> {
+    pub fn new(
+        base: &str,
+        ca_pem: &[u8],
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<Self, ClientError> {
         let authority = base
             .strip_prefix("https://")
             .ok_or_else(|| ClientError::Config("gateway address must start with https://".into()))?
@@ -93,9 +106,13 @@ impl Client {
             .ok_or_else(|| ClientError::Config("gateway address needs a port".into()))?;
         let mut roots = rustls::RootCertStore::empty();
         for c in CertificateDer::pem_slice_iter(ca_pem) {
-            roots.add(c.map_err(cfg("CA certificate"))?).map_err(cfg("CA certificate"))?;
+            roots
+                .add(c.map_err(cfg("CA certificate"))?)
+                .map_err(cfg("CA certificate"))?;
         }
-        let certs = CertificateDer::pem_slice_iter(cert_pem).collect::<Result<Vec<_>, _>>().map_err(cfg("client certificate"))?;
+        let certs = CertificateDer::pem_slice_iter(cert_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(cfg("client certificate"))?;
         let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(cfg("client key"))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -104,26 +121,48 @@ impl Client {
             .with_root_certificates(roots)
             .with_client_auth_cert(certs, key)
             .map_err(cfg("client certificate"))?;
-        Ok(Client { authority, host, port, tls: tokio_rustls::TlsConnector::from(Arc::new(config)) })
+        Ok(Client {
+            authority,
+            host,
+            port,
+            tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+        })
     }
 
     /// Reads the material `veilgate serve` generates in its data directory.
     pub fn from_data_dir(dir: &Path, institution: &str, base: &str) -> Result<Self, ClientError> {
-        let read = |p: &Path| std::fs::read(p).map_err(|e| ClientError::Config(format!("{}: {e}", p.display())));
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|e| ClientError::Config(format!("{}: {e}", p.display())))
+        };
         let inst = dir.join("institutions").join(institution);
-        Client::new(base, &read(&dir.join("ca/ca.pem"))?, &read(&inst.join("client.pem"))?, &read(&inst.join("client.key.pem"))?)
+        Client::new(
+            base,
+            &read(&dir.join("ca/ca.pem"))?,
+            &read(&inst.join("client.pem"))?,
+            &read(&inst.join("client.key.pem"))?,
+        )
     }
 
     /// One HTTPS request; returns the status and body. Public so tests and tools
     /// can send exactly what they want.
-    pub async fn request(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> Result<(u16, Vec<u8>), ClientError> {
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
         let name = ServerName::try_from(self.host.clone()).map_err(cfg("server name"))?;
-        let tls = self.tls.connect(name, tcp).await.map_err(|e| ClientError::Transport(format!("TLS: {e}")))?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| ClientError::Transport(e.to_string()))?;
+        let tls = self
+            .tls
+            .connect(name, tcp)
+            .await
+            .map_err(|e| ClientError::Transport(format!("TLS: {e}")))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -134,15 +173,29 @@ impl Client {
             .header("content-type", "application/json")
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| ClientError::Config(e.to_string()))?;
-        let resp = sender.send_request(req).await.map_err(|e| ClientError::Transport(e.to_string()))?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
         let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await.map_err(|e| ClientError::Transport(e.to_string()))?.to_bytes();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?
+            .to_bytes();
         Ok((status, bytes.to_vec()))
     }
 
-    async fn json(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> Result<serde_json::Value, ClientError> {
+    async fn json(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<serde_json::Value, ClientError> {
         let (status, bytes) = self.request(method, path, body).await?;
-        let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))?;
         if !(200..300).contains(&status) {
             let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
             return Err(ClientError::Api {
@@ -155,29 +208,56 @@ impl Client {
         Ok(v)
     }
 
-    pub async fn submit(&self, ledger: &str, policy: &str, idempotency_key: &str, record: &serde_json::Value) -> Result<SubmitReceipt, ClientError> {
+    pub async fn submit(
+        &self,
+        ledger: &str,
+        policy: &str,
+        idempotency_key: &str,
+        record: &serde_json::Value,
+    ) -> Result<SubmitReceipt, ClientError> {
         let body = serde_json::json!({ "policy": policy, "idempotency_key": idempotency_key, "record": record });
-        let v = self.json("POST", &format!("/v1/ledgers/{ledger}/records"), Some(body.to_string().into_bytes())).await?;
+        let v = self
+            .json(
+                "POST",
+                &format!("/v1/ledgers/{ledger}/records"),
+                Some(body.to_string().into_bytes()),
+            )
+            .await?;
         serde_json::from_value(v).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
-    pub async fn envelope(&self, ledger: &str, envelope_id: &str) -> Result<FetchedEnvelope, ClientError> {
-        let v = self.json("GET", &format!("/v1/ledgers/{ledger}/envelopes/{envelope_id}"), None).await?;
+    pub async fn envelope(
+        &self,
+        ledger: &str,
+        envelope_id: &str,
+    ) -> Result<FetchedEnvelope, ClientError> {
+        let v = self
+            .json(
+                "GET",
+                &format!("/v1/ledgers/{ledger}/envelopes/{envelope_id}"),
+                None,
+            )
+            .await?;
         let bytes = v["envelope"]
             .as_str()
             .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
             .ok_or_else(|| ClientError::Decode("`envelope` is not base64".into()))?;
         Ok(FetchedEnvelope {
             bytes,
-            sequence: v["sequence"].as_u64().ok_or_else(|| ClientError::Decode("`sequence` missing".into()))?,
+            sequence: v["sequence"]
+                .as_u64()
+                .ok_or_else(|| ClientError::Decode("`sequence` missing".into()))?,
             entry_hash: v["entry_hash"].as_str().unwrap_or_default().to_owned(),
             view: v["view"].clone(),
         })
     }
 
     pub async fn policies(&self, ledger: &str) -> Result<Vec<PolicyInfo>, ClientError> {
-        let v = self.json("GET", &format!("/v1/ledgers/{ledger}/policies"), None).await?;
-        serde_json::from_value(v["policies"].clone()).map_err(|e| ClientError::Decode(e.to_string()))
+        let v = self
+            .json("GET", &format!("/v1/ledgers/{ledger}/policies"), None)
+            .await?;
+        serde_json::from_value(v["policies"].clone())
+            .map_err(|e| ClientError::Decode(e.to_string()))
     }
 }
 
@@ -186,9 +266,13 @@ impl Client {
 pub fn policy_set(policies: &[PolicyInfo]) -> Result<PolicySet, ClientError> {
     let mut set = PolicySet::default();
     for p in policies {
-        let plan = veilgate_policies::compile(&p.text).map_err(|e| ClientError::Decode(format!("policy `{}`: {e}", p.id)))?;
+        let plan = veilgate_policies::compile(&p.text)
+            .map_err(|e| ClientError::Decode(format!("policy `{}`: {e}", p.id)))?;
         if hex::encode(plan.hash()) != p.hash {
-            return Err(ClientError::Decode(format!("policy `{}` text does not hash to its announced hash", p.id)));
+            return Err(ClientError::Decode(format!(
+                "policy `{}` text does not hash to its announced hash",
+                p.id
+            )));
         }
         set.insert(plan);
     }

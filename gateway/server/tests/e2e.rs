@@ -1,0 +1,601 @@
+//! End to end over real HTTPS/mTLS against the `veilgate` binary with its
+//! embedded redb ledger: submit, fetch, verify as a peer, open as each
+//! recipient; canaries; bad input; tampering; admission at the handshake.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use rand_core::RngCore;
+use serde_json::{json, Value};
+use veilgate_client::{policy_set, Client, ClientError};
+use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, OpenError, PolicySet};
+
+const LEDGER: &str = "interbank-settlement";
+const POLICY: &str = "interbank-payment";
+
+struct Gateway {
+    child: Child,
+    base: String,
+    dir: tempfile::TempDir,
+    stdout_lines: Vec<String>,
+}
+
+impl Gateway {
+    fn start() -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_veilgate"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(dir.path().join("data"))
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        let base = first
+            .split_whitespace()
+            .find(|w| w.starts_with("https://"))
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .to_owned();
+        let mut stdout_lines = vec![first];
+        // The rest of the banner (first start) is short; read it without blocking on EOF.
+        for _ in 0..5 {
+            let mut l = String::new();
+            if reader.read_line(&mut l).unwrap_or(0) == 0 {
+                break;
+            }
+            let done = l.contains("samples/interbank-payment.json");
+            stdout_lines.push(l);
+            if done {
+                break;
+            }
+        }
+        Gateway {
+            child,
+            base,
+            dir,
+            stdout_lines,
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn client(&self, who: &str) -> Client {
+        Client::from_data_dir(&self.data(), who, &self.base).unwrap()
+    }
+
+    fn directory(&self) -> LedgerDirectory {
+        let d = Directory::from_json(
+            &std::fs::read_to_string(self.data().join("consortium.json")).unwrap(),
+        )
+        .unwrap();
+        d.ledger(LEDGER).unwrap().clone()
+    }
+
+    fn secrets(&self, who: &str) -> InstitutionSecrets {
+        InstitutionSecrets::from_json(
+            &std::fs::read_to_string(
+                self.data()
+                    .join("institutions")
+                    .join(who)
+                    .join("secrets.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn stop(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sample() -> Value {
+    serde_json::from_str(include_str!(
+        "../../../policies/templates/interbank-payment.sample.json"
+    ))
+    .unwrap()
+}
+
+async fn peer_policies(c: &Client) -> PolicySet {
+    policy_set(&c.policies(LEDGER).await.unwrap()).unwrap()
+}
+
+fn opened_names(fields: &[veilgate_core::OpenedField]) -> BTreeSet<String> {
+    fields.iter().map(|f| f.name.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn submit_fetch_verify_and_open_as_each_party() {
+    let gw = Gateway::start();
+    assert!(
+        gw.stdout_lines.iter().any(|l| l.contains("curl")),
+        "first start prints how to submit: {:?}",
+        gw.stdout_lines
+    );
+    let bank_a = gw.client("bank-a");
+    let receipt = bank_a
+        .submit(LEDGER, POLICY, "pay-0001", &sample())
+        .await
+        .unwrap();
+    assert!(receipt.new);
+    assert_eq!(receipt.sequence, 0);
+
+    // Same idempotency key: the same envelope, nothing new on the ledger.
+    let again = bank_a
+        .submit(LEDGER, POLICY, "pay-0001", &sample())
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.envelope_id.as_str(), again.sequence, again.new),
+        (receipt.envelope_id.as_str(), 0, false)
+    );
+
+    // A peer fetches and verifies without any plaintext or secret.
+    let peer = gw.client("bank-c");
+    let fetched = peer.envelope(LEDGER, &receipt.envelope_id).await.unwrap();
+    assert_eq!(fetched.sequence, 0);
+    let policies = peer_policies(&peer).await;
+    let verified = veilgate_core::verify(
+        &fetched.bytes,
+        &policies,
+        &gw.directory(),
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
+
+    let public: BTreeSet<String> = ["payer_bank", "payee_bank", "currency", "value_date"]
+        .map(String::from)
+        .into();
+    let with = |extra: &[&str]| -> BTreeSet<String> {
+        public
+            .iter()
+            .cloned()
+            .chain(extra.iter().map(|s| s.to_string()))
+            .collect()
+    };
+    let open = |who: &str| veilgate_core::open(&verified, &gw.secrets(who), None);
+    assert_eq!(
+        opened_names(&open("bank-a").unwrap()),
+        with(&["amount", "payer_account"])
+    );
+    assert_eq!(
+        opened_names(&open("bank-b").unwrap()),
+        with(&["amount", "payee_account", "remittance"])
+    );
+    assert_eq!(
+        opened_names(&open("regulator").unwrap()),
+        with(&["amount", "payer_account", "payee_account"])
+    );
+    assert_eq!(
+        open("bank-c"),
+        Err(OpenError::NotARecipient("bank-c".into()))
+    );
+    let s = sample();
+    let b: BTreeMap<String, String> = open("bank-b")
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.name, f.value.display()))
+        .collect();
+    assert_eq!(b["amount"], s["amount"].as_str().unwrap());
+    assert_eq!(b["remittance"], s["remittance"].as_str().unwrap());
+    assert_eq!(b["payee_account"], s["payee_account"].as_str().unwrap());
+
+    // Every single-byte flip of the stored envelope is rejected.
+    for i in 0..fetched.bytes.len() {
+        let mut bad = fetched.bytes.clone();
+        bad[i] ^= 0x04;
+        assert!(
+            veilgate_core::verify(&bad, &policies, &gw.directory(), &mut rand_core::OsRng).is_err(),
+            "flip at byte {i} accepted"
+        );
+    }
+}
+
+fn canary(rng: &mut impl RngCore) -> String {
+    let mut b = [0u8; 12];
+    rng.fill_bytes(&mut b);
+    format!("CANARY{}", hex::encode(b))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn canaries_never_reach_the_ledger_the_envelope_json_or_the_logs() {
+    let mut gw = Gateway::start();
+    let bank_a = gw.client("bank-a");
+    let mut rng = rand_core::OsRng;
+    let mut canaries: Vec<Vec<u8>> = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let mut r = sample();
+        for f in [
+            "payer_account",
+            "payee_account",
+            "payer_name",
+            "payee_name",
+            "remittance",
+        ] {
+            let c = canary(&mut rng);
+            canaries.push(c.clone().into_bytes());
+            r[f] = c.into();
+        }
+        // The amount too: its decimal text and its 8-byte encoding must stay off the ledger.
+        let minor = 100_000 + (rng.next_u32() % 1_000_000_000) as i64;
+        let text = format!("{}.{:02}", minor / 100, minor % 100);
+        canaries.push(text.clone().into_bytes());
+        canaries.push(minor.to_be_bytes().to_vec());
+        r["amount"] = text.into();
+        let receipt = bank_a
+            .submit(LEDGER, POLICY, &format!("canary-{i}"), &r)
+            .await
+            .unwrap();
+        ids.push(receipt.envelope_id);
+    }
+    // Rejected requests carrying canaries: the errors must not echo them.
+    let mut responses = Vec::new();
+    let c = canary(&mut rng);
+    canaries.push(c.clone().into_bytes());
+    let mut r = sample();
+    r["amount"] = c.clone().into();
+    responses.push(
+        bank_a
+            .request(
+                "POST",
+                &format!("/v1/ledgers/{LEDGER}/records"),
+                Some(
+                    json!({"policy": POLICY, "idempotency_key": "bad-1", "record": r})
+                        .to_string()
+                        .into_bytes(),
+                ),
+            )
+            .await
+            .unwrap()
+            .1,
+    );
+    let mut r = sample();
+    r["value_date"] = json!({ "nested": c });
+    responses.push(
+        bank_a
+            .request(
+                "POST",
+                &format!("/v1/ledgers/{LEDGER}/records"),
+                Some(
+                    json!({"policy": POLICY, "idempotency_key": "bad-2", "record": r})
+                        .to_string()
+                        .into_bytes(),
+                ),
+            )
+            .await
+            .unwrap()
+            .1,
+    );
+    responses.push(
+        bank_a
+            .request(
+                "POST",
+                &format!("/v1/ledgers/{LEDGER}/records"),
+                Some(
+                    format!("{{\"policy\": \"{POLICY}\", \"record\": {{\"x\": \"{c}\"")
+                        .into_bytes(),
+                ),
+            )
+            .await
+            .unwrap()
+            .1,
+    );
+
+    let mut envelope_json = Vec::new();
+    for id in &ids {
+        let (status, body) = bank_a
+            .request("GET", &format!("/v1/ledgers/{LEDGER}/envelopes/{id}"), None)
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        envelope_json.extend(body);
+    }
+    let log = gw.stop();
+    assert!(
+        log.contains("sealed and appended"),
+        "the log is captured: {log}"
+    );
+    let mut ledger_bytes = Vec::new();
+    for entry in std::fs::read_dir(gw.data().join("ledgers").join(LEDGER)).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "redb") {
+            ledger_bytes.extend(std::fs::read(p).unwrap());
+        }
+    }
+    assert!(
+        ledger_bytes.len() > 4 * 1800,
+        "the ledger file holds the envelopes"
+    );
+    // Positive control: public values are found in the same bytes, so the
+    // search below would see a canary if one were stored.
+    for public in [&b"bank-b"[..], b"2026-11-25", b"canary-3"] {
+        assert!(
+            ledger_bytes.windows(public.len()).any(|w| w == public),
+            "control {:?} missing",
+            String::from_utf8_lossy(public)
+        );
+        assert!(envelope_json.windows(public.len()).any(|w| w == public));
+    }
+    let haystacks: [(&str, &[u8]); 4] = [
+        ("ledger file", &ledger_bytes),
+        ("envelope JSON", &envelope_json),
+        ("server log", log.as_bytes()),
+        ("error responses", &responses.concat()),
+    ];
+    for (name, hay) in haystacks {
+        for c in &canaries {
+            assert!(
+                !hay.windows(c.len()).any(|w| w == c.as_slice()),
+                "a canary ({} bytes) appears in the {name}",
+                c.len()
+            );
+        }
+    }
+}
+
+async fn post(c: &Client, ledger: &str, body: Vec<u8>) -> (u16, Value) {
+    let (status, body) = c
+        .request("POST", &format!("/v1/ledgers/{ledger}/records"), Some(body))
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| panic!("non-JSON error body: {}", String::from_utf8_lossy(&body))),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_a_4xx_naming_the_field_and_writes_nothing() {
+    let gw = Gateway::start();
+    let c = gw.client("bank-a");
+    let first = c.submit(LEDGER, POLICY, "good-0", &sample()).await.unwrap();
+    let req = |record: Value| {
+        json!({"policy": POLICY, "idempotency_key": "bad", "record": record})
+            .to_string()
+            .into_bytes()
+    };
+    let with = |k: &str, v: Value| {
+        let mut r = sample();
+        r[k] = v;
+        r
+    };
+    let without = |k: &str| {
+        let mut r = sample();
+        r.as_object_mut().unwrap().remove(k);
+        r
+    };
+    let cases: Vec<(&str, Vec<u8>, u16, &str, Option<&str>)> = vec![
+        (
+            "malformed JSON",
+            b"{\"policy\": ".to_vec(),
+            400,
+            "malformed_json",
+            None,
+        ),
+        (
+            "body not an object",
+            b"[1,2]".to_vec(),
+            400,
+            "malformed_request",
+            None,
+        ),
+        (
+            "missing field",
+            req(without("amount")),
+            422,
+            "invalid_record",
+            Some("amount"),
+        ),
+        (
+            "unknown field",
+            req(with("iban", json!("x"))),
+            422,
+            "invalid_record",
+            Some("iban"),
+        ),
+        (
+            "wrong type",
+            req(with("amount", json!(12.5))),
+            422,
+            "invalid_record",
+            Some("amount"),
+        ),
+        (
+            "too many decimals",
+            req(with("amount", json!("1.005"))),
+            422,
+            "invalid_record",
+            Some("amount"),
+        ),
+        (
+            "amount below range",
+            req(with("amount", json!("0.00"))),
+            422,
+            "invalid_record",
+            Some("amount"),
+        ),
+        (
+            "amount above range",
+            req(with("amount", json!("1000000000.01"))),
+            422,
+            "invalid_record",
+            Some("amount"),
+        ),
+        (
+            "not a calendar date",
+            req(with("value_date", json!("2026-02-30"))),
+            422,
+            "invalid_record",
+            Some("value_date"),
+        ),
+        (
+            "enum outside its values",
+            req(with("currency", json!("XAU"))),
+            422,
+            "invalid_record",
+            Some("currency"),
+        ),
+        (
+            "party not admitted",
+            req(with("payee_bank", json!("bank-z"))),
+            422,
+            "invalid_record",
+            Some("payee_bank"),
+        ),
+        (
+            "record not an object",
+            req(json!("text")),
+            422,
+            "invalid_record",
+            Some("record"),
+        ),
+        (
+            "unknown policy",
+            json!({"policy": "no-such", "idempotency_key": "k", "record": sample()})
+                .to_string()
+                .into_bytes(),
+            404,
+            "unknown_policy",
+            Some("policy"),
+        ),
+        (
+            "bad idempotency key",
+            json!({"policy": POLICY, "idempotency_key": "has space", "record": sample()})
+                .to_string()
+                .into_bytes(),
+            422,
+            "invalid_idempotency_key",
+            Some("idempotency_key"),
+        ),
+        (
+            "missing idempotency key",
+            json!({"policy": POLICY, "record": sample()})
+                .to_string()
+                .into_bytes(),
+            400,
+            "malformed_request",
+            Some("idempotency_key"),
+        ),
+    ];
+    for (name, body, status, code, field) in cases {
+        let (got, err) = post(&c, LEDGER, body).await;
+        assert_eq!(
+            (got, err["code"].as_str().unwrap()),
+            (status, code),
+            "{name}: {err}"
+        );
+        assert_eq!(err["field"].as_str(), field, "{name}: {err}");
+        assert!(!err["message"].as_str().unwrap().is_empty(), "{name}");
+    }
+    let (got, err) = post(&c, "no-such-ledger", req(sample())).await;
+    assert_eq!(
+        (got, err["code"].as_str().unwrap(), err["field"].as_str()),
+        (404, "unknown_ledger", Some("ledger"))
+    );
+    let (status, _) = c
+        .request(
+            "POST",
+            &format!("/v1/ledgers/{LEDGER}/records"),
+            Some(vec![b' '; 2 * 1024 * 1024]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 413);
+
+    // Nothing was written: the next good record takes the very next position.
+    let next = c.submit(LEDGER, POLICY, "good-1", &sample()).await.unwrap();
+    assert_eq!(next.sequence, first.sequence + 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_admitted_certificates_get_in() {
+    let gw = Gateway::start();
+    let data = gw.data();
+    let ca = std::fs::read(data.join("ca/ca.pem")).unwrap();
+
+    // A certificate from another CA is refused at the handshake.
+    let rogue_ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let issuer = rcgen::Issuer::new(p, rogue_ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name
+        .push(rcgen::DnType::CommonName, "bank-a");
+    let cert = p.signed_by(&key, &issuer).unwrap();
+    let rogue = Client::new(
+        &gw.base,
+        &ca,
+        cert.pem().as_bytes(),
+        key.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    assert!(matches!(
+        rogue.request("GET", "/v1/health", None).await,
+        Err(ClientError::Transport(_))
+    ));
+
+    // A certificate from the consortium CA that was never admitted: 401.
+    let ca_key =
+        rcgen::KeyPair::from_pem(&std::fs::read_to_string(data.join("ca/ca.key.pem")).unwrap())
+            .unwrap();
+    // Same subject and key as the dev CA, so the certificate chains to it.
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        "Veilgate development consortium CA",
+    );
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(Vec::<String>::new())
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let stranger = Client::new(
+        &gw.base,
+        &ca,
+        cert.pem().as_bytes(),
+        key.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    match stranger.submit(LEDGER, POLICY, "x", &sample()).await {
+        Err(ClientError::Api { status: 401, .. }) => {}
+        other => panic!("expected 401, got {other:?}"),
+    }
+
+    // The admitted institutions get in.
+    assert_eq!(
+        gw.client("bank-b")
+            .request("GET", "/v1/health", None)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+}
