@@ -270,7 +270,9 @@ impl Suite for Standard {
         // HMAC zero-pads keys to the 64-byte block (RFC 2104), so padding here
         // is the same MAC as keying with the 32 bytes, without a fallible call.
         let mut block = zeroize::Zeroizing::new([0u8; 64]);
-        block[..32].copy_from_slice(key);
+        if let Some(head) = block.get_mut(..32) {
+            head.copy_from_slice(key);
+        }
         let mut mac = <Hmac<Sha256> as KeyInit>::new(block.as_ref().into());
         mac.update(message);
         mac.finalize().into_bytes().into()

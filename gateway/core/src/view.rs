@@ -31,20 +31,26 @@ pub fn envelope_json(env: &Envelope) -> Json {
         .fields
         .iter()
         .map(|f| {
-            let mut o = json!({ "name": f.name, "kind": f.body.kind() });
+            let mut o = serde_json::Map::new();
+            o.insert("name".into(), Json::from(f.name.as_str()));
+            o.insert("kind".into(), Json::from(f.body.kind()));
             match &f.body {
-                FieldBody::Public(v) => o["value"] = public_value(v),
-                FieldBody::Pseudonym(p) => o["pseudonym"] = Json::from(hex::encode(p)),
+                FieldBody::Public(v) => {
+                    o.insert("value".into(), public_value(v));
+                }
+                FieldBody::Pseudonym(p) => {
+                    o.insert("pseudonym".into(), Json::from(hex::encode(p)));
+                }
                 FieldBody::Committed { commitment, proof } => {
-                    o["commitment"] = Json::from(hex::encode(commitment));
+                    o.insert("commitment".into(), Json::from(hex::encode(commitment)));
                     if let Some(p) = proof {
-                        o["range_proof"] = Json::from(b64(p));
+                        o.insert("range_proof".into(), Json::from(b64(p)));
                     }
                 }
                 FieldBody::Encrypted => {}
             }
             if !f.ciphertexts.is_empty() {
-                o["ciphertexts"] = f
+                let cts: Vec<Json> = f
                     .ciphertexts
                     .iter()
                     .map(|c| {
@@ -55,8 +61,9 @@ pub fn envelope_json(env: &Envelope) -> Json {
                         json!({ "to": to, "ciphertext": b64(&c.ciphertext) })
                     })
                     .collect();
+                o.insert("ciphertexts".into(), Json::from(cts));
             }
-            o
+            Json::Object(o)
         })
         .collect();
     json!({

@@ -253,14 +253,14 @@ impl Ledger for EmbeddedLedger {
 /// In-process ledger with the same semantics, for tests and demos.
 #[derive(Default)]
 pub struct MemoryLedger {
-    inner: Mutex<(Vec<Entry>, HashMap<EnvelopeId, u64>)>,
+    inner: Mutex<MemoryState>,
 }
 
+/// Entries in order, and the index from envelope id to sequence.
+type MemoryState = (Vec<Entry>, HashMap<EnvelopeId, u64>);
+
 impl MemoryLedger {
-    fn lock(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, (Vec<Entry>, HashMap<EnvelopeId, u64>)>, LedgerError>
-    {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, MemoryState>, LedgerError> {
         self.inner
             .lock()
             .map_err(|_| LedgerError::Storage("memory ledger lock poisoned".into()))

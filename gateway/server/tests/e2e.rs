@@ -3,6 +3,7 @@
 //! recipient; canaries; bad input; tampering; admission at the handshake.
 #![allow(
     clippy::unwrap_used,
+    clippy::type_complexity,
     clippy::expect_used,
     clippy::indexing_slicing,
     clippy::panic

@@ -238,17 +238,23 @@ impl Client {
                 None,
             )
             .await?;
-        let bytes = v["envelope"]
-            .as_str()
-            .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
-            .ok_or_else(|| ClientError::Decode("`envelope` is not base64".into()))?;
+        #[derive(Deserialize)]
+        struct Wire {
+            envelope: String,
+            sequence: u64,
+            entry_hash: String,
+            #[serde(default)]
+            view: serde_json::Value,
+        }
+        let w: Wire = serde_json::from_value(v).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&w.envelope)
+            .map_err(|_| ClientError::Decode("`envelope` is not base64".into()))?;
         Ok(FetchedEnvelope {
             bytes,
-            sequence: v["sequence"]
-                .as_u64()
-                .ok_or_else(|| ClientError::Decode("`sequence` missing".into()))?,
-            entry_hash: v["entry_hash"].as_str().unwrap_or_default().to_owned(),
-            view: v["view"].clone(),
+            sequence: w.sequence,
+            entry_hash: w.entry_hash,
+            view: w.view,
         })
     }
 
@@ -256,7 +262,12 @@ impl Client {
         let v = self
             .json("GET", &format!("/v1/ledgers/{ledger}/policies"), None)
             .await?;
-        serde_json::from_value(v["policies"].clone())
+        #[derive(Deserialize)]
+        struct Wire {
+            policies: Vec<PolicyInfo>,
+        }
+        serde_json::from_value::<Wire>(v)
+            .map(|w| w.policies)
             .map_err(|e| ClientError::Decode(e.to_string()))
     }
 }
