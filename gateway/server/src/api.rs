@@ -121,7 +121,12 @@ pub async fn route(
             "a client certificate admitted to this gateway is required",
         )),
         ("POST", ["v1", "ledgers", ledger, "records"]) => submit(state, caller, ledger, body).await,
-        ("GET", ["v1", "ledgers", ledger, "envelopes", id]) => envelope(state, ledger, id).await,
+        ("GET", ["v1", "ledgers", ledger, "envelopes", id]) => {
+            envelope(state, ledger, Lookup::Id(id)).await
+        }
+        ("GET", ["v1", "ledgers", ledger, "entries", seq]) => {
+            envelope(state, ledger, Lookup::Sequence(seq)).await
+        }
         ("GET", ["v1", "ledgers", ledger, "policies"]) => policies(&state, ledger),
         (_, ["v1", "ledgers", _, "records"])
         | (_, ["v1", "ledgers", _, "envelopes", _])
@@ -314,28 +319,47 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| ApiError::new(500, "internal", "worker failed"))
 }
 
-async fn envelope(state: Arc<AppState>, ledger: &str, id: &str) -> Result<ApiResponse, ApiError> {
+/// How a stored envelope is looked up: by its id, or by its ledger position.
+enum Lookup<'a> {
+    Id(&'a str),
+    Sequence(&'a str),
+}
+
+async fn envelope(
+    state: Arc<AppState>,
+    ledger: &str,
+    lookup: Lookup<'_>,
+) -> Result<ApiResponse, ApiError> {
     let ls = ledger_state(&state, ledger)?;
-    let id: [u8; 16] = hex::decode(id)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                400,
-                "invalid_envelope_id",
-                "an envelope id is 32 hex characters",
-            )
-            .field("envelope_id")
-        })?;
     let store = ls.ledger.clone();
-    let entry = blocking(move || store.by_id(&id)).await??.ok_or_else(|| {
-        ApiError::new(
-            404,
-            "unknown_envelope",
-            "no envelope with that id on this ledger",
-        )
-        .field("envelope_id")
-    })?;
+    let entry = match lookup {
+        Lookup::Id(id) => {
+            let id: [u8; 16] = hex::decode(id)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        400,
+                        "invalid_envelope_id",
+                        "an envelope id is 32 hex characters",
+                    )
+                    .field("envelope_id")
+                })?;
+            blocking(move || store.by_id(&id)).await??
+        }
+        Lookup::Sequence(seq) => {
+            let seq: u64 = seq.parse().map_err(|_| {
+                ApiError::new(
+                    400,
+                    "invalid_sequence",
+                    "a ledger position is a whole number",
+                )
+                .field("sequence")
+            })?;
+            blocking(move || store.by_sequence(seq)).await??
+        }
+    }
+    .ok_or_else(|| ApiError::new(404, "not_on_ledger", "no such envelope on this ledger"))?;
     let view = veilgate_core::Envelope::decode(&entry.envelope)
         .map(|e| veilgate_core::view::envelope_json(&e))
         .unwrap_or(Json::Null);

@@ -158,6 +158,27 @@ async fn submit_fetch_verify_and_open_as_each_party() {
     let peer = gw.client("bank-c");
     let fetched = peer.envelope(LEDGER, &receipt.envelope_id).await.unwrap();
     assert_eq!(fetched.sequence, 0);
+    // The same entry read by ledger position; the next position is empty.
+    let (status, by_seq) = peer
+        .request("GET", &format!("/v1/ledgers/{LEDGER}/entries/0"), None)
+        .await
+        .unwrap();
+    let by_seq: Value = serde_json::from_slice(&by_seq).unwrap();
+    assert_eq!(
+        (status, by_seq["envelope_id"].as_str()),
+        (200, Some(receipt.envelope_id.as_str()))
+    );
+    assert_eq!(
+        by_seq["entry_hash"].as_str(),
+        Some(receipt.entry_hash.as_str())
+    );
+    assert_eq!(
+        peer.request("GET", &format!("/v1/ledgers/{LEDGER}/entries/1"), None)
+            .await
+            .unwrap()
+            .0,
+        404
+    );
     let policies = peer_policies(&peer).await;
     let verified = veilgate_core::verify(
         &fetched.bytes,
