@@ -20,6 +20,15 @@ pub enum Tok {
     Colon,
     /// `..=`, the inclusive range operator.
     RangeTo,
+    Le,
+    Ge,
+    Lt,
+    Gt,
+    EqEq,
+    Plus,
+    /// `# …` to the end of the line, text without the `#`. The parser keeps
+    /// comments on the items they annotate so `fmt` can put them back.
+    Comment(String),
 }
 
 impl Tok {
@@ -36,6 +45,13 @@ impl Tok {
             Tok::Comma => "`,`".into(),
             Tok::Colon => "`:`".into(),
             Tok::RangeTo => "`..=`".into(),
+            Tok::Le => "`<=`".into(),
+            Tok::Ge => "`>=`".into(),
+            Tok::Lt => "`<`".into(),
+            Tok::Gt => "`>`".into(),
+            Tok::EqEq => "`==`".into(),
+            Tok::Plus => "`+`".into(),
+            Tok::Comment(_) => "a comment".into(),
         }
     }
 }
@@ -65,9 +81,17 @@ pub fn lex(src: &str) -> Result<Vec<Token>, PolicyError> {
                 continue;
             }
             '#' => {
+                let begin = i;
                 while chars.get(i).is_some_and(|&c| c != '\n') {
                     i += 1;
                 }
+                let text: String = chars.get(begin + 1..i).unwrap_or_default().iter().collect();
+                let len = (i - begin) as u32;
+                out.push(Token {
+                    tok: Tok::Comment(text.trim_end().to_owned()),
+                    span: Span { len, ..start },
+                });
+                col += len;
                 continue;
             }
             '{' => Some(Tok::LBrace),
@@ -78,8 +102,44 @@ pub fn lex(src: &str) -> Result<Vec<Token>, PolicyError> {
             ']' => Some(Tok::RBracket),
             ',' => Some(Tok::Comma),
             ':' => Some(Tok::Colon),
+            '+' => Some(Tok::Plus),
             _ => None,
         };
+        // Two-character operators.
+        let next = chars.get(i + 1).copied();
+        let double = match (c, next) {
+            ('<', Some('=')) => Some(Tok::Le),
+            ('>', Some('=')) => Some(Tok::Ge),
+            ('=', Some('=')) => Some(Tok::EqEq),
+            ('<', _) => {
+                out.push(Token {
+                    tok: Tok::Lt,
+                    span: start,
+                });
+                i += 1;
+                col += 1;
+                continue;
+            }
+            ('>', _) => {
+                out.push(Token {
+                    tok: Tok::Gt,
+                    span: start,
+                });
+                i += 1;
+                col += 1;
+                continue;
+            }
+            _ => None,
+        };
+        if let Some(tok) = double {
+            out.push(Token {
+                tok,
+                span: Span { len: 2, ..start },
+            });
+            i += 2;
+            col += 2;
+            continue;
+        }
         if let Some(tok) = single {
             out.push(Token { tok, span: start });
             i += 1;

@@ -15,7 +15,9 @@ mod plan;
 pub mod record;
 
 pub use error::{PolicyError, Span};
-pub use plan::{Disclosure, FieldPlan, FieldType, Plan, Role};
+pub use plan::{
+    CmpOp, Condition, Disclosure, FieldPlan, FieldType, Generalization, Plan, Predicate, Role,
+};
 pub use record::{Record, RecordError, Value};
 
 /// Parses and checks policy text, returning the compiled plan.

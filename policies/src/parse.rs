@@ -1,17 +1,26 @@
-//! Parser: tokens → syntax tree with spans. It checks only the grammar; meaning
-//! (types, roles, coverage) is `check`'s job.
+//! Parser: tokens → syntax tree with spans and comments. It checks only the
+//! grammar; meaning (types, roles, coverage) is `check`'s job.
 //!
 //! ```text
-//! policy   := 'policy' NAME 'version' INT 'ledger' NAME ('suite' NAME)?
-//!             record roles? disclose
-//! record   := 'record' '{' (NAME ':' type)* '}'
-//! type     := 'string' | 'integer' | 'bool' | 'date' | 'party'
-//!           | 'amount' '(' INT ')' | 'enum' '(' NAME (',' NAME)* ')'
-//! roles    := 'roles' '{' NAME* '}'
-//! disclose := 'disclose' '{' (NAME ':' action (',' action)*)* '}'
-//! action   := 'public' | 'drop' | 'pseudonym' | 'commit'
-//!           | 'encrypt' 'to' '[' NAME (',' NAME)* ']'
-//!           | 'range' NUMBER '..=' NUMBER
+//! policy    := 'policy' NAME 'version' INT header* record roles? sets? disclose prove? when*
+//! header    := 'ledger' NAME (',' NAME)*  |  'suite' NAME  |  'require' 'encrypt' 'to' '[' NAME,+ ']'
+//! record    := 'record' '{' (NAME ':' type)* '}'
+//! type      := 'string' | 'integer' | 'bool' | 'date' | 'party' | 'bytes'
+//!            | 'amount' '(' INT ')' | 'enum' '(' NAME (',' NAME)* ')'
+//! roles     := 'roles' '{' NAME* '}'
+//! sets      := 'sets' '{' NAME* '}'
+//! disclose  := 'disclose' '{' (NAME ':' action (',' action)*)* '}'
+//! action    := 'public' | 'drop' | 'pseudonym' | 'commit'
+//!            | 'encrypt' 'to' '[' NAME,+ ']'  |  'range' NUMBER '..=' NUMBER
+//!            | 'mask' ('first' INT)? ('last' INT)?
+//!            | 'generalize' ('year' | 'month' | 'bucket' NUMBER)
+//! prove     := 'prove' '{' predicate* '}'
+//! predicate := NAME cmp NAME                        (cmp: <= < >= > ==)
+//!            | NAME ('+' NAME)+ '==' NAME
+//!            | 'sum' '(' NAME,+ ')' '==' NAME
+//!            | NAME 'not'? 'in' NAME
+//!            | 'age' '(' NAME ',' NAME ')' '>=' INT
+//! when      := 'when' NAME cmp NUMBER '{' (NAME ':' 'encrypt' 'to' '[' NAME,+ ']')* '}'
 //! ```
 
 use crate::error::{PolicyError, Span};
@@ -22,10 +31,25 @@ pub const MAX_SOURCE_BYTES: usize = 256 * 1024;
 pub const MAX_FIELDS: usize = 256;
 pub const MAX_LIST: usize = 64;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Name {
     pub text: String,
     pub span: Span,
+}
+
+/// A syntax node with the comments written above it and after it on its line.
+#[derive(Clone, Debug)]
+pub struct Item<T> {
+    pub leading: Vec<String>,
+    pub node: T,
+    pub trailing: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Header {
+    Ledger(Vec<Name>),
+    Suite(Name),
+    Require(Vec<Name>, Span),
 }
 
 #[derive(Clone, Debug)]
@@ -36,6 +60,13 @@ pub enum TypeExpr {
 }
 
 #[derive(Clone, Debug)]
+pub enum Generalize {
+    Year,
+    Month,
+    Bucket(String),
+}
+
+#[derive(Clone, Debug)]
 pub enum Action {
     Public(Span),
     Drop(Span),
@@ -43,13 +74,18 @@ pub enum Action {
     Commit(Span),
     EncryptTo(Vec<Name>, Span),
     Range { lo: String, hi: String, span: Span },
+    Mask { first: u32, last: u32, span: Span },
+    Generalize(Generalize, Span),
 }
 
 impl Action {
     pub fn span(&self) -> Span {
         match self {
             Action::Public(s) | Action::Drop(s) | Action::Pseudonym(s) | Action::Commit(s) => *s,
-            Action::EncryptTo(_, s) | Action::Range { span: s, .. } => *s,
+            Action::EncryptTo(_, s)
+            | Action::Range { span: s, .. }
+            | Action::Mask { span: s, .. }
+            | Action::Generalize(_, s) => *s,
         }
     }
 }
@@ -60,22 +96,107 @@ pub struct Rule {
     pub actions: Vec<Action>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CmpOp {
+    // Discriminants are part of the canonical plan encoding.
+    Le = 1,
+    Lt = 2,
+    Ge = 3,
+    Gt = 4,
+    Eq = 5,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Le => "<=",
+            CmpOp::Lt => "<",
+            CmpOp::Ge => ">=",
+            CmpOp::Gt => ">",
+            CmpOp::Eq => "==",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum PredicateAst {
+    Compare {
+        left: Name,
+        op: CmpOp,
+        right: Name,
+    },
+    /// `a + b == c` (`sum_form` false) or `sum(a, b) == c` (true).
+    Sum {
+        terms: Vec<Name>,
+        total: Name,
+        sum_form: bool,
+    },
+    Member {
+        field: Name,
+        set: Name,
+        negated: bool,
+    },
+    Age {
+        birth: Name,
+        at: Name,
+        years: (String, Span),
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct WhenAst {
+    pub field: Name,
+    pub op: CmpOp,
+    pub value: (String, Span),
+    pub extra: Vec<Item<(Name, Vec<Name>)>>,
+    pub span: Span,
+}
+
+/// A block's items, the comments written before the block, and those left
+/// before its closing brace.
+#[derive(Clone, Debug)]
+pub struct Block<T> {
+    pub leading: Vec<String>,
+    pub items: Vec<Item<T>>,
+    pub closing: Vec<String>,
+    pub span: Span,
+    pub present: bool,
+}
+
+impl<T> Default for Block<T> {
+    fn default() -> Self {
+        Block {
+            leading: Vec::new(),
+            items: Vec::new(),
+            closing: Vec::new(),
+            span: Span::default(),
+            present: false,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct PolicyAst {
+    pub leading: Vec<String>,
     pub id: Name,
     pub version: (String, Span),
-    pub ledger: Name,
-    pub suite: Option<Name>,
-    pub fields: Vec<(Name, TypeExpr)>,
-    pub roles: Vec<Name>,
-    pub rules: Vec<Rule>,
-    pub rules_span: Span,
+    pub id_trailing: Option<String>,
+    pub headers: Vec<Item<Header>>,
+    pub fields: Block<(Name, TypeExpr)>,
+    pub roles: Block<Name>,
+    pub sets: Block<Name>,
+    pub rules: Block<Rule>,
+    pub proofs: Block<PredicateAst>,
+    pub whens: Vec<Item<WhenAst>>,
+    pub end_comments: Vec<String>,
 }
 
 struct Parser {
     toks: Vec<Token>,
     pos: usize,
     end: Span,
+    /// Line of the last significant token consumed (for trailing comments).
+    last_line: u32,
 }
 
 pub fn parse(src: &str) -> Result<PolicyAst, PolicyError> {
@@ -100,13 +221,61 @@ pub fn parse(src: &str) -> Result<PolicyAst, PolicyError> {
             col: last_len + 1,
             len: 1,
         },
+        last_line: 0,
     };
     p.policy()
 }
 
 impl Parser {
+    /// Comments before the next significant token.
+    fn comments(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(Token {
+            tok: Tok::Comment(c),
+            ..
+        }) = self.toks.get(self.pos)
+        {
+            out.push(c.clone());
+            self.pos += 1;
+        }
+        out
+    }
+
+    /// A comment on the same line as the last token consumed.
+    fn trailing(&mut self) -> Option<String> {
+        match self.toks.get(self.pos) {
+            Some(Token {
+                tok: Tok::Comment(c),
+                span,
+            }) if span.line == self.last_line => {
+                let c = c.clone();
+                self.pos += 1;
+                Some(c)
+            }
+            _ => None,
+        }
+    }
+
     fn peek(&self) -> Option<&Token> {
-        self.toks.get(self.pos)
+        self.toks
+            .get(self.pos..)
+            .unwrap_or(&[])
+            .iter()
+            .find(|t| !matches!(t.tok, Tok::Comment(_)))
+    }
+
+    fn bump(&mut self) {
+        while let Some(Token {
+            tok: Tok::Comment(_),
+            ..
+        }) = self.toks.get(self.pos)
+        {
+            self.pos += 1;
+        }
+        if let Some(t) = self.toks.get(self.pos) {
+            self.last_line = t.span.line;
+        }
+        self.pos += 1;
     }
 
     fn here(&self) -> Span {
@@ -126,9 +295,13 @@ impl Parser {
         }
     }
 
+    fn at(&self, tok: &Tok) -> bool {
+        self.peek().is_some_and(|t| &t.tok == tok)
+    }
+
     fn eat(&mut self, tok: &Tok) -> bool {
-        if self.peek().is_some_and(|t| &t.tok == tok) {
-            self.pos += 1;
+        if self.at(tok) {
+            self.bump();
             true
         } else {
             false
@@ -154,29 +327,25 @@ impl Parser {
                     text: s.clone(),
                     span: *span,
                 };
-                self.pos += 1;
+                self.bump();
                 Ok(n)
             }
             _ => Err(self.unexpected(what)),
         }
     }
 
-    fn keyword(&mut self, kw: &str) -> Result<Span, PolicyError> {
-        match self.peek() {
-            Some(Token {
-                tok: Tok::Ident(s),
-                span,
-            }) if s == kw => {
-                let span = *span;
-                self.pos += 1;
-                Ok(span)
-            }
-            _ => Err(self.unexpected(&format!("`{kw}`"))),
-        }
-    }
-
     fn at_keyword(&self, kw: &str) -> bool {
         matches!(self.peek(), Some(Token { tok: Tok::Ident(s), .. }) if s == kw)
+    }
+
+    fn keyword(&mut self, kw: &str) -> Result<Span, PolicyError> {
+        if self.at_keyword(kw) {
+            let span = self.here();
+            self.bump();
+            Ok(span)
+        } else {
+            Err(self.unexpected(&format!("`{kw}`")))
+        }
     }
 
     fn number(&mut self, what: &str) -> Result<(String, Span), PolicyError> {
@@ -186,68 +355,242 @@ impl Parser {
                 span,
             }) => {
                 let out = (n.clone(), *span);
-                self.pos += 1;
+                self.bump();
                 Ok(out)
             }
             _ => Err(self.unexpected(what)),
         }
     }
 
+    fn count(&mut self, what: &str) -> Result<u32, PolicyError> {
+        let (n, span) = self.number(what)?;
+        n.parse()
+            .map_err(|_| PolicyError::new(span, format!("{what} must be a whole number")))
+    }
+
+    fn list(&mut self, what: &str) -> Result<Vec<Name>, PolicyError> {
+        self.expect(Tok::LBracket)?;
+        let mut out = vec![self.name(what)?];
+        while self.eat(&Tok::Comma) {
+            if out.len() >= MAX_LIST {
+                return Err(PolicyError::new(
+                    self.here(),
+                    format!("a list has at most {MAX_LIST} entries"),
+                ));
+            }
+            out.push(self.name(what)?);
+        }
+        self.expect(Tok::RBracket)?;
+        Ok(out)
+    }
+
+    fn cmp(&mut self) -> Option<CmpOp> {
+        let op = match self.peek().map(|t| &t.tok) {
+            Some(Tok::Le) => CmpOp::Le,
+            Some(Tok::Lt) => CmpOp::Lt,
+            Some(Tok::Ge) => CmpOp::Ge,
+            Some(Tok::Gt) => CmpOp::Gt,
+            Some(Tok::EqEq) => CmpOp::Eq,
+            _ => return None,
+        };
+        self.bump();
+        Some(op)
+    }
+
     fn policy(&mut self) -> Result<PolicyAst, PolicyError> {
+        let leading = self.comments();
         self.keyword("policy")?;
         let id = self.name("a policy name")?;
         self.keyword("version")?;
         let version = self.number("a version number")?;
-        self.keyword("ledger")?;
-        let ledger = self.name("a ledger name")?;
-        let suite = if self.at_keyword("suite") {
-            self.pos += 1;
-            Some(self.name("a crypto suite name")?)
-        } else {
-            None
-        };
-        let fields = self.record()?;
-        let roles = if self.at_keyword("roles") {
-            self.roles()?
-        } else {
-            Vec::new()
-        };
-        let (rules, rules_span) = self.disclose()?;
+        let id_trailing = self.trailing();
+        let mut headers = Vec::new();
+        loop {
+            let save = self.pos;
+            let leading = self.comments();
+            let node = if self.at_keyword("ledger") {
+                self.bump();
+                let mut names = vec![self.name("a ledger name")?];
+                while self.eat(&Tok::Comma) {
+                    names.push(self.name("a ledger name")?);
+                }
+                Header::Ledger(names)
+            } else if self.at_keyword("suite") {
+                self.bump();
+                Header::Suite(self.name("a crypto suite name")?)
+            } else if self.at_keyword("require") {
+                let span = self.here();
+                self.bump();
+                self.keyword("encrypt")?;
+                self.keyword("to")?;
+                Header::Require(self.list("a role name")?, span)
+            } else {
+                self.pos = save;
+                break;
+            };
+            let trailing = self.trailing();
+            headers.push(Item {
+                leading,
+                node,
+                trailing,
+            });
+        }
+        let fields = self.block("record", |p| {
+            let name = p.name("a field name or `}`")?;
+            p.expect(Tok::Colon)?;
+            let ty = p.type_expr()?;
+            Ok((name, ty))
+        })?;
+        let roles = self.optional_block("roles", |p| p.name("a role name or `}`"))?;
+        let sets = self.optional_block("sets", |p| p.name("a set name or `}`"))?;
+        let rules = self.block("disclose", |p| {
+            let field = p.name("a field name or `}`")?;
+            p.expect(Tok::Colon)?;
+            let mut actions = vec![p.action()?];
+            while p.eat(&Tok::Comma) {
+                if actions.len() >= 8 {
+                    return Err(PolicyError::new(p.here(), "too many actions for one field"));
+                }
+                actions.push(p.action()?);
+            }
+            Ok(Rule { field, actions })
+        })?;
+        let proofs = self.optional_block("prove", Parser::predicate)?;
+        let mut whens = Vec::new();
+        loop {
+            let save = self.pos;
+            let leading = self.comments();
+            if !self.at_keyword("when") {
+                self.pos = save;
+                break;
+            }
+            let span = self.here();
+            self.bump();
+            let field = self.name("a field name")?;
+            let op = self
+                .cmp()
+                .ok_or_else(|| self.unexpected("a comparison (`<=`, `<`, `>=`, `>`, `==`)"))?;
+            let value = self.number("a number")?;
+            let trailing = self.trailing();
+            self.expect(Tok::LBrace)?;
+            let mut extra = Vec::new();
+            loop {
+                let leading = self.comments();
+                if self.eat(&Tok::RBrace) {
+                    break;
+                }
+                let f = self.name("a field name or `}`")?;
+                self.expect(Tok::Colon)?;
+                self.keyword("encrypt")?;
+                self.keyword("to")?;
+                let roles = self.list("a role name")?;
+                let trailing = self.trailing();
+                extra.push(Item {
+                    leading,
+                    node: (f, roles),
+                    trailing,
+                });
+                if extra.len() > MAX_FIELDS {
+                    return Err(PolicyError::new(
+                        self.here(),
+                        format!("at most {MAX_FIELDS} rules"),
+                    ));
+                }
+            }
+            whens.push(Item {
+                leading,
+                node: WhenAst {
+                    field,
+                    op,
+                    value,
+                    extra,
+                    span,
+                },
+                trailing,
+            });
+            if whens.len() > MAX_LIST {
+                return Err(PolicyError::new(
+                    span,
+                    format!("at most {MAX_LIST} `when` blocks"),
+                ));
+            }
+        }
+        let end_comments = self.comments();
         if let Some(t) = self.peek() {
             return Err(PolicyError::new(
                 t.span,
-                format!("unexpected {} after the `disclose` block", t.tok.describe()),
+                format!("unexpected {} at the end of the policy", t.tok.describe()),
             ));
         }
         Ok(PolicyAst {
+            leading,
             id,
             version,
-            ledger,
-            suite,
+            id_trailing,
+            headers,
             fields,
             roles,
+            sets,
             rules,
-            rules_span,
+            proofs,
+            whens,
+            end_comments,
         })
     }
 
-    fn record(&mut self) -> Result<Vec<(Name, TypeExpr)>, PolicyError> {
-        self.keyword("record")?;
+    fn optional_block<T>(
+        &mut self,
+        kw: &str,
+        item: impl FnMut(&mut Parser) -> Result<T, PolicyError>,
+    ) -> Result<Block<T>, PolicyError> {
+        let save = self.pos;
+        self.comments();
+        let present = self.at_keyword(kw);
+        self.pos = save;
+        if present {
+            self.block(kw, item)
+        } else {
+            Ok(Block::default())
+        }
+    }
+
+    fn block<T>(
+        &mut self,
+        kw: &str,
+        mut item: impl FnMut(&mut Parser) -> Result<T, PolicyError>,
+    ) -> Result<Block<T>, PolicyError> {
+        let leading = self.comments();
+        let span = self.keyword(kw)?;
         self.expect(Tok::LBrace)?;
-        let mut fields = Vec::new();
-        while !self.eat(&Tok::RBrace) {
-            if fields.len() >= MAX_FIELDS {
+        let mut items = Vec::new();
+        loop {
+            let save = self.pos;
+            let comments = self.comments();
+            if self.eat(&Tok::RBrace) {
+                return Ok(Block {
+                    leading,
+                    items,
+                    closing: comments,
+                    span,
+                    present: true,
+                });
+            }
+            self.pos = save;
+            let leading = self.comments();
+            if items.len() >= MAX_FIELDS {
                 return Err(PolicyError::new(
                     self.here(),
-                    format!("a record has at most {MAX_FIELDS} fields"),
+                    format!("a block has at most {MAX_FIELDS} entries"),
                 ));
             }
-            let name = self.name("a field name or `}`")?;
-            self.expect(Tok::Colon)?;
-            let ty = self.type_expr()?;
-            fields.push((name, ty));
+            let node = item(self)?;
+            let trailing = self.trailing();
+            items.push(Item {
+                leading,
+                node,
+                trailing,
+            });
         }
-        Ok(fields)
     }
 
     fn type_expr(&mut self) -> Result<TypeExpr, PolicyError> {
@@ -277,7 +620,7 @@ impl Parser {
                     span: name.span,
                 })
             }
-            other if self.peek().is_some_and(|t| t.tok == Tok::LParen) => {
+            other if self.at(&Tok::LParen) => {
                 // `amont(2)`: a misspelt parameterised type, not a missing `}`.
                 let e = PolicyError::new(name.span, format!("unknown type `{other}`"));
                 Err(match crate::error::suggest(other, ["amount", "enum"]) {
@@ -291,102 +634,138 @@ impl Parser {
         }
     }
 
-    fn roles(&mut self) -> Result<Vec<Name>, PolicyError> {
-        self.keyword("roles")?;
-        self.expect(Tok::LBrace)?;
-        let mut roles = Vec::new();
-        while !self.eat(&Tok::RBrace) {
-            if roles.len() >= MAX_LIST {
-                return Err(PolicyError::new(
-                    self.here(),
-                    format!("at most {MAX_LIST} roles"),
-                ));
-            }
-            roles.push(self.name("a role name or `}`")?);
-        }
-        Ok(roles)
-    }
-
-    fn disclose(&mut self) -> Result<(Vec<Rule>, Span), PolicyError> {
-        let span = self.keyword("disclose")?;
-        self.expect(Tok::LBrace)?;
-        let mut rules = Vec::new();
-        while !self.eat(&Tok::RBrace) {
-            if rules.len() >= MAX_FIELDS {
-                return Err(PolicyError::new(
-                    self.here(),
-                    format!("at most {MAX_FIELDS} rules"),
-                ));
-            }
-            let field = self.name("a field name or `}`")?;
-            self.expect(Tok::Colon)?;
-            let mut actions = vec![self.action()?];
-            while self.eat(&Tok::Comma) {
-                if actions.len() >= 8 {
-                    return Err(PolicyError::new(
-                        self.here(),
-                        "too many actions for one field",
-                    ));
-                }
-                actions.push(self.action()?);
-            }
-            rules.push(Rule { field, actions });
-        }
-        Ok((rules, span))
-    }
-
     fn action(&mut self) -> Result<Action, PolicyError> {
-        const WANTED: &str = "a disclosure (`public`, `drop`, `pseudonym`, `commit`, `encrypt to [...]`, `range lo ..= hi`)";
-        let word = match self.peek() {
-            Some(Token {
-                tok: Tok::Ident(s),
-                span,
-            }) => (s.clone(), *span),
-            _ => return Err(self.unexpected(WANTED)),
+        const KINDS: [&str; 8] = [
+            "public",
+            "drop",
+            "pseudonym",
+            "commit",
+            "encrypt",
+            "range",
+            "mask",
+            "generalize",
+        ];
+        let (text, span) = match self.peek() {
+            Some(Token { tok: Tok::Ident(s), span }) => (s.clone(), *span),
+            _ => return Err(self.unexpected("a disclosure (`public`, `drop`, `pseudonym`, `commit`, `mask`, `generalize`, `encrypt to [...]`, `range lo ..= hi`)")),
         };
-        let (text, span) = word;
-        let action = match text.as_str() {
+        if !KINDS.contains(&text.as_str()) {
+            let e = PolicyError::new(span, format!("unknown disclosure `{text}`"));
+            return Err(match crate::error::suggest(&text, KINDS) {
+                Some(h) => e.with_help(h),
+                None => e.with_help("one of `public`, `drop`, `pseudonym`, `commit`, `mask`, `generalize`, `encrypt to [...]`, `range lo ..= hi`"),
+            });
+        }
+        self.bump();
+        Ok(match text.as_str() {
             "public" => Action::Public(span),
             "drop" => Action::Drop(span),
             "pseudonym" => Action::Pseudonym(span),
             "commit" => Action::Commit(span),
             "encrypt" => {
-                self.pos += 1;
                 self.keyword("to")?;
-                self.expect(Tok::LBracket)?;
-                let mut roles = vec![self.name("a role name")?];
-                while self.eat(&Tok::Comma) {
-                    if roles.len() >= MAX_LIST {
-                        return Err(PolicyError::new(
-                            self.here(),
-                            format!("at most {MAX_LIST} recipients"),
-                        ));
-                    }
-                    roles.push(self.name("a role name")?);
-                }
-                self.expect(Tok::RBracket)?;
-                return Ok(Action::EncryptTo(roles, span));
+                Action::EncryptTo(self.list("a role name")?, span)
             }
             "range" => {
-                self.pos += 1;
                 let (lo, _) = self.number("the lower bound of the range")?;
                 self.expect(Tok::RangeTo)?;
                 let (hi, _) = self.number("the upper bound of the range")?;
-                return Ok(Action::Range { lo, hi, span });
+                Action::Range { lo, hi, span }
             }
-            other => {
-                let help = crate::error::suggest(
-                    other,
-                    ["public", "drop", "pseudonym", "commit", "encrypt", "range"],
-                );
-                let err = PolicyError::new(span, format!("unknown disclosure `{other}`"));
-                return Err(match help {
-                    Some(h) => err.with_help(h),
-                    None => err.with_help("one of `public`, `drop`, `pseudonym`, `commit`, `encrypt to [...]`, `range lo ..= hi`"),
-                });
+            "mask" => {
+                let (mut first, mut last) = (0, 0);
+                if self.at_keyword("first") {
+                    self.bump();
+                    first = self.count("the number of leading characters kept")?;
+                }
+                if self.at_keyword("last") {
+                    self.bump();
+                    last = self.count("the number of trailing characters kept")?;
+                }
+                Action::Mask { first, last, span }
             }
+            _ => {
+                let g = if self.at_keyword("year") {
+                    self.bump();
+                    Generalize::Year
+                } else if self.at_keyword("month") {
+                    self.bump();
+                    Generalize::Month
+                } else if self.at_keyword("bucket") {
+                    self.bump();
+                    Generalize::Bucket(self.number("the bucket width")?.0)
+                } else {
+                    return Err(self.unexpected("`year`, `month` or `bucket WIDTH`"));
+                };
+                Action::Generalize(g, span)
+            }
+        })
+    }
+
+    fn predicate(&mut self) -> Result<PredicateAst, PolicyError> {
+        if self.at_keyword("sum") {
+            self.bump();
+            self.expect(Tok::LParen)?;
+            let mut terms = vec![self.name("a field name")?];
+            while self.eat(&Tok::Comma) {
+                terms.push(self.name("a field name")?);
+            }
+            self.expect(Tok::RParen)?;
+            self.expect(Tok::EqEq)?;
+            let total = self.name("a field name")?;
+            return Ok(PredicateAst::Sum {
+                terms,
+                total,
+                sum_form: true,
+            });
+        }
+        if self.at_keyword("age") {
+            self.bump();
+            self.expect(Tok::LParen)?;
+            let birth = self.name("the birth date field")?;
+            self.expect(Tok::Comma)?;
+            let at = self.name("the public date the age is taken at")?;
+            self.expect(Tok::RParen)?;
+            self.expect(Tok::Ge)?;
+            let years = self.number("a number of years")?;
+            return Ok(PredicateAst::Age { birth, at, years });
+        }
+        let left = self.name("a predicate or `}`")?;
+        if self.at(&Tok::Plus) {
+            let mut terms = vec![left];
+            while self.eat(&Tok::Plus) {
+                terms.push(self.name("a field name")?);
+            }
+            self.expect(Tok::EqEq)?;
+            let total = self.name("a field name")?;
+            return Ok(PredicateAst::Sum {
+                terms,
+                total,
+                sum_form: false,
+            });
+        }
+        let negated = if self.at_keyword("not") {
+            self.bump();
+            true
+        } else {
+            false
         };
-        self.pos += 1;
-        Ok(action)
+        if self.at_keyword("in") {
+            self.bump();
+            let set = self.name("a set name")?;
+            return Ok(PredicateAst::Member {
+                field: left,
+                set,
+                negated,
+            });
+        }
+        if negated {
+            return Err(self.unexpected("`in`"));
+        }
+        let op = self
+            .cmp()
+            .ok_or_else(|| self.unexpected("a comparison, `+`, or `in`"))?;
+        let right = self.name("a field name")?;
+        Ok(PredicateAst::Compare { left, op, right })
     }
 }

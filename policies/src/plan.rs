@@ -1,8 +1,10 @@
-//! The compiled disclosure plan: what seal and verify follow, field by field,
-//! and its canonical hash (`docs/policy-plan.md` documents the bytes).
+//! The compiled disclosure plan: what seal follows and verify enforces, field
+//! by field, and its canonical hash (`docs/policy-plan.md` documents the bytes).
 
 use sha2::{Digest, Sha256};
 use veilgate_circuits::domain;
+
+pub use crate::parse::CmpOp;
 
 /// A field's type in the record schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,6 +22,8 @@ pub enum FieldType {
         scale: u8,
     },
     Enum(Vec<String>),
+    /// Opaque bytes, base64 in JSON records.
+    Bytes,
 }
 
 impl FieldType {
@@ -32,6 +36,7 @@ impl FieldType {
             FieldType::Party => "party".into(),
             FieldType::Amount { scale } => format!("amount({scale})"),
             FieldType::Enum(v) => format!("enum({})", v.join(", ")),
+            FieldType::Bytes => "bytes".into(),
         }
     }
 
@@ -44,13 +49,23 @@ impl FieldType {
             FieldType::Party => 5,
             FieldType::Amount { .. } => 6,
             FieldType::Enum(_) => 7,
+            FieldType::Bytes => 8,
+        }
+    }
+
+    /// Scale of the integer a value of this type is compared and committed at.
+    pub fn scale(&self) -> Option<u8> {
+        match self {
+            FieldType::Integer | FieldType::Date => Some(0),
+            FieldType::Amount { scale } => Some(*scale),
+            _ => None,
         }
     }
 }
 
 /// Who a role is: the institution a party field names, or a ledger-wide role
 /// (`regulator`, `auditor`, …) resolved from the ledger's membership.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
     Party(String),
     Ledger(String),
@@ -64,6 +79,17 @@ impl Role {
     }
 }
 
+/// How a `generalize` disclosure coarsens a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Generalization {
+    /// A date to its year.
+    Year,
+    /// A date to `YYYY-MM`.
+    Month,
+    /// A number to the lower bound of its bucket of this width (minor units).
+    Bucket(i64),
+}
+
 /// Exactly one disclosure per field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -74,24 +100,50 @@ pub enum Disclosure {
     Drop,
     /// A keyed per-ledger pseudonym on the ledger; the value encrypted to `reveal_to`.
     Pseudonym { reveal_to: Vec<Role> },
-    /// A Pedersen commitment on the ledger, with an optional range proof; the
-    /// opening (value and blinding) encrypted to `open_to`.
+    /// A commitment on the ledger, with an optional range proof; the opening
+    /// (value and blinding) encrypted to `open_to`.
     Commit {
         range: Option<(i64, i64)>,
         open_to: Vec<Role>,
     },
     /// Only ciphertexts on the ledger, one per recipient.
     Encrypt { to: Vec<Role> },
+    /// The first `first` and last `last` characters in clear, the rest `*`.
+    Mask {
+        first: u32,
+        last: u32,
+        reveal_to: Vec<Role>,
+    },
+    /// A coarsened value in clear.
+    Generalize {
+        how: Generalization,
+        reveal_to: Vec<Role>,
+    },
 }
 
 impl Disclosure {
-    /// Roles that receive this field's value (sorted, no duplicates).
+    /// Roles that receive this field's full value (sorted, no duplicates).
     pub fn recipients(&self) -> &[Role] {
         match self {
             Disclosure::Public | Disclosure::Drop => &[],
             Disclosure::Pseudonym { reveal_to: r }
             | Disclosure::Commit { open_to: r, .. }
-            | Disclosure::Encrypt { to: r } => r,
+            | Disclosure::Encrypt { to: r }
+            | Disclosure::Mask { reveal_to: r, .. }
+            | Disclosure::Generalize { reveal_to: r, .. } => r,
+        }
+    }
+
+    /// The policy keyword, as a person reads it.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Disclosure::Public => "public",
+            Disclosure::Drop => "drop",
+            Disclosure::Pseudonym { .. } => "pseudonym",
+            Disclosure::Commit { .. } => "commit",
+            Disclosure::Encrypt { .. } => "encrypt",
+            Disclosure::Mask { .. } => "mask",
+            Disclosure::Generalize { .. } => "generalize",
         }
     }
 
@@ -102,6 +154,100 @@ impl Disclosure {
             Disclosure::Pseudonym { .. } => 2,
             Disclosure::Commit { .. } => 3,
             Disclosure::Encrypt { .. } => 4,
+            Disclosure::Mask { .. } => 5,
+            Disclosure::Generalize { .. } => 6,
+        }
+    }
+}
+
+/// A statement about committed fields, proven in zero knowledge. Each names
+/// the circuit that proves it (`circuit()`); the circuits are Groth16 over
+/// BN254 with Poseidon commitments (see `docs/policy-plan.md`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Predicate {
+    /// `left op right`, both committed, same scale.
+    Compare {
+        left: String,
+        op: CmpOp,
+        right: String,
+    },
+    /// `terms[0] + terms[1] + … == total`, all committed, same scale.
+    Sum { terms: Vec<String>, total: String },
+    /// The committed value is (or, negated, is not) in a set published by Merkle root.
+    Member {
+        field: String,
+        set: String,
+        negated: bool,
+    },
+    /// Whole years from the committed `birth` date to the public date `at` are at least `years`.
+    AgeAtLeast {
+        birth: String,
+        at: String,
+        years: u32,
+    },
+}
+
+impl Predicate {
+    /// The circuit a peer verifies for this predicate.
+    pub fn circuit(&self) -> &'static str {
+        match self {
+            Predicate::Compare { .. } => "groth16/compare-v1",
+            Predicate::Sum { .. } => "groth16/linear-sum-v1",
+            Predicate::Member { negated: false, .. } => "groth16/merkle-membership-v1",
+            Predicate::Member { negated: true, .. } => "groth16/merkle-non-membership-v1",
+            Predicate::AgeAtLeast { .. } => "groth16/date-threshold-v1",
+        }
+    }
+
+    /// The predicate as written in the policy.
+    pub fn describe(&self) -> String {
+        match self {
+            Predicate::Compare { left, op, right } => format!("{left} {} {right}", op.symbol()),
+            Predicate::Sum { terms, total } => format!("{} == {total}", terms.join(" + ")),
+            Predicate::Member {
+                field,
+                set,
+                negated,
+            } => format!("{field} {}in {set}", if *negated { "not " } else { "" }),
+            Predicate::AgeAtLeast { birth, at, years } => format!("age({birth}, {at}) >= {years}"),
+        }
+    }
+
+    /// Committed fields the predicate speaks about.
+    pub fn fields(&self) -> Vec<&str> {
+        match self {
+            Predicate::Compare { left, right, .. } => vec![left, right],
+            Predicate::Sum { terms, total } => terms
+                .iter()
+                .map(String::as_str)
+                .chain([total.as_str()])
+                .collect(),
+            Predicate::Member { field, .. } => vec![field],
+            Predicate::AgeAtLeast { birth, .. } => vec![birth],
+        }
+    }
+}
+
+/// `when field op threshold { … }`: extra recipients when the record meets the
+/// condition. The threshold is in the field's minor units.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Condition {
+    pub field: String,
+    pub op: CmpOp,
+    pub threshold: i64,
+    /// Field → extra recipients (sorted by field name, roles sorted).
+    pub extra: Vec<(String, Vec<Role>)>,
+}
+
+impl Condition {
+    pub fn holds(&self, value: i64) -> bool {
+        match self.op {
+            CmpOp::Le => value <= self.threshold,
+            CmpOp::Lt => value < self.threshold,
+            CmpOp::Ge => value >= self.threshold,
+            CmpOp::Gt => value > self.threshold,
+            CmpOp::Eq => value == self.threshold,
         }
     }
 }
@@ -119,12 +265,21 @@ pub struct FieldPlan {
 pub struct Plan {
     pub id: String,
     pub version: u32,
-    pub ledger: String,
+    /// Ledgers the policy binds to, sorted.
+    pub ledgers: Vec<String>,
     pub suite: String,
+    /// Roles every field with recipients must reach (`require encrypt to [...]`), sorted.
+    pub required: Vec<Role>,
     /// Ledger-wide roles the policy declares, sorted.
     pub ledger_roles: Vec<String>,
+    /// Sets published by Merkle root that predicates refer to, sorted.
+    pub sets: Vec<String>,
     /// Fields in record declaration order; this is the order in envelopes.
     pub fields: Vec<FieldPlan>,
+    /// Sorted.
+    pub predicates: Vec<Predicate>,
+    /// In policy order.
+    pub conditions: Vec<Condition>,
     pub(crate) hash: [u8; 32],
 }
 
@@ -139,52 +294,91 @@ impl Plan {
         self.fields.iter().find(|f| f.name == name)
     }
 
+    pub fn binds(&self, ledger: &str) -> bool {
+        self.ledgers.iter().any(|l| l == ledger)
+    }
+
     pub(crate) fn canonical_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(512);
         out.extend_from_slice(domain::POLICY_PLAN);
         put_str(&mut out, &self.id);
         out.extend_from_slice(&self.version.to_be_bytes());
-        put_str(&mut out, &self.ledger);
+        put_list(&mut out, &self.ledgers, |o, l| put_str(o, l));
         put_str(&mut out, &self.suite);
-        put_len(&mut out, self.ledger_roles.len());
-        for r in &self.ledger_roles {
-            put_str(&mut out, r);
-        }
-        put_len(&mut out, self.fields.len());
-        for f in &self.fields {
-            put_str(&mut out, &f.name);
+        put_list(&mut out, &self.required, put_role);
+        put_list(&mut out, &self.ledger_roles, |o, r| put_str(o, r));
+        put_list(&mut out, &self.sets, |o, s| put_str(o, s));
+        put_list(&mut out, &self.fields, |out, f| {
+            put_str(out, &f.name);
             out.push(f.ty.tag());
             match &f.ty {
                 FieldType::Amount { scale } => out.push(*scale),
-                FieldType::Enum(variants) => {
-                    put_len(&mut out, variants.len());
-                    for v in variants {
-                        put_str(&mut out, v);
-                    }
-                }
+                FieldType::Enum(variants) => put_list(out, variants, |o, v| put_str(o, v)),
                 _ => {}
             }
             out.push(f.disclosure.tag());
-            if let Disclosure::Commit { range, .. } = &f.disclosure {
-                match range {
+            match &f.disclosure {
+                Disclosure::Commit { range, .. } => match range {
                     Some((lo, hi)) => {
                         out.push(1);
                         out.extend_from_slice(&lo.to_be_bytes());
                         out.extend_from_slice(&hi.to_be_bytes());
                     }
                     None => out.push(0),
+                },
+                Disclosure::Mask { first, last, .. } => {
+                    out.extend_from_slice(&first.to_be_bytes());
+                    out.extend_from_slice(&last.to_be_bytes());
                 }
+                Disclosure::Generalize { how, .. } => match how {
+                    Generalization::Year => out.push(1),
+                    Generalization::Month => out.push(2),
+                    Generalization::Bucket(w) => {
+                        out.push(3);
+                        out.extend_from_slice(&w.to_be_bytes());
+                    }
+                },
+                _ => {}
             }
-            let recipients = f.disclosure.recipients();
-            put_len(&mut out, recipients.len());
-            for r in recipients {
-                out.push(match r {
-                    Role::Party(_) => 1,
-                    Role::Ledger(_) => 2,
-                });
-                put_str(&mut out, r.name());
+            put_list(out, f.disclosure.recipients(), put_role);
+        });
+        put_list(&mut out, &self.predicates, |out, p| match p {
+            Predicate::Compare { left, op, right } => {
+                out.push(1);
+                put_str(out, left);
+                out.push(*op as u8);
+                put_str(out, right);
             }
-        }
+            Predicate::Sum { terms, total } => {
+                out.push(2);
+                put_list(out, terms, |o, t| put_str(o, t));
+                put_str(out, total);
+            }
+            Predicate::Member {
+                field,
+                set,
+                negated,
+            } => {
+                out.push(if *negated { 4 } else { 3 });
+                put_str(out, field);
+                put_str(out, set);
+            }
+            Predicate::AgeAtLeast { birth, at, years } => {
+                out.push(5);
+                put_str(out, birth);
+                put_str(out, at);
+                out.extend_from_slice(&years.to_be_bytes());
+            }
+        });
+        put_list(&mut out, &self.conditions, |out, c| {
+            put_str(out, &c.field);
+            out.push(c.op as u8);
+            out.extend_from_slice(&c.threshold.to_be_bytes());
+            put_list(out, &c.extra, |o, (f, roles)| {
+                put_str(o, f);
+                put_list(o, roles, put_role);
+            });
+        });
         out
     }
 
@@ -194,9 +388,24 @@ impl Plan {
     }
 }
 
+fn put_role(out: &mut Vec<u8>, r: &Role) {
+    out.push(match r {
+        Role::Party(_) => 1,
+        Role::Ledger(_) => 2,
+    });
+    put_str(out, r.name());
+}
+
 // Lengths are bounded by the parser's limits (names ≤ 64, lists ≤ 256), so u16 holds them.
 fn put_len(out: &mut Vec<u8>, n: usize) {
     out.extend_from_slice(&(n.min(u16::MAX as usize) as u16).to_be_bytes());
+}
+
+fn put_list<T>(out: &mut Vec<u8>, items: &[T], mut each: impl FnMut(&mut Vec<u8>, &T)) {
+    put_len(out, items.len());
+    for i in items {
+        each(out, i);
+    }
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {

@@ -4,7 +4,7 @@
 //! Errors name the field and the rule, never the value: a rejected record's
 //! content must not reach logs or HTTP responses.
 
-use crate::plan::{Disclosure, FieldType, Plan};
+use crate::plan::{Disclosure, FieldType, Generalization, Plan};
 
 /// Longest string value accepted in a record field.
 pub const MAX_STRING_BYTES: usize = 4096;
@@ -24,6 +24,7 @@ pub enum Value {
         scale: u8,
     },
     Enum(String),
+    Bytes(Vec<u8>),
 }
 
 impl std::fmt::Debug for Value {
@@ -40,6 +41,9 @@ impl Value {
             Value::Int(i) => i.to_string(),
             Value::Bool(b) => b.to_string(),
             Value::Amount { minor, scale } => format_decimal(*minor, *scale),
+            Value::Bytes(b) => {
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b)
+            }
         }
     }
 
@@ -52,11 +56,42 @@ impl Value {
         }
     }
 
-    /// The integer a commitment is made to: the integer itself, or minor units.
+    /// The integer a commitment is made to, and conditions and predicates
+    /// compare: the integer itself, minor units, or days since 1970-01-01.
     pub fn committed_integer(&self) -> Option<i64> {
         match self {
             Value::Int(i) => Some(*i),
             Value::Amount { minor, .. } => Some(*minor),
+            Value::Date(d) => days_from_civil(d),
+            _ => None,
+        }
+    }
+
+    /// The value a `mask` or `generalize` disclosure publishes; `None` for other
+    /// disclosures or when the value does not fit (which `validate_record` prevents).
+    pub fn derived(&self, disclosure: &Disclosure) -> Option<Value> {
+        match (disclosure, self) {
+            (Disclosure::Mask { first, last, .. }, Value::Str(s)) => {
+                Some(Value::Str(mask(s, *first as usize, *last as usize)))
+            }
+            (Disclosure::Generalize { how, .. }, v) => match (how, v) {
+                (Generalization::Year, Value::Date(d)) => {
+                    d.get(..4).and_then(|y| y.parse().ok()).map(Value::Int)
+                }
+                (Generalization::Month, Value::Date(d)) => {
+                    d.get(..7).map(|m| Value::Str(m.to_owned()))
+                }
+                (Generalization::Bucket(w), Value::Int(i)) => {
+                    Some(Value::Int(i.div_euclid(*w) * w))
+                }
+                (Generalization::Bucket(w), Value::Amount { minor, scale }) => {
+                    Some(Value::Amount {
+                        minor: minor.div_euclid(*w) * w,
+                        scale: *scale,
+                    })
+                }
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -72,6 +107,7 @@ impl Value {
             Value::Party(s) => (5, s.as_bytes().to_vec()),
             Value::Amount { minor, .. } => (6, minor.to_be_bytes().to_vec()),
             Value::Enum(s) => (7, s.as_bytes().to_vec()),
+            Value::Bytes(b) => (8, b.clone()),
         };
         let mut out = Vec::with_capacity(1 + body.len());
         out.push(tag);
@@ -106,6 +142,9 @@ impl Value {
                 [1] => Some(Value::Bool(true)),
                 _ => None,
             },
+            FieldType::Bytes => {
+                (body.len() <= MAX_STRING_BYTES).then(|| Value::Bytes(body.to_vec()))
+            }
         }
     }
 }
@@ -221,6 +260,12 @@ fn parse_value(name: &str, ty: &FieldType, raw: &serde_json::Value) -> Result<Va
             }
             Ok(Value::Enum(s.to_owned()))
         }
+        FieldType::Bytes => {
+            let s = text("base64 text")?;
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, s)
+                .map(Value::Bytes)
+                .map_err(|_| err(name, "must be standard base64"))
+        }
         FieldType::Bool => raw
             .as_bool()
             .map(Value::Bool)
@@ -246,6 +291,59 @@ fn parse_value(name: &str, ty: &FieldType, raw: &serde_json::Value) -> Result<Va
             })
         }
     }
+}
+
+/// Keeps the first `first` and last `last` characters, `*` for the rest. A
+/// value too short to hide anything is masked whole.
+pub fn mask(s: &str, first: usize, last: usize) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= first + last {
+        return "*".repeat(chars.len());
+    }
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i < first || i >= chars.len() - last {
+                *c
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+/// Days from 1970-01-01 to a valid `YYYY-MM-DD` (proleptic Gregorian).
+pub fn days_from_civil(date: &str) -> Option<i64> {
+    if !valid_date(date) {
+        return None;
+    }
+    let y: i64 = date.get(0..4)?.parse().ok()?;
+    let m: i64 = date.get(5..7)?.parse().ok()?;
+    let d: i64 = date.get(8..10)?.parse().ok()?;
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// Inverse of [`days_from_civil`]: `YYYY-MM-DD` for years 1 to 9999.
+pub fn civil_from_days(days: i64) -> Option<String> {
+    let z = days.checked_add(719_468)?;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (1..=9999)
+        .contains(&y)
+        .then(|| format!("{y:04}-{m:02}-{d:02}"))
 }
 
 pub(crate) fn valid_party(s: &str) -> bool {
@@ -349,6 +447,29 @@ mod tests {
         assert_eq!(format_decimal(1, 2), "0.01");
         assert_eq!(format_decimal(-123450, 2), "-1234.50");
         assert_eq!(format_decimal(i64::MIN, 2), "-92233720368547758.08");
+    }
+
+    #[test]
+    fn masks_and_day_numbers() {
+        assert_eq!(mask("6222020200112233445", 0, 4), "***************3445");
+        assert_eq!(mask("6222020200112233445", 4, 4), "6222***********3445");
+        assert_eq!(mask("abc", 2, 2), "***");
+        assert_eq!(days_from_civil("1970-01-01"), Some(0));
+        assert_eq!(days_from_civil("2000-03-01"), Some(11_017));
+        assert_eq!(days_from_civil("1969-12-31"), Some(-1));
+        assert_eq!(days_from_civil("2024-02-30"), None);
+        for d in [
+            "0001-01-01",
+            "1969-12-31",
+            "2000-02-29",
+            "2026-11-25",
+            "9999-12-31",
+        ] {
+            assert_eq!(
+                civil_from_days(days_from_civil(d).unwrap()).as_deref(),
+                Some(d)
+            );
+        }
     }
 
     #[test]

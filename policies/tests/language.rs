@@ -16,7 +16,11 @@ fn template() -> &'static str {
 fn the_interbank_template_compiles_to_the_plan_it_states() {
     let plan = compile(template()).unwrap();
     assert_eq!(
-        (plan.id.as_str(), plan.version, plan.ledger.as_str()),
+        (
+            plan.id.as_str(),
+            plan.version,
+            plan.ledgers.join(",").as_str()
+        ),
         ("interbank-payment", 1, "interbank-settlement")
     );
     assert_eq!(

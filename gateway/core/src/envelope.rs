@@ -42,6 +42,8 @@ pub enum FieldBody {
     },
     /// Nothing but the ciphertexts.
     Encrypted,
+    /// A masked or generalized value in clear (canonical value bytes).
+    Derived(Vec<u8>),
 }
 
 impl FieldBody {
@@ -51,6 +53,7 @@ impl FieldBody {
             FieldBody::Pseudonym(_) => "pseudonym",
             FieldBody::Committed { .. } => "committed",
             FieldBody::Encrypted => "encrypted",
+            FieldBody::Derived(_) => "derived",
         }
     }
 }
@@ -151,6 +154,10 @@ impl Envelope {
                     }
                 }
                 FieldBody::Encrypted => w.push(3),
+                FieldBody::Derived(v) => {
+                    w.push(4);
+                    put_bytes32(&mut w, v);
+                }
             }
             put_u16(&mut w, f.ciphertexts.len());
             for c in &f.ciphertexts {
@@ -239,6 +246,7 @@ impl Envelope {
                     FieldBody::Committed { commitment, proof }
                 }
                 3 => FieldBody::Encrypted,
+                4 => FieldBody::Derived(r.bytes32()?),
                 _ => {
                     return Err(DecodeError::Invalid {
                         what: "unknown field kind",

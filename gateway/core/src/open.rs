@@ -36,6 +36,8 @@ pub enum Access {
     Decrypted,
     /// Decrypted opening, checked against the on-ledger commitment.
     CommitmentOpened,
+    /// A masked or generalized value, in clear on the ledger.
+    Derived,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +96,16 @@ pub fn open(
             .iter()
             .find(|c| Some(usize::from(c.recipient)) == my_index)
         else {
+            if let FieldBody::Derived(bytes) = &sealed.body {
+                // Not a recipient of the full value: the derived form is what it sees.
+                let shown = decode_derived(&f.disclosure, &f.ty, bytes)
+                    .ok_or_else(|| OpenError::Value(name.clone()))?;
+                out.push(OpenedField {
+                    name: name.clone(),
+                    value: shown,
+                    access: Access::Derived,
+                });
+            }
             continue;
         };
         let Some(dk) = &data_key else { continue };
@@ -115,6 +127,10 @@ pub fn open(
                         minor: opening.value,
                         scale,
                     },
+                    veilgate_policies::FieldType::Date => Value::Date(
+                        veilgate_policies::record::civil_from_days(opening.value)
+                            .ok_or_else(|| OpenError::Value(name.clone()))?,
+                    ),
                     _ => Value::Int(opening.value),
                 };
                 (value, Access::CommitmentOpened)
@@ -141,4 +157,26 @@ pub fn open(
         });
     }
     Ok(out)
+}
+
+/// Decodes a derived value with the type its disclosure publishes.
+fn decode_derived(
+    d: &Disclosure,
+    ty: &veilgate_policies::FieldType,
+    bytes: &[u8],
+) -> Option<Value> {
+    use veilgate_policies::{FieldType, Generalization};
+    let shown = match d {
+        Disclosure::Mask { .. }
+        | Disclosure::Generalize {
+            how: Generalization::Month,
+            ..
+        } => FieldType::String,
+        Disclosure::Generalize {
+            how: Generalization::Year,
+            ..
+        } => FieldType::Integer,
+        _ => ty.clone(),
+    };
+    Value::decode(&shown, bytes)
 }

@@ -41,6 +41,8 @@ pub enum SealError {
     Proof(String),
     #[error("encryption failed")]
     Crypto,
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 pub struct SealRequest<'a> {
@@ -82,16 +84,17 @@ pub(crate) fn resolve_roles<'v>(
 pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelope, SealError> {
     let plan = req.plan;
     let ledger = req.directory.ledger.as_str();
-    if plan.ledger != ledger {
+    if !plan.binds(ledger) {
         return Err(SealError::WrongLedger {
             policy: plan.id.clone(),
-            policy_ledger: plan.ledger.clone(),
+            policy_ledger: plan.ledgers.join(", "),
             ledger: ledger.to_owned(),
         });
     }
     let suite_id =
         SuiteId::from_name(&plan.suite).ok_or_else(|| SealError::Suite(plan.suite.clone()))?;
     let suite = suite_id.suite();
+    unsupported(plan).map_or(Ok(()), |why| Err(SealError::Unsupported(why)))?;
     let key = req.idempotency_key;
     if key.is_empty()
         || key.len() > MAX_IDEMPOTENCY_KEY
@@ -182,6 +185,13 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
                     Some(zeroize::Zeroizing::new(encoded)),
                 )
             }
+            Disclosure::Mask { .. } | Disclosure::Generalize { .. } => {
+                let shown = value.derived(&f.disclosure).ok_or(SealError::Crypto)?;
+                (
+                    FieldBody::Derived(shown.encode()),
+                    Some(zeroize::Zeroizing::new(value.encode())),
+                )
+            }
             Disclosure::Encrypt { .. } => (
                 FieldBody::Encrypted,
                 Some(zeroize::Zeroizing::new(value.encode())),
@@ -258,6 +268,33 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     };
     sign_envelope(&mut env, req.submitter);
     Ok(env)
+}
+
+/// What this build cannot yet seal or verify in a plan, if anything: the
+/// Groth16 predicates and conditional recipients are named by the policy
+/// language but proven by circuits that are not part of this build.
+pub fn unsupported(plan: &Plan) -> Option<String> {
+    if let Some(p) = plan.predicates.first() {
+        return Some(format!(
+            "predicate `{}` needs circuit `{}`, which this build does not include yet",
+            p.describe(),
+            p.circuit()
+        ));
+    }
+    if let Some(c) = plan.conditions.first() {
+        return Some(format!(
+            "conditional recipients (`when {} ...`) are not sealed by this build yet",
+            c.field
+        ));
+    }
+    if let Some(f) = plan
+        .fields
+        .iter()
+        .find(|f| matches!(f.disclosure, Disclosure::Commit { .. }) && f.ty.scale().is_none())
+    {
+        return Some(format!("a commitment to the {} field `{}` needs the Poseidon circuits, which this build does not include yet", f.ty.name(), f.name));
+    }
+    None
 }
 
 /// Signs (or re-signs) an envelope as `submitter`, with the envelope's suite.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use veilgate_circuits::{Commitment, RangeProof, RangeStatement};
-use veilgate_policies::{Disclosure, FieldType, Plan, Value};
+use veilgate_policies::{Disclosure, FieldType, Generalization, Plan, Value};
 
 use crate::bind;
 use crate::envelope::{DecodeError, Envelope, FieldBody};
@@ -38,6 +38,8 @@ pub enum Rejection {
     Shape(String),
     #[error("proof for field `{0}` does not verify")]
     ProofFailed(String),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl Rejection {
@@ -54,6 +56,7 @@ impl Rejection {
             Rejection::BadEnvelopeId => "bad_envelope_id",
             Rejection::Shape(_) => "shape",
             Rejection::ProofFailed(_) => "proof_failed",
+            Rejection::Unsupported(_) => "unsupported",
         }
     }
 }
@@ -82,7 +85,7 @@ impl PolicySet {
     pub fn latest(&self, ledger: &str, id: &str) -> Option<&Arc<Plan>> {
         self.by_hash
             .values()
-            .filter(|p| p.ledger == ledger && p.id == id)
+            .filter(|p| p.binds(ledger) && p.id == id)
             .max_by_key(|p| p.version)
     }
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Plan>> {
@@ -124,11 +127,14 @@ pub fn verify(
         .get(&env.policy.hash)
         .ok_or_else(|| Rejection::UnknownPolicy(hex::encode(env.policy.hash)))?
         .clone();
-    if plan.id != env.policy.id || plan.version != env.policy.version || plan.ledger != env.ledger {
+    if plan.id != env.policy.id || plan.version != env.policy.version || !plan.binds(&env.ledger) {
         return Err(Rejection::PolicyMismatch);
     }
     if plan.suite != env.suite.name() {
         return Err(Rejection::SuiteMismatch);
+    }
+    if let Some(why) = crate::seal::unsupported(&plan) {
+        return Err(Rejection::Unsupported(why));
     }
     let suite = env.suite.suite();
     let signer = directory
@@ -200,6 +206,8 @@ fn check_shape(
                 | (Disclosure::Pseudonym { .. }, FieldBody::Pseudonym(_))
                 | (Disclosure::Commit { .. }, FieldBody::Committed { .. })
                 | (Disclosure::Encrypt { .. }, FieldBody::Encrypted)
+                | (Disclosure::Mask { .. }, FieldBody::Derived(_))
+                | (Disclosure::Generalize { .. }, FieldBody::Derived(_))
         );
         if !kind_ok {
             return Err(shape(format!(
@@ -256,6 +264,14 @@ fn check_shape(
                             "field `{name}` carries a proof its policy does not state"
                         )))
                     }
+                }
+            }
+            FieldBody::Derived(bytes) => {
+                if !derived_is_well_formed(&f.disclosure, &f.ty, bytes) {
+                    return Err(shape(format!(
+                        "field `{name}` is not a well-formed {} value",
+                        f.disclosure.keyword()
+                    )));
                 }
             }
             FieldBody::Pseudonym(_) | FieldBody::Encrypted => {}
@@ -320,4 +336,40 @@ fn check_shape(
         }
     }
     Ok(())
+}
+
+/// A published mask or generalization has the form its disclosure promises:
+/// a mask is `*` except the kept ends; a year is a year; a month is `YYYY-MM`;
+/// a bucket is a multiple of its width. (That it matches the hidden value is
+/// the submitter's signed statement; recipients of the value can check it.)
+fn derived_is_well_formed(d: &Disclosure, ty: &FieldType, bytes: &[u8]) -> bool {
+    match d {
+        Disclosure::Mask { first, last, .. } => match Value::decode(&FieldType::String, bytes) {
+            Some(Value::Str(s)) => {
+                let n = s.chars().count();
+                let (first, last) = (*first as usize, *last as usize);
+                s.chars()
+                    .enumerate()
+                    .all(|(i, c)| c == '*' || (n > first + last && (i < first || i >= n - last)))
+            }
+            _ => false,
+        },
+        Disclosure::Generalize { how, .. } => match (how, ty) {
+            (Generalization::Year, _) => matches!(
+                Value::decode(&FieldType::Integer, bytes),
+                Some(Value::Int(1..=9999))
+            ),
+            (Generalization::Month, _) => match Value::decode(&FieldType::String, bytes) {
+                Some(Value::Str(m)) => {
+                    veilgate_policies::record::days_from_civil(&format!("{m}-01")).is_some()
+                        && m.len() == 7
+                }
+                _ => false,
+            },
+            (Generalization::Bucket(w), ty) => Value::decode(ty, bytes)
+                .and_then(|v| v.committed_integer())
+                .is_some_and(|x| x.rem_euclid(*w) == 0),
+        },
+        _ => false,
+    }
 }

@@ -47,6 +47,9 @@ pub fn envelope_json(env: &Envelope) -> Json {
                         o.insert("range_proof".into(), Json::from(b64(p)));
                     }
                 }
+                FieldBody::Derived(v) => {
+                    o.insert("value".into(), public_value(v));
+                }
                 FieldBody::Encrypted => {}
             }
             if !f.ciphertexts.is_empty() {

@@ -134,6 +134,7 @@ pub async fn run(data_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
                 )
             }
             Some(FieldBody::Encrypted) => "ciphertext".to_owned(),
+            Some(FieldBody::Derived(_)) => "(masked or generalized)".to_owned(),
         };
         print!("{}{}{}", cell(&f.name), cell(&input), cell(&on_ledger));
         for c in cols {

@@ -94,10 +94,11 @@ impl AppState {
                 let plan = veilgate_policies::compile(&text).map_err(|e| {
                     StartError::Config(e.render(&path.display().to_string(), &text))
                 })?;
-                if plan.ledger != lc.id {
+                if !plan.binds(&lc.id) {
                     return Err(StartError::Config(format!(
                         "{rel}: policy binds ledger `{}`, configured under `{}`",
-                        plan.ledger, lc.id
+                        plan.ledgers.join(", "),
+                        lc.id
                     )));
                 }
                 policies.insert(plan.clone());
