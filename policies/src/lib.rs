@@ -8,11 +8,15 @@
 #![forbid(unsafe_code)]
 
 mod check;
+pub mod diff;
 mod error;
+pub mod fmt;
 mod lex;
 pub mod parse;
 mod plan;
+pub mod preview;
 pub mod record;
+pub mod testing;
 
 pub use error::{PolicyError, Span};
 pub use plan::{

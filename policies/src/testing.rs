@@ -1,0 +1,165 @@
+//! `veilgate policy test`: policy test files — example records with the view
+//! each role must get — run like unit tests. The format is JSON:
+//!
+//! ```json
+//! { "policy": "interbank-payment.policy",
+//!   "cases": [
+//!     { "name": "sample payment", "record_file": "interbank-payment.sample.json",
+//!       "expect": { "ledger observer": { "amount": "<commitment>" }, "regulator": { "amount": "1250000.00" } },
+//!       "expect_proofs": ["amount in [0.01, 1000000000.00] (bulletproofs range proof)"] },
+//!     { "name": "zero amount refused", "record": { "...": "..." }, "expect_error": { "field": "amount" } } ] }
+//! ```
+//!
+//! A case lists, per role, the cells it checks (the texts `preview` prints).
+//! Roles it does not list are not checked; a field it lists that the preview
+//! lacks, or a role that does not exist, fails the case.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::plan::Plan;
+use crate::preview::preview;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestFile {
+    /// The policy file, relative to the test file.
+    pub policy: String,
+    pub cases: Vec<TestCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestCase {
+    pub name: String,
+    #[serde(default)]
+    pub record: Option<serde_json::Value>,
+    /// A record file relative to the test file, with optional overrides in `set`.
+    #[serde(default)]
+    pub record_file: Option<String>,
+    #[serde(default)]
+    pub set: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub expect: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(default)]
+    pub expect_proofs: Vec<String>,
+    #[serde(default)]
+    pub expect_conditions: Option<Vec<String>>,
+    #[serde(default)]
+    pub expect_error: Option<ExpectError>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectError {
+    pub field: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct CaseResult {
+    pub name: String,
+    pub failures: Vec<String>,
+}
+
+impl CaseResult {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+pub fn parse_test_file(text: &str) -> Result<TestFile, String> {
+    serde_json::from_str(text).map_err(|e| format!("test file: {e}"))
+}
+
+/// Runs every case. `load` reads a file named relative to the test file.
+pub fn run(
+    plan: &Plan,
+    file: &TestFile,
+    load: &dyn Fn(&str) -> Result<String, String>,
+) -> Vec<CaseResult> {
+    file.cases
+        .iter()
+        .map(|c| CaseResult {
+            name: c.name.clone(),
+            failures: run_case(plan, c, load),
+        })
+        .collect()
+}
+
+fn run_case(
+    plan: &Plan,
+    case: &TestCase,
+    load: &dyn Fn(&str) -> Result<String, String>,
+) -> Vec<String> {
+    let mut record = match (&case.record, &case.record_file) {
+        (Some(r), None) => r.clone(),
+        (None, Some(path)) => match load(path)
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{path}: {e}")))
+        {
+            Ok(r) => r,
+            Err(e) => return vec![e],
+        },
+        _ => return vec!["a case needs exactly one of `record` and `record_file`".into()],
+    };
+    if let Some(obj) = record.as_object_mut() {
+        for (k, v) in &case.set {
+            if v.is_null() {
+                obj.remove(k);
+            } else {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    let mut failures = Vec::new();
+    match (preview(plan, &record), &case.expect_error) {
+        (Err(e), Some(want)) if e.field == want.field => {}
+        (Err(e), Some(want)) => failures.push(format!(
+            "refused on field `{}` ({e}), expected field `{}`",
+            e.field, want.field
+        )),
+        (Err(e), None) => failures.push(format!("record refused: {e}")),
+        (Ok(_), Some(want)) => failures.push(format!(
+            "record accepted, expected a refusal on field `{}`",
+            want.field
+        )),
+        (Ok(p), None) => {
+            for (role, cells) in &case.expect {
+                if !p.columns.contains(role) {
+                    failures.push(format!(
+                        "no role `{role}` in this policy (roles: {})",
+                        p.columns.join(", ")
+                    ));
+                    continue;
+                }
+                for (field, want) in cells {
+                    match p.cell(role, field) {
+                        Some(got) if &got.to_string() == want => {}
+                        Some(got) => failures.push(format!(
+                            "`{role}` sees `{field}` as {:?}, expected {want:?}",
+                            got.to_string()
+                        )),
+                        None => failures.push(format!("no field `{field}` in this policy")),
+                    }
+                }
+            }
+            for want in &case.expect_proofs {
+                if !p.proofs.contains(want) {
+                    failures.push(format!(
+                        "peers do not verify {want:?} (they verify: {:?})",
+                        p.proofs
+                    ));
+                }
+            }
+            if let Some(want) = &case.expect_conditions {
+                if &p.conditions_met != want {
+                    failures.push(format!(
+                        "conditions met {:?}, expected {want:?}",
+                        p.conditions_met
+                    ));
+                }
+            }
+        }
+    }
+    failures
+}
