@@ -29,8 +29,31 @@ pub fn compile(source: &str) -> Result<Plan, PolicyError> {
     check::check(parse::parse(source)?)
 }
 
-/// Policy templates shipped with Veilgate: (file name, text).
-pub const TEMPLATES: &[(&str, &str)] = &[(
-    "interbank-payment.policy",
-    include_str!("../templates/interbank-payment.policy"),
-)];
+/// Policy templates shipped with Veilgate: (file name, text). Each has a
+/// sample record and a policy test file beside it in `policies/templates/`.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "interbank-payment.policy",
+        include_str!("../templates/interbank-payment.policy"),
+    ),
+    (
+        "kyc-attestation.policy",
+        include_str!("../templates/kyc-attestation.policy"),
+    ),
+    (
+        "syndicated-loan.policy",
+        include_str!("../templates/syndicated-loan.policy"),
+    ),
+    (
+        "supply-chain-receivable.policy",
+        include_str!("../templates/supply-chain-receivable.policy"),
+    ),
+    (
+        "large-value-report.policy",
+        include_str!("../templates/large-value-report.policy"),
+    ),
+    (
+        "cross-border-remittance.policy",
+        include_str!("../templates/cross-border-remittance.policy"),
+    ),
+];

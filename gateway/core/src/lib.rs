@@ -21,6 +21,6 @@ pub use keys::{
     Directory, InstitutionSecrets, KeyError, LedgerDirectory, MemberKeys, PseudonymKey,
 };
 pub use open::{open, Access, OpenError, OpenedField};
-pub use seal::{seal, sign_envelope, SealError, SealRequest, MAX_IDEMPOTENCY_KEY};
+pub use seal::{seal, sign_envelope, unsupported, SealError, SealRequest, MAX_IDEMPOTENCY_KEY};
 pub use suite::SuiteId;
 pub use verify::{verify, PolicySet, Rejection, VerifiedEnvelope};

@@ -57,6 +57,9 @@ impl From<SealError> for ApiError {
                     .field("idempotency_key")
             }
             SealError::SubmitterNotMember(_) => ApiError::new(403, "not_admitted", e.to_string()),
+            SealError::Unsupported(why) => {
+                ApiError::new(501, "unsupported_policy", why).field("policy")
+            }
             // The rest are the gateway's configuration, not the caller's input.
             other => {
                 tracing::error!(error = %other, "sealing failed");

@@ -127,14 +127,21 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
         include_str!("../../../policies/templates/interbank-payment.sample.json"),
     )?;
 
+    // Every template is copied for reading; the dev ledger publishes those that
+    // bind it and that this build can seal (the Groth16 predicates come later).
+    let published = veilgate_policies::TEMPLATES
+        .iter()
+        .filter(|(_, text)| {
+            veilgate_policies::compile(text)
+                .is_ok_and(|p| p.binds(DEV_LEDGER) && veilgate_core::unsupported(&p).is_none())
+        })
+        .map(|(n, _)| format!("policies/{n}"))
+        .collect();
     let config = GatewayConfig {
         version: 1,
         ledgers: vec![LedgerConfig {
             id: DEV_LEDGER.into(),
-            policies: veilgate_policies::TEMPLATES
-                .iter()
-                .map(|(n, _)| format!("policies/{n}"))
-                .collect(),
+            policies: published,
         }],
         hosted: DEV_INSTITUTIONS.iter().map(|s| (*s).to_owned()).collect(),
         admitted,

@@ -109,7 +109,13 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Policy errors arrive rendered, with their own `error:` line.
+            let e = e.to_string();
+            if e.starts_with("error:") {
+                eprintln!("{e}");
+            } else {
+                eprintln!("error: {e}");
+            }
             ExitCode::FAILURE
         }
     }
