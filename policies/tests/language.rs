@@ -6,7 +6,7 @@
 )]
 
 use proptest::prelude::*;
-use veilgate_policies::{compile, Disclosure, Role, TEMPLATES};
+use veilgate_policies::{compile, fmt, Disclosure, Role, TEMPLATES};
 
 fn template() -> &'static str {
     TEMPLATES[0].1
@@ -147,22 +147,208 @@ fn errors_point_at_the_line_and_say_what_to_do() {
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
+fn template_named(name: &str) -> &'static str {
+    TEMPLATES
+        .iter()
+        .find(|(n, _)| n.trim_end_matches(".policy") == name)
+        .map(|(_, t)| *t)
+        .unwrap()
+}
+
+/// Mistakes in the constructs beyond the interbank template, pinned the same way.
+#[test]
+fn errors_for_predicates_conditions_and_requirements_are_pinned() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("kyc-attestation", "nationality in eligible_nationalities", "nationality in eligible_nations",
+         "error: unknown set `eligible_nations`\n  --> p:43:18\n   |\n43 |   nationality in eligible_nations\n   |                  ^^^^^^^^^^^^^^^^\n   = help: declare it in `sets { ... }`; its Merkle root is published on the ledger\n"),
+        ("kyc-attestation", "  nationality:  commit, encrypt to [regulator]", "  nationality:  encrypt to [regulator]",
+         "error: `nationality` must be `commit`ted to be proven about\n  --> p:43:3\n   |\n43 |   nationality in eligible_nationalities\n   |   ^^^^^^^^^^^\n   = help: a predicate speaks about a hidden value; a public value needs no proof\n"),
+        ("supply-chain-receivable", "  financed_amount: commit, encrypt", "  financed_amount: commit, range 0 ..= 100, encrypt",
+         "error: field `financed_amount` has a range proof and appears in `financed_amount <= invoice_amount`\n  --> p:37:3\n   |\n37 |   financed_amount <= invoice_amount\n   |   ^^^^^^^^^^^^^^^\n   = help: a bulletproofs range and a Groth16 predicate would commit to it twice, unlinked; drop one\n"),
+        ("large-value-report", "  channel:           public", "  channel:           mask last 2",
+         "error: `mask` keeps characters of a string, `channel` is enum(BRANCH, ONLINE, MOBILE, CORRESPONDENT)\n  --> p:33:22\n   |\n33 |   channel:           mask last 2\n   |                      ^^^^\n"),
+        ("syndicated-loan", "  maturity:   generalize year", "  maturity:   generalize bucket 5",
+         "error: `generalize bucket` needs an integer or amount field, `maturity` is date\n  --> p:36:15\n   |\n36 |   maturity:   generalize bucket 5, encrypt to [agent_bank, lender_a, lender_b, lender_c, regulator]\n   |               ^^^^^^^^^^\n"),
+        ("kyc-attestation", "  risk_tier:    encrypt to [relying_bank, regulator]", "  risk_tier:    encrypt to [relying_bank]",
+         "error: field `risk_tier` does not reach `regulator`, which this policy requires\n  --> p:36:3\n   |\n36 |   risk_tier:    encrypt to [relying_bank]\n   |   ^^^^^^^^^\n   = help: add `regulator` to its `encrypt to [...]`\n"),
+        ("large-value-report", "when amount >= 50000.00 {", "when narrative >= 5 {",
+         "error: a condition needs an integer or amount field, `narrative` is string\n  --> p:40:6\n   |\n40 | when narrative >= 5 {\n   |      ^^^^^^^^^\n"),
+        ("large-value-report", "  customer_account: encrypt to [aml_monitor]", "  channel: encrypt to [aml_monitor]",
+         "error: field `channel` is public or dropped: a condition cannot add recipients to it\n  --> p:42:3\n   |\n42 |   channel: encrypt to [aml_monitor]\n   |   ^^^^^^^\n"),
+        ("kyc-attestation", "ledger kyc-network\n", "",
+         "error: policy `kyc-attestation` binds no ledger\n --> p:5:8\n  |\n5 | policy kyc-attestation version 1\n  |        ^^^^^^^^^^^^^^^\n  = help: add a line `ledger NAME` after the `policy` line\n"),
+        ("kyc-attestation", "  attested_on:  public", "  attested_on:  encrypt to [regulator]",
+         "error: `attested_on` must be a public date: peers need it to check the age\n  --> p:42:19\n   |\n42 |   age(birth_date, attested_on) >= 18\n   |                   ^^^^^^^^^^^\n"),
+        ("kyc-attestation", "  pep:          encrypt to [relying_bank, regulator]", "  pep:          pseudonym, encrypt to [relying_bank, regulator]",
+         "error: a pseudonym of a bool field hides nothing\n  --> p:37:17\n   |\n37 |   pep:          pseudonym, encrypt to [relying_bank, regulator]\n   |                 ^^^^^^^^^\n   = help: it has so few values that anyone can hash them all; use `encrypt to` or `drop`\n"),
+        ("supply-chain-receivable", "  invoice_amount:  amount(2)", "  invoice_amount:  amount(3)",
+         "error: `financed_amount` and `invoice_amount` are counted at different scales\n  --> p:37:22\n   |\n37 |   financed_amount <= invoice_amount\n   |                      ^^^^^^^^^^^^^^\n"),
+    ];
+    let mut mismatches = Vec::new();
+    for (name, from, to, want) in cases {
+        let t = template_named(name);
+        assert!(t.contains(from), "case `{from}` does not apply to {name}");
+        let src = t.replacen(from, to, 1);
+        let got = compile(&src).expect_err(to).render("p", &src);
+        if got != *want {
+            mismatches.push(format!("{to:?} => {got:?}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// One semantic edit per construct beyond the interbank template; each must move the hash.
+#[test]
+fn every_construct_is_in_the_hash() {
+    let edits: &[(&str, &str, &str)] = &[
+        ("large-value-report", "mask last 4", "mask last 3"),
+        ("large-value-report", "mask last 4", "mask first 1 last 4"),
+        (
+            "large-value-report",
+            "value_date:        generalize month",
+            "value_date:        generalize year",
+        ),
+        (
+            "large-value-report",
+            "when amount >= 50000.00",
+            "when amount >= 50000.01",
+        ),
+        (
+            "large-value-report",
+            "when amount >= 50000.00",
+            "when amount > 50000.00",
+        ),
+        (
+            "large-value-report",
+            "  amount:           encrypt to [aml_monitor]\n",
+            "",
+        ),
+        (
+            "large-value-report",
+            "roles { regulator aml_monitor }",
+            "roles { regulator aml_monitor auditor }",
+        ),
+        (
+            "syndicated-loan",
+            "sum(share_a, share_b, share_c) == facility",
+            "sum(share_a, share_b) == facility",
+        ),
+        ("syndicated-loan", "generalize year", "generalize month"),
+        (
+            "syndicated-loan",
+            "margin_bps: integer",
+            "margin_bps: amount(0)",
+        ),
+        (
+            "supply-chain-receivable",
+            "financed_amount <= invoice_amount",
+            "financed_amount < invoice_amount",
+        ),
+        (
+            "supply-chain-receivable",
+            "ledger supply-chain-finance",
+            "ledger supply-chain-finance, trade-finance",
+        ),
+        (
+            "kyc-attestation",
+            "nationality in eligible_nationalities",
+            "nationality not in eligible_nationalities",
+        ),
+        (
+            "kyc-attestation",
+            "age(birth_date, attested_on) >= 18",
+            "age(birth_date, attested_on) >= 21",
+        ),
+        (
+            "kyc-attestation",
+            "sets { eligible_nationalities }",
+            "sets { eligible_nationalities other_set }",
+        ),
+        ("kyc-attestation", "require encrypt to [regulator]\n", ""),
+        (
+            "cross-border-remittance",
+            "beneficiary_name not in sanctions_list",
+            "beneficiary_name in sanctions_list",
+        ),
+        (
+            "cross-border-remittance",
+            "sender_account:      pseudonym",
+            "sender_account:      mask last 4",
+        ),
+        (
+            "cross-border-remittance",
+            "value_date:          public",
+            "value_date:          generalize month, encrypt to [regulator]",
+        ),
+    ];
+    for (name, from, to) in edits {
+        let t = template_named(name);
+        assert!(t.contains(from), "edit `{from}` does not apply to {name}");
+        let edited = t.replacen(from, to, 1);
+        let plan = compile(&edited)
+            .unwrap_or_else(|e| panic!("{name}: {from} -> {to}: {}", e.render("t", &edited)));
+        assert_ne!(
+            plan.hash(),
+            compile(t).unwrap().hash(),
+            "{name}: `{from}` -> `{to}` kept the hash"
+        );
+    }
+}
+
+#[test]
+fn fmt_is_canonical_idempotent_hash_preserving_and_keeps_every_comment() {
+    for (name, t) in TEMPLATES {
+        assert_eq!(
+            fmt::format(t).unwrap(),
+            *t,
+            "{name} is not in canonical layout"
+        );
+        // Squeeze the layout (comments kept on their own lines) and format back.
+        let messy: String = t
+            .lines()
+            .map(|l| l.trim().replace(":  ", ":").replace(", ", ","))
+            .collect::<Vec<_>>()
+            .join("\n   ");
+        let formatted = fmt::format(&messy).unwrap();
+        assert_eq!(
+            compile(&formatted).unwrap().hash(),
+            compile(t).unwrap().hash(),
+            "{name}"
+        );
+        assert_eq!(
+            fmt::format(&formatted).unwrap(),
+            formatted,
+            "{name}: fmt is not idempotent"
+        );
+        let comments = |s: &str| s.lines().filter(|l| l.contains('#')).count();
+        assert_eq!(
+            comments(&formatted),
+            comments(t),
+            "{name}: a comment was lost"
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     /// Mutated templates (bytes replaced, cut, duplicated) never panic: they
     /// compile or fail with an error inside the text.
     #[test]
-    fn mutated_policies_never_panic(pos in 0usize..1500, len in 0usize..40, fill in ".{0,12}") {
-        let t = template();
+    fn mutated_policies_never_panic(which in 0usize..6, pos in 0usize..2000, len in 0usize..40, fill in ".{0,12}") {
+        let t = TEMPLATES[which].1;
         let mut cut = pos.min(t.len());
         while !t.is_char_boundary(cut) { cut -= 1; }
         let mut end = (cut + len).min(t.len());
         while !t.is_char_boundary(end) { end -= 1; }
         let src = format!("{}{}{}", &t[..cut], fill, &t[end..]);
-        if let Err(e) = compile(&src) {
-            prop_assert!(e.span.line as usize <= src.lines().count().max(1) + 1);
-            let _ = e.render("fuzz", &src);
+        match compile(&src) {
+            Err(e) => {
+                prop_assert!(e.span.line as usize <= src.lines().count().max(1) + 1);
+                let _ = e.render("fuzz", &src);
+            }
+            // Whatever compiles also formats, and formatting keeps its meaning.
+            Ok(plan) => prop_assert_eq!(compile(&fmt::format(&src).unwrap()).unwrap().hash(), plan.hash()),
         }
     }
 

@@ -380,3 +380,117 @@ fn known_answer_envelope() {
         assert_eq!(&serde_json::to_value(got).unwrap(), want, "view of {who}");
     }
 }
+
+/// `mask` and `generalize` publish a derived value; recipients of the full value
+/// open it; a submitter cannot publish more than the mask keeps.
+#[test]
+fn masked_and_generalized_fields_seal_verify_and_open() {
+    let mut fx = fixture(3);
+    let text = TEMPLATES[0]
+        .1
+        .replace(
+            "payer_account: pseudonym, encrypt",
+            "payer_account: mask last 4, encrypt",
+        )
+        .replace(
+            "value_date:    public",
+            "value_date:    generalize month, encrypt to [regulator]",
+        );
+    fx.plan = compile(&text).unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let env = seal_sample(&fx, &sample(), "mask-0001", &mut rng);
+    let bytes = env.encode();
+    let view_json = veilgate_core::view::envelope_json(&env).to_string();
+    assert!(
+        view_json.contains("***************3445") && view_json.contains("\"2026-11\""),
+        "{view_json}"
+    );
+    assert!(!view_json.contains("6222020200112233445"));
+
+    let a = view(&fx, &bytes, "bank-a").unwrap();
+    assert_eq!(
+        a["payer_account"],
+        ("6222020200112233445".to_owned(), Access::Decrypted)
+    );
+    assert_eq!(a["value_date"], ("2026-11".to_owned(), Access::Derived));
+    let b = view(&fx, &bytes, "bank-b").unwrap();
+    assert_eq!(
+        b["payer_account"],
+        ("***************3445".to_owned(), Access::Derived)
+    );
+    let reg = view(&fx, &bytes, "regulator").unwrap();
+    assert_eq!(
+        reg["value_date"],
+        ("2026-11-25".to_owned(), Access::Decrypted)
+    );
+
+    // A member publishing the full account where the policy says `mask last 4`.
+    let policies = PolicySet::new([fx.plan.clone()]);
+    let mut bad = env.clone();
+    let i = bad
+        .fields
+        .iter()
+        .position(|f| f.name == "payer_account")
+        .unwrap();
+    bad.fields[i].body =
+        FieldBody::Derived(veilgate_policies::Value::Str("6222020200112233445".into()).encode());
+    sign_envelope(&mut bad, &fx.secrets["bank-a"]);
+    assert_eq!(
+        verify(&bad.encode(), &policies, &fx.directory, &mut rng)
+            .unwrap_err()
+            .code(),
+        "shape"
+    );
+}
+
+#[test]
+fn policies_whose_circuits_are_not_built_are_refused_with_the_reason() {
+    let fx = fixture(4);
+    for (name, text) in TEMPLATES.iter().skip(1) {
+        let plan = compile(text).unwrap();
+        let why = veilgate_core::unsupported(&plan);
+        if plan.predicates.is_empty() && plan.conditions.is_empty() {
+            continue;
+        }
+        let why = why.unwrap_or_else(|| {
+            panic!("{name} has predicates or conditions but is called sealable")
+        });
+        assert!(
+            why.contains("groth16/") || why.contains("when"),
+            "{name}: {why}"
+        );
+        let mut dir = fx.directory.clone();
+        dir.ledger = plan.ledgers[0].clone();
+        let record = plan
+            .validate_record(
+                &serde_json::from_str(
+                    &std::fs::read_to_string(format!(
+                        "{}/../../policies/templates/{}",
+                        env!("CARGO_MANIFEST_DIR"),
+                        name.replace(".policy", ".sample.json")
+                    ))
+                    .unwrap(),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let err = seal(
+            &SealRequest {
+                plan: &plan,
+                record: &record,
+                directory: &dir,
+                submitter: &fx.secrets["bank-a"],
+                pseudonym_key: &fx.pseudonym_key,
+                idempotency_key: "k",
+                timestamp_ms: TIMESTAMP,
+            },
+            &mut rng,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, veilgate_core::SealError::Unsupported(_)),
+            "{name}: {err}"
+        );
+    }
+}
