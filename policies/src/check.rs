@@ -105,7 +105,8 @@ pub fn check(ast: PolicyAst) -> Result<Plan, PolicyError> {
         match &h.node {
             Header::Ledger(names) => {
                 if ledgers.is_some() {
-                    return Err(err(names[0].span, "the policy has two `ledger` lines")
+                    let span = names.first().map_or(ast.id.span, |n| n.span);
+                    return Err(err(span, "the policy has two `ledger` lines")
                         .with_help("list every ledger on one line: `ledger a, b`"));
                 }
                 let mut set = BTreeSet::new();
@@ -299,11 +300,14 @@ pub fn check(ast: PolicyAst) -> Result<Plan, PolicyError> {
         for e in &w.extra {
             let (f, roles) = &e.node;
             scope.field(f)?;
-            match disclosure_of(&f.text) {
-                Some(Disclosure::Public | Disclosure::Drop) => {
-                    return Err(err(f.span, format!("field `{}` is public or dropped: a condition cannot add recipients to it", f.text)));
-                }
-                _ => {}
+            if let Some(Disclosure::Public | Disclosure::Drop) = disclosure_of(&f.text) {
+                return Err(err(
+                    f.span,
+                    format!(
+                        "field `{}` is public or dropped: a condition cannot add recipients to it",
+                        f.text
+                    ),
+                ));
             }
             if extra.insert(f.text.clone(), scope.roles(roles)?).is_some() {
                 return Err(err(
@@ -665,7 +669,7 @@ fn predicate<'a>(
                     terms: terms.iter().map(|t| t.text.clone()).collect(),
                     total: total.text.clone(),
                 },
-                terms[0].span,
+                terms.first().map_or(total.span, |t| t.span),
             )
         }
         PredicateAst::Member {
