@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::plan::{Condition, Disclosure, FieldPlan, Plan, Role};
+use crate::plan::{Condition, Disclosure, FieldPlan, Generalization, Plan, Role};
 use crate::record::format_decimal;
 
 /// Who reads a field's full value: `None` means everyone (public).
@@ -34,7 +34,11 @@ fn disclosure_text(f: &FieldPlan) -> String {
             format_decimal(*hi, scale)
         ),
         Disclosure::Mask { first, last, .. } => format!("mask first {first} last {last}"),
-        Disclosure::Generalize { how, .. } => format!("generalize {how:?}").to_lowercase(),
+        Disclosure::Generalize { how, .. } => match how {
+            Generalization::Year => "generalize year".to_owned(),
+            Generalization::Month => "generalize month".to_owned(),
+            Generalization::Bucket(w) => format!("generalize bucket {}", format_decimal(*w, scale)),
+        },
         d => d.keyword().to_owned(),
     }
 }

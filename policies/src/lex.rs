@@ -103,32 +103,15 @@ pub fn lex(src: &str) -> Result<Vec<Token>, PolicyError> {
             ',' => Some(Tok::Comma),
             ':' => Some(Tok::Colon),
             '+' => Some(Tok::Plus),
+            // `<=` and `>=` are two-character operators, lexed below.
+            '<' if chars.get(i + 1) != Some(&'=') => Some(Tok::Lt),
+            '>' if chars.get(i + 1) != Some(&'=') => Some(Tok::Gt),
             _ => None,
         };
-        // Two-character operators.
-        let next = chars.get(i + 1).copied();
-        let double = match (c, next) {
+        let double = match (c, chars.get(i + 1).copied()) {
             ('<', Some('=')) => Some(Tok::Le),
             ('>', Some('=')) => Some(Tok::Ge),
             ('=', Some('=')) => Some(Tok::EqEq),
-            ('<', _) => {
-                out.push(Token {
-                    tok: Tok::Lt,
-                    span: start,
-                });
-                i += 1;
-                col += 1;
-                continue;
-            }
-            ('>', _) => {
-                out.push(Token {
-                    tok: Tok::Gt,
-                    span: start,
-                });
-                i += 1;
-                col += 1;
-                continue;
-            }
             _ => None,
         };
         if let Some(tok) = double {

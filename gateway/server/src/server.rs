@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -21,6 +21,10 @@ use crate::state::{AppState, StartError};
 
 /// Largest request body accepted (a record is a few KiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How much of an oversized body is read and discarded before answering 413.
+/// Answering at once and closing would reset the connection while the client
+/// is still writing, and the client would never see the 413.
+const MAX_DRAIN_BYTES: usize = 16 * 1024 * 1024;
 /// A client must finish the TLS handshake within this time.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -127,6 +131,29 @@ async fn connection(
     }
 }
 
+/// Reads a body of at most [`MAX_BODY_BYTES`]; a larger one is drained (up to
+/// [`MAX_DRAIN_BYTES`]) and refused with 413.
+async fn read_body(mut body: Incoming) -> Result<Vec<u8>, u16> {
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return Err(400) };
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen > MAX_DRAIN_BYTES {
+                break;
+            }
+            if seen <= MAX_BODY_BYTES {
+                buf.extend_from_slice(&data);
+            }
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(413);
+    }
+    Ok(buf)
+}
+
 async fn handle(
     state: Arc<AppState>,
     caller: Option<Caller>,
@@ -139,15 +166,20 @@ async fn handle(
         .as_ref()
         .map_or("-", |c| c.institution.as_str())
         .to_owned();
-    let resp = match Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
-        Ok(body) => api::route(state, caller, &method, &path, &body.to_bytes()).await,
-        Err(_) => ApiError {
-            status: 413,
-            code: "body_too_large",
-            message: format!("request body exceeds {MAX_BODY_BYTES} bytes"),
+    let resp = match read_body(req.into_body()).await {
+        Ok(body) => api::route(state, caller, &method, &path, &body).await,
+        Err(status) => ApiError {
+            status,
+            code: if status == 413 {
+                "body_too_large"
+            } else {
+                "bad_body"
+            },
+            message: if status == 413 {
+                format!("request body exceeds {MAX_BODY_BYTES} bytes")
+            } else {
+                "the request body could not be read".to_owned()
+            },
             field: None,
         }
         .into(),
