@@ -28,3 +28,12 @@ pub const POLICY_PLAN: &[u8] = b"veilgate/policy-plan/v1";
 
 /// Hash domain of an embedded-ledger chain entry.
 pub const LEDGER_ENTRY: &[u8] = b"veilgate/ledger-entry/v1";
+
+/// Hash domain of a gateway audit-log entry.
+pub const AUDIT_ENTRY: &[u8] = b"veilgate/audit-entry/v1";
+
+/// Hash domain deriving the ledger id of an audit-log anchor.
+pub const AUDIT_ANCHOR_ID: &[u8] = b"veilgate/audit-anchor-id/v1";
+
+/// Hash domain of a submitted record (idempotency: same key, same record?).
+pub const RECORD_DIGEST: &[u8] = b"veilgate/record-digest/v1";

@@ -30,11 +30,10 @@ pub async fn run(data_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
         crate::dev::init(data_dir)?;
     }
     let state = Arc::new(AppState::load(data_dir)?);
-    let tls = crate::server::tls_config(data_dir)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("https://127.0.0.1:{}", listener.local_addr()?.port());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::server::serve(state, tls, listener, async {
+    let server = tokio::spawn(crate::run(state, listener, async {
         let _ = stopped.await;
     }));
 
@@ -51,12 +50,25 @@ pub async fn run(data_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let receipt = bank_a
         .submit(DEV_LEDGER, "interbank-payment", &key, &record)
         .await?;
+    let receipt = bank_a
+        .wait_on_ledger(
+            DEV_LEDGER,
+            &receipt.envelope_id,
+            std::time::Duration::from_secs(30),
+        )
+        .await?;
     println!("bank-a submitted a payment over HTTPS (mTLS) to {base}");
     println!(
         "  envelope {} at ledger position {} (entry hash {}…)\n",
         receipt.envelope_id,
-        receipt.sequence,
-        &receipt.entry_hash[..16]
+        receipt
+            .sequence
+            .map_or("pending".to_owned(), |s| s.to_string()),
+        receipt
+            .entry_hash
+            .as_deref()
+            .and_then(|h| h.get(..16))
+            .unwrap_or("-")
     );
 
     // A peer (bank-c) fetches, fetches the policies, and verifies with no plaintext.

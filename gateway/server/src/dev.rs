@@ -12,10 +12,9 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType,
 };
-use sha2::{Digest, Sha256};
 use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PseudonymKey, SuiteId};
 
-use crate::state::{GatewayConfig, LedgerConfig, CONFIG_FILE};
+use crate::config::CONFIG_FILE;
 
 pub const DEV_LEDGER: &str = "interbank-settlement";
 pub const DEV_INSTITUTIONS: [&str; 4] = ["bank-a", "bank-b", "bank-c", "regulator"];
@@ -81,7 +80,6 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
     write_secret(&dir.join("tls/server.key.pem"), server_key.serialize_pem())?;
 
     // Institutions: client certificate (admission) and envelope keys.
-    let mut admitted = BTreeMap::new();
     let mut members = Vec::new();
     for id in DEV_INSTITUTIONS {
         let key = KeyPair::generate().map_err(other)?;
@@ -94,7 +92,6 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
         let inst = dir.join("institutions").join(id);
         write(&inst.join("client.pem"), cert.pem())?;
         write_secret(&inst.join("client.key.pem"), key.serialize_pem())?;
-        admitted.insert(hex::encode(Sha256::digest(cert.der())), id.to_owned());
         let secrets = InstitutionSecrets::generate(id, SuiteId::Standard, &mut rng);
         members.push(secrets.public());
         write_secret(&inst.join("secrets.json"), secrets.to_json())?;
@@ -129,26 +126,53 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
 
     // Every template is copied for reading; the dev ledger publishes those that
     // bind it and that this build can seal (the Groth16 predicates come later).
-    let published = veilgate_policies::TEMPLATES
+    let published: Vec<String> = veilgate_policies::TEMPLATES
         .iter()
         .filter(|(_, text)| {
             veilgate_policies::compile(text)
                 .is_ok_and(|p| p.binds(DEV_LEDGER) && veilgate_core::unsupported(&p).is_none())
         })
-        .map(|(n, _)| format!("policies/{n}"))
+        .map(|(n, _)| format!("\"policies/{n}\""))
         .collect();
-    let config = GatewayConfig {
-        version: 1,
-        ledgers: vec![LedgerConfig {
-            id: DEV_LEDGER.into(),
-            policies: published,
-        }],
-        hosted: DEV_INSTITUTIONS.iter().map(|s| (*s).to_owned()).collect(),
-        admitted,
-    };
-    write(
-        &dir.join(CONFIG_FILE),
-        serde_json::to_string_pretty(&config).map_err(other)?,
-    )?;
+    let hosted: Vec<String> = DEV_INSTITUTIONS
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect();
+    let config = format!(
+        r#"# Veilgate gateway configuration, format version 1 (docs/configuration.md).
+# Development material: one gateway hosts every institution's keys.
+version = 1
+listen = "127.0.0.1:8443"
+
+# Institutions whose signing and opening keys this gateway holds.
+hosted = [{hosted}]
+# Members' public keys and roles per ledger.
+directory = "consortium.json"
+# Revoked certificates and institutions; re-read on change, no restart needed.
+revocations = "revocations.json"
+# Anchor the audit log's head to the ledger this often (ms).
+audit_anchor_interval_ms = 10000
+
+[tls]
+cert = "tls/server.pem"
+key = "tls/server.key.pem"
+
+[limits]
+max_body_bytes = 1048576
+max_concurrent_requests = 256
+request_timeout_ms = 30000
+outbox_capacity = 10000
+ack_wait_ms = 2000
+
+[[ledger]]
+id = "{DEV_LEDGER}"
+kind = "embedded"
+ca = ["ca/ca.pem"]
+policies = [{policies}]
+"#,
+        hosted = hosted.join(", "),
+        policies = published.join(", "),
+    );
+    write(&dir.join(CONFIG_FILE), config)?;
     Ok(())
 }

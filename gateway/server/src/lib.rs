@@ -1,10 +1,37 @@
 //! The Veilgate gateway's shells around the pure core: HTTPS server (`server`),
-//! handlers (`api`), loaded state and storage (`state`), development material
-//! (`dev`) and the demo. The `veilgate` binary is `main.rs`.
+//! handlers (`api`), configuration (`config`), identity and revocation
+//! (`identity`), loaded state (`state`), the durable store (`store`: outbox,
+//! submissions, audit log), the delivery worker (`delivery`), audit checks
+//! (`audit`), metrics, development material (`dev`) and the demo. The
+//! `veilgate` binary is `main.rs`.
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod audit;
+pub mod config;
+pub mod delivery;
 pub mod demo;
 pub mod dev;
+pub mod identity;
+pub mod metrics;
 pub mod server;
 pub mod state;
+pub mod store;
+
+use std::sync::Arc;
+
+/// Starts the delivery worker and serves until `shutdown`; then stops taking
+/// requests, finishes those in flight, and stops the worker (the outbox stays).
+pub async fn run(
+    state: Arc<state::AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), state::StartError> {
+    let tls = server::tls_config(&state)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(delivery::run(state.clone(), stop_rx));
+    server::serve(state, tls, listener, shutdown).await;
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    Ok(())
+}

@@ -25,9 +25,9 @@ enum Command {
     Serve {
         #[arg(long, default_value = "veilgate-data")]
         data: PathBuf,
-        /// Address to listen on (use port 0 for any free port).
-        #[arg(long, default_value = "127.0.0.1:8443")]
-        listen: String,
+        /// Address to listen on, overriding `listen` in veilgate.toml (port 0: any free port).
+        #[arg(long)]
+        listen: Option<String>,
     },
     /// Seal, store, verify and open one payment in one process, and show who sees what.
     Demo {
@@ -39,6 +39,21 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// Audit-log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the audit log's hash chain and its anchors on the ledger (gateway stopped);
+    /// reports the first broken link and exits 1.
+    Verify {
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
     },
 }
 
@@ -105,6 +120,9 @@ fn main() -> ExitCode {
             veilgate::demo::run(&dir).await
         }),
         Command::Policy { command } => policy::run(command),
+        Command::Audit {
+            command: AuditCommand::Verify { data },
+        } => audit_verify(&data),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -121,13 +139,13 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(data: PathBuf, listen: String) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(data: PathBuf, listen: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
     let first = !data.join(CONFIG_FILE).exists();
     if first {
         veilgate::dev::init(&data)?;
     }
     let state = Arc::new(AppState::load(&data)?);
-    let tls = veilgate::server::tls_config(&data)?;
+    let listen = listen.unwrap_or_else(|| state.config.listen.clone());
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let addr = listener.local_addr()?;
     let mut out = std::io::stdout().lock();
@@ -164,7 +182,21 @@ async fn serve(data: PathBuf, listen: String) -> Result<(), Box<dyn std::error::
         #[cfg(not(unix))]
         let _ = ctrl_c.await;
     };
-    veilgate::server::serve(state, tls, listener, shutdown).await;
+    veilgate::run(state, listener, shutdown).await?;
+    Ok(())
+}
+
+fn audit_verify(data: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let state = AppState::load(data)?;
+    let entries = state.store.audit_entries()?;
+    let n =
+        veilgate::audit::verify_chain(&entries).map_err(|e| format!("audit log broken: {e}"))?;
+    let mut anchors = 0;
+    for ls in state.ledgers.values() {
+        anchors += veilgate::audit::verify_anchors(&entries, ls.ledger.as_ref())
+            .map_err(|e| format!("audit anchor broken: {e}"))?;
+    }
+    println!("audit log ok: {n} entries chained, {anchors} anchors on the ledger match");
     Ok(())
 }
 

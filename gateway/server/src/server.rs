@@ -2,7 +2,6 @@
 //! (hyper), and the handlers in `api`. Everything about the network is here.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,14 +12,11 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
-use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 
-use crate::api::{self, ApiError, Caller};
+use crate::api::{self, ApiError, ApiResponse, Caller};
 use crate::state::{AppState, StartError};
 
-/// Largest request body accepted (a record is a few KiB).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How much of an oversized body is read and discarded before answering 413.
 /// Answering at once and closing would reset the connection while the client
 /// is still writing, and the client would never see the 413.
@@ -32,27 +28,28 @@ fn start<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> StartError + '_ 
     move |e| StartError::Config(format!("{what}: {e}"))
 }
 
-/// Server TLS: only TLS 1.3, and a client certificate chaining to the
-/// consortium CA is required at the handshake — no certificate, no connection.
-pub fn tls_config(data_dir: &Path) -> Result<Arc<rustls::ServerConfig>, StartError> {
+/// Server TLS: only TLS 1.3, and a client certificate chaining to a CA of one
+/// of the served ledgers is required at the handshake (expired ones too are
+/// refused there). Which ledger it may act on is checked per request.
+pub fn tls_config(state: &AppState) -> Result<Arc<rustls::ServerConfig>, StartError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    for c in
-        CertificateDer::pem_file_iter(data_dir.join("ca/ca.pem")).map_err(start("ca/ca.pem"))?
-    {
-        roots
-            .add(c.map_err(start("ca/ca.pem"))?)
-            .map_err(start("ca/ca.pem"))?;
+    for ls in state.ledgers.values() {
+        for c in &ls.ca_certs {
+            roots.add(c.clone()).map_err(start("CA certificate"))?;
+        }
     }
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(start("client verifier"))?;
-    let certs = CertificateDer::pem_file_iter(data_dir.join("tls/server.pem"))
-        .map_err(start("tls/server.pem"))?
+    let dir = &state.data_dir;
+    let cert_path = dir.join(&state.config.tls.cert);
+    let key_path = dir.join(&state.config.tls.key);
+    let certs = CertificateDer::pem_file_iter(&cert_path)
+        .map_err(start(&state.config.tls.cert))?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(start("tls/server.pem"))?;
-    let key = PrivateKeyDer::from_pem_file(data_dir.join("tls/server.key.pem"))
-        .map_err(start("tls/server.key.pem"))?;
+        .map_err(start(&state.config.tls.cert))?;
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(start(&state.config.tls.key))?;
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(start("TLS"))?
@@ -71,6 +68,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let permits = Arc::new(tokio::sync::Semaphore::new(
+        state.limits().max_concurrent_requests.max(1),
+    ));
     let mut conns = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -78,9 +78,8 @@ pub async fn serve(
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
                 let Ok((tcp, peer)) = accepted else { continue };
-                let acceptor = acceptor.clone();
-                let state = state.clone();
-                conns.spawn(async move { connection(state, acceptor, tcp, peer).await });
+                let (acceptor, state, permits) = (acceptor.clone(), state.clone(), permits.clone());
+                conns.spawn(async move { connection(state, acceptor, permits, tcp, peer).await });
             }
         }
     }
@@ -92,6 +91,7 @@ pub async fn serve(
 async fn connection(
     state: Arc<AppState>,
     acceptor: tokio_rustls::TlsAcceptor,
+    permits: Arc<tokio::sync::Semaphore>,
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
 ) {
@@ -99,6 +99,7 @@ async fn connection(
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {
             tracing::warn!(%peer, error = %e, "TLS handshake refused");
+            state.metrics.rejection("tls_handshake");
             return;
         }
         Err(_) => {
@@ -106,21 +107,14 @@ async fn connection(
             return;
         }
     };
-    // Identity: the admitted institution whose certificate this is.
     let caller = tls
         .get_ref()
         .1
         .peer_certificates()
-        .and_then(|c| c.first())
-        .and_then(|leaf| {
-            state
-                .admitted
-                .get(&<[u8; 32]>::from(Sha256::digest(leaf.as_ref())))
-        })
-        .map(|id| Caller {
-            institution: id.clone(),
-        });
-    let service = hyper::service::service_fn(move |req| handle(state.clone(), caller.clone(), req));
+        .and_then(Caller::from_chain);
+    let service = hyper::service::service_fn(move |req| {
+        handle(state.clone(), caller.clone(), permits.clone(), req)
+    });
     if let Err(e) = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))
@@ -131,9 +125,9 @@ async fn connection(
     }
 }
 
-/// Reads a body of at most [`MAX_BODY_BYTES`]; a larger one is drained (up to
+/// Reads a body of at most `limit` bytes; a larger one is drained (up to
 /// [`MAX_DRAIN_BYTES`]) and refused with 413.
-async fn read_body(mut body: Incoming) -> Result<Vec<u8>, u16> {
+async fn read_body(mut body: Incoming, limit: usize) -> Result<Vec<u8>, u16> {
     let mut buf = Vec::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
@@ -143,12 +137,12 @@ async fn read_body(mut body: Incoming) -> Result<Vec<u8>, u16> {
             if seen > MAX_DRAIN_BYTES {
                 break;
             }
-            if seen <= MAX_BODY_BYTES {
+            if seen <= limit {
                 buf.extend_from_slice(&data);
             }
         }
     }
-    if seen > MAX_BODY_BYTES {
+    if seen > limit {
         return Err(413);
     }
     Ok(buf)
@@ -157,6 +151,7 @@ async fn read_body(mut body: Incoming) -> Result<Vec<u8>, u16> {
 async fn handle(
     state: Arc<AppState>,
     caller: Option<Caller>,
+    permits: Arc<tokio::sync::Semaphore>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let started = Instant::now();
@@ -166,32 +161,63 @@ async fn handle(
         .as_ref()
         .map_or("-", |c| c.institution.as_str())
         .to_owned();
-    let resp = match read_body(req.into_body()).await {
-        Ok(body) => api::route(state, caller, &method, &path, &body).await,
-        Err(status) => ApiError {
-            status,
-            code: if status == 413 {
-                "body_too_large"
-            } else {
-                "bad_body"
-            },
-            message: if status == 413 {
-                format!("request body exceeds {MAX_BODY_BYTES} bytes")
-            } else {
-                "the request body could not be read".to_owned()
-            },
-            field: None,
+    let limits = state.limits().clone();
+    let timeout = Duration::from_millis(limits.request_timeout_ms);
+    let work = async {
+        // Concurrency limit: wait for a slot, within the request's time budget.
+        let _permit = permits.acquire().await;
+        match read_body(req.into_body(), limits.max_body_bytes).await {
+            Ok(body) => api::route(state.clone(), caller, &method, &path, &body).await,
+            Err(status) => {
+                let e = if status == 413 {
+                    ApiError::new(
+                        413,
+                        "body_too_large",
+                        format!("request body exceeds {} bytes", limits.max_body_bytes),
+                    )
+                } else {
+                    ApiError::new(400, "bad_body", "the request body could not be read")
+                };
+                e.into()
+            }
         }
-        .into(),
     };
+    let resp: ApiResponse = match tokio::time::timeout(timeout, work).await {
+        Ok(r) => r,
+        Err(_) => {
+            let mut e = ApiError::new(
+                503,
+                "timeout",
+                "the gateway could not answer in time; retry with the same idempotency key",
+            );
+            e.retry_after = Some(1);
+            e.into()
+        }
+    };
+    let elapsed = started.elapsed();
+    state.metrics.request(
+        &api::route_name(&method, &path),
+        resp.status,
+        elapsed.as_secs_f64(),
+    );
     // Method, path, caller, status and time only: bodies hold customer data.
-    tracing::info!(%method, %path, caller = %who, status = resp.status, ms = started.elapsed().as_millis() as u64, "request");
-    let mut out = Response::new(Full::new(Bytes::from(resp.body.to_string())));
+    tracing::info!(%method, %path, caller = %who, status = resp.status, ms = elapsed.as_millis() as u64, "request");
+    let (content_type, body) = match resp.raw {
+        Some((ct, text)) => (ct, text),
+        None => ("application/json", resp.body.to_string()),
+    };
+    let mut out = Response::new(Full::new(Bytes::from(body)));
     *out.status_mut() = hyper::StatusCode::from_u16(resp.status)
         .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     out.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
+        hyper::header::HeaderValue::from_static(content_type),
     );
+    if let Some(secs) = resp.retry_after {
+        out.headers_mut().insert(
+            hyper::header::RETRY_AFTER,
+            hyper::header::HeaderValue::from(secs),
+        );
+    }
     Ok(out)
 }

@@ -1,34 +1,24 @@
-//! The gateway's loaded state: ledgers with their directories, policies,
-//! pseudonym keys and storage; the signing keys it holds; admitted certificates.
+//! The gateway's loaded state: configuration, ledgers with their directories,
+//! policies, CAs, pseudonym keys and storage; the keys it holds; its own store,
+//! revocation list and metrics.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::server::danger::ClientCertVerifier;
+use rustls::server::WebPkiClientVerifier;
 use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PolicySet, PseudonymKey};
 use veilgate_ledger::{EmbeddedLedger, Ledger};
 use veilgate_policies::Plan;
 
-pub const CONFIG_FILE: &str = "gateway.json";
-
-/// `gateway.json` in the data directory (format version 1).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct GatewayConfig {
-    pub version: u32,
-    pub ledgers: Vec<LedgerConfig>,
-    /// Institutions whose signing keys this gateway holds (`institutions/<id>/secrets.json`).
-    pub hosted: Vec<String>,
-    /// SHA-256 of an admitted client certificate (DER, hex) → institution id.
-    pub admitted: BTreeMap<String, String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct LedgerConfig {
-    pub id: String,
-    /// Policy files, relative to the data directory.
-    pub policies: Vec<String>,
-}
+pub use crate::config::CONFIG_FILE;
+use crate::config::{Config, Limits};
+use crate::identity::Revocations;
+use crate::metrics::Metrics;
+use crate::store::Store;
 
 pub struct LedgerState {
     pub directory: LedgerDirectory,
@@ -37,13 +27,22 @@ pub struct LedgerState {
     pub texts: Vec<(Arc<Plan>, String)>,
     pub pseudonym_key: PseudonymKey,
     pub ledger: Arc<dyn Ledger>,
+    /// Verifies that a client certificate was issued by one of this ledger's CAs.
+    pub ca: Arc<dyn ClientCertVerifier>,
+    /// Every CA certificate of this ledger (for the handshake's union of roots).
+    pub ca_certs: Vec<CertificateDer<'static>>,
 }
 
 pub struct AppState {
     pub data_dir: PathBuf,
+    pub config: Config,
     pub ledgers: BTreeMap<String, LedgerState>,
     pub hosted: BTreeMap<String, InstitutionSecrets>,
-    pub admitted: BTreeMap<[u8; 32], String>,
+    pub store: Store,
+    pub revocations: Revocations,
+    pub metrics: Metrics,
+    /// Wakes the delivery worker when the outbox grows.
+    pub outbox_notify: tokio::sync::Notify,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,30 +60,45 @@ fn read(path: &Path) -> Result<String, StartError> {
     })
 }
 
+fn file_err<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> StartError + '_ {
+    move |e| StartError::File {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// Ledger adapters by kind. Tests may wrap the result (fault injection).
+pub type LedgerFactory = dyn Fn(&str, &Path) -> Result<Arc<dyn Ledger>, StartError>;
+
+pub fn embedded_ledgers(id: &str, ledger_dir: &Path) -> Result<Arc<dyn Ledger>, StartError> {
+    let _ = id;
+    EmbeddedLedger::open(&ledger_dir.join("ledger.redb"))
+        .map(|l| Arc::new(l) as Arc<dyn Ledger>)
+        .map_err(|e| StartError::Config(e.to_string()))
+}
+
 impl AppState {
     pub fn load(data_dir: &Path) -> Result<Self, StartError> {
+        Self::load_with(data_dir, &embedded_ledgers)
+    }
+
+    pub fn load_with(data_dir: &Path, ledgers_by_kind: &LedgerFactory) -> Result<Self, StartError> {
         let cfg_path = data_dir.join(CONFIG_FILE);
-        let config: GatewayConfig =
-            serde_json::from_str(&read(&cfg_path)?).map_err(|e| StartError::File {
-                path: cfg_path.display().to_string(),
-                message: e.to_string(),
-            })?;
-        if config.version != 1 {
-            return Err(StartError::Config(format!(
-                "{CONFIG_FILE} version {} is not supported",
-                config.version
-            )));
-        }
-        let dir_path = data_dir.join("consortium.json");
-        let directory = Directory::from_json(&read(&dir_path)?).map_err(|e| StartError::File {
-            path: dir_path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let config = Config::parse(&read(&cfg_path)?).map_err(file_err(&cfg_path))?;
+        let dir_path = data_dir.join(&config.directory);
+        let directory = Directory::from_json(&read(&dir_path)?).map_err(file_err(&dir_path))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
 
         let mut ledgers = BTreeMap::new();
         for lc in &config.ledgers {
+            if lc.kind != "embedded" {
+                return Err(StartError::Config(format!(
+                    "ledger `{}`: adapter kind `{}` is not available in this build",
+                    lc.id, lc.kind
+                )));
+            }
             let ld = directory.ledger(&lc.id).cloned().ok_or_else(|| {
-                StartError::Config(format!("ledger `{}` is not in consortium.json", lc.id))
+                StartError::Config(format!("ledger `{}` is not in {}", lc.id, config.directory))
             })?;
             let mut policies = PolicySet::default();
             let mut texts = Vec::new();
@@ -96,7 +110,7 @@ impl AppState {
                 })?;
                 if !plan.binds(&lc.id) {
                     return Err(StartError::Config(format!(
-                        "{rel}: policy binds ledger `{}`, configured under `{}`",
+                        "{rel}: policy binds ledger {}, configured under `{}`",
                         plan.ledgers.join(", "),
                         lc.id
                     )));
@@ -104,19 +118,34 @@ impl AppState {
                 policies.insert(plan.clone());
                 texts.push((Arc::new(plan), text));
             }
+            let mut roots = rustls::RootCertStore::empty();
+            let mut ca_certs = Vec::new();
+            for rel in &lc.ca {
+                let path = data_dir.join(rel);
+                for c in CertificateDer::pem_file_iter(&path).map_err(file_err(&path))? {
+                    let c = c.map_err(file_err(&path))?;
+                    roots.add(c.clone()).map_err(file_err(&path))?;
+                    ca_certs.push(c);
+                }
+            }
+            if ca_certs.is_empty() {
+                return Err(StartError::Config(format!(
+                    "ledger `{}` names no CA certificate",
+                    lc.id
+                )));
+            }
+            let ca = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| StartError::Config(format!("ledger `{}` CAs: {e}", lc.id)))?;
             let ldir = data_dir.join("ledgers").join(&lc.id);
-            let key_hex = read(&ldir.join("pseudonym.key"))?;
-            let key: [u8; 32] = hex::decode(key_hex.trim())
+            let key_path = ldir.join("pseudonym.key");
+            let key: [u8; 32] = hex::decode(read(&key_path)?.trim())
                 .ok()
                 .and_then(|k| k.try_into().ok())
                 .ok_or_else(|| {
-                    StartError::Config(format!(
-                        "ledgers/{}/pseudonym.key must be 32 bytes of hex",
-                        lc.id
-                    ))
+                    StartError::Config(format!("{} must be 32 bytes of hex", key_path.display()))
                 })?;
-            let ledger = EmbeddedLedger::open(&ldir.join("ledger.redb"))
-                .map_err(|e| StartError::Config(e.to_string()))?;
+            let ledger = ledgers_by_kind(&lc.id, &ldir)?;
             ledgers.insert(
                 lc.id.clone(),
                 LedgerState {
@@ -124,36 +153,39 @@ impl AppState {
                     policies,
                     texts,
                     pseudonym_key: PseudonymKey(zeroize::Zeroizing::new(key)),
-                    ledger: Arc::new(ledger),
+                    ledger,
+                    ca,
+                    ca_certs,
                 },
             );
         }
         let mut hosted = BTreeMap::new();
         for id in &config.hosted {
             let path = data_dir.join("institutions").join(id).join("secrets.json");
-            let s = InstitutionSecrets::from_json(&read(&path)?).map_err(|e| StartError::File {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-            hosted.insert(id.clone(), s);
+            hosted.insert(
+                id.clone(),
+                InstitutionSecrets::from_json(&read(&path)?).map_err(file_err(&path))?,
+            );
         }
-        let mut admitted = BTreeMap::new();
-        for (fp, id) in &config.admitted {
-            let fp: [u8; 32] = hex::decode(fp)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| {
-                    StartError::Config(format!(
-                        "admitted certificate fingerprint for `{id}` is not 32 bytes of hex"
-                    ))
-                })?;
-            admitted.insert(fp, id.clone());
+        let store_path = data_dir.join("gateway.redb");
+        let store = Store::open(&store_path).map_err(file_err(&store_path))?;
+        let revocations = Revocations::new(data_dir.join(&config.revocations));
+        if let crate::identity::Reloaded::Invalid(e) = revocations.refresh() {
+            return Err(StartError::Config(e));
         }
         Ok(AppState {
             data_dir: data_dir.to_owned(),
+            config,
             ledgers,
             hosted,
-            admitted,
+            store,
+            revocations,
+            metrics: Metrics::default(),
+            outbox_notify: tokio::sync::Notify::new(),
         })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.config.limits
     }
 }

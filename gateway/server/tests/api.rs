@@ -14,15 +14,25 @@ fn state() -> (tempfile::TempDir, Arc<AppState>) {
     (dir, state)
 }
 
-fn bank(id: &str) -> Option<Caller> {
-    Some(Caller {
-        institution: id.into(),
-    })
+/// The caller a TLS connection with this institution's dev certificate yields.
+fn caller(dir: &std::path::Path, cert_of: &str) -> Caller {
+    use rustls::pki_types::pem::PemObject;
+    let pem = dir.join("institutions").join(cert_of).join("client.pem");
+    let chain: Vec<_> = rustls::pki_types::CertificateDer::pem_file_iter(pem)
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    Caller::from_chain(&chain).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn routes_statuses_and_identity() {
-    let (_dir, s) = state();
+    let (dir, s) = state();
+    let bank = |id: &str| -> Option<Caller> {
+        let mut c = caller(dir.path(), if id == "bank-z" { "bank-a" } else { id });
+        c.institution = id.to_owned();
+        Some(c)
+    };
     assert_eq!(
         route(s.clone(), None, "GET", "/v1/health", b"")
             .await
@@ -100,8 +110,37 @@ async fn routes_statuses_and_identity() {
         body.as_bytes(),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    // No delivery worker yet: durable in the outbox, answered 202 after the ack wait.
+    assert_eq!(
+        (r.status, r.body["state"].as_str()),
+        (202, Some("accepted")),
+        "{}",
+        r.body
+    );
     let id = r.body["envelope_id"].as_str().unwrap().to_owned();
+    let status_path = format!("/v1/ledgers/interbank-settlement/submissions/{id}");
+    // Only the submitter sees its submission.
+    assert_eq!(
+        route(s.clone(), bank("bank-c"), "GET", &status_path, b"")
+            .await
+            .status,
+        404
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(veilgate::delivery::run(s.clone(), stop_rx));
+    let mut delivered = None;
+    for _ in 0..500 {
+        let st = route(s.clone(), bank("bank-b"), "GET", &status_path, b"").await;
+        if st.body["state"] == "on_ledger" {
+            delivered = Some(st.body);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let delivered = delivered.expect("the worker delivers the outbox");
+    assert_eq!(delivered["sequence"], 0);
+    stop_tx.send(true).unwrap();
+    worker.await.unwrap();
     let by_id = route(
         s.clone(),
         bank("bank-c"),

@@ -141,8 +141,10 @@ async fn submit_fetch_verify_and_open_as_each_party() {
         .submit(LEDGER, POLICY, "pay-0001", &sample())
         .await
         .unwrap();
-    assert!(receipt.new);
-    assert_eq!(receipt.sequence, 0);
+    assert_eq!(
+        (receipt.status, receipt.state.as_str(), receipt.sequence),
+        (201, "on_ledger", Some(0))
+    );
 
     // Same idempotency key: the same envelope, nothing new on the ledger.
     let again = bank_a
@@ -150,9 +152,18 @@ async fn submit_fetch_verify_and_open_as_each_party() {
         .await
         .unwrap();
     assert_eq!(
-        (again.envelope_id.as_str(), again.sequence, again.new),
-        (receipt.envelope_id.as_str(), 0, false)
+        (again.status, again.envelope_id.as_str(), again.sequence),
+        (200, receipt.envelope_id.as_str(), Some(0))
     );
+    // Same key, another record: a conflict, not a second envelope.
+    let mut other = sample();
+    other["amount"] = "1.00".into();
+    match bank_a.submit(LEDGER, POLICY, "pay-0001", &other).await {
+        Err(ClientError::Api {
+            status: 409, field, ..
+        }) => assert_eq!(field.as_deref(), Some("idempotency_key")),
+        other => panic!("expected 409, got {other:?}"),
+    }
 
     // A peer fetches and verifies without any plaintext or secret.
     let peer = gw.client("bank-c");
@@ -168,10 +179,7 @@ async fn submit_fetch_verify_and_open_as_each_party() {
         (status, by_seq["envelope_id"].as_str()),
         (200, Some(receipt.envelope_id.as_str()))
     );
-    assert_eq!(
-        by_seq["entry_hash"].as_str(),
-        Some(receipt.entry_hash.as_str())
-    );
+    assert_eq!(by_seq["entry_hash"].as_str(), receipt.entry_hash.as_deref());
     assert_eq!(
         peer.request("GET", &format!("/v1/ledgers/{LEDGER}/entries/1"), None)
             .await
@@ -337,10 +345,7 @@ async fn canaries_never_reach_the_ledger_the_envelope_json_or_the_logs() {
         envelope_json.extend(body);
     }
     let log = gw.stop();
-    assert!(
-        log.contains("sealed and appended"),
-        "the log is captured: {log}"
-    );
+    assert!(log.contains("accepted"), "the log is captured: {log}");
     let mut ledger_bytes = Vec::new();
     for entry in std::fs::read_dir(gw.data().join("ledgers").join(LEDGER)).unwrap() {
         let p = entry.unwrap().path();
@@ -362,8 +367,10 @@ async fn canaries_never_reach_the_ledger_the_envelope_json_or_the_logs() {
         );
         assert!(envelope_json.windows(public.len()).any(|w| w == public));
     }
-    let haystacks: [(&str, &[u8]); 4] = [
+    let store_bytes = std::fs::read(gw.data().join("gateway.redb")).unwrap();
+    let haystacks: [(&str, &[u8]); 5] = [
         ("ledger file", &ledger_bytes),
+        ("gateway store (outbox, audit)", &store_bytes),
         ("envelope JSON", &envelope_json),
         ("server log", log.as_bytes()),
         ("error responses", &responses.concat()),
@@ -551,7 +558,7 @@ async fn bad_input_is_a_4xx_naming_the_field_and_writes_nothing() {
 
     // Nothing was written: the next good record takes the very next position.
     let next = c.submit(LEDGER, POLICY, "good-1", &sample()).await.unwrap();
-    assert_eq!(next.sequence, first.sequence + 1);
+    assert_eq!(next.sequence.unwrap(), first.sequence.unwrap() + 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -582,11 +589,11 @@ async fn only_admitted_certificates_get_in() {
         Err(ClientError::Transport(_))
     ));
 
-    // A certificate from the consortium CA that was never admitted: 401.
+    // Certificates from the consortium CA, made here with its key.
     let ca_key =
         rcgen::KeyPair::from_pem(&std::fs::read_to_string(data.join("ca/ca.key.pem")).unwrap())
             .unwrap();
-    // Same subject and key as the dev CA, so the certificate chains to it.
+    // Same subject and key as the dev CA, so the certificates chain to it.
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.distinguished_name.push(
         rcgen::DnType::CommonName,
@@ -594,22 +601,80 @@ async fn only_admitted_certificates_get_in() {
     );
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
     let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(Vec::<String>::new())
+    let issue = |cn: &str, expired: bool| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        if expired {
+            p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        let cert = p.signed_by(&key, &issuer).unwrap();
+        Client::new(
+            &gw.base,
+            &ca,
+            cert.pem().as_bytes(),
+            key.serialize_pem().as_bytes(),
+        )
         .unwrap()
-        .signed_by(&key, &issuer)
-        .unwrap();
-    let stranger = Client::new(
-        &gw.base,
-        &ca,
-        cert.pem().as_bytes(),
-        key.serialize_pem().as_bytes(),
-    )
-    .unwrap();
-    match stranger.submit(LEDGER, POLICY, "x", &sample()).await {
-        Err(ClientError::Api { status: 401, .. }) => {}
-        other => panic!("expected 401, got {other:?}"),
+    };
+
+    // A consortium certificate for an institution that is not a ledger member: 403.
+    match issue("bank-z", false)
+        .submit(LEDGER, POLICY, "x", &sample())
+        .await
+    {
+        Err(ClientError::Api {
+            status: 403, code, ..
+        }) => assert_eq!(code, "not_admitted"),
+        other => panic!("expected 403, got {other:?}"),
     }
+    // An expired certificate is refused at the handshake.
+    assert!(matches!(
+        issue("bank-a", true)
+            .request("GET", "/v1/health", None)
+            .await,
+        Err(ClientError::Transport(_))
+    ));
+
+    // Revocation takes effect without a restart: by certificate, then by institution.
+    let bank_b = gw.client("bank-b");
+    let policies = format!("/v1/ledgers/{LEDGER}/policies");
+    assert_eq!(bank_b.request("GET", &policies, None).await.unwrap().0, 200);
+    let pem = std::fs::read(data.join("institutions/bank-b/client.pem")).unwrap();
+    use rustls::pki_types::pem::PemObject;
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(&pem).unwrap();
+    use sha2::Digest;
+    let fingerprint = hex::encode(sha2::Sha256::digest(der.as_ref()));
+    let revoke = |body: serde_json::Value| {
+        // A distinct modification time for each write.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(data.join("revocations.json"), body.to_string()).unwrap();
+    };
+    revoke(json!({ "certificates": [fingerprint] }));
+    let (status, body) = bank_b.request("GET", &policies, None).await.unwrap();
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("revoked"));
+    // A new certificate for bank-b from the CA is not the revoked one.
+    assert_eq!(
+        issue("bank-b", false)
+            .request("GET", &policies, None)
+            .await
+            .unwrap()
+            .0,
+        200
+    );
+    revoke(json!({ "institutions": ["bank-b"] }));
+    assert_eq!(
+        issue("bank-b", false)
+            .request("GET", &policies, None)
+            .await
+            .unwrap()
+            .0,
+        403
+    );
+    revoke(json!({}));
+    assert_eq!(bank_b.request("GET", &policies, None).await.unwrap().0, 200);
 
     // The admitted institutions get in.
     assert_eq!(

@@ -46,15 +46,25 @@ pub enum ClientError {
     Decode(String),
 }
 
-/// A receipt for a submitted record.
+/// Where a submitted record stands. `state` is `accepted` (durable in the
+/// gateway's outbox) or `on_ledger` (with its position and entry hash).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct SubmitReceipt {
     pub ledger: String,
     pub envelope_id: String,
-    pub sequence: u64,
-    pub entry_hash: String,
-    /// False when the idempotency key had already been used: the receipt is the original's.
-    pub new: bool,
+    pub state: String,
+    pub sequence: Option<u64>,
+    pub entry_hash: Option<String>,
+    /// The HTTP status: 201 on the ledger, 202 accepted, 200 a repeat of an
+    /// earlier submission with the same idempotency key and record.
+    #[serde(skip)]
+    pub status: u16,
+}
+
+impl SubmitReceipt {
+    pub fn on_ledger(&self) -> bool {
+        self.state == "on_ledger"
+    }
 }
 
 /// An envelope as stored on the ledger, with its position.
@@ -193,6 +203,17 @@ impl Client {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<serde_json::Value, ClientError> {
+        self.json_with_status(method, path, body)
+            .await
+            .map(|(_, v)| v)
+    }
+
+    async fn json_with_status(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, serde_json::Value), ClientError> {
         let (status, bytes) = self.request(method, path, body).await?;
         let v: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))?;
@@ -205,7 +226,7 @@ impl Client {
                 field: s("field"),
             });
         }
-        Ok(v)
+        Ok((status, v))
     }
 
     pub async fn submit(
@@ -216,14 +237,53 @@ impl Client {
         record: &serde_json::Value,
     ) -> Result<SubmitReceipt, ClientError> {
         let body = serde_json::json!({ "policy": policy, "idempotency_key": idempotency_key, "record": record });
-        let v = self
-            .json(
+        let (status, v) = self
+            .json_with_status(
                 "POST",
                 &format!("/v1/ledgers/{ledger}/records"),
                 Some(body.to_string().into_bytes()),
             )
             .await?;
-        serde_json::from_value(v).map_err(|e| ClientError::Decode(e.to_string()))
+        let mut r: SubmitReceipt =
+            serde_json::from_value(v).map_err(|e| ClientError::Decode(e.to_string()))?;
+        r.status = status;
+        Ok(r)
+    }
+
+    /// The current state of one of this institution's submissions.
+    pub async fn submission(
+        &self,
+        ledger: &str,
+        envelope_id: &str,
+    ) -> Result<SubmitReceipt, ClientError> {
+        let (status, v) = self
+            .json_with_status(
+                "GET",
+                &format!("/v1/ledgers/{ledger}/submissions/{envelope_id}"),
+                None,
+            )
+            .await?;
+        let mut r: SubmitReceipt =
+            serde_json::from_value(v).map_err(|e| ClientError::Decode(e.to_string()))?;
+        r.status = status;
+        Ok(r)
+    }
+
+    /// Polls a submission until it is on the ledger, or `timeout` passes.
+    pub async fn wait_on_ledger(
+        &self,
+        ledger: &str,
+        envelope_id: &str,
+        timeout: std::time::Duration,
+    ) -> Result<SubmitReceipt, ClientError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let r = self.submission(ledger, envelope_id).await?;
+            if r.on_ledger() || tokio::time::Instant::now() >= deadline {
+                return Ok(r);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     pub async fn envelope(

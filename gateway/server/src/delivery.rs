@@ -1,0 +1,138 @@
+//! The delivery worker: moves accepted envelopes from the outbox to their
+//! ledger, oldest first, retrying with backoff while a ledger is down, and
+//! anchors the audit log's head to the ledger now and then.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::now_ms;
+use crate::audit::{anchor_bytes, anchor_id};
+use crate::state::AppState;
+use crate::store::AuditEvent;
+
+const BATCH: usize = 64;
+const BACKOFF_START: Duration = Duration::from_millis(50);
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
+
+/// Runs until `stop` flips to true. Delivery order is acceptance order: a
+/// failing entry is retried before any later one, so a ledger outage delays
+/// but never reorders.
+pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut backoff = BACKOFF_START;
+    let mut last_anchor_ms = now_ms();
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let s = state.clone();
+        let batch = match tokio::task::spawn_blocking(move || s.store.pending(BATCH)).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "reading the outbox failed");
+                Vec::new()
+            }
+            Err(_) => Vec::new(),
+        };
+        let mut failed = false;
+        for p in &batch {
+            let Some(ls) = state.ledgers.get(&p.ledger) else {
+                tracing::error!(ledger = %p.ledger, "outbox entry for a ledger this gateway no longer serves; kept");
+                failed = true;
+                break;
+            };
+            let ledger = ls.ledger.clone();
+            let (id, bytes) = (p.envelope_id, p.envelope.clone());
+            match tokio::task::spawn_blocking(move || ledger.append(id, &bytes)).await {
+                Ok(Ok(appended)) => {
+                    let s = state.clone();
+                    let p2 = p.clone();
+                    let now = now_ms();
+                    let r = appended.receipt.clone();
+                    let recorded = tokio::task::spawn_blocking(move || {
+                        s.store.delivered(&p2, r.sequence, &r.entry_hash, now)
+                    })
+                    .await;
+                    if !matches!(recorded, Ok(Ok(()))) {
+                        // The next pass re-appends; the ledger answers with this receipt.
+                        tracing::error!(envelope_id = %hex::encode(id), "recording a delivery failed; will retry");
+                        failed = true;
+                        break;
+                    }
+                    let lag = state
+                        .store
+                        .submission(&id)
+                        .ok()
+                        .flatten()
+                        .map_or(0, |s| now.saturating_sub(s.accepted_ms));
+                    state.metrics.delivered(lag as f64 / 1000.0);
+                    backoff = BACKOFF_START;
+                }
+                Ok(Err(e)) => {
+                    state.metrics.ledger_error();
+                    tracing::warn!(error = %e, ledger = %p.ledger, "ledger append failed; retrying with backoff");
+                    failed = true;
+                    break;
+                }
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if failed {
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = stop.changed() => {}
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+            continue;
+        }
+        if batch.len() == BATCH {
+            continue;
+        }
+        if now_ms().saturating_sub(last_anchor_ms) >= state.config.audit_anchor_interval_ms {
+            anchor(&state);
+            last_anchor_ms = now_ms();
+        }
+        tokio::select! {
+            _ = state.outbox_notify.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// Writes the audit head to the first ledger, unless nothing but anchors
+/// happened since the last one.
+pub fn anchor(state: &AppState) {
+    let Ok(Some(head)) = state.store.audit_head() else {
+        return;
+    };
+    if head.action == "anchor" {
+        return;
+    }
+    let Some((ledger_id, ls)) = state.ledgers.iter().next() else {
+        return;
+    };
+    let Some(bytes) = anchor_bytes(&head) else {
+        return;
+    };
+    match ls.ledger.append(anchor_id(head.seq), &bytes) {
+        Ok(a) => {
+            let _ = state.store.audit(
+                now_ms(),
+                AuditEvent {
+                    actor: "gateway".into(),
+                    action: "anchor".into(),
+                    ledger: Some(ledger_id.clone()),
+                    envelope_id: Some(hex::encode(anchor_id(head.seq))),
+                    detail: Some(format!(
+                        "audit entry {} anchored at ledger position {}",
+                        head.seq, a.receipt.sequence
+                    )),
+                },
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "anchoring the audit log failed; will retry"),
+    }
+}
