@@ -19,6 +19,21 @@ use crate::identity::Reloaded;
 use crate::state::{AppState, LedgerState};
 use crate::store::{record_digest, AuditEvent, Offer, State, Submission};
 
+/// Every route `route` serves, as written in the OpenAPI document (a test
+/// checks the two agree).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/health"),
+    ("GET", "/v1/openapi.yaml"),
+    ("GET", "/metrics"),
+    ("POST", "/v1/ledgers/{ledger}/records"),
+    ("GET", "/v1/ledgers/{ledger}/submissions/{id}"),
+    ("GET", "/v1/ledgers/{ledger}/envelopes/{id}"),
+    ("GET", "/v1/ledgers/{ledger}/entries/{sequence}"),
+    ("POST", "/v1/ledgers/{ledger}/envelopes/{id}/open"),
+    ("POST", "/v1/ledgers/{ledger}/verify"),
+    ("GET", "/v1/ledgers/{ledger}/policies"),
+];
+
 /// The OpenAPI document of this API, kept in the repository and served as is.
 pub const OPENAPI: &str = include_str!("../../../docs/openapi.yaml");
 

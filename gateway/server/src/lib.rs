@@ -28,6 +28,28 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), state::StartError> {
     let tls = server::tls_config(&state)?;
+    // The published policies, by hash, so a policy change between runs is in the trail.
+    let published: Vec<String> = state
+        .ledgers
+        .iter()
+        .flat_map(|(l, ls)| {
+            ls.texts
+                .iter()
+                .map(move |(p, _)| format!("{l}:{}@{}={}", p.id, p.version, hex::encode(p.hash())))
+        })
+        .collect();
+    state
+        .store
+        .audit(
+            api::now_ms(),
+            store::AuditEvent {
+                actor: "gateway".into(),
+                action: "start".into(),
+                detail: Some(format!("policies {}", published.join(" "))),
+                ..store::AuditEvent::default()
+            },
+        )
+        .map_err(|e| state::StartError::Config(e.to_string()))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(delivery::run(state.clone(), stop_rx));
     server::serve(state, tls, listener, shutdown).await;

@@ -1,5 +1,5 @@
 //! Handlers called directly, without a socket or TLS.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::sync::Arc;
 
@@ -171,4 +171,53 @@ async fn routes_statuses_and_identity() {
         (bad.status, bad.body["field"].as_str()),
         (400, Some("envelope_id"))
     );
+}
+
+/// Every route the handler serves is in the OpenAPI document kept in the repo,
+/// with its method, and the document lists no route the handler lacks.
+#[test]
+fn the_openapi_document_matches_the_routes() {
+    let doc = veilgate::api::OPENAPI;
+    let mut documented = std::collections::BTreeSet::new();
+    let mut path = None;
+    for line in doc.lines() {
+        if let Some(p) = line.strip_prefix("  /").and_then(|p| p.strip_suffix(':')) {
+            path = Some(format!("/{p}"));
+        } else if let (Some(p), Some(m)) = (
+            &path,
+            line.strip_prefix("    ").and_then(|l| l.strip_suffix(':')),
+        ) {
+            if ["get", "post", "put", "delete"].contains(&m) {
+                documented.insert((m.to_uppercase(), p.clone()));
+            }
+        }
+    }
+    let served: std::collections::BTreeSet<(String, String)> = veilgate::api::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(documented, served);
+}
+
+/// A caller whose certificate chains to no CA of the ledger is refused, even
+/// when its name is a member (the handshake accepts any served ledger's CA).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_from_another_ledgers_ca_is_refused() {
+    let (_dir, s) = state();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name
+        .push(rcgen::DnType::CommonName, "bank-a");
+    let cert = p.self_signed(&key).unwrap();
+    let caller = Caller::from_chain(&[cert.der().clone()]).unwrap();
+    assert_eq!(caller.institution, "bank-a");
+    let r = route(
+        s,
+        Some(caller),
+        "GET",
+        "/v1/ledgers/interbank-settlement/policies",
+        b"",
+    )
+    .await;
+    assert_eq!((r.status, r.body["code"].as_str()), (403, Some("wrong_ca")));
 }

@@ -233,6 +233,67 @@ async fn submit_fetch_verify_and_open_as_each_party() {
     assert_eq!(b["remittance"], s["remittance"].as_str().unwrap());
     assert_eq!(b["payee_account"], s["payee_account"].as_str().unwrap());
 
+    // The gateway opens for its own institutions only what is addressed to them, and audits it.
+    let open_path = format!(
+        "/v1/ledgers/{LEDGER}/envelopes/{}/open",
+        receipt.envelope_id
+    );
+    let (status, body) = gw
+        .client("bank-b")
+        .request("POST", &open_path, None)
+        .await
+        .unwrap();
+    let opened: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, 200, "{opened}");
+    let names: BTreeSet<String> = opened["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(names, with(&["amount", "payee_account", "remittance"]));
+    let (status, body) = gw
+        .client("bank-c")
+        .request("POST", &open_path, None)
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    // Verify as a service: the stored bytes pass, a flipped byte is rejected with its reason.
+    let verify_path = format!("/v1/ledgers/{LEDGER}/verify");
+    let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
+    let (_, ok) = peer
+        .request(
+            "POST",
+            &verify_path,
+            Some(
+                json!({ "envelope": b64(&fetched.bytes) })
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&ok).unwrap()["accepted"],
+        true
+    );
+    let mut bad = fetched.bytes.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let (_, no) = peer
+        .request(
+            "POST",
+            &verify_path,
+            Some(json!({ "envelope": b64(&bad) }).to_string().into_bytes()),
+        )
+        .await
+        .unwrap();
+    let no: Value = serde_json::from_slice(&no).unwrap();
+    assert_eq!(
+        (no["accepted"].as_bool(), no["reason"].as_str()),
+        (Some(false), Some("bad_signature"))
+    );
+
     // Every single-byte flip of the stored envelope is rejected.
     for i in 0..fetched.bytes.len() {
         let mut bad = fetched.bytes.clone();
@@ -343,6 +404,19 @@ async fn canaries_never_reach_the_ledger_the_envelope_json_or_the_logs() {
             .unwrap();
         assert_eq!(status, 200);
         envelope_json.extend(body);
+    }
+    // Opening through the gateway decrypts in the server: its log and store must stay clean too.
+    for id in &ids {
+        let (status, _) = gw
+            .client("regulator")
+            .request(
+                "POST",
+                &format!("/v1/ledgers/{LEDGER}/envelopes/{id}/open"),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
     }
     let log = gw.stop();
     assert!(log.contains("accepted"), "the log is captured: {log}");
