@@ -32,6 +32,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/ledgers/{ledger}/envelopes/{id}/open"),
     ("POST", "/v1/ledgers/{ledger}/verify"),
     ("GET", "/v1/ledgers/{ledger}/policies"),
+    ("GET", "/v1/ledgers/{ledger}/policies/{policy}"),
 ];
 
 /// The OpenAPI document of this API, kept in the repository and served as is.
@@ -214,9 +215,12 @@ pub async fn route(
             open(st, caller, ledger, id).await
         }
         ("POST", ["v1", "ledgers", ledger, "verify"]) => verify(st, caller, ledger, body).await,
-        ("GET", ["v1", "ledgers", ledger, "policies"]) => policies(&st, caller, ledger),
+        ("GET", ["v1", "ledgers", ledger, "policies"]) => policies(&st, caller, ledger, None),
+        ("GET", ["v1", "ledgers", ledger, "policies", id]) => {
+            policies(&st, caller, ledger, Some(id))
+        }
         (_, ["v1", "ledgers", _, "records" | "verify" | "policies"])
-        | (_, ["v1", "ledgers", _, "envelopes" | "entries" | "submissions", _])
+        | (_, ["v1", "ledgers", _, "envelopes" | "entries" | "submissions" | "policies", _])
         | (_, ["v1", "ledgers", _, "envelopes", _, "open"]) => Err(ApiError::new(
             405,
             "method_not_allowed",
@@ -714,19 +718,36 @@ async fn verify(
     Ok(ApiResponse::json(200, body))
 }
 
+/// All published policies, or the newest version of one (`id`).
 fn policies(
     state: &AppState,
     caller: Option<Caller>,
     ledger: &str,
+    id: Option<&str>,
 ) -> Result<ApiResponse, ApiError> {
     let (_, ls) = authorize(state, caller, ledger)?;
-    let list: Vec<Json> = ls
-        .texts
-        .iter()
-        .map(|(p, text)| json!({ "id": p.id, "version": p.version, "hash": hex::encode(p.hash()), "text": text }))
-        .collect();
-    Ok(ApiResponse::json(
-        200,
-        json!({ "ledger": ledger, "policies": list }),
-    ))
+    let one = |p: &veilgate_policies::Plan, text: &str| json!({ "id": p.id, "version": p.version, "hash": hex::encode(p.hash()), "text": text });
+    match id {
+        None => {
+            let list: Vec<Json> = ls.texts.iter().map(|(p, text)| one(p, text)).collect();
+            Ok(ApiResponse::json(
+                200,
+                json!({ "ledger": ledger, "policies": list }),
+            ))
+        }
+        Some(id) => ls
+            .texts
+            .iter()
+            .filter(|(p, _)| p.id == id)
+            .max_by_key(|(p, _)| p.version)
+            .map(|(p, text)| ApiResponse::json(200, one(p, text)))
+            .ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "unknown_policy",
+                    format!("no policy of that id is published on ledger `{ledger}`"),
+                )
+                .field("policy")
+            }),
+    }
 }

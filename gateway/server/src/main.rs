@@ -21,10 +21,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the HTTPS gateway. On first start, creates development material in the data directory.
+    /// Run the HTTPS gateway from the data directory's veilgate.toml.
     Serve {
         #[arg(long, default_value = "veilgate-data")]
         data: PathBuf,
+        /// If the data directory has no configuration, create development material
+        /// (a CA, certificates and keys for three banks and a regulator). Never in production.
+        #[arg(long)]
+        dev: bool,
         /// Address to listen on, overriding `listen` in veilgate.toml (port 0: any free port).
         #[arg(long)]
         listen: Option<String>,
@@ -107,7 +111,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve { data, listen } => runtime.block_on(serve(data, listen)),
+        Command::Serve { data, dev, listen } => runtime.block_on(serve(data, dev, listen)),
         Command::Demo { data } => runtime.block_on(async move {
             let tmp;
             let dir = match data {
@@ -139,8 +143,19 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(data: PathBuf, listen: Option<String>) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(
+    data: PathBuf,
+    dev: bool,
+    listen: Option<String>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let first = !data.join(CONFIG_FILE).exists();
+    if first && !dev {
+        return Err(format!(
+            "{} has no {CONFIG_FILE}; write one (docs/configuration.md) or pass --dev to generate development material",
+            data.display()
+        )
+        .into());
+    }
     if first {
         veilgate::dev::init(&data)?;
     }

@@ -34,7 +34,7 @@ impl Gateway {
         let dir = tempfile::tempdir().unwrap();
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_veilgate"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data"])
             .arg(dir.path().join("data"))
             .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
@@ -662,6 +662,66 @@ async fn only_admitted_certificates_get_in() {
         rogue.request("GET", "/v1/health", None).await,
         Err(ClientError::Transport(_))
     ));
+
+    // No client certificate at all: the handshake fails.
+    {
+        let mut roots = rustls::RootCertStore::empty();
+        use rustls::pki_types::pem::PemObject;
+        for c in rustls::pki_types::CertificateDer::pem_slice_iter(&ca) {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let addr = gw.base.trim_start_matches("https://");
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        // TLS 1.3: the client may finish its side; the server's refusal arrives on first read.
+        if let Ok(mut tls) = connector.connect(name, tcp).await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let _ = tls
+                .write_all(b"GET /v1/health HTTP/1.1\r\nhost: x\r\n\r\n")
+                .await;
+            let mut buf = Vec::new();
+            let read = tls.read_to_end(&mut buf).await;
+            assert!(
+                read.is_err() || buf.is_empty(),
+                "a connection without a certificate got an answer: {}",
+                String::from_utf8_lossy(&buf)
+            );
+        }
+    }
+
+    // A policy by id, and an unknown one.
+    let bank_c = gw.client("bank-c");
+    let (status, body) = bank_c
+        .request(
+            "GET",
+            &format!("/v1/ledgers/{LEDGER}/policies/{POLICY}"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            status,
+            serde_json::from_slice::<Value>(&body).unwrap()["version"].as_u64()
+        ),
+        (200, Some(1))
+    );
+    assert_eq!(
+        bank_c
+            .request("GET", &format!("/v1/ledgers/{LEDGER}/policies/nope"), None)
+            .await
+            .unwrap()
+            .0,
+        404
+    );
 
     // Certificates from the consortium CA, made here with its key.
     let ca_key =
