@@ -345,20 +345,7 @@ async fn submit(
     body: &[u8],
 ) -> Result<ApiResponse, ApiError> {
     let (caller, ls) = authorize(&state, caller, ledger)?;
-    let secrets = state
-        .hosted
-        .get(&caller.institution)
-        .cloned()
-        .ok_or_else(|| {
-            ApiError::new(
-                403,
-                "not_hosted",
-                format!(
-                    "this gateway holds no signing key for `{}`",
-                    caller.institution
-                ),
-            )
-        })?;
+    let secrets = hosted_secrets(&state, &caller)?;
     // Parse as a JSON value first: syntax errors name a line and column, never content.
     let req: Json = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
@@ -509,6 +496,25 @@ async fn submit(
     }
 }
 
+/// The keys this gateway holds for the caller: it signs and opens only for
+/// institutions it hosts.
+fn hosted_secrets(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<veilgate_core::InstitutionSecrets, ApiError> {
+    state
+        .hosted
+        .get(&caller.institution)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                403,
+                "not_hosted",
+                format!("this gateway holds no keys for `{}`", caller.institution),
+            )
+        })
+}
+
 fn conflict() -> ApiError {
     ApiError::new(
         409,
@@ -614,17 +620,7 @@ async fn open(
     id: &str,
 ) -> Result<ApiResponse, ApiError> {
     let (caller, ls) = authorize(&state, caller, ledger)?;
-    let secrets = state
-        .hosted
-        .get(&caller.institution)
-        .cloned()
-        .ok_or_else(|| {
-            ApiError::new(
-                403,
-                "not_hosted",
-                format!("this gateway holds no key for `{}`", caller.institution),
-            )
-        })?;
+    let secrets = hosted_secrets(&state, &caller)?;
     let id = parse_id(id)?;
     let store = ls.ledger.clone();
     let entry = blocking(move || store.by_id(&id)).await??.ok_or_else(|| {
