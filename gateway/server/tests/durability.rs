@@ -36,30 +36,37 @@ fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_veilgate")
 }
 
-/// Starts `veilgate serve` and returns the child and its address.
+/// Starts `veilgate serve` and returns the child and its address. Retries
+/// while the address is still taken (a killed predecessor's port).
 fn start(data: &Path, listen: &str, log: &Path) -> (Child, String) {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    let mut child = Command::new(bin())
-        .args(["serve", "--listen", listen, "--data"])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let base = first
-        .split_whitespace()
-        .find(|w| w.starts_with("https://"))
-        .unwrap_or_else(|| panic!("no address: {first:?}"))
-        .to_owned();
-    (child, base)
+    for _ in 0..50 {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let mut child = Command::new(bin())
+            .args(["serve", "--listen", listen, "--data"])
+            .arg(data)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        if let Some(base) = first.split_whitespace().find(|w| w.starts_with("https://")) {
+            return (child, base.to_owned());
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "the gateway did not start on {listen}; see {}",
+        log.display()
+    );
 }
 
 /// A fresh dev data directory with some settings changed.
@@ -145,17 +152,7 @@ async fn sigkill_under_load_loses_nothing_and_writes_nothing_twice() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         eprintln!("kill {k}: after {wait} ms, {done} acknowledged");
-        let mut tries = 0;
-        loop {
-            // The port is free again once the process is gone; retry briefly if not.
-            let (c, _) = start(&data, &listen, &log);
-            child = c;
-            std::thread::sleep(Duration::from_millis(100));
-            if child.try_wait().unwrap().is_none() || tries > 20 {
-                break;
-            }
-            tries += 1;
-        }
+        child = start(&data, &listen, &log).0;
     }
     for c in clients {
         c.await.unwrap();
