@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod domain;
+pub mod poseidon;
 pub mod range;
 
 pub use range::{Commitment, Opening, RangeError, RangeProof, RangeStatement};
