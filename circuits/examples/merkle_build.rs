@@ -1,3 +1,4 @@
+#![allow(clippy::indexing_slicing)]
 //! One measured build of a Merkle tree over 2^20 leaves (the size issue 4 sets
 //! a target for), plus appends: `cargo run --release -p veilgate-circuits --example merkle_build`.
 //! A one-shot measurement for the report, not a test.

@@ -33,10 +33,131 @@ const MAX_WIDTH: usize = MAX_INPUTS + 1;
 pub struct Params {
     pub width: usize,
     pub partial_rounds: usize,
-    /// Round constants, one row per round.
+    /// Round constants, one row per round (as generated).
     pub ark: Vec<Vec<Fr>>,
     /// The MDS matrix as used: `new[i] = Σ_j mds[i][j] · state[j]`.
     pub mds: Vec<Vec<Fr>>,
+    /// The same permutation with sparse partial rounds (see [`Fast`]).
+    fast: Option<Fast>,
+}
+
+/// The partial rounds rewritten so each multiplies by a sparse matrix.
+///
+/// A partial round is `s ← N · sbox₀(s + c)` where `sbox₀` touches only
+/// `s[0]`. Write `N = S · M′` with `M′ = diag(1, D)` (`D` = `N` without its
+/// first row and column) and `S = [[a, bᵀD⁻¹], [c, I]]`. `M′` leaves `s[0]`
+/// alone, so it commutes with `sbox₀`, and moving it before the constant
+/// addition turns the constant into `M′·c`; it then belongs to the previous
+/// round's matrix. Going from the last partial round back, every partial round
+/// keeps only its sparse `S` (2t − 1 multiplications instead of t²), and the
+/// accumulated `M′` lands in the last full round before them.
+struct Fast {
+    /// Round constants after the rewriting.
+    ark: Vec<Vec<Fr>>,
+    /// Matrix of the last full round before the partial rounds.
+    pre_partial: Vec<Vec<Fr>>,
+    /// Per partial round: the first row of `S`, and its first column below `[0][0]`.
+    sparse: Vec<(Vec<Fr>, Vec<Fr>)>,
+}
+
+type Mat = Vec<Vec<Fr>>;
+
+#[allow(clippy::indexing_slicing)] // square matrices of one width
+fn mat_mul(a: &Mat, b: &Mat) -> Mat {
+    let n = a.len();
+    (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| (0..n).fold(Fr::zero(), |acc, k| acc + a[i][k] * b[k][j]))
+                .collect()
+        })
+        .collect()
+}
+
+fn mat_vec(a: &Mat, v: &[Fr]) -> Vec<Fr> {
+    a.iter()
+        .map(|row| {
+            row.iter()
+                .zip(v)
+                .fold(Fr::zero(), |acc, (m, x)| acc + *m * x)
+        })
+        .collect()
+}
+
+/// Gauss–Jordan inverse; `None` if singular.
+#[allow(clippy::indexing_slicing)] // square matrices of one width
+fn inverse(m: &Mat) -> Option<Mat> {
+    let n = m.len();
+    let mut a: Mat = m.clone();
+    let mut inv: Mat = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| if i == j { Fr::from(1u64) } else { Fr::zero() })
+                .collect()
+        })
+        .collect();
+    for col in 0..n {
+        let pivot = (col..n).find(|&r| !a[r][col].is_zero())?;
+        a.swap(col, pivot);
+        inv.swap(col, pivot);
+        let p_inv = a[col][col].inverse()?;
+        for j in 0..n {
+            a[col][j] *= p_inv;
+            inv[col][j] *= p_inv;
+        }
+        for r in 0..n {
+            if r != col && !a[r][col].is_zero() {
+                let f = a[r][col];
+                for j in 0..n {
+                    let (x, y) = (a[col][j], inv[col][j]);
+                    a[r][j] -= f * x;
+                    inv[r][j] -= f * y;
+                }
+            }
+        }
+    }
+    Some(inv)
+}
+
+#[allow(clippy::indexing_slicing)] // square matrices of the width, built just above
+fn fast_form(width: usize, partial_rounds: usize, ark: &[Vec<Fr>], mds: &Mat) -> Option<Fast> {
+    let half = FULL_ROUNDS / 2;
+    let mut ark_f: Vec<Vec<Fr>> = ark.to_vec();
+    let mut sparse = vec![(Vec::new(), Vec::new()); partial_rounds];
+    let mut carry: Option<Mat> = None;
+    for r in (half..half + partial_rounds).rev() {
+        let n = match &carry {
+            Some(m) => mat_mul(m, mds),
+            None => mds.clone(),
+        };
+        let d: Mat = (1..width)
+            .map(|i| (1..width).map(|j| n[i][j]).collect())
+            .collect();
+        let d_inv = inverse(&d)?;
+        let row: Vec<Fr> =
+            std::iter::once(n[0][0])
+                .chain((0..width - 1).map(|j| {
+                    (0..width - 1).fold(Fr::zero(), |acc, k| acc + n[0][k + 1] * d_inv[k][j])
+                }))
+                .collect();
+        let col: Vec<Fr> = (1..width).map(|i| n[i][0]).collect();
+        sparse[r - half] = (row, col);
+        let mut m_prime: Mat = vec![vec![Fr::zero(); width]; width];
+        m_prime[0][0] = Fr::from(1u64);
+        for i in 1..width {
+            for j in 1..width {
+                m_prime[i][j] = d[i - 1][j - 1];
+            }
+        }
+        ark_f[r] = mat_vec(&m_prime, &ark_f[r]);
+        carry = Some(m_prime);
+    }
+    let pre_partial = mat_mul(&carry?, mds);
+    Some(Fast {
+        ark: ark_f,
+        pre_partial,
+        sparse,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -59,11 +180,13 @@ fn derive(width: usize) -> Params {
     );
     // Applied as `M · state` with rows in LFSR order, as the reference script
     // does; the circomlib known answers below fix this orientation.
+    let fast = fast_form(width, partial_rounds, &ark, &mds);
     Params {
         width,
         partial_rounds,
         ark,
         mds,
+        fast,
     }
 }
 
@@ -87,6 +210,62 @@ fn sbox(x: &mut Fr) {
 
 /// The Poseidon permutation, in place. `state.len()` must equal `p.width`.
 pub fn permute(p: &Params, state: &mut [Fr]) {
+    match &p.fast {
+        Some(f) => permute_fast(p, f, state),
+        None => permute_reference(p, state),
+    }
+}
+
+fn mix(matrix: &[Vec<Fr>], state: &mut [Fr]) {
+    let mut next = [Fr::zero(); MAX_WIDTH];
+    for (out, row) in next.iter_mut().zip(matrix) {
+        let mut acc = Fr::zero();
+        for (m, s) in row.iter().zip(state.iter()) {
+            acc += *m * s;
+        }
+        *out = acc;
+    }
+    let t = state.len();
+    state.copy_from_slice(next.get(..t).unwrap_or_default());
+}
+
+fn permute_fast(p: &Params, f: &Fast, state: &mut [Fr]) {
+    let half = FULL_ROUNDS / 2;
+    let rounds = FULL_ROUNDS + p.partial_rounds;
+    for (r, constants) in f.ark.iter().enumerate().take(rounds) {
+        for (s, c) in state.iter_mut().zip(constants) {
+            *s += c;
+        }
+        if r < half || r >= half + p.partial_rounds {
+            state.iter_mut().for_each(sbox);
+            mix(
+                if r + 1 == half {
+                    &f.pre_partial
+                } else {
+                    &p.mds
+                },
+                state,
+            );
+        } else if let (Some((row, col)), Some((first, rest))) =
+            (f.sparse.get(r - half), state.split_first_mut())
+        {
+            sbox(first);
+            let s0 = *first;
+            let mut new0 = row.first().copied().unwrap_or_default() * s0;
+            for (w, x) in row.iter().skip(1).zip(rest.iter()) {
+                new0 += *w * x;
+            }
+            for (x, c) in rest.iter_mut().zip(col) {
+                *x += *c * s0;
+            }
+            *first = new0;
+        }
+    }
+}
+
+/// The permutation exactly as specified (dense matrix in every round); the
+/// fast form is tested against it.
+pub fn permute_reference(p: &Params, state: &mut [Fr]) {
     let t = p.width;
     debug_assert_eq!(state.len(), t);
     let half = FULL_ROUNDS / 2;
@@ -187,6 +366,25 @@ mod tests {
         }
         assert_ne!(hash2(fr(1), fr(2)), hash2(fr(2), fr(1)));
         assert_ne!(hash(&[fr(1)]).unwrap(), hash(&[fr(1), fr(0)]).unwrap());
+    }
+
+    /// The sparse form equals the specified permutation on arbitrary states, every width.
+    #[test]
+    fn the_fast_permutation_equals_the_reference() {
+        use ark_ff::UniformRand;
+        use rand_chacha::rand_core::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        for width in 2..=MAX_WIDTH {
+            let p = params(width).unwrap();
+            assert!(p.fast.is_some(), "width {width} has no sparse form");
+            for _ in 0..4 {
+                let start: Vec<Fr> = (0..width).map(|_| Fr::rand(&mut rng)).collect();
+                let (mut a, mut b) = (start.clone(), start);
+                permute(p, &mut a);
+                permute_reference(p, &mut b);
+                assert_eq!(a, b, "width {width}");
+            }
+        }
     }
 
     #[test]
