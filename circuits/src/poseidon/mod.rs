@@ -13,6 +13,8 @@
 //! parameters (arkworks' sponge clones its configuration on every call, which
 //! costs more than the hash).
 
+pub mod constraints;
+
 use std::sync::OnceLock;
 
 use ark_bn254::Fr;
