@@ -65,5 +65,16 @@ fn range(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, poseidon, merkle, range);
+fn groth16_range(c: &mut Criterion) {
+    use ark_ff::UniformRand;
+    use veilgate_circuits::groth16::range::RangeKeys;
+    let mut rng = ChaCha20Rng::seed_from_u64(2);
+    let keys = RangeKeys::setup(&mut rng).unwrap();
+    let r = Fr::rand(&mut rng);
+    let (commitment, proof) = keys.prove(123_456_789, r, &mut rng).unwrap();
+    c.bench_function("groth16/range64+poseidon prove (305 constraints)", |bench| bench.iter(|| keys.prove(123_456_789, r, &mut rng).unwrap()));
+    c.bench_function("groth16/range64+poseidon verify (prepared key)", |bench| bench.iter(|| keys.verify(commitment, &proof).unwrap()));
+}
+
+criterion_group!(benches, poseidon, merkle, range, groth16_range);
 criterion_main!(benches);

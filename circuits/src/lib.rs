@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod domain;
+pub mod groth16;
 pub mod merkle;
 pub mod poseidon;
 pub mod range;
