@@ -2,9 +2,11 @@
 //! `C = Poseidon(value, blinding)` so that EVM chains (FISCO BCOS 3.x, Besu,
 //! GoQuorum) can verify with their BN254 precompiles.
 //!
-//! This build has the 64-bit range circuit ([`range`]); comparison, sums,
-//! membership, non-membership and date thresholds follow (issue 4).
+//! This build has the 64-bit range circuit ([`range`]) and set membership
+//! ([`membership`]); comparison, sums, non-membership and date thresholds
+//! follow (issue 4).
 
+pub mod membership;
 pub mod range;
 
 use ark_bn254::Fr;

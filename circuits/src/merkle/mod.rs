@@ -8,6 +8,8 @@
 //! (`depth` hashes); a full build hashes each level once, split across the
 //! available cores.
 
+pub mod constraints;
+
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField, Zero};
 
