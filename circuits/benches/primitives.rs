@@ -87,15 +87,30 @@ fn groth16_membership(c: &mut Criterion) {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     let keys = MembershipKeys::setup(20, &mut rng).unwrap();
     let tree = MerkleTree::from_leaves(20, (0..1000u64).map(Fr::from).collect()).unwrap();
-    let (root, leaf, path) = (tree.root(), tree.leaf(777).unwrap(), tree.path(777).unwrap());
+    let (root, leaf, path) = (
+        tree.root(),
+        tree.leaf(777).unwrap(),
+        tree.path(777).unwrap(),
+    );
     let r = Fr::rand(&mut rng);
     let (commitment, proof) = keys.prove(root, leaf, r, &path, &mut rng).unwrap();
     let mut g = c.benchmark_group("groth16");
     g.sample_size(10);
-    g.bench_function("membership depth 20 prove (5,082 constraints)", |bench| bench.iter(|| keys.prove(root, leaf, r, &path, &mut rng).unwrap()));
-    g.bench_function("membership depth 20 verify (prepared key)", |bench| bench.iter(|| keys.verify(root, commitment, &proof).unwrap()));
+    g.bench_function("membership depth 20 prove (5,082 constraints)", |bench| {
+        bench.iter(|| keys.prove(root, leaf, r, &path, &mut rng).unwrap())
+    });
+    g.bench_function("membership depth 20 verify (prepared key)", |bench| {
+        bench.iter(|| keys.verify(root, commitment, &proof).unwrap())
+    });
     g.finish();
 }
 
-criterion_group!(benches, poseidon, merkle, range, groth16_range, groth16_membership);
+criterion_group!(
+    benches,
+    poseidon,
+    merkle,
+    range,
+    groth16_range,
+    groth16_membership
+);
 criterion_main!(benches);

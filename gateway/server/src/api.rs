@@ -391,14 +391,7 @@ async fn submit(
         .policies
         .latest(ledger, policy_id)
         .cloned()
-        .ok_or_else(|| {
-            ApiError::new(
-                404,
-                "unknown_policy",
-                format!("no policy of that id is published on ledger `{ledger}`"),
-            )
-            .field("policy")
-        })?;
+        .ok_or_else(|| unknown_policy(ledger))?;
     let record = plan.validate_record(record).map_err(SealError::from)?;
     if key.is_empty()
         || key.len() > veilgate_core::MAX_IDEMPOTENCY_KEY
@@ -513,6 +506,15 @@ fn hosted_secrets(
                 format!("this gateway holds no keys for `{}`", caller.institution),
             )
         })
+}
+
+fn unknown_policy(ledger: &str) -> ApiError {
+    ApiError::new(
+        404,
+        "unknown_policy",
+        format!("no policy of that id is published on ledger `{ledger}`"),
+    )
+    .field("policy")
 }
 
 fn conflict() -> ApiError {
@@ -737,13 +739,6 @@ fn policies(
             .filter(|(p, _)| p.id == id)
             .max_by_key(|(p, _)| p.version)
             .map(|(p, text)| ApiResponse::json(200, one(p, text)))
-            .ok_or_else(|| {
-                ApiError::new(
-                    404,
-                    "unknown_policy",
-                    format!("no policy of that id is published on ledger `{ledger}`"),
-                )
-                .field("policy")
-            }),
+            .ok_or_else(|| unknown_policy(ledger)),
     }
 }
