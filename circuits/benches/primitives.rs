@@ -105,12 +105,33 @@ fn groth16_membership(c: &mut Criterion) {
     g.finish();
 }
 
+fn groth16_compare(c: &mut Criterion) {
+    use ark_ff::UniformRand;
+    use veilgate_circuits::groth16::compare::CompareKeys;
+    let mut rng = ChaCha20Rng::seed_from_u64(4);
+    let keys = CompareKeys::setup(&mut rng).unwrap();
+    let (ra, rb) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
+    let (ca, cb, proof) = keys
+        .prove(96_000_000, ra, 120_000_000, rb, &mut rng)
+        .unwrap();
+    c.bench_function("groth16/compare prove (675 constraints)", |bench| {
+        bench.iter(|| {
+            keys.prove(96_000_000, ra, 120_000_000, rb, &mut rng)
+                .unwrap()
+        })
+    });
+    c.bench_function("groth16/compare verify (prepared key)", |bench| {
+        bench.iter(|| keys.verify(ca, cb, &proof).unwrap())
+    });
+}
+
 criterion_group!(
     benches,
     poseidon,
     merkle,
     range,
     groth16_range,
+    groth16_compare,
     groth16_membership
 );
 criterion_main!(benches);

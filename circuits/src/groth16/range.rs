@@ -13,10 +13,8 @@
 use ark_bn254::{Bn254, Fr};
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey};
 use ark_r1cs_std::alloc::AllocVar;
-use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
-use ark_r1cs_std::fields::FieldVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
 use ark_snark::SNARK;
 use rand_core::{CryptoRng, RngCore};
@@ -34,17 +32,7 @@ pub struct RangeCircuit {
 impl ConstraintSynthesizer<Fr> for RangeCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let commitment = FpVar::new_input(cs.clone(), || Ok(self.commitment))?;
-        let mut value = FpVar::<Fr>::zero();
-        let mut weight = Fr::from(1u64);
-        for i in 0..64 {
-            let bit = Boolean::new_witness(cs.clone(), || {
-                self.value
-                    .map(|v| (v >> i) & 1 == 1)
-                    .ok_or(SynthesisError::AssignmentMissing)
-            })?;
-            value += FpVar::from(bit) * weight;
-            weight = weight + weight;
-        }
+        let value = super::u64_var(&cs, self.value)?;
         let blinding = FpVar::new_witness(cs, || {
             self.blinding.ok_or(SynthesisError::AssignmentMissing)
         })?;
