@@ -2,11 +2,21 @@
 //! the bulletproofs `[lo, hi]` range proof. Run: `cargo bench -p veilgate-circuits`.
 #![allow(clippy::unwrap_used)]
 
+use ark_bn254::Bn254;
 use ark_bn254::Fr;
+use ark_groth16::Groth16;
+use ark_snark::SNARK;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use veilgate_circuits::merkle::MerkleTree;
+use veilgate_circuits::groth16::compare::CompareCircuit;
+use veilgate_circuits::groth16::date::DateThresholdCircuit;
+use veilgate_circuits::groth16::membership::MembershipCircuit;
+use veilgate_circuits::groth16::non_membership::NonMembershipCircuit;
+use veilgate_circuits::groth16::range::RangeCircuit;
+use veilgate_circuits::groth16::sum::SumCircuit;
+use veilgate_circuits::groth16::{Keys, Statement};
+use veilgate_circuits::merkle::{set_member, MerkleTree, SortedSet};
 use veilgate_circuits::poseidon::{hash, hash2};
 use veilgate_circuits::{Opening, RangeStatement};
 
@@ -65,73 +75,106 @@ fn range(c: &mut Criterion) {
     });
 }
 
-fn groth16_range(c: &mut Criterion) {
-    use ark_ff::UniformRand;
-    use veilgate_circuits::groth16::range::RangeKeys;
+/// Prove and verify one statement, reporting its constraint count in the name.
+fn prove_verify<S: Statement>(c: &mut Criterion, label: &str, statement: S, samples: usize) {
     let mut rng = ChaCha20Rng::seed_from_u64(2);
-    let keys = RangeKeys::setup(&mut rng).unwrap();
-    let r = Fr::rand(&mut rng);
-    let (commitment, proof) = keys.prove(123_456_789, r, &mut rng).unwrap();
-    c.bench_function(
-        "groth16/range64+poseidon prove (305 constraints)",
-        |bench| bench.iter(|| keys.prove(123_456_789, r, &mut rng).unwrap()),
-    );
-    c.bench_function("groth16/range64+poseidon verify (prepared key)", |bench| {
-        bench.iter(|| keys.verify(commitment, &proof).unwrap())
-    });
-}
-
-fn groth16_membership(c: &mut Criterion) {
-    use ark_ff::UniformRand;
-    use veilgate_circuits::groth16::membership::MembershipKeys;
-    let mut rng = ChaCha20Rng::seed_from_u64(3);
-    let keys = MembershipKeys::setup(20, &mut rng).unwrap();
-    let tree = MerkleTree::from_leaves(20, (0..1000u64).map(Fr::from).collect()).unwrap();
-    let (root, leaf, path) = (
-        tree.root(),
-        tree.leaf(777).unwrap(),
-        tree.path(777).unwrap(),
-    );
-    let r = Fr::rand(&mut rng);
-    let (commitment, proof) = keys.prove(root, leaf, r, &path, &mut rng).unwrap();
+    let keys = Keys::dev_setup(&statement).unwrap();
+    let public = statement.public_inputs();
+    let proof = keys.prove(statement.clone(), &mut rng).unwrap();
+    let n = keys.num_constraints();
     let mut g = c.benchmark_group("groth16");
-    g.sample_size(10);
-    g.bench_function("membership depth 20 prove (5,082 constraints)", |bench| {
-        bench.iter(|| keys.prove(root, leaf, r, &path, &mut rng).unwrap())
+    g.sample_size(samples);
+    g.bench_function(format!("{label} prove ({n} constraints)"), |bench| {
+        bench.iter(|| keys.prove(statement.clone(), &mut rng).unwrap())
     });
-    g.bench_function("membership depth 20 verify (prepared key)", |bench| {
-        bench.iter(|| keys.verify(root, commitment, &proof).unwrap())
+    g.bench_function(format!("{label} verify (prepared key)"), |bench| {
+        bench.iter(|| keys.verify(&public, &proof).unwrap())
     });
     g.finish();
 }
 
-fn groth16_compare(c: &mut Criterion) {
-    use ark_ff::UniformRand;
-    use veilgate_circuits::groth16::compare::CompareKeys;
-    let mut rng = ChaCha20Rng::seed_from_u64(4);
-    let keys = CompareKeys::setup(&mut rng).unwrap();
-    let (ra, rb) = (Fr::rand(&mut rng), Fr::rand(&mut rng));
-    let (ca, cb, proof) = keys
-        .prove(96_000_000, ra, 120_000_000, rb, &mut rng)
-        .unwrap();
-    c.bench_function("groth16/compare prove (675 constraints)", |bench| {
-        bench.iter(|| {
-            keys.prove(96_000_000, ra, 120_000_000, rb, &mut rng)
-                .unwrap()
-        })
-    });
-    c.bench_function("groth16/compare verify (prepared key)", |bench| {
-        bench.iter(|| keys.verify(ca, cb, &proof).unwrap())
-    });
+fn groth16(c: &mut Criterion) {
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let r = || Fr::from(0x5eed_u64);
+    prove_verify(c, "range64", RangeCircuit::new(123_456_789, r()), 100);
+    // The baseline: arkworks' own prover, which synthesises the circuit and
+    // builds its matrices on every proof.
+    {
+        let st = RangeCircuit::new(123_456_789, r());
+        let pk = keys_pk(&st);
+        c.bench_function(
+            "groth16/range64 prove, arkworks Groth16::prove (baseline)",
+            |bench| bench.iter(|| Groth16::<Bn254>::prove(&pk, st.clone(), &mut rng).unwrap()),
+        );
+    }
+    prove_verify(
+        c,
+        "compare64",
+        CompareCircuit::new(96_000_000, r(), 120_000_000, r()),
+        50,
+    );
+    prove_verify(
+        c,
+        "sum2x64",
+        SumCircuit::new(&[(600, r()), (400, r())], r()).unwrap(),
+        50,
+    );
+    prove_verify(
+        c,
+        "date-threshold",
+        DateThresholdCircuit::new(19_900_615, r(), 20_261_125, 18),
+        50,
+    );
+    let tree = MerkleTree::from_leaves(20, (0..1000u64).map(Fr::from).collect()).unwrap();
+    let member = MembershipCircuit::new(
+        tree.root(),
+        tree.leaf(777).unwrap(),
+        r(),
+        &tree.path(777).unwrap(),
+    );
+    prove_verify(c, "membership-d20", member, 10);
+    let set = SortedSet::new(
+        20,
+        (1..1000u64).map(|i| set_member(&i.to_be_bytes())).collect(),
+    )
+    .unwrap();
+    let x = set_member(b"not in the set");
+    let absent = NonMembershipCircuit::new(set.root(), x, r(), &set.prove_absent(x).unwrap());
+    prove_verify(c, "non-membership-d20", absent, 10);
 }
 
-criterion_group!(
-    benches,
-    poseidon,
-    merkle,
-    range,
-    groth16_range,
-    groth16_compare,
-    groth16_membership
-);
+/// A proving key for the baseline (`Keys` keeps its own private).
+fn keys_pk(st: &RangeCircuit) -> ark_groth16::ProvingKey<Bn254> {
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    Groth16::<Bn254>::circuit_specific_setup(st.blank(), &mut rng)
+        .unwrap()
+        .0
+}
+
+fn groth16_batch(c: &mut Criterion) {
+    let mut rng = ChaCha20Rng::seed_from_u64(4);
+    let keys = Keys::dev_setup(&RangeCircuit::shape()).unwrap();
+    let items: Vec<(Vec<Fr>, _)> = (0..64u64)
+        .map(|i| {
+            let st = RangeCircuit::new(i * 1_000_003, Fr::from(i + 1));
+            (st.public_inputs(), keys.prove(st, &mut rng).unwrap())
+        })
+        .collect();
+    let batch: Vec<(&[Fr], _)> = items.iter().map(|(p, pr)| (p.as_slice(), pr)).collect();
+    let mut g = c.benchmark_group("groth16 batch");
+    g.sample_size(20);
+    g.bench_function("64 range64 proofs, one by one", |bench| {
+        bench.iter(|| {
+            for (p, pr) in &batch {
+                keys.verify(p, pr).unwrap();
+            }
+        })
+    });
+    g.bench_function("64 range64 proofs, batched", |bench| {
+        bench.iter(|| keys.verify_batch(&batch, &mut rng).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, poseidon, merkle, range, groth16, groth16_batch);
 criterion_main!(benches);

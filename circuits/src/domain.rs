@@ -37,3 +37,12 @@ pub const AUDIT_ANCHOR_ID: &[u8] = b"veilgate/audit-anchor-id/v1";
 
 /// Hash domain of a submitted record (idempotency: same key, same record?).
 pub const RECORD_DIGEST: &[u8] = b"veilgate/record-digest/v1";
+
+/// Hash domain deriving a Groth16 development setup's randomness from the circuit id.
+pub const GROTH16_DEV_SETUP: &[u8] = b"veilgate/groth16-dev-setup/v1";
+
+/// Hash domain of a Groth16 key id (circuit id and verifying key).
+pub const GROTH16_KEY_ID: &[u8] = b"veilgate/groth16-key-id/v1";
+
+/// Hash domain deriving a set element (Merkle leaf) from a string or bytes value.
+pub const SET_MEMBER: &[u8] = b"veilgate/set-member/v1";

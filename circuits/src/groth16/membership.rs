@@ -7,17 +7,14 @@
 //! Poseidon's collision resistance. Constraints at depth 20: 240 (commitment)
 //! + 20 · 242 (levels) + 2 (public equalities) = 5,082.
 
-use ark_bn254::{Bn254, Fr};
-use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey};
+use ark_bn254::Fr;
 use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::eq::EqGadget;
 use ark_r1cs_std::fields::fp::FpVar;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use ark_snark::SNARK;
-use rand_core::{CryptoRng, RngCore};
 
-use super::range::Groth16Error;
+use super::keys::Statement;
 use crate::merkle::constraints::root_from_path_var;
 use crate::merkle::MerklePath;
 use crate::poseidon::constraints::hash_var;
@@ -60,65 +57,40 @@ impl ConstraintSynthesizer<Fr> for MembershipCircuit {
     }
 }
 
-pub struct MembershipKeys {
-    pub depth: usize,
-    pub pk: ProvingKey<Bn254>,
-    pub pvk: PreparedVerifyingKey<Bn254>,
-}
+impl MembershipCircuit {
+    /// The statement that `value`, committed with `blinding`, is the leaf `path` opens under `root`.
+    pub fn new(root: Fr, value: Fr, blinding: Fr, path: &MerklePath) -> Self {
+        MembershipCircuit {
+            depth: path.siblings.len(),
+            root,
+            commitment: super::commit(value, blinding),
+            value: Some(value),
+            blinding: Some(blinding),
+            path: Some(path.clone()),
+        }
+    }
 
-impl MembershipKeys {
-    /// Circuit-specific setup for trees of `depth` (development randomness: see [`super::range::RangeKeys::setup`]).
-    pub fn setup<R: RngCore + CryptoRng>(depth: usize, rng: &mut R) -> Result<Self, Groth16Error> {
-        let blank = MembershipCircuit {
+    pub fn shape(depth: usize) -> Self {
+        MembershipCircuit {
             depth,
             root: Fr::from(0u64),
             commitment: Fr::from(0u64),
             value: None,
             blinding: None,
             path: None,
-        };
-        let (pk, vk) = Groth16::<Bn254>::circuit_specific_setup(blank, rng)
-            .map_err(|_| Groth16Error::Setup)?;
-        let pvk = Groth16::<Bn254>::process_vk(&vk).map_err(|_| Groth16Error::Setup)?;
-        Ok(MembershipKeys { depth, pk, pvk })
-    }
-
-    /// Proves that the value committed by `(value, blinding)` is the leaf `path` opens.
-    /// Refuses (rather than emit a bad proof) when the path does not lead to `root`.
-    pub fn prove<R: RngCore + CryptoRng>(
-        &self,
-        root: Fr,
-        value: Fr,
-        blinding: Fr,
-        path: &MerklePath,
-        rng: &mut R,
-    ) -> Result<(Fr, Proof<Bn254>), Groth16Error> {
-        if path.siblings.len() != self.depth || !path.verify(root, value) {
-            return Err(Groth16Error::Prove);
         }
-        let commitment = super::commit(value, blinding);
-        let c = MembershipCircuit {
-            depth: self.depth,
-            root,
-            commitment,
-            value: Some(value),
-            blinding: Some(blinding),
-            path: Some(path.clone()),
-        };
-        let proof = Groth16::<Bn254>::prove(&self.pk, c, rng).map_err(|_| Groth16Error::Prove)?;
-        Ok((commitment, proof))
     }
+}
 
-    pub fn verify(
-        &self,
-        root: Fr,
-        commitment: Fr,
-        proof: &Proof<Bn254>,
-    ) -> Result<(), Groth16Error> {
-        match Groth16::<Bn254>::verify_with_processed_vk(&self.pvk, &[root, commitment], proof) {
-            Ok(true) => Ok(()),
-            _ => Err(Groth16Error::Rejected),
-        }
+impl Statement for MembershipCircuit {
+    fn circuit_id(&self) -> String {
+        format!("membership-d{}-v1", self.depth)
+    }
+    fn blank(&self) -> Self {
+        Self::shape(self.depth)
+    }
+    fn public_inputs(&self) -> Vec<Fr> {
+        vec![self.root, self.commitment]
     }
 }
 
@@ -126,6 +98,7 @@ impl MembershipKeys {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+    use crate::groth16::keys::{Groth16Error, Keys};
     use crate::merkle::MerkleTree;
     use ark_ff::UniformRand;
     use ark_r1cs_std::GR1CSVar;
@@ -161,15 +134,12 @@ mod tests {
     #[test]
     fn the_depth_20_constraint_count_is_pinned() {
         let t = MerkleTree::from_leaves(20, vec![Fr::from(5u64), Fr::from(6u64)]).unwrap();
-        let r = Fr::from(77u64);
-        let c = MembershipCircuit {
-            depth: 20,
-            root: t.root(),
-            commitment: crate::groth16::commit(Fr::from(6u64), r),
-            value: Some(Fr::from(6u64)),
-            blinding: Some(r),
-            path: Some(t.path(1).unwrap()),
-        };
+        let c = MembershipCircuit::new(
+            t.root(),
+            Fr::from(6u64),
+            Fr::from(77u64),
+            &t.path(1).unwrap(),
+        );
         let cs = ConstraintSystem::<Fr>::new_ref();
         c.generate_constraints(cs.clone()).unwrap();
         assert!(cs.is_satisfied().unwrap());
@@ -180,49 +150,38 @@ mod tests {
     fn members_prove_and_non_members_cannot() {
         let mut rng = ChaCha20Rng::seed_from_u64(20);
         let depth = 6;
-        let keys = MembershipKeys::setup(depth, &mut rng).unwrap();
+        let keys = Keys::setup(&MembershipCircuit::shape(depth), &mut rng).unwrap();
         let t = set(depth);
         let r = Fr::rand(&mut rng);
-        let (c, proof) = keys
-            .prove(
-                t.root(),
-                t.leaf(17).unwrap(),
-                r,
-                &t.path(17).unwrap(),
-                &mut rng,
-            )
-            .unwrap();
-        keys.verify(t.root(), c, &proof).unwrap();
+        let st = MembershipCircuit::new(t.root(), t.leaf(17).unwrap(), r, &t.path(17).unwrap());
+        let c = st.commitment;
+        let proof = keys.prove(st, &mut rng).unwrap();
+        keys.verify(&[t.root(), c], &proof).unwrap();
         // Against another root, or another commitment: rejected.
         let other =
             MerkleTree::from_leaves(depth, (0..40u64).map(|i| Fr::from(2000 + i)).collect())
                 .unwrap();
         assert_eq!(
-            keys.verify(other.root(), c, &proof),
+            keys.verify(&[other.root(), c], &proof),
             Err(Groth16Error::Rejected)
         );
         assert_eq!(
-            keys.verify(t.root(), c + Fr::from(1u64), &proof),
+            keys.verify(&[t.root(), c + Fr::from(1u64)], &proof),
             Err(Groth16Error::Rejected)
         );
-        // A non-member with a borrowed path: the honest prover refuses, and the
-        // constraints are unsatisfiable for a patched one.
+        // A non-member with a borrowed path: the honest prover refuses, and a
+        // patched one's proof is rejected.
         let outsider = Fr::from(5u64);
+        let lying = MembershipCircuit::new(t.root(), outsider, r, &t.path(17).unwrap());
+        let lc = lying.commitment;
         assert_eq!(
-            keys.prove(t.root(), outsider, r, &t.path(17).unwrap(), &mut rng)
-                .unwrap_err(),
-            Groth16Error::Prove
+            keys.prove(lying.clone(), &mut rng).unwrap_err(),
+            Groth16Error::Unsatisfied
         );
-        let lying = MembershipCircuit {
-            depth,
-            root: t.root(),
-            commitment: crate::groth16::commit(outsider, r),
-            value: Some(outsider),
-            blinding: Some(r),
-            path: Some(t.path(17).unwrap()),
-        };
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        lying.generate_constraints(cs.clone()).unwrap();
-        assert!(!cs.is_satisfied().unwrap());
+        let forged = keys.prove_unchecked(lying, &mut rng).unwrap();
+        assert_eq!(
+            keys.verify(&[t.root(), lc], &forged),
+            Err(Groth16Error::Rejected)
+        );
     }
 }

@@ -2,15 +2,26 @@
 //! `C = Poseidon(value, blinding)` so that EVM chains (FISCO BCOS 3.x, Besu,
 //! GoQuorum) can verify with their BN254 precompiles.
 //!
-//! This build has the 64-bit range circuit ([`range`]), comparison of two
-//! committed values ([`compare`]) and set membership ([`membership`]); sums,
-//! non-membership and date thresholds follow (issue 4).
+//! One module per statement, each a [`Statement`] with its math in its doc
+//! comment: [`range`] (64-bit range), [`compare`] (`a ≤ b`), [`sum`]
+//! (`t₁ + … + tₙ = total`), [`membership`] and [`non_membership`] (sets
+//! published by Merkle root), [`date`] (age at a public date). [`keys`] holds
+//! setup, cached proving, single and batch verification and key files;
+//! [`evm`] the EIP-197 word order for Solidity verifiers.
 
 pub mod compare;
+pub mod date;
+pub mod evm;
+pub mod keys;
 pub mod membership;
+pub mod non_membership;
 pub mod range;
+pub mod sum;
+
+pub use keys::{proof_from_bytes, proof_to_bytes, Groth16Error, Keys, Statement};
 
 use ark_bn254::Fr;
+use ark_ff::{BigInteger, PrimeField};
 use ark_r1cs_std::alloc::AllocVar;
 use ark_r1cs_std::boolean::Boolean;
 use ark_r1cs_std::fields::fp::FpVar;
@@ -22,6 +33,29 @@ use crate::poseidon;
 /// A Poseidon commitment to a value with a blinding factor: `Poseidon(value, blinding)`.
 pub fn commit(value: Fr, blinding: Fr) -> Fr {
     poseidon::hash2(value, blinding)
+}
+
+/// A value as `n` boolean witnesses (low bit first) and their weighted sum.
+/// Costs `n` constraints and proves `0 ≤ value < 2^n`; a value of more bits
+/// yields its low `n` bits, whose sum then differs from it.
+pub(crate) fn bits_var(
+    cs: &ConstraintSystemRef<Fr>,
+    value: Option<Fr>,
+    n: usize,
+) -> Result<FpVar<Fr>, SynthesisError> {
+    let bigint = value.map(|v| v.into_bigint());
+    let mut sum = FpVar::<Fr>::zero();
+    let mut weight = Fr::from(1u64);
+    for i in 0..n {
+        let bit = Boolean::new_witness(cs.clone(), || {
+            bigint
+                .map(|b| b.get_bit(i))
+                .ok_or(SynthesisError::AssignmentMissing)
+        })?;
+        sum += FpVar::from(bit) * weight;
+        weight = weight + weight;
+    }
+    Ok(sum)
 }
 
 /// A value as 64 boolean witnesses and their weighted sum (a linear

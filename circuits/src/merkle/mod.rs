@@ -11,7 +11,8 @@
 pub mod constraints;
 
 use ark_bn254::Fr;
-use ark_ff::{BigInteger, PrimeField, Zero};
+use ark_ff::{BigInteger, Field, PrimeField, Zero};
+use sha2::{Digest, Sha256};
 
 use crate::poseidon::hash2;
 
@@ -29,6 +30,8 @@ pub enum MerkleError {
     Index,
     #[error("the value is in the set")]
     Member,
+    #[error("set members and queried values must lie in [1, 2^248 − 2]")]
+    Domain,
 }
 
 /// A membership path: the siblings from the leaf up, and the leaf's index
@@ -222,8 +225,11 @@ impl MerkleTree {
 }
 
 /// A set published by root, for non-membership proofs: its members sorted,
-/// between the sentinels `0` and `p − 1`, so every non-member lies strictly
-/// between two adjacent leaves.
+/// between the sentinels `0` and `2^248 − 1`, so every non-member lies
+/// strictly between two adjacent leaves. Members live in `[1, 2^248 − 2]`
+/// (derive them with [`set_member`]): the circuit compares values through
+/// 248-bit differences, which is sound only below `2^248` (see
+/// `docs/notes-groth16.md`).
 #[derive(Clone, Debug)]
 pub struct SortedSet {
     tree: MerkleTree,
@@ -242,17 +248,43 @@ fn less(a: &Fr, b: &Fr) -> bool {
     a.into_bigint() < b.into_bigint()
 }
 
+/// Values compared in non-membership proofs have at most this many bits.
+pub const SET_VALUE_BITS: usize = 248;
+
+/// The top sentinel, `2^248 − 1`.
+pub fn set_top() -> Fr {
+    Fr::from(2u64).pow([SET_VALUE_BITS as u64]) - Fr::from(1u64)
+}
+
+/// Whether `x` may be a set member or a queried value: `1 ≤ x ≤ 2^248 − 2`.
+pub fn in_set_domain(x: &Fr) -> bool {
+    !x.is_zero() && less(x, &set_top())
+}
+
+/// The set element for a string or byte value:
+/// `SHA-256(domain ‖ bytes)` truncated to 31 bytes (big-endian), so below `2^248`.
+/// (Zero has probability 2^-248 and is refused by [`SortedSet::new`].)
+pub fn set_member(bytes: &[u8]) -> Fr {
+    let digest = Sha256::new()
+        .chain_update(crate::domain::SET_MEMBER)
+        .chain_update(bytes)
+        .finalize();
+    Fr::from_be_bytes_mod_order(digest.get(..31).unwrap_or_default())
+}
+
 impl SortedSet {
-    /// Members may come in any order; duplicates and the sentinels are dropped.
+    /// Members may come in any order; duplicates are dropped. A member outside
+    /// `[1, 2^248 − 2]` is an error.
     pub fn new(depth: usize, mut members: Vec<Fr>) -> Result<Self, MerkleError> {
-        let top = -Fr::from(1u64);
-        members.retain(|m| !m.is_zero() && *m != top);
+        if !members.iter().all(in_set_domain) {
+            return Err(MerkleError::Domain);
+        }
         members.sort_by_key(|m| m.into_bigint());
         members.dedup();
         let mut leaves = Vec::with_capacity(members.len() + 2);
         leaves.push(Fr::zero());
         leaves.extend(members);
-        leaves.push(top);
+        leaves.push(set_top());
         Ok(SortedSet {
             tree: MerkleTree::from_leaves(depth, leaves)?,
         })
@@ -262,7 +294,14 @@ impl SortedSet {
         self.tree.root()
     }
 
+    pub fn depth(&self) -> usize {
+        self.tree.depth()
+    }
+
     pub fn prove_absent(&self, x: Fr) -> Result<NonMembership, MerkleError> {
+        if !in_set_domain(&x) {
+            return Err(MerkleError::Domain);
+        }
         let leaves = self
             .tree
             .levels
@@ -406,6 +445,19 @@ mod tests {
             !forged.verify(s.root(), fr(20)),
             "10 < 20 < 50 but 20 is a member"
         );
+        // The domain: members and queries in [1, 2^248 − 2].
+        assert_eq!(
+            SortedSet::new(4, vec![fr(0)]).unwrap_err(),
+            MerkleError::Domain
+        );
+        assert_eq!(
+            SortedSet::new(4, vec![set_top()]).unwrap_err(),
+            MerkleError::Domain
+        );
+        assert_eq!(s.prove_absent(fr(0)), Err(MerkleError::Domain));
+        assert_eq!(s.prove_absent(-fr(1)), Err(MerkleError::Domain));
+        assert!(s.prove_absent(set_top() - fr(1)).is_ok());
+        assert!(in_set_domain(&set_member(b"ACME Shell Co")));
     }
 
     #[test]
