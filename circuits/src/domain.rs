@@ -8,6 +8,9 @@
 /// Transcript label for a bulletproofs range proof on one committed field.
 pub const RANGE_PROOF_TRANSCRIPT: &[u8] = b"veilgate/range-proof/v1";
 
+/// Transcript label for one bulletproofs proof covering several fields' ranges.
+pub const RANGE_AGGREGATE_TRANSCRIPT: &[u8] = b"veilgate/range-proof-aggregate/v1";
+
 /// Prefix of the bytes an envelope signature covers.
 pub const ENVELOPE_SIGNATURE: &[u8] = b"veilgate/envelope/v1";
 
