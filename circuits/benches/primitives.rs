@@ -176,5 +176,49 @@ fn groth16_batch(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, poseidon, merkle, range, groth16, groth16_batch);
+fn range_batch(c: &mut Criterion) {
+    use veilgate_circuits::range::batch::verify_batch;
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let st = RangeStatement {
+        lo: 1,
+        hi: 100_000_000_000,
+        context: b"bench",
+    };
+    let items: Vec<_> = (0..64)
+        .map(|i| {
+            let o = Opening::random(1_000 + i, &mut rng);
+            let p = st.prove(&o, &mut rng).unwrap();
+            (o.commit(), p)
+        })
+        .collect();
+    let mut g = c.benchmark_group("range batch");
+    g.sample_size(20);
+    g.bench_function("64 [lo, hi] proofs (2x64-bit), one by one", |bench| {
+        bench.iter(|| {
+            for (cm, p) in &items {
+                st.verify(cm, p, &mut rng).unwrap();
+            }
+        })
+    });
+    g.bench_function("64 [lo, hi] proofs (2x64-bit), batched", |bench| {
+        bench.iter(|| {
+            let inst: Vec<_> = items
+                .iter()
+                .map(|(cm, p)| st.instance(cm, p).unwrap())
+                .collect();
+            verify_batch(&inst, &mut rng).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    poseidon,
+    merkle,
+    range,
+    range_batch,
+    groth16,
+    groth16_batch
+);
 criterion_main!(benches);
