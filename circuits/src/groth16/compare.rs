@@ -1,14 +1,15 @@
-//! `a ≤ b` between two committed values.
+//! `a ≤ b` (or `a < b`) between two committed values.
 //!
-//! Public: `C_a`, `C_b`. Hidden: `a, r_a, b, r_b`. Statement: `C_a = H(a, r_a)`,
-//! `C_b = H(b, r_b)`, and `a ≤ b` with `a, b ∈ [0, 2^64)`.
+//! Public: `C_a`, `C_b`, and `s ∈ {0, 1}` (1 for strict). Hidden: `a, r_a, b,
+//! r_b`. Statement: `C_a = H(a, r_a)`, `C_b = H(b, r_b)`, `a, b ∈ [0, 2^64)`
+//! and `a + s ≤ b`.
 //!
-//! How: `a`, `b` and `d = b − a` are each 64 boolean witnesses (their weighted
-//! sums); one constraint ties `d` to `b − a`. With `a, b < 2^64`, `b − a` lies in
-//! `(−2^64, 2^64)` over the integers, so `b − a ≡ d (mod p)` with `0 ≤ d < 2^64`
-//! forces `b − a = d ≥ 0`. Constraints: 3 · 64 + 1 + 2 · 240 + 2 = 675.
-//! (Signed amounts are compared after the policy's range offset; strict `<` is
-//! `a + 1 ≤ b`.)
+//! How: `a`, `b` and `d = b − a − s` are each 64 boolean witnesses (their
+//! weighted sums); one constraint ties `d` to `b − a − s`. With `a, b < 2^64`
+//! and `s ∈ {0, 1}` (the verifier supplies it), `b − a − s` lies in
+//! `(−2^64 − 1, 2^64)` over the integers, so `b − a − s ≡ d (mod p)` with
+//! `0 ≤ d < 2^64` forces `b − a − s = d ≥ 0`. Constraints:
+//! 3 · 64 + 1 + 2 · 240 + 2 = 675 (`s` enters a linear combination only).
 
 use ark_bn254::Fr;
 use ark_r1cs_std::alloc::AllocVar;
@@ -26,8 +27,10 @@ pub struct CompareCircuit {
     pub commitment_b: Fr,
     /// `(a, r_a, b, r_b)`; `None` for key generation.
     pub witness: Option<(u64, Fr, u64, Fr)>,
-    /// The difference witness; `None` means the honest `b − a` (tests patch it).
+    /// The difference witness; `None` means the honest `b − a − s` (tests patch it).
     pub difference: Option<u64>,
+    /// `a < b` rather than `a ≤ b`.
+    pub strict: bool,
 }
 
 impl CompareCircuit {
@@ -37,6 +40,15 @@ impl CompareCircuit {
             commitment_b: super::commit(Fr::from(b), rb),
             witness: Some((a, ra, b, rb)),
             difference: None,
+            strict: false,
+        }
+    }
+
+    /// The same statement with `a < b`.
+    pub fn strict(self) -> Self {
+        CompareCircuit {
+            strict: true,
+            ..self
         }
     }
 
@@ -46,6 +58,7 @@ impl CompareCircuit {
             commitment_b: Fr::from(0u64),
             witness: None,
             difference: None,
+            strict: false,
         }
     }
 }
@@ -58,7 +71,11 @@ impl Statement for CompareCircuit {
         Self::shape()
     }
     fn public_inputs(&self) -> Vec<Fr> {
-        vec![self.commitment_a, self.commitment_b]
+        vec![
+            self.commitment_a,
+            self.commitment_b,
+            Fr::from(u64::from(self.strict)),
+        ]
     }
 }
 
@@ -66,13 +83,16 @@ impl ConstraintSynthesizer<Fr> for CompareCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
         let ca = FpVar::new_input(cs.clone(), || Ok(self.commitment_a))?;
         let cb = FpVar::new_input(cs.clone(), || Ok(self.commitment_b))?;
+        let s = u64::from(self.strict);
+        let strict = FpVar::new_input(cs.clone(), || Ok(Fr::from(s)))?;
         let w = self.witness;
         let a = u64_var(&cs, w.map(|w| w.0))?;
         let b = u64_var(&cs, w.map(|w| w.2))?;
-        // The honest witness for d is b − a; a prover with a > b has no 64-bit d that fits.
-        let honest = w.map(|(a, _, b, _)| b.wrapping_sub(a));
+        // The honest witness for d is b − a − s; a prover with a + s > b has no
+        // 64-bit d that fits.
+        let honest = w.map(|(a, _, b, _)| b.wrapping_sub(a).wrapping_sub(s));
         let d = u64_var(&cs, self.difference.or(honest))?;
-        d.enforce_equal(&(&b - &a))?;
+        d.enforce_equal(&(&b - &a - &strict))?;
         let ra = FpVar::new_witness(cs.clone(), || {
             w.map(|w| w.1).ok_or(SynthesisError::AssignmentMissing)
         })?;
@@ -114,6 +134,16 @@ mod tests {
         assert!(satisfied(st(0, u64::MAX, None)).0);
         // a > b: the honest difference wraps and cannot equal b − a in the field.
         assert!(!satisfied(st(10, 9, None)).0);
+        // Strict: 9 < 9 is false, 8 < 9 true.
+        assert!(!satisfied(st(9, 9, None).strict()).0);
+        assert!(satisfied(st(8, 9, None).strict()).0);
+        assert!(
+            !satisfied(CompareCircuit {
+                difference: Some(u64::MAX),
+                ..st(9, 9, None).strict()
+            })
+            .0
+        );
         // A patched prover trying every tempting difference for a > b.
         for d in [0u64, 1, u64::MAX, 9u64.wrapping_sub(10)] {
             assert!(!satisfied(st(10, 9, Some(d))).0, "d = {d}");
@@ -128,19 +158,37 @@ mod tests {
         let s = CompareCircuit::new(96_000_000, ra, 120_000_000, rb);
         let (ca, cb) = (s.commitment_a, s.commitment_b);
         let proof = keys.prove(s, &mut rng).unwrap();
-        keys.verify(&[ca, cb], &proof).unwrap();
-        assert_eq!(keys.verify(&[cb, ca], &proof), Err(Groth16Error::Rejected));
+        let (zero, one) = (Fr::from(0u64), Fr::from(1u64));
+        keys.verify(&[ca, cb, zero], &proof).unwrap();
         assert_eq!(
-            keys.verify(&[ca, cb + Fr::from(1u64)], &proof),
+            keys.verify(&[cb, ca, zero], &proof),
             Err(Groth16Error::Rejected)
+        );
+        assert_eq!(
+            keys.verify(&[ca, cb + Fr::from(1u64), zero], &proof),
+            Err(Groth16Error::Rejected)
+        );
+        // The proof of `≤` is not a proof of `<`.
+        assert_eq!(
+            keys.verify(&[ca, cb, one], &proof),
+            Err(Groth16Error::Rejected)
+        );
+        let strict = CompareCircuit::new(5, ra, 6, rb).strict();
+        let sp = strict.public_inputs();
+        keys.verify(&sp, &keys.prove(strict, &mut rng).unwrap())
+            .unwrap();
+        assert_eq!(
+            keys.prove(CompareCircuit::new(6, ra, 6, rb).strict(), &mut rng)
+                .unwrap_err(),
+            Groth16Error::Unsatisfied
         );
         let false_claim = CompareCircuit::new(2, ra, 1, rb);
         assert_eq!(
             keys.prove(false_claim.clone(), &mut rng).unwrap_err(),
             Groth16Error::Unsatisfied
         );
-        let (fa, fb) = (false_claim.commitment_a, false_claim.commitment_b);
+        let fp = false_claim.public_inputs();
         let forged = keys.prove_unchecked(false_claim, &mut rng).unwrap();
-        assert_eq!(keys.verify(&[fa, fb], &forged), Err(Groth16Error::Rejected));
+        assert_eq!(keys.verify(&fp, &forged), Err(Groth16Error::Rejected));
     }
 }

@@ -6,7 +6,8 @@
 use crate::suite::SuiteId;
 
 pub const MAGIC: &[u8; 4] = b"VGEN";
-pub const FORMAT_VERSION: u8 = 1;
+/// The newest format version this codec reads and writes (it reads 1 and 2).
+pub const FORMAT_VERSION: u8 = 2;
 pub const ENVELOPE_ID_LEN: usize = 16;
 
 /// Upper bounds a decoder enforces before allocating.
@@ -42,6 +43,9 @@ pub enum FieldBody {
     },
     /// Nothing but the ciphertexts.
     Encrypted,
+    /// Poseidon commitment on BN254 (32 bytes, big-endian field element) of a
+    /// field a Groth16 predicate speaks about (format version 2).
+    Bn254Committed([u8; 32]),
     /// A masked or generalized value in clear (canonical value bytes).
     Derived(Vec<u8>),
 }
@@ -54,6 +58,7 @@ impl FieldBody {
             FieldBody::Committed { .. } => "committed",
             FieldBody::Encrypted => "encrypted",
             FieldBody::Derived(_) => "derived",
+            FieldBody::Bn254Committed(_) => "committed_bn254",
         }
     }
 }
@@ -64,6 +69,17 @@ pub struct FieldCiphertext {
     /// Index into [`Envelope::recipients`].
     pub recipient: u16,
     pub ciphertext: Vec<u8>,
+}
+
+/// The proof(s) of one of the policy's predicates, in the plan's order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PredicateProof {
+    /// 1 compare, 2 linear sum, 3 date threshold.
+    pub circuit: u8,
+    /// Id of the verifying key the proofs are under.
+    pub key_id: [u8; 32],
+    /// Groth16 proofs, 128 bytes each (two for `==`, else one).
+    pub proofs: Vec<Vec<u8>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,6 +102,9 @@ pub struct Envelope {
     pub recipients: Vec<Recipient>,
     /// In the plan's field order; dropped fields are absent.
     pub fields: Vec<SealedField>,
+    /// One entry per predicate of the policy, in the plan's order. Non-empty
+    /// only in format version 2.
+    pub predicates: Vec<PredicateProof>,
     pub signature: Vec<u8>,
 }
 
@@ -110,11 +129,26 @@ pub enum DecodeError {
 }
 
 impl Envelope {
+    /// 2 when the envelope carries Groth16 predicates or BN254 commitments,
+    /// else 1 (so envelopes without them keep their version-1 bytes).
+    pub fn format_version(&self) -> u8 {
+        let bn254 = self
+            .fields
+            .iter()
+            .any(|f| matches!(f.body, FieldBody::Bn254Committed(_)));
+        if bn254 || !self.predicates.is_empty() {
+            2
+        } else {
+            1
+        }
+    }
+
     /// The bytes the signature covers: everything before the signature.
     pub fn signed_bytes(&self) -> Vec<u8> {
         let mut w = Vec::with_capacity(4096);
         w.extend_from_slice(MAGIC);
-        w.push(FORMAT_VERSION);
+        let version = self.format_version();
+        w.push(version);
         w.push(self.suite as u8);
         put_str(&mut w, &self.ledger);
         w.extend_from_slice(&self.id);
@@ -158,11 +192,26 @@ impl Envelope {
                     w.push(4);
                     put_bytes32(&mut w, v);
                 }
+                FieldBody::Bn254Committed(c) => {
+                    w.push(5);
+                    w.extend_from_slice(c);
+                }
             }
             put_u16(&mut w, f.ciphertexts.len());
             for c in &f.ciphertexts {
                 w.extend_from_slice(&c.recipient.to_be_bytes());
                 put_bytes32(&mut w, &c.ciphertext);
+            }
+        }
+        if version >= 2 {
+            put_u16(&mut w, self.predicates.len());
+            for p in &self.predicates {
+                w.push(p.circuit);
+                w.extend_from_slice(&p.key_id);
+                w.push(p.proofs.len().min(u8::MAX as usize) as u8);
+                for proof in &p.proofs {
+                    put_bytes16(&mut w, proof);
+                }
             }
         }
         w
@@ -187,7 +236,7 @@ impl Envelope {
             return Err(DecodeError::Magic);
         }
         let version = r.u8()?;
-        if version != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&version) {
             return Err(DecodeError::Version(version));
         }
         let suite_byte = r.u8()?;
@@ -247,6 +296,7 @@ impl Envelope {
                 }
                 3 => FieldBody::Encrypted,
                 4 => FieldBody::Derived(r.bytes32()?),
+                5 if version >= 2 => FieldBody::Bn254Committed(r.array::<32>()?),
                 _ => {
                     return Err(DecodeError::Invalid {
                         what: "unknown field kind",
@@ -282,11 +332,37 @@ impl Envelope {
                 ciphertexts,
             });
         }
+        let mut predicates = Vec::new();
+        if version >= 2 {
+            let n = r.u16()?;
+            for _ in 0..n {
+                let at = r.pos;
+                let circuit = r.u8()?;
+                if !(1..=3).contains(&circuit) {
+                    return Err(DecodeError::Invalid {
+                        what: "unknown predicate circuit",
+                        at,
+                    });
+                }
+                let key_id = r.array::<32>()?;
+                let count = r.u8()?;
+                let mut proofs = Vec::with_capacity(usize::from(count));
+                for _ in 0..count {
+                    proofs.push(r.bytes16()?);
+                }
+                predicates.push(PredicateProof {
+                    circuit,
+                    key_id,
+                    proofs,
+                });
+            }
+        }
+        let at = r.pos;
         let signature = r.bytes16()?;
         if r.pos != bytes.len() {
             return Err(DecodeError::Trailing(bytes.len() - r.pos));
         }
-        Ok(Envelope {
+        let env = Envelope {
             suite,
             ledger,
             id,
@@ -296,8 +372,17 @@ impl Envelope {
             idempotency_key,
             recipients,
             fields,
+            predicates,
             signature,
-        })
+        };
+        // One encoding per envelope: version 2 only when version 1 cannot say it.
+        if env.format_version() != version {
+            return Err(DecodeError::Invalid {
+                what: "format version 2 without predicates or BN254 commitments",
+                at,
+            });
+        }
+        Ok(env)
     }
 }
 

@@ -10,13 +10,14 @@ pub mod bind;
 pub mod envelope;
 pub mod keys;
 mod open;
+pub mod predicates;
 mod seal;
 pub mod suite;
 mod verify;
 pub mod view;
 
 pub use bind::envelope_id;
-pub use envelope::{DecodeError, Envelope, FieldBody};
+pub use envelope::{DecodeError, Envelope, FieldBody, PredicateProof};
 pub use keys::{
     Directory, InstitutionSecrets, KeyError, LedgerDirectory, MemberKeys, PseudonymKey,
 };

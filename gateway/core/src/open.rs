@@ -135,6 +135,16 @@ pub fn open(
                 };
                 (value, Access::CommitmentOpened)
             }
+            FieldBody::Bn254Committed(commitment) => {
+                let opening = crate::predicates::Bn254Opening::from_bytes(&pt)
+                    .ok_or_else(|| OpenError::Value(name.clone()))?;
+                if veilgate_circuits::merkle::to_bytes(&opening.commitment()) != *commitment {
+                    return Err(OpenError::Commitment(name.clone()));
+                }
+                let value = crate::predicates::value_from_bn254(&f.ty, opening.value)
+                    .ok_or_else(|| OpenError::Value(name.clone()))?;
+                (value, Access::CommitmentOpened)
+            }
             FieldBody::Pseudonym(tag) => {
                 let value =
                     Value::decode(&f.ty, &pt).ok_or_else(|| OpenError::Value(name.clone()))?;

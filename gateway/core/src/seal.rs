@@ -6,9 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use veilgate_circuits::{Opening, RangeStatement};
 use veilgate_policies::{Disclosure, FieldType, Plan, Record, RecordError, Role, Value};
 
+use veilgate_circuits::merkle::to_bytes;
+
 use crate::bind;
 use crate::envelope::{Envelope, FieldBody, FieldCiphertext, PolicyRef, Recipient, SealedField};
 use crate::keys::{InstitutionSecrets, LedgerDirectory, PseudonymKey};
+use crate::predicates::{self, Bn254Opening, KeyRing, ProveError};
 use crate::suite::{DynRng, RngCoreCrypto, SuiteId};
 
 /// Longest idempotency key. It is public on the ledger: it must never carry customer data.
@@ -39,6 +42,11 @@ pub enum SealError {
     MemberKey(String),
     #[error("range proof for field `{0}` could not be made")]
     Proof(String),
+    /// The record does not satisfy a predicate of its policy (as written there).
+    #[error("the record does not satisfy `{0}`, which its policy requires")]
+    PredicateFalse(String),
+    #[error("the proof of a predicate could not be made: {0}")]
+    PredicateProof(String),
     #[error("encryption failed")]
     Crypto,
     #[error("{0}")]
@@ -163,6 +171,8 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     }
     let index_of = |inst: &str| all.iter().position(|i| i == inst);
 
+    let bn254 = predicates::bn254_fields(plan);
+    let mut bn254_openings = BTreeMap::new();
     let mut fields = Vec::with_capacity(plan.fields.len());
     for (i, ((f, value), to)) in plan
         .fields
@@ -196,6 +206,23 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
                 FieldBody::Encrypted,
                 Some(zeroize::Zeroizing::new(value.encode())),
             ),
+            Disclosure::Commit { range, .. } if bn254.contains(f.name.as_str()) => {
+                if range.is_some() {
+                    return Err(SealError::Unsupported(format!(
+                        "field `{}` has both a range and a predicate",
+                        f.name
+                    )));
+                }
+                let x = predicates::bn254_integer(value).ok_or_else(|| RecordError {
+                    field: f.name.clone(),
+                    rule: "must be zero or more: the policy proves predicates about it".into(),
+                })?;
+                let opening = Bn254Opening::random(x, rng);
+                let commitment = to_bytes(&opening.commitment());
+                let plaintext = zeroize::Zeroizing::new(opening.to_bytes());
+                bn254_openings.insert(f.name.clone(), opening);
+                (FieldBody::Bn254Committed(commitment), Some(plaintext))
+            }
             Disclosure::Commit { range, .. } => {
                 let x = value.committed_integer().ok_or_else(|| RecordError {
                     field: f.name.clone(),
@@ -250,6 +277,25 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
         });
     }
 
+    let predicate_proofs = if plan.predicates.is_empty() {
+        Vec::new()
+    } else {
+        let ring = KeyRing::development()
+            .ok_or_else(|| SealError::PredicateProof("no Groth16 keys".into()))?;
+        let public_value = |name: &str| {
+            plan.fields
+                .iter()
+                .position(|f| f.name == name && f.disclosure == Disclosure::Public)
+                .and_then(|i| req.record.values.get(i).cloned())
+        };
+        predicates::prove_all(plan, &bn254_openings, &public_value, ring, rng).map_err(
+            |e| match e {
+                ProveError::False(what) => SealError::PredicateFalse(what),
+                ProveError::Internal(why) => SealError::PredicateProof(why),
+            },
+        )?
+    };
+
     let mut env = Envelope {
         suite: suite_id,
         ledger: ledger.to_owned(),
@@ -264,22 +310,23 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
         idempotency_key: key.to_owned(),
         recipients,
         fields,
+        predicates: predicate_proofs,
         signature: Vec::new(),
     };
     sign_envelope(&mut env, req.submitter);
     Ok(env)
 }
 
-/// What this build cannot yet seal or verify in a plan, if anything: the
-/// Groth16 predicates and conditional recipients are named by the policy
-/// language but proven by circuits that are not part of this build.
+/// What this build cannot yet seal or verify in a plan, if anything: set
+/// membership predicates (no set roots on ledgers yet), sums of more terms
+/// than the circuit takes, and conditional recipients.
 pub fn unsupported(plan: &Plan) -> Option<String> {
-    if let Some(p) = plan.predicates.first() {
-        return Some(format!(
-            "predicate `{}` needs circuit `{}`, which this build does not include yet",
-            p.describe(),
-            p.circuit()
-        ));
+    if let Some(why) = plan
+        .predicates
+        .iter()
+        .find_map(predicates::unsupported_predicate)
+    {
+        return Some(why);
     }
     if let Some(c) = plan.conditions.first() {
         return Some(format!(
@@ -287,11 +334,12 @@ pub fn unsupported(plan: &Plan) -> Option<String> {
             c.field
         ));
     }
-    if let Some(f) = plan
-        .fields
-        .iter()
-        .find(|f| matches!(f.disclosure, Disclosure::Commit { .. }) && f.ty.scale().is_none())
-    {
+    let bn254 = predicates::bn254_fields(plan);
+    if let Some(f) = plan.fields.iter().find(|f| {
+        matches!(f.disclosure, Disclosure::Commit { .. })
+            && f.ty.scale().is_none()
+            && !bn254.contains(f.name.as_str())
+    }) {
         return Some(format!("a commitment to the {} field `{}` needs the Poseidon circuits, which this build does not include yet", f.ty.name(), f.name));
     }
     None

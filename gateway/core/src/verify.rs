@@ -11,6 +11,7 @@ use veilgate_policies::{Disclosure, FieldType, Generalization, Plan, Value};
 use crate::bind;
 use crate::envelope::{DecodeError, Envelope, FieldBody};
 use crate::keys::LedgerDirectory;
+use crate::predicates::{self, KeyRing};
 use crate::seal::resolve_roles;
 use crate::suite::{DynRng, RngCoreCrypto};
 
@@ -38,6 +39,9 @@ pub enum Rejection {
     Shape(String),
     #[error("proof for field `{0}` does not verify")]
     ProofFailed(String),
+    /// A predicate's proof is missing, malformed, under an unknown key or false.
+    #[error("predicate proof rejected: {0}")]
+    PredicateFailed(String),
     #[error("{0}")]
     Unsupported(String),
 }
@@ -55,7 +59,7 @@ impl Rejection {
             Rejection::BadSignature => "bad_signature",
             Rejection::BadEnvelopeId => "bad_envelope_id",
             Rejection::Shape(_) => "shape",
-            Rejection::ProofFailed(_) => "proof_failed",
+            Rejection::ProofFailed(_) | Rejection::PredicateFailed(_) => "proof_failed",
             Rejection::Unsupported(_) => "unsupported",
         }
     }
@@ -152,6 +156,11 @@ pub fn verify(
         return Err(Rejection::BadEnvelopeId);
     }
     check_shape(&env, &plan, directory, rng)?;
+    if !plan.predicates.is_empty() || !env.predicates.is_empty() {
+        let ring = KeyRing::development()
+            .ok_or_else(|| Rejection::Unsupported("no Groth16 keys".into()))?;
+        predicates::verify_all(&plan, &env, ring).map_err(Rejection::PredicateFailed)?;
+    }
     Ok(VerifiedEnvelope {
         envelope: env,
         plan,
@@ -191,6 +200,7 @@ fn check_shape(
             }
         }
     }
+    let bn254 = predicates::bn254_fields(plan);
     let mut used = BTreeSet::new();
     for ((i, f), sealed) in expected.iter().zip(&env.fields) {
         if sealed.name != f.name {
@@ -205,11 +215,17 @@ fn check_shape(
             (Disclosure::Public, FieldBody::Public(_))
                 | (Disclosure::Pseudonym { .. }, FieldBody::Pseudonym(_))
                 | (Disclosure::Commit { .. }, FieldBody::Committed { .. })
+                | (Disclosure::Commit { .. }, FieldBody::Bn254Committed(_))
                 | (Disclosure::Encrypt { .. }, FieldBody::Encrypted)
                 | (Disclosure::Mask { .. }, FieldBody::Derived(_))
                 | (Disclosure::Generalize { .. }, FieldBody::Derived(_))
         );
-        if !kind_ok {
+        let committed_right = match &sealed.body {
+            FieldBody::Committed { .. } => !bn254.contains(name.as_str()),
+            FieldBody::Bn254Committed(_) => bn254.contains(name.as_str()),
+            _ => true,
+        };
+        if !kind_ok || !committed_right {
             return Err(shape(format!(
                 "field `{name}` is {}, not what the policy says",
                 sealed.body.kind()
@@ -274,6 +290,13 @@ fn check_shape(
                     )));
                 }
             }
+            FieldBody::Bn254Committed(c) => {
+                if predicates::field_from_canonical(c).is_none() {
+                    return Err(shape(format!(
+                        "commitment of field `{name}` is not a BN254 field element"
+                    )));
+                }
+            }
             FieldBody::Pseudonym(_) | FieldBody::Encrypted => {}
         }
         // Ciphertexts go to exactly the institutions the policy's roles name.
@@ -303,7 +326,7 @@ fn check_shape(
         }
         for c in &sealed.ciphertexts {
             let pt_len = match &sealed.body {
-                FieldBody::Committed { .. } => Some(40),
+                FieldBody::Committed { .. } | FieldBody::Bn254Committed(_) => Some(40),
                 _ => None,
             };
             if c.ciphertext.len() < suite.aead_tag_len()

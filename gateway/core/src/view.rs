@@ -51,6 +51,9 @@ pub fn envelope_json(env: &Envelope) -> Json {
                     o.insert("value".into(), public_value(v));
                 }
                 FieldBody::Encrypted => {}
+                FieldBody::Bn254Committed(c) => {
+                    o.insert("commitment".into(), Json::from(hex::encode(c)));
+                }
             }
             if !f.ciphertexts.is_empty() {
                 let cts: Vec<Json> = f
@@ -70,7 +73,7 @@ pub fn envelope_json(env: &Envelope) -> Json {
         })
         .collect();
     json!({
-        "format": crate::envelope::FORMAT_VERSION,
+        "format": env.format_version(),
         "suite": env.suite.name(),
         "ledger": env.ledger,
         "envelope_id": hex::encode(env.id),
@@ -82,6 +85,11 @@ pub fn envelope_json(env: &Envelope) -> Json {
             "institution": r.institution, "enc": hex::encode(&r.enc), "wrapped_key": b64(&r.wrapped_key)
         })).collect::<Vec<_>>(),
         "fields": fields,
+        "predicates": env.predicates.iter().map(|p| json!({
+            "circuit": match p.circuit { 1 => "compare", 2 => "linear-sum", 3 => "date-threshold", _ => "unknown" },
+            "key_id": hex::encode(p.key_id),
+            "proofs": p.proofs.iter().map(|b| b64(b)).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
         "signature": hex::encode(&env.signature),
     })
 }

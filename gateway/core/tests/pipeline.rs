@@ -320,35 +320,61 @@ fn known_answer_envelope() {
     let fx = fixture(2026);
     let mut rng = ChaCha20Rng::seed_from_u64(2027);
     let env = seal_sample(&fx, &sample(), "kat-0001", &mut rng);
+    known_answer(
+        &fx,
+        &env,
+        "envelope-v1.json",
+        "policies/templates/interbank-payment.policy",
+        "Veilgate envelope format v1 known-answer vector: the interbank-payment template's sample record sealed by bank-a. Verify `envelope_hex` with `directory` and the policy of hash `policy_hash`; open it with each secret; compare to `views` (bank-c is not a recipient).",
+    );
+}
+
+/// Format version 2: BN254 commitments and a Groth16 proof of
+/// `financed_amount <= invoice_amount` under the development keys.
+#[test]
+fn known_answer_envelope_v2() {
+    let mut fx = fixture(2026);
+    let (plan, sample) = template("supply-chain-receivable.policy");
+    fx.directory.ledger = plan.ledgers[0].clone();
+    fx.plan = plan;
+    let env = try_seal(&fx, &fx.plan, &sample, "kat-v2-0001").unwrap();
+    assert_eq!(env.encode()[4], 2);
+    known_answer(
+        &fx,
+        &env,
+        "envelope-v2.json",
+        "policies/templates/supply-chain-receivable.policy",
+        "Veilgate envelope format v2 known-answer vector: the supply-chain-receivable template's sample record sealed by bank-a, with BN254 Poseidon commitments and a Groth16 proof (development keys, circuit compare64-v1) of `financed_amount <= invoice_amount`. Verify `envelope_hex` with `directory` and the policy of hash `policy_hash`; open it with each secret; compare to `views`.",
+    );
+}
+
+fn known_answer(fx: &Fixture, env: &Envelope, file: &str, policy_file: &str, description: &str) {
     let bytes = env.encode();
     let views: BTreeMap<&str, BTreeMap<String, String>> = MEMBERS
         .iter()
         .filter_map(|m| {
-            view(&fx, &bytes, m)
+            view(fx, &bytes, m)
                 .ok()
                 .map(|v| (*m, v.into_iter().map(|(k, (v, _))| (k, v)).collect()))
         })
         .collect();
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/vectors/envelope-v1.json"
-    );
+    let path = format!("{}/tests/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
     if std::env::var_os("VEILGATE_WRITE_VECTORS").is_some() {
         let doc = serde_json::json!({
-            "description": "Veilgate envelope format v1 known-answer vector: the interbank-payment template's sample record sealed by bank-a. Verify `envelope_hex` with `directory` and the policy of hash `policy_hash`; open it with each secret; compare to `views` (bank-c is not a recipient).",
-            "policy_file": "policies/templates/interbank-payment.policy",
+            "description": description,
+            "policy_file": policy_file,
             "policy_hash": hex::encode(fx.plan.hash()),
             "directory": Directory { version: 1, ledgers: vec![fx.directory.clone()] },
             "secrets": fx.secrets.iter().map(|(k, v)| (k.to_string(), serde_json::from_str::<serde_json::Value>(&v.to_json()).unwrap())).collect::<BTreeMap<_, _>>(),
             "pseudonym_key": hex::encode(fx.pseudonym_key.0.as_ref()),
             "envelope_hex": hex::encode(&bytes),
-            "envelope": veilgate_core::view::envelope_json(&env),
+            "envelope": veilgate_core::view::envelope_json(env),
             "views": views,
         });
-        std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
     }
     let kat: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(
         kat["policy_hash"],
         hex::encode(fx.plan.hash()),
@@ -443,54 +469,259 @@ fn masked_and_generalized_fields_seal_verify_and_open() {
     );
 }
 
+fn template(name: &str) -> (Plan, serde_json::Value) {
+    let (_, text) = TEMPLATES.iter().find(|(n, _)| *n == name).unwrap();
+    let sample = std::fs::read_to_string(format!(
+        "{}/../../policies/templates/{}",
+        env!("CARGO_MANIFEST_DIR"),
+        name.replace(".policy", ".sample.json")
+    ))
+    .unwrap();
+    (
+        compile(text).unwrap(),
+        serde_json::from_str(&sample).unwrap(),
+    )
+}
+
+fn try_seal(
+    fx: &Fixture,
+    plan: &Plan,
+    record: &serde_json::Value,
+    key: &str,
+) -> Result<Envelope, veilgate_core::SealError> {
+    let mut dir = fx.directory.clone();
+    dir.ledger = plan.ledgers[0].clone();
+    let record = plan.validate_record(record).unwrap();
+    seal(
+        &SealRequest {
+            plan,
+            record: &record,
+            directory: &dir,
+            submitter: &fx.secrets["bank-a"],
+            pseudonym_key: &fx.pseudonym_key,
+            idempotency_key: key,
+            timestamp_ms: TIMESTAMP,
+        },
+        // A different stream per key: two envelopes never share blindings.
+        &mut ChaCha20Rng::seed_from_u64(
+            key.bytes()
+                .fold(9u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b))),
+        ),
+    )
+}
+
+fn check(fx: &Fixture, plan: &Plan, env: &Envelope) -> Result<(), Rejection> {
+    let mut dir = fx.directory.clone();
+    dir.ledger = plan.ledgers[0].clone();
+    verify(
+        &env.encode(),
+        &PolicySet::new([plan.clone()]),
+        &dir,
+        &mut ChaCha20Rng::seed_from_u64(10),
+    )
+    .map(|_| ())
+}
+
 #[test]
-fn policies_whose_circuits_are_not_built_are_refused_with_the_reason() {
+fn every_template_seals_verifies_and_opens_or_says_why_not() {
     let fx = fixture(4);
-    for (name, text) in TEMPLATES.iter().skip(1) {
-        let plan = compile(text).unwrap();
-        let why = veilgate_core::unsupported(&plan);
-        if plan.predicates.is_empty() && plan.conditions.is_empty() {
-            continue;
+    for (name, _) in TEMPLATES.iter() {
+        let (plan, sample) = template(name);
+        match veilgate_core::unsupported(&plan) {
+            Some(why) => {
+                assert!(
+                    why.contains("Merkle root") || why.contains("when"),
+                    "{name}: {why}"
+                );
+                let err = try_seal(&fx, &plan, &sample, "k").unwrap_err();
+                assert!(
+                    matches!(err, veilgate_core::SealError::Unsupported(_)),
+                    "{name}: {err}"
+                );
+            }
+            None => {
+                let env = try_seal(&fx, &plan, &sample, "k").unwrap();
+                assert_eq!(env.predicates.len(), plan.predicates.len(), "{name}");
+                let want_version = if plan.predicates.is_empty() { 1 } else { 2 };
+                assert_eq!(env.encode()[4], want_version, "{name}");
+                check(&fx, &plan, &env).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
         }
-        let why = why.unwrap_or_else(|| {
-            panic!("{name} has predicates or conditions but is called sealable")
-        });
-        assert!(
-            why.contains("groth16/") || why.contains("when"),
-            "{name}: {why}"
-        );
-        let mut dir = fx.directory.clone();
-        dir.ledger = plan.ledgers[0].clone();
-        let record = plan
-            .validate_record(
-                &serde_json::from_str(
-                    &std::fs::read_to_string(format!(
-                        "{}/../../policies/templates/{}",
-                        env!("CARGO_MANIFEST_DIR"),
-                        name.replace(".policy", ".sample.json")
-                    ))
-                    .unwrap(),
-                )
-                .unwrap(),
-            )
-            .unwrap();
-        let mut rng = ChaCha20Rng::seed_from_u64(9);
-        let err = seal(
-            &SealRequest {
-                plan: &plan,
-                record: &record,
-                directory: &dir,
-                submitter: &fx.secrets["bank-a"],
-                pseudonym_key: &fx.pseudonym_key,
-                idempotency_key: "k",
-                timestamp_ms: TIMESTAMP,
-            },
-            &mut rng,
+    }
+}
+
+/// Groth16 predicates end to end: the envelope carries BN254 commitments and
+/// one proof per predicate; recipients open the commitments; a false record
+/// is refused at seal; a member that re-signs a bent envelope is rejected.
+#[test]
+fn groth16_predicates_seal_verify_open_and_resist_bending() {
+    let fx = fixture(5);
+    let (plan, sample) = template("supply-chain-receivable.policy");
+    let env = try_seal(&fx, &plan, &sample, "inv-1").unwrap();
+    let json = veilgate_core::view::envelope_json(&env).to_string();
+    assert!(
+        json.contains("committed_bn254") && json.contains("\"compare\""),
+        "{json}"
+    );
+    check(&fx, &plan, &env).unwrap();
+
+    // The financier (bank-b here) opens the financed amount; the invoice
+    // amount is the regulator's alone.
+    let mut dir = fx.directory.clone();
+    dir.ledger = plan.ledgers[0].clone();
+    let policies = PolicySet::new([plan.clone()]);
+    let v = verify(
+        &env.encode(),
+        &policies,
+        &dir,
+        &mut ChaCha20Rng::seed_from_u64(1),
+    )
+    .unwrap();
+    let reg: BTreeMap<_, _> = open(&v, &fx.secrets["regulator"], None)
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.name, (f.value.display(), f.access)))
+        .collect();
+    assert_eq!(
+        reg["invoice_amount"],
+        (
+            sample["invoice_amount"].as_str().unwrap().to_owned(),
+            Access::CommitmentOpened
         )
-        .unwrap_err();
+    );
+    assert_eq!(
+        reg["financed_amount"].0,
+        sample["financed_amount"].as_str().unwrap()
+    );
+
+    // A record that breaks the predicate is refused, naming it.
+    let mut greedy = sample.clone();
+    greedy["financed_amount"] = serde_json::json!("99999999.00");
+    let err = try_seal(&fx, &plan, &greedy, "inv-2").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the record does not satisfy `financed_amount <= invoice_amount`, which its policy requires"
+    );
+
+    // Bent envelopes, each re-signed by the submitter.
+    let commitments: Vec<usize> = env
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f.body, FieldBody::Bn254Committed(_)))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(commitments.len(), 2);
+    let other = try_seal(&fx, &plan, &sample, "inv-3").unwrap();
+    let mut cases: Vec<(&str, Envelope)> = Vec::new();
+    let mut swapped = env.clone();
+    let (i, j) = (commitments[0], commitments[1]);
+    let bi = swapped.fields[i].body.clone();
+    swapped.fields[i].body = swapped.fields[j].body.clone();
+    swapped.fields[j].body = bi;
+    cases.push(("swapped commitments", swapped));
+    let mut borrowed = env.clone();
+    borrowed.predicates = other.predicates.clone();
+    cases.push(("another envelope's proof", borrowed));
+    let mut missing = env.clone();
+    missing.predicates.clear();
+    cases.push(("no proof", missing));
+    let mut rekeyed = env.clone();
+    rekeyed.predicates[0].key_id[0] ^= 1;
+    cases.push(("unknown key", rekeyed));
+    let mut garbled = env.clone();
+    garbled.predicates[0].proofs[0][5] ^= 1;
+    cases.push(("garbled proof", garbled));
+    let mut pedersen = env.clone();
+    pedersen.fields[i].body = FieldBody::Committed {
+        commitment: [1; 32],
+        proof: None,
+    };
+    cases.push(("Pedersen where BN254 is required", pedersen));
+    for (name, mut bad) in cases {
+        sign_envelope(&mut bad, &fx.secrets["bank-a"]);
+        let err = check(&fx, &plan, &bad).expect_err(name);
         assert!(
-            matches!(err, veilgate_core::SealError::Unsupported(_)),
+            matches!(err.code(), "proof_failed" | "shape"),
             "{name}: {err}"
         );
+    }
+
+    // Sums: the shares must add up to the facility.
+    let (plan, sample) = template("syndicated-loan.policy");
+    check(
+        &fx,
+        &plan,
+        &try_seal(&fx, &plan, &sample, "loan-1").unwrap(),
+    )
+    .unwrap();
+    let mut short = sample.clone();
+    short["share_c"] = serde_json::json!("49999999.99");
+    assert!(matches!(
+        try_seal(&fx, &plan, &short, "loan-2").unwrap_err(),
+        veilgate_core::SealError::PredicateFalse(_)
+    ));
+}
+
+#[test]
+fn age_thresholds_and_equalities_are_proven() {
+    let fx = fixture(6);
+    let (_, text) = TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == "kyc-attestation.policy")
+        .unwrap();
+    let text = text
+        .replace("  nationality in eligible_nationalities\n", "")
+        .replace("sets { eligible_nationalities }\n", "")
+        .replace("nationality:  commit,", "nationality:  ");
+    let plan = compile(&text).unwrap();
+    assert!(veilgate_core::unsupported(&plan).is_none());
+    let (_, sample) = template("kyc-attestation.policy");
+    check(&fx, &plan, &try_seal(&fx, &plan, &sample, "kyc-1").unwrap()).unwrap();
+    let mut minor = sample.clone();
+    minor["birth_date"] = serde_json::json!("2008-11-26");
+    let err = try_seal(&fx, &plan, &minor, "kyc-2").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("age(birth_date, attested_on) >= 18"),
+        "{err}"
+    );
+    minor["birth_date"] = serde_json::json!("2008-11-25");
+    check(&fx, &plan, &try_seal(&fx, &plan, &minor, "kyc-3").unwrap()).unwrap();
+
+    // `==` takes two comparison proofs; `<` is strict.
+    let (_, text) = TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == "supply-chain-receivable.policy")
+        .unwrap();
+    let (_, sample) = template("supply-chain-receivable.policy");
+    for (op, financed, ok) in [
+        ("==", "1000.00", false),
+        ("==", "2000.00", true),
+        ("<", "2000.00", false),
+        ("<", "1999.99", true),
+    ] {
+        let plan = compile(&text.replace(
+            "financed_amount <= invoice_amount",
+            &format!("financed_amount {op} invoice_amount"),
+        ))
+        .unwrap();
+        let mut rec = sample.clone();
+        rec["invoice_amount"] = serde_json::json!("2000.00");
+        rec["financed_amount"] = serde_json::json!(financed);
+        match try_seal(&fx, &plan, &rec, "cmp") {
+            Ok(env) => {
+                assert!(ok, "{op} {financed}");
+                assert_eq!(
+                    env.predicates[0].proofs.len(),
+                    if op == "==" { 2 } else { 1 }
+                );
+                check(&fx, &plan, &env).unwrap();
+            }
+            Err(e) => assert!(
+                !ok && matches!(e, veilgate_core::SealError::PredicateFalse(_)),
+                "{op} {financed}: {e}"
+            ),
+        }
     }
 }

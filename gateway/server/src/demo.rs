@@ -147,6 +147,9 @@ pub async fn run(data_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
             }
             Some(FieldBody::Encrypted) => "ciphertext".to_owned(),
             Some(FieldBody::Derived(_)) => "(masked or generalized)".to_owned(),
+            Some(FieldBody::Bn254Committed(c)) => {
+                format!("commit {}… (BN254)", hex::encode(&c[..4]))
+            }
         };
         print!("{}{}{}", cell(&f.name), cell(&input), cell(&on_ledger));
         for c in cols {
