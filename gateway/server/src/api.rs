@@ -81,6 +81,11 @@ impl From<SealError> for ApiError {
             SealError::Unsupported(why) => {
                 ApiError::new(501, "unsupported_policy", why).field("policy")
             }
+            // A valid record that breaks a predicate of its policy: the message
+            // names the predicate as the policy writes it, never a value.
+            SealError::PredicateFalse(_) => {
+                ApiError::new(422, "predicate_not_satisfied", e.to_string()).field("record")
+            }
             // The rest are the gateway's configuration, not the caller's input.
             other => {
                 tracing::error!(error = %other, "sealing failed");
