@@ -23,12 +23,12 @@ fn main() {
         let s: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
         let t = Instant::now();
         for _ in 0..RUNS {
-            std::hint::black_box(G1Projective::msm(&g1, &s).unwrap());
+            let _ = std::hint::black_box(G1Projective::msm(&g1, &s).unwrap());
         }
         let one = t.elapsed() / RUNS;
         let t = Instant::now();
         for _ in 0..RUNS {
-            std::hint::black_box(G2Projective::msm(&g2, &s).unwrap());
+            let _ = std::hint::black_box(G2Projective::msm(&g2, &s).unwrap());
         }
         let two = t.elapsed() / RUNS;
         println!("{n} random scalars: G1 MSM {one:?}, G2 MSM {two:?}");
