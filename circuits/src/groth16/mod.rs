@@ -7,7 +7,7 @@
 //! (`t₁ + … + tₙ = total`), [`membership`] and [`non_membership`] (sets
 //! published by Merkle root), [`date`] (age at a public date). [`keys`] holds
 //! setup, cached proving, single and batch verification and key files;
-//! [`evm`] the EIP-197 word order for Solidity verifiers.
+//! [`evm`] the EIP-197 word order, [`solidity`] a verifier contract per key.
 
 pub mod compare;
 pub mod date;
@@ -16,6 +16,7 @@ pub mod keys;
 pub mod membership;
 pub mod non_membership;
 pub mod range;
+pub mod solidity;
 pub mod sum;
 
 pub use keys::{proof_from_bytes, proof_to_bytes, Groth16Error, Keys, Statement};

@@ -1,0 +1,96 @@
+//! A JSON-RPC client for one EVM chain with one signing key (alloy).
+//!
+//! Transactions that call a Groth16 verifier carry an explicit gas limit:
+//! a verifier that returns `false` when a precompile runs out of gas makes
+//! `eth_estimateGas` under-estimate (observed on anvil), and the transaction
+//! would then "succeed" with the wrong answer.
+
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::primitives::{Address, Bytes};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+
+use crate::EvmError;
+
+fn rpc(e: impl std::fmt::Display) -> EvmError {
+    EvmError::Rpc(e.to_string())
+}
+
+pub struct Chain {
+    provider: DynProvider,
+    pub from: Address,
+}
+
+/// What a mined transaction cost and where it landed.
+#[derive(Clone, Debug)]
+pub struct Mined {
+    pub hash: String,
+    pub block: Option<u64>,
+    pub gas_used: u64,
+    pub contract: Option<Address>,
+}
+
+impl Chain {
+    /// Connects to `url` (HTTP JSON-RPC) signing with the hex private `key`.
+    pub fn connect(url: &str, key: &str) -> Result<Chain, EvmError> {
+        let signer: PrivateKeySigner = key.parse().map_err(rpc)?;
+        let from = signer.address();
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(url.parse().map_err(rpc)?)
+            .erased();
+        Ok(Chain { provider, from })
+    }
+
+    async fn mine(&self, tx: TransactionRequest) -> Result<Mined, EvmError> {
+        let receipt = self
+            .provider
+            .send_transaction(tx)
+            .await
+            .map_err(rpc)?
+            .get_receipt()
+            .await
+            .map_err(rpc)?;
+        let hash = format!("{:#x}", receipt.transaction_hash);
+        if !receipt.status() {
+            return Err(EvmError::Reverted(hash));
+        }
+        Ok(Mined {
+            hash,
+            block: receipt.block_number,
+            gas_used: receipt.gas_used,
+            contract: receipt.contract_address,
+        })
+    }
+
+    /// Deploys creation bytecode; returns the contract's address and the receipt.
+    pub async fn deploy(&self, code: Vec<u8>) -> Result<(Address, Mined), EvmError> {
+        let mined = self
+            .mine(TransactionRequest::default().with_deploy_code(code))
+            .await?;
+        let at = mined
+            .contract
+            .ok_or_else(|| EvmError::Rpc("deployment receipt has no contract address".into()))?;
+        Ok((at, mined))
+    }
+
+    /// `eth_call`: runs `data` against `to` without a transaction.
+    pub async fn call(&self, to: Address, data: Vec<u8>) -> Result<Bytes, EvmError> {
+        self.provider
+            .call(TransactionRequest::default().with_to(to).with_input(data))
+            .await
+            .map_err(rpc)
+    }
+
+    /// Sends `data` to `to` with an explicit gas limit and waits for the receipt.
+    pub async fn transact(&self, to: Address, data: Vec<u8>, gas: u64) -> Result<Mined, EvmError> {
+        self.mine(
+            TransactionRequest::default()
+                .with_to(to)
+                .with_input(data)
+                .with_gas_limit(gas),
+        )
+        .await
+    }
+}
