@@ -5,10 +5,11 @@
 //! `eth_estimateGas` under-estimate (observed on anvil), and the transaction
 //! would then "succeed" with the wrong answer.
 
+use alloy::eips::BlockId;
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, Bytes};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::TransactionRequest;
+use alloy::rpc::types::{Filter, Log, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 
 use crate::EvmError;
@@ -20,6 +21,10 @@ fn rpc(e: impl std::fmt::Display) -> EvmError {
 pub struct Chain {
     provider: DynProvider,
     pub from: Address,
+    /// Blocks a transaction must have on top (itself included) before it
+    /// counts as written; reads look this far behind the head. 1 on a
+    /// development node that mines one block per transaction.
+    pub confirmations: u64,
 }
 
 /// What a mined transaction cost and where it landed.
@@ -29,6 +34,7 @@ pub struct Mined {
     pub block: Option<u64>,
     pub gas_used: u64,
     pub contract: Option<Address>,
+    pub logs: Vec<Log>,
 }
 
 impl Chain {
@@ -40,7 +46,11 @@ impl Chain {
             .wallet(EthereumWallet::from(signer))
             .connect_http(url.parse().map_err(rpc)?)
             .erased();
-        Ok(Chain { provider, from })
+        Ok(Chain {
+            provider,
+            from,
+            confirmations: 1,
+        })
     }
 
     async fn mine(&self, tx: TransactionRequest) -> Result<Mined, EvmError> {
@@ -49,6 +59,8 @@ impl Chain {
             .send_transaction(tx)
             .await
             .map_err(rpc)?
+            .with_required_confirmations(self.confirmations.max(1))
+            .with_timeout(Some(std::time::Duration::from_secs(120)))
             .get_receipt()
             .await
             .map_err(rpc)?;
@@ -61,6 +73,7 @@ impl Chain {
             block: receipt.block_number,
             gas_used: receipt.gas_used,
             contract: receipt.contract_address,
+            logs: receipt.inner.logs().to_vec(),
         })
     }
 
@@ -81,6 +94,31 @@ impl Chain {
             .call(TransactionRequest::default().with_to(to).with_input(data))
             .await
             .map_err(rpc)
+    }
+
+    /// `eth_call` at a block (the confirmed view: see [`Chain::confirmed_block`]).
+    pub async fn call_at(&self, to: Address, data: Vec<u8>, block: u64) -> Result<Bytes, EvmError> {
+        self.provider
+            .call(TransactionRequest::default().with_to(to).with_input(data))
+            .block(BlockId::number(block))
+            .await
+            .map_err(rpc)
+    }
+
+    /// The newest block with `confirmations − 1` blocks on top of it.
+    pub async fn confirmed_block(&self) -> Result<u64, EvmError> {
+        let head = self.provider.get_block_number().await.map_err(rpc)?;
+        Ok(head.saturating_sub(self.confirmations.saturating_sub(1)))
+    }
+
+    pub async fn logs(&self, filter: &Filter) -> Result<Vec<Log>, EvmError> {
+        self.provider.get_logs(filter).await.map_err(rpc)
+    }
+
+    /// Sends `data` to `to`, the gas limit estimated by the node.
+    pub async fn send(&self, to: Address, data: Vec<u8>) -> Result<Mined, EvmError> {
+        self.mine(TransactionRequest::default().with_to(to).with_input(data))
+            .await
     }
 
     /// Sends `data` to `to` with an explicit gas limit and waits for the receipt.

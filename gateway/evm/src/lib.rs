@@ -5,6 +5,8 @@
 //! - [`chain`]: a JSON-RPC client (alloy) with a local signing key: deploy,
 //!   call, transact, receipts.
 //! - [`devnet`]: starts a local `anvil` node for tests, on 127.0.0.1 only.
+//! - [`ledger`]: the [`veilgate_ledger::Ledger`] trait over the
+//!   `VeilgateRegistry` contract (`contracts/`).
 //!
 //! The on-chain Groth16 verifiers are generated from verifying keys by
 //! `veilgate_circuits::groth16::solidity`.
@@ -12,6 +14,7 @@
 
 pub mod chain;
 pub mod devnet;
+pub mod ledger;
 pub mod solc;
 
 /// Why an EVM operation failed. Messages carry no customer data (nothing here

@@ -1,0 +1,275 @@
+//! [`Ledger`] on an EVM chain, through the `VeilgateRegistry` contract
+//! (`contracts/VeilgateRegistry.sol`).
+//!
+//! Appends are transactions (one envelope each, or [`EvmLedger::append_batch`]
+//! for several in one); reads are `eth_call`s and event logs at the confirmed
+//! block, so an entry is visible only once it has the configured number of
+//! confirmations. The entry hash is computed by the contract exactly as the
+//! embedded ledger computes it, so `verify_chain` checks an EVM ledger too.
+//!
+//! The trait is synchronous (the gateway calls it from its blocking pool);
+//! each call runs on a fresh thread with this adapter's own runtime, so it is
+//! safe from any context.
+
+use alloy::primitives::{Address, FixedBytes, B256, U256};
+use alloy::rpc::types::Filter;
+use alloy::sol_types::{SolCall, SolEvent};
+use veilgate_ledger::{Appended, Entry, EnvelopeId, Ledger, LedgerError, Receipt};
+
+use crate::chain::{Chain, Mined};
+use crate::EvmError;
+
+/// The registry's interface (what the adapter calls and reads).
+#[allow(missing_docs)]
+mod abi {
+    alloy::sol! {
+    function append(bytes16[] ids, bytes[] envelopes) external;
+    function sequenceOf(bytes16 id) external view returns (bool found, uint64 sequence);
+    function count() external view returns (uint64);
+    function head() external view returns (bytes32);
+    function envelopeHashOf(bytes16 id) external view returns (bytes32);
+    function entryHashOf(uint64 sequence) external view returns (bytes32);
+    function blockOf(uint64 sequence) external view returns (uint64);
+    function setWriter(address writer, bool allowed) external;
+    event Appended(uint64 indexed sequence, bytes16 indexed id, bytes32 entryHash, bytes envelope);
+    }
+}
+
+use abi::{appendCall, blockOfCall, countCall, entryHashOfCall, headCall, sequenceOfCall};
+
+/// The registry's creation bytecode, compiled from `contracts/VeilgateRegistry.sol`
+/// by solcjs 0.8.37 with the optimizer (a test recompiles and compares).
+pub const REGISTRY_BYTECODE_HEX: &str = include_str!("../contracts/VeilgateRegistry.bin");
+
+pub struct EvmLedger {
+    rt: tokio::runtime::Runtime,
+    chain: Chain,
+    registry: Address,
+}
+
+fn storage(e: impl std::fmt::Display) -> LedgerError {
+    LedgerError::Storage(e.to_string())
+}
+
+impl EvmLedger {
+    pub fn new(chain: Chain, registry: Address) -> Result<EvmLedger, EvmError> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(EvmLedger {
+            rt,
+            chain,
+            registry,
+        })
+    }
+
+    /// Deploys a fresh registry from `chain`'s account (its admin and first writer).
+    pub fn deploy(chain: Chain) -> Result<(EvmLedger, Mined), EvmError> {
+        let code = hex::decode(REGISTRY_BYTECODE_HEX.trim())
+            .map_err(|e| EvmError::Compile(e.to_string()))?;
+        let ledger = EvmLedger::new(chain, Address::ZERO)?;
+        let (at, mined) = ledger.run(async { ledger.chain.deploy(code).await })?;
+        Ok((
+            EvmLedger {
+                registry: at,
+                ..ledger
+            },
+            mined,
+        ))
+    }
+
+    pub fn address(&self) -> Address {
+        self.registry
+    }
+
+    /// Runs a chain operation to completion on a fresh thread (never inside
+    /// the caller's runtime).
+    fn run<T: Send>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, EvmError>> + Send,
+    ) -> Result<T, EvmError> {
+        std::thread::scope(|s| {
+            s.spawn(|| self.rt.block_on(fut))
+                .join()
+                .unwrap_or_else(|_| Err(EvmError::Rpc("chain thread panicked".into())))
+        })
+    }
+
+    async fn view<C: SolCall>(
+        c: &Chain,
+        at: Address,
+        call: C,
+        block: u64,
+    ) -> Result<C::Return, EvmError> {
+        let out = c.call_at(at, call.abi_encode(), block).await?;
+        C::abi_decode_returns(&out).map_err(|e| EvmError::Rpc(e.to_string()))
+    }
+
+    /// Appends several envelopes in one transaction (in order). Envelopes
+    /// already on the ledger with the same bytes are skipped; an id present
+    /// with other bytes fails the whole batch. Returns each one's receipt.
+    pub fn append_batch(
+        &self,
+        batch: &[(EnvelopeId, Vec<u8>)],
+    ) -> Result<(Vec<Appended>, Mined), LedgerError> {
+        let at = self.registry;
+        let ids: Vec<FixedBytes<16>> = batch.iter().map(|(id, _)| FixedBytes(*id)).collect();
+        let bodies: Vec<alloy::primitives::Bytes> =
+            batch.iter().map(|(_, b)| b.clone().into()).collect();
+        // Conflicts are found before paying for a transaction that would revert.
+        for (id, bytes) in batch {
+            if let Some(existing) = self.by_id(id)? {
+                if existing.envelope != *bytes {
+                    return Err(LedgerError::Conflict(hex::encode(id)));
+                }
+            }
+        }
+        let data = appendCall {
+            ids,
+            envelopes: bodies,
+        }
+        .abi_encode();
+        let mined = self
+            .run(async move { self.chain.send(at, data).await })
+            .map_err(storage)?;
+        let mut fresh = std::collections::HashMap::new();
+        for log in &mined.logs {
+            if let Ok(ev) = abi::Appended::decode_log_data(&log.inner.data) {
+                fresh.insert(ev.id.0, (ev.sequence, ev.entryHash.0));
+            }
+        }
+        let mut out = Vec::with_capacity(batch.len());
+        for (id, _) in batch {
+            match fresh.get(id) {
+                Some((sequence, hash)) => out.push(Appended {
+                    receipt: Receipt {
+                        sequence: *sequence,
+                        entry_hash: *hash,
+                    },
+                    new: true,
+                }),
+                None => {
+                    let e = self
+                        .by_id(id)?
+                        .ok_or_else(|| storage("appended envelope not found"))?;
+                    out.push(Appended {
+                        receipt: e.receipt(),
+                        new: false,
+                    });
+                }
+            }
+        }
+        Ok((out, mined))
+    }
+}
+
+impl Ledger for EvmLedger {
+    fn append(&self, envelope_id: EnvelopeId, envelope: &[u8]) -> Result<Appended, LedgerError> {
+        if let Some(existing) = self.by_id(&envelope_id)? {
+            if existing.envelope == envelope {
+                return Ok(Appended {
+                    receipt: existing.receipt(),
+                    new: false,
+                });
+            }
+            return Err(LedgerError::Conflict(hex::encode(envelope_id)));
+        }
+        let (mut receipts, _) = self.append_batch(&[(envelope_id, envelope.to_vec())])?;
+        receipts.pop().ok_or_else(|| storage("empty append"))
+    }
+
+    fn by_id(&self, id: &EnvelopeId) -> Result<Option<Entry>, LedgerError> {
+        let at = self.registry;
+        let key = FixedBytes(*id);
+        let found = self
+            .run(async move {
+                let c = &self.chain;
+                let block = c.confirmed_block().await?;
+                Self::view(c, at, sequenceOfCall { id: key }, block).await
+            })
+            .map_err(storage)?;
+        if !found.found {
+            return Ok(None);
+        }
+        self.by_sequence(found.sequence)
+    }
+
+    fn by_sequence(&self, sequence: u64) -> Result<Option<Entry>, LedgerError> {
+        let at = self.registry;
+        let got = self
+            .run(async move {
+                let c = &self.chain;
+                let block = c.confirmed_block().await?;
+                let n = Self::view(c, at, countCall {}, block).await?;
+                if sequence >= n {
+                    return Ok(None);
+                }
+                let mined_in = Self::view(c, at, blockOfCall { sequence }, block).await?;
+                let prev = match sequence.checked_sub(1) {
+                    Some(p) => {
+                        Self::view(c, at, entryHashOfCall { sequence: p }, block)
+                            .await?
+                            .0
+                    }
+                    None => [0u8; 32],
+                };
+                let filter = Filter::new()
+                    .address(at)
+                    .event_signature(abi::Appended::SIGNATURE_HASH)
+                    .topic1(B256::from(U256::from(sequence)))
+                    .from_block(mined_in)
+                    .to_block(mined_in);
+                let logs = c.logs(&filter).await?;
+                Ok(logs
+                    .iter()
+                    .find_map(|l| abi::Appended::decode_log_data(&l.inner.data).ok())
+                    .map(|ev| (ev, prev)))
+            })
+            .map_err(storage)?;
+        let Some((ev, prev)) = got else {
+            return Ok(None);
+        };
+        let entry = Entry {
+            sequence,
+            envelope_id: ev.id.0,
+            prev_hash: prev,
+            entry_hash: ev.entryHash.0,
+            envelope: ev.envelope.to_vec(),
+        };
+        // The chain's word is checked, not trusted: the hash must follow from the bytes.
+        if veilgate_ledger::entry_hash(sequence, &prev, &entry.envelope_id, &entry.envelope)
+            != entry.entry_hash
+        {
+            return Err(LedgerError::Broken(sequence));
+        }
+        Ok(Some(entry))
+    }
+
+    fn head(&self) -> Result<Option<Receipt>, LedgerError> {
+        let at = self.registry;
+        let (n, head) = self
+            .run(async move {
+                let c = &self.chain;
+                let block = c.confirmed_block().await?;
+                Ok((
+                    Self::view(c, at, countCall {}, block).await?,
+                    Self::view(c, at, headCall {}, block).await?,
+                ))
+            })
+            .map_err(storage)?;
+        Ok(n.checked_sub(1).map(|sequence| Receipt {
+            sequence,
+            entry_hash: head.0,
+        }))
+    }
+
+    fn len(&self) -> Result<u64, LedgerError> {
+        let at = self.registry;
+        self.run(async move {
+            let c = &self.chain;
+            let block = c.confirmed_block().await?;
+            Self::view(c, at, countCall {}, block).await
+        })
+        .map_err(storage)
+    }
+}
