@@ -1,8 +1,8 @@
 //! [`Ledger`] on an EVM chain, through the `VeilgateRegistry` contract
 //! (`contracts/VeilgateRegistry.sol`).
 //!
-//! Appends are transactions (one envelope each, or [`EvmLedger::append_batch`]
-//! for several in one); reads are `eth_call`s and event logs at the confirmed
+//! Appends are transactions (one envelope each, or up to [`MAX_PER_TRANSACTION`]
+//! in one with `append_batch`); reads are `eth_call`s and event logs at the confirmed
 //! block, so an entry is visible only once it has the configured number of
 //! confirmations. The entry hash is computed by the contract exactly as the
 //! embedded ledger computes it, so `verify_chain` checks an EVM ledger too.
@@ -40,6 +40,11 @@ use abi::{appendCall, blockOfCall, countCall, entryHashOfCall, headCall, sequenc
 /// The registry's creation bytecode, compiled from `contracts/VeilgateRegistry.sol`
 /// by solcjs 0.8.37 with the optimizer (a test recompiles and compares).
 pub const REGISTRY_BYTECODE_HEX: &str = include_str!("../contracts/VeilgateRegistry.bin");
+
+/// Envelopes per `append` transaction: ~150,000 gas each keeps a full batch
+/// near 2.4 M gas, far below common block gas limits (30 M on anvil and Besu
+/// defaults).
+pub const MAX_PER_TRANSACTION: usize = 16;
 
 pub struct EvmLedger {
     rt: tokio::runtime::Runtime,
@@ -108,7 +113,7 @@ impl EvmLedger {
     /// Appends several envelopes in one transaction (in order). Envelopes
     /// already on the ledger with the same bytes are skipped; an id present
     /// with other bytes fails the whole batch. Returns each one's receipt.
-    pub fn append_batch(
+    pub fn append_mined(
         &self,
         batch: &[(EnvelopeId, Vec<u8>)],
     ) -> Result<(Vec<Appended>, Mined), LedgerError> {
@@ -174,8 +179,17 @@ impl Ledger for EvmLedger {
             }
             return Err(LedgerError::Conflict(hex::encode(envelope_id)));
         }
-        let (mut receipts, _) = self.append_batch(&[(envelope_id, envelope.to_vec())])?;
+        let (mut receipts, _) = self.append_mined(&[(envelope_id, envelope.to_vec())])?;
         receipts.pop().ok_or_else(|| storage("empty append"))
+    }
+
+    /// At most [`MAX_PER_TRANSACTION`] envelopes per transaction.
+    fn append_batch(&self, batch: &[(EnvelopeId, Vec<u8>)]) -> Result<Vec<Appended>, LedgerError> {
+        let mut out = Vec::with_capacity(batch.len());
+        for chunk in batch.chunks(MAX_PER_TRANSACTION) {
+            out.extend(self.append_mined(chunk)?.0);
+        }
+        Ok(out)
     }
 
     fn by_id(&self, id: &EnvelopeId) -> Result<Option<Entry>, LedgerError> {

@@ -103,7 +103,7 @@ fn appends_exactly_once_reads_back_and_survives_a_node_restart() {
         .map(envelope)
         .chain([(id0, bytes0.clone())])
         .collect();
-    let (receipts, mined) = ledger.append_batch(&batch).unwrap();
+    let (receipts, mined) = ledger.append_mined(&batch).unwrap();
     assert_eq!(
         receipts
             .iter()
@@ -203,10 +203,10 @@ fn gas_per_envelope_for_each_template() {
             })
             .collect();
         let one = &envs[0];
-        let (receipts, single) = ledger.append_batch(&[(one.id, one.encode())]).unwrap();
+        let (receipts, single) = ledger.append_mined(&[(one.id, one.encode())]).unwrap();
         assert!(receipts[0].new);
         let batch: Vec<_> = envs[1..].iter().map(|e| (e.id, e.encode())).collect();
-        let (_, ten) = ledger.append_batch(&batch).unwrap();
+        let (_, ten) = ledger.append_mined(&batch).unwrap();
         lines.push(format!(
             "{name}: envelope {} bytes; alone {} gas; in a batch of 10 {} gas each",
             one.encode().len(),

@@ -69,6 +69,13 @@ pub enum LedgerError {
 
 pub trait Ledger: Send + Sync {
     fn append(&self, envelope_id: EnvelopeId, envelope: &[u8]) -> Result<Appended, LedgerError>;
+    /// Appends several envelopes in order, with the same exactly-once rule as
+    /// [`Ledger::append`]. The default appends one by one; adapters whose
+    /// writes cost per call (a chain transaction) write the batch at once. On
+    /// `Err` some may have been written: appending the batch again is safe.
+    fn append_batch(&self, batch: &[(EnvelopeId, Vec<u8>)]) -> Result<Vec<Appended>, LedgerError> {
+        batch.iter().map(|(id, b)| self.append(*id, b)).collect()
+    }
     fn by_id(&self, id: &EnvelopeId) -> Result<Option<Entry>, LedgerError>;
     fn by_sequence(&self, sequence: u64) -> Result<Option<Entry>, LedgerError>;
     /// The last entry's receipt, if any.

@@ -89,13 +89,38 @@ impl Default for Limits {
 #[serde(deny_unknown_fields)]
 pub struct LedgerConfig {
     pub id: String,
-    /// Ledger adapter: `embedded` (redb file `ledgers/<id>/ledger.redb`).
+    /// Ledger adapter: `embedded` (redb file `ledgers/<id>/ledger.redb`) or
+    /// `evm` (the `VeilgateRegistry` contract on an EVM chain; needs `[ledger.evm]`).
     #[serde(default = "default_kind")]
     pub kind: String,
+    /// For `kind = "evm"`.
+    #[serde(default)]
+    pub evm: Option<EvmConfig>,
     /// The consortium CA(s) whose client certificates may act on this ledger.
     pub ca: Vec<String>,
     /// Policy files published on this ledger.
     pub policies: Vec<String>,
+}
+
+/// Where an EVM ledger lives and how the gateway writes to it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvmConfig {
+    /// The node's JSON-RPC URL (`http://…`).
+    pub rpc: String,
+    /// Address of the deployed `VeilgateRegistry` (`0x…`).
+    pub registry: String,
+    /// File holding the gateway account's private key (hex), relative to the
+    /// data directory. The account must be an admitted writer of the registry.
+    pub key_file: String,
+    /// Blocks on top (itself included) before a write counts and a read sees
+    /// it. Default 1 (a development node); set it to the chain's finality.
+    #[serde(default = "d_confirmations")]
+    pub confirmations: u64,
+}
+
+fn d_confirmations() -> u64 {
+    1
 }
 
 fn default_listen() -> String {

@@ -34,42 +34,64 @@ pub async fn run(state: Arc<AppState>, mut stop: tokio::sync::watch::Receiver<bo
             Err(_) => Vec::new(),
         };
         let mut failed = false;
-        for p in &batch {
-            let Some(ls) = state.ledgers.get(&p.ledger) else {
-                tracing::error!(ledger = %p.ledger, "outbox entry for a ledger this gateway no longer serves; kept");
+        // Consecutive entries for one ledger go in one call (one transaction
+        // on a chain); order is kept across ledgers.
+        let mut rest = batch.as_slice();
+        while let Some(first) = rest.first() {
+            let run = rest.iter().take_while(|p| p.ledger == first.ledger).count();
+            let (group, tail) = rest.split_at(run);
+            rest = tail;
+            let Some(ls) = state.ledgers.get(&first.ledger) else {
+                tracing::error!(ledger = %first.ledger, "outbox entry for a ledger this gateway no longer serves; kept");
                 failed = true;
                 break;
             };
             let ledger = ls.ledger.clone();
-            let (id, bytes) = (p.envelope_id, p.envelope.clone());
-            match tokio::task::spawn_blocking(move || ledger.append(id, &bytes)).await {
-                Ok(Ok(appended)) => {
+            let items: Vec<_> = group
+                .iter()
+                .map(|p| (p.envelope_id, p.envelope.clone()))
+                .collect();
+            match tokio::task::spawn_blocking(move || ledger.append_batch(&items)).await {
+                Ok(Ok(appended)) if appended.len() == group.len() => {
                     let s = state.clone();
-                    let p2 = p.clone();
                     let now = now_ms();
-                    let r = appended.receipt.clone();
+                    let done: Vec<_> = group
+                        .iter()
+                        .cloned()
+                        .zip(appended.into_iter().map(|a| a.receipt))
+                        .collect();
                     let recorded = tokio::task::spawn_blocking(move || {
-                        s.store.delivered(&p2, r.sequence, &r.entry_hash, now)
+                        done.iter().try_for_each(|(p, r)| {
+                            s.store.delivered(p, r.sequence, &r.entry_hash, now)
+                        })
                     })
                     .await;
                     if !matches!(recorded, Ok(Ok(()))) {
-                        // The next pass re-appends; the ledger answers with this receipt.
-                        tracing::error!(envelope_id = %hex::encode(id), "recording a delivery failed; will retry");
+                        // The next pass re-appends; the ledger answers with these receipts.
+                        tracing::error!(ledger = %first.ledger, "recording deliveries failed; will retry");
                         failed = true;
                         break;
                     }
-                    let lag = state
-                        .store
-                        .submission(&id)
-                        .ok()
-                        .flatten()
-                        .map_or(0, |s| now.saturating_sub(s.accepted_ms));
-                    state.metrics.delivered(lag as f64 / 1000.0);
+                    for p in group {
+                        let lag = state
+                            .store
+                            .submission(&p.envelope_id)
+                            .ok()
+                            .flatten()
+                            .map_or(0, |s| now.saturating_sub(s.accepted_ms));
+                        state.metrics.delivered(lag as f64 / 1000.0);
+                    }
                     backoff = BACKOFF_START;
+                }
+                Ok(Ok(_)) => {
+                    state.metrics.ledger_error();
+                    tracing::error!(ledger = %first.ledger, "ledger returned a receipt count that differs from the batch; retrying");
+                    failed = true;
+                    break;
                 }
                 Ok(Err(e)) => {
                     state.metrics.ledger_error();
-                    tracing::warn!(error = %e, ledger = %p.ledger, "ledger append failed; retrying with backoff");
+                    tracing::warn!(error = %e, ledger = %first.ledger, "ledger append failed; retrying with backoff");
                     failed = true;
                     break;
                 }

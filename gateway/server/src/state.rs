@@ -15,7 +15,7 @@ use veilgate_ledger::{EmbeddedLedger, Ledger};
 use veilgate_policies::Plan;
 
 pub use crate::config::CONFIG_FILE;
-use crate::config::{Config, Limits};
+use crate::config::{Config, LedgerConfig, Limits};
 use crate::identity::Revocations;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -68,18 +68,51 @@ fn file_err<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> StartError +
 }
 
 /// Ledger adapters by kind. Tests may wrap the result (fault injection).
-pub type LedgerFactory = dyn Fn(&str, &Path) -> Result<Arc<dyn Ledger>, StartError>;
+pub type LedgerFactory = dyn Fn(&LedgerConfig, &Path, &Path) -> Result<Arc<dyn Ledger>, StartError>;
 
-pub fn embedded_ledgers(id: &str, ledger_dir: &Path) -> Result<Arc<dyn Ledger>, StartError> {
-    let _ = id;
-    EmbeddedLedger::open(&ledger_dir.join("ledger.redb"))
-        .map(|l| Arc::new(l) as Arc<dyn Ledger>)
-        .map_err(|e| StartError::Config(e.to_string()))
+/// The adapters of this build: `embedded` and `evm`. Arguments: the ledger's
+/// configuration, its directory, and the data directory (for relative paths).
+pub fn ledger_adapters(
+    lc: &LedgerConfig,
+    ledger_dir: &Path,
+    data_dir: &Path,
+) -> Result<Arc<dyn Ledger>, StartError> {
+    match lc.kind.as_str() {
+        "embedded" => EmbeddedLedger::open(&ledger_dir.join("ledger.redb"))
+            .map(|l| Arc::new(l) as Arc<dyn Ledger>)
+            .map_err(|e| StartError::Config(e.to_string())),
+        "evm" => {
+            let evm = lc.evm.as_ref().ok_or_else(|| {
+                StartError::Config(format!(
+                    "ledger `{}`: kind \"evm\" needs a [ledger.evm] table",
+                    lc.id
+                ))
+            })?;
+            let key_path = data_dir.join(&evm.key_file);
+            let key = read(&key_path)?;
+            let mut chain = veilgate_evm::chain::Chain::connect(&evm.rpc, key.trim())
+                .map_err(|e| StartError::Config(format!("ledger `{}`: {e}", lc.id)))?;
+            chain.confirmations = evm.confirmations;
+            let registry = evm.registry.parse().map_err(|_| {
+                StartError::Config(format!(
+                    "ledger `{}`: registry `{}` is not an address",
+                    lc.id, evm.registry
+                ))
+            })?;
+            veilgate_evm::ledger::EvmLedger::new(chain, registry)
+                .map(|l| Arc::new(l) as Arc<dyn Ledger>)
+                .map_err(|e| StartError::Config(format!("ledger `{}`: {e}", lc.id)))
+        }
+        other => Err(StartError::Config(format!(
+            "ledger `{}`: adapter kind `{other}` is not available in this build (embedded, evm)",
+            lc.id
+        ))),
+    }
 }
 
 impl AppState {
     pub fn load(data_dir: &Path) -> Result<Self, StartError> {
-        Self::load_with(data_dir, &embedded_ledgers)
+        Self::load_with(data_dir, &ledger_adapters)
     }
 
     pub fn load_with(data_dir: &Path, ledgers_by_kind: &LedgerFactory) -> Result<Self, StartError> {
@@ -91,12 +124,6 @@ impl AppState {
 
         let mut ledgers = BTreeMap::new();
         for lc in &config.ledgers {
-            if lc.kind != "embedded" {
-                return Err(StartError::Config(format!(
-                    "ledger `{}`: adapter kind `{}` is not available in this build",
-                    lc.id, lc.kind
-                )));
-            }
             let ld = directory.ledger(&lc.id).cloned().ok_or_else(|| {
                 StartError::Config(format!("ledger `{}` is not in {}", lc.id, config.directory))
             })?;
@@ -145,7 +172,7 @@ impl AppState {
                 .ok_or_else(|| {
                     StartError::Config(format!("{} must be 32 bytes of hex", key_path.display()))
                 })?;
-            let ledger = ledgers_by_kind(&lc.id, &ldir)?;
+            let ledger = ledgers_by_kind(lc, &ldir, data_dir)?;
             ledgers.insert(
                 lc.id.clone(),
                 LedgerState {

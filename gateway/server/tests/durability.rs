@@ -322,15 +322,17 @@ async fn a_ledger_outage_delays_delivery_in_order_and_back_pressure_holds() {
     );
     let down = Arc::new(AtomicBool::new(false));
     let d2 = down.clone();
-    let factory =
-        move |_: &str, dir: &Path| -> Result<Arc<dyn Ledger>, veilgate::state::StartError> {
-            let inner = EmbeddedLedger::open(&dir.join("ledger.redb"))
-                .map_err(|e| veilgate::state::StartError::Config(e.to_string()))?;
-            Ok(Arc::new(Switchable {
-                inner,
-                down: d2.clone(),
-            }))
-        };
+    let factory = move |_: &veilgate::config::LedgerConfig,
+                        dir: &Path,
+                        _: &Path|
+          -> Result<Arc<dyn Ledger>, veilgate::state::StartError> {
+        let inner = EmbeddedLedger::open(&dir.join("ledger.redb"))
+            .map_err(|e| veilgate::state::StartError::Config(e.to_string()))?;
+        Ok(Arc::new(Switchable {
+            inner,
+            down: d2.clone(),
+        }))
+    };
     let state = Arc::new(veilgate::state::AppState::load_with(&data, &factory).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("https://{}", listener.local_addr().unwrap());
