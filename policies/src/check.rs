@@ -101,6 +101,7 @@ pub fn check(ast: PolicyAst) -> Result<Plan, PolicyError> {
     let mut ledgers: Option<Vec<String>> = None;
     let mut suite: Option<String> = None;
     let mut require: Option<&Vec<Name>> = None;
+    let mut onchain: Option<Span> = None;
     for h in &ast.headers {
         match &h.node {
             Header::Ledger(names) => {
@@ -138,6 +139,15 @@ pub fn check(ast: PolicyAst) -> Result<Plan, PolicyError> {
                     ));
                 }
                 require = Some(names);
+            }
+            Header::OnChain(span) => {
+                if onchain.is_some() {
+                    return Err(err(
+                        *span,
+                        "the policy says `require proofs on chain` twice",
+                    ));
+                }
+                onchain = Some(*span);
             }
         }
     }
@@ -383,6 +393,16 @@ pub fn check(ast: PolicyAst) -> Result<Plan, PolicyError> {
         }
     }
 
+    if let Some(span) = onchain {
+        if predicates.is_empty() {
+            return Err(err(
+                span,
+                "`require proofs on chain` needs predicates: the policy proves nothing",
+            )
+            .with_help("add a `prove { ... }` block, or remove this line"));
+        }
+    }
+
     Ok(Plan {
         id: ast.id.text,
         version,
@@ -394,6 +414,7 @@ pub fn check(ast: PolicyAst) -> Result<Plan, PolicyError> {
         fields,
         predicates: predicates.into_iter().collect(),
         conditions,
+        onchain: onchain.is_some(),
         hash: [0; 32],
     }
     .seal_hash())

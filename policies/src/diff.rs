@@ -75,6 +75,13 @@ pub fn diff(old: &Plan, new: &Plan) -> Vec<String> {
     for l in ol.difference(&nl) {
         out.push(format!("no longer binds ledger `{l}`"));
     }
+    if old.onchain != new.onchain {
+        out.push(if new.onchain {
+            "now requires its proofs to be verified on chain".to_owned()
+        } else {
+            "no longer requires its proofs to be verified on chain".to_owned()
+        });
+    }
     if old.suite != new.suite {
         out.push(format!("crypto suite: `{}` → `{}`", old.suite, new.suite));
     }

@@ -185,6 +185,7 @@ fn render(ast: &PolicyAst) -> String {
             Header::Ledger(l) => format!("ledger {}", names(l)),
             Header::Suite(s) => format!("suite {}", s.text),
             Header::Require(r, _) => format!("require encrypt to [{}]", names(r)),
+            Header::OnChain(_) => "require proofs on chain".to_owned(),
         };
         line(&mut out, &text, &h.trailing);
     }

@@ -4,6 +4,7 @@
 //! ```text
 //! policy    := 'policy' NAME 'version' INT header* record roles? sets? disclose prove? when*
 //! header    := 'ledger' NAME (',' NAME)*  |  'suite' NAME  |  'require' 'encrypt' 'to' '[' NAME,+ ']'
+//!            | 'require' 'proofs' 'on' 'chain'
 //! record    := 'record' '{' (NAME ':' type)* '}'
 //! type      := 'string' | 'integer' | 'bool' | 'date' | 'party' | 'bytes'
 //!            | 'amount' '(' INT ')' | 'enum' '(' NAME (',' NAME)* ')'
@@ -50,6 +51,8 @@ pub enum Header {
     Ledger(Vec<Name>),
     Suite(Name),
     Require(Vec<Name>, Span),
+    /// `require proofs on chain`: the ledger's contract verifies the predicates.
+    OnChain(Span),
 }
 
 #[derive(Clone, Debug)]
@@ -421,9 +424,16 @@ impl Parser {
             } else if self.at_keyword("require") {
                 let span = self.here();
                 self.bump();
-                self.keyword("encrypt")?;
-                self.keyword("to")?;
-                Header::Require(self.list("a role name")?, span)
+                if self.at_keyword("proofs") {
+                    self.bump();
+                    self.keyword("on")?;
+                    self.keyword("chain")?;
+                    Header::OnChain(span)
+                } else {
+                    self.keyword("encrypt")?;
+                    self.keyword("to")?;
+                    Header::Require(self.list("a role name")?, span)
+                }
             } else {
                 self.pos = save;
                 break;

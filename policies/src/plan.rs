@@ -280,6 +280,9 @@ pub struct Plan {
     pub predicates: Vec<Predicate>,
     /// In policy order.
     pub conditions: Vec<Condition>,
+    /// `require proofs on chain`: the ledger's registry contract verifies
+    /// every predicate before it records an envelope.
+    pub onchain: bool,
     pub(crate) hash: [u8; 32],
 }
 
@@ -379,6 +382,10 @@ impl Plan {
                 put_list(o, roles, put_role);
             });
         });
+        // A trailer only when set, so plans without it keep their hashes.
+        if self.onchain {
+            out.push(1);
+        }
         out
     }
 

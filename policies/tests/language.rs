@@ -183,6 +183,10 @@ fn errors_for_predicates_conditions_and_requirements_are_pinned() {
          "error: a pseudonym of a bool field hides nothing\n  --> p:37:17\n   |\n37 |   pep:          pseudonym, encrypt to [relying_bank, regulator]\n   |                 ^^^^^^^^^\n   = help: it has so few values that anyone can hash them all; use `encrypt to` or `drop`\n"),
         ("supply-chain-receivable", "  invoice_amount:  amount(2)", "  invoice_amount:  amount(3)",
          "error: `financed_amount` and `invoice_amount` are counted at different scales\n  --> p:37:22\n   |\n37 |   financed_amount <= invoice_amount\n   |                      ^^^^^^^^^^^^^^\n"),
+        ("large-value-report", "ledger interbank-settlement\n", "ledger interbank-settlement\nrequire proofs on chain\n",
+         "error: `require proofs on chain` needs predicates: the policy proves nothing\n --> p:7:1\n  |\n7 | require proofs on chain\n  | ^^^^^^^\n  = help: add a `prove { ... }` block, or remove this line\n"),
+        ("syndicated-loan", "ledger syndicated-lending\n", "ledger syndicated-lending\nrequire proofs on chain\nrequire proofs on chain\n",
+         "error: the policy says `require proofs on chain` twice\n --> p:7:1\n  |\n7 | require proofs on chain\n  | ^^^^^^^\n"),
     ];
     let mut mismatches = Vec::new();
     for (name, from, to, want) in cases {
@@ -265,6 +269,11 @@ fn every_construct_is_in_the_hash() {
             "sets { eligible_nationalities other_set }",
         ),
         ("kyc-attestation", "require encrypt to [regulator]\n", ""),
+        (
+            "syndicated-loan",
+            "require encrypt to [regulator]\n",
+            "require encrypt to [regulator]\nrequire proofs on chain\n",
+        ),
         (
             "cross-border-remittance",
             "beneficiary_name not in sanctions_list",
@@ -356,4 +365,25 @@ proptest! {
     fn arbitrary_text_never_panics(src in "\\PC{0,400}") {
         let _ = compile(&src).map_err(|e| e.render("fuzz", &src));
     }
+}
+
+/// `require proofs on chain` sets the plan's flag, survives `fmt`, and is
+/// reported by `diff`; plans without it keep the hashes they always had.
+#[test]
+fn require_proofs_on_chain_is_a_header_of_its_own() {
+    let t = template_named("syndicated-loan");
+    let src = t.replacen(
+        "require encrypt to [regulator]\n",
+        "require encrypt to [regulator]\nrequire proofs on chain\n",
+        1,
+    );
+    let (plain, onchain) = (compile(t).unwrap(), compile(&src).unwrap());
+    assert!(!plain.onchain && onchain.onchain);
+    let formatted = veilgate_policies::fmt::format(&src).unwrap();
+    assert!(formatted.contains("\nrequire proofs on chain\n"), "{formatted}");
+    assert_eq!(compile(&formatted).unwrap().hash(), onchain.hash());
+    assert_eq!(
+        veilgate_policies::diff::diff(&plain, &onchain),
+        ["now requires its proofs to be verified on chain"]
+    );
 }

@@ -42,7 +42,13 @@ impl Chain {
     pub fn connect(url: &str, key: &str) -> Result<Chain, EvmError> {
         let signer: PrivateKeySigner = key.parse().map_err(rpc)?;
         let from = signer.address();
-        let provider = ProviderBuilder::new()
+        // The nonce is read from the node for every transaction (not cached):
+        // after a node restart or a transaction lost with it, or with a second
+        // client on the same account, a cached nonce would be wrong forever.
+        let provider = ProviderBuilder::default()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
             .wallet(EthereumWallet::from(signer))
             .connect_http(url.parse().map_err(rpc)?)
             .erased();

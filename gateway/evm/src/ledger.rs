@@ -31,11 +31,19 @@ mod abi {
     function entryHashOf(uint64 sequence) external view returns (bytes32);
     function blockOf(uint64 sequence) external view returns (uint64);
     function setWriter(address writer, bool allowed) external;
+    function appendVerified(bytes[] envelopes, bytes[] checks, uint256[][] proofs) external;
+    function publishPolicy(bytes32 hash, string id, uint32 version, string text, bytes checks) external;
+    function checksOf(bytes32 hash) external view returns (bytes32);
+    function policyBlockOf(bytes32 hash) external view returns (uint64);
     event Appended(uint64 indexed sequence, bytes16 indexed id, bytes32 entryHash, bytes envelope);
+    event PolicyPublished(bytes32 indexed hash, string id, uint32 version, string text, bytes checks);
     }
 }
 
-use abi::{appendCall, blockOfCall, countCall, entryHashOfCall, headCall, sequenceOfCall};
+use abi::{
+    appendCall, appendVerifiedCall, blockOfCall, checksOfCall, countCall, entryHashOfCall,
+    headCall, policyBlockOfCall, publishPolicyCall, sequenceOfCall,
+};
 
 /// The registry's creation bytecode, compiled from `contracts/VeilgateRegistry.sol`
 /// by solcjs 0.8.37 with the optimizer (a test recompiles and compares).
@@ -46,10 +54,26 @@ pub const REGISTRY_BYTECODE_HEX: &str = include_str!("../contracts/VeilgateRegis
 /// defaults).
 pub const MAX_PER_TRANSACTION: usize = 16;
 
+/// Envelopes per `appendVerified` transaction: each Groth16 proof costs
+/// ~240,000 gas on chain, so an envelope with 5 proofs costs ~1.3 M.
+pub const MAX_VERIFIED_PER_TRANSACTION: usize = 4;
+
 pub struct EvmLedger {
     rt: tokio::runtime::Runtime,
     chain: Chain,
     registry: Address,
+    /// On-chain checks by policy hash (`None`: the policy requires none).
+    checks: std::sync::Mutex<std::collections::HashMap<[u8; 32], Option<Vec<u8>>>>,
+}
+
+/// A policy as published on the registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublishedPolicy {
+    pub id: String,
+    pub version: u32,
+    pub text: String,
+    /// The checks the registry runs for its envelopes (empty: none).
+    pub checks: Vec<u8>,
 }
 
 fn storage(e: impl std::fmt::Display) -> LedgerError {
@@ -65,6 +89,7 @@ impl EvmLedger {
             rt,
             chain,
             registry,
+            checks: Default::default(),
         })
     }
 
@@ -110,17 +135,114 @@ impl EvmLedger {
         C::abi_decode_returns(&out).map_err(|e| EvmError::Rpc(e.to_string()))
     }
 
+    /// Publishes a policy's text with its on-chain checks (empty: none;
+    /// see [`crate::onchain`]). Only the registry's admin may.
+    pub fn publish_policy(&self, text: &str, checks: &[u8]) -> Result<Mined, EvmError> {
+        let plan = veilgate_policies::compile(text)
+            .map_err(|e| EvmError::Rpc(format!("the policy does not compile: {}", e.message)))?;
+        let data = publishPolicyCall {
+            hash: FixedBytes(plan.hash()),
+            id: plan.id.clone(),
+            version: plan.version,
+            text: text.to_owned(),
+            checks: checks.to_vec().into(),
+        }
+        .abi_encode();
+        let at = self.registry;
+        let mined = self.run(async move { self.chain.send(at, data).await })?;
+        if let Ok(mut cache) = self.checks.lock() {
+            cache.remove(&plan.hash());
+        }
+        Ok(mined)
+    }
+
+    /// The policy published under `hash` (the latest publication), at the
+    /// confirmed block. Peers fetch exactly the policy an envelope names.
+    pub fn policy(&self, hash: &[u8; 32]) -> Result<Option<PublishedPolicy>, EvmError> {
+        let at = self.registry;
+        let key = FixedBytes(*hash);
+        self.run(async move {
+            let c = &self.chain;
+            let block = c.confirmed_block().await?;
+            let published = Self::view(c, at, policyBlockOfCall { hash: key }, block).await?;
+            if published == 0 {
+                return Ok(None);
+            }
+            let filter = Filter::new()
+                .address(at)
+                .event_signature(abi::PolicyPublished::SIGNATURE_HASH)
+                .topic1(B256::from(key))
+                .from_block(published)
+                .to_block(published);
+            let logs = c.logs(&filter).await?;
+            Ok(logs
+                .iter()
+                .filter_map(|l| abi::PolicyPublished::decode_log_data(&l.inner.data).ok())
+                .next_back()
+                .map(|ev| PublishedPolicy {
+                    id: ev.id,
+                    version: ev.version,
+                    text: ev.text,
+                    checks: ev.checks.to_vec(),
+                }))
+        })
+    }
+
+    /// The on-chain checks envelope bytes need, if any (cached per policy).
+    /// Bytes that are not an envelope (audit anchors) need none.
+    fn checks_for(&self, bytes: &[u8]) -> Result<Option<Vec<u8>>, LedgerError> {
+        if !bytes.starts_with(b"VGEN") {
+            return Ok(None);
+        }
+        let env = veilgate_core::Envelope::decode(bytes)
+            .map_err(|e| storage(format!("not a valid envelope: {e}")))?;
+        let hash = env.policy.hash;
+        if let Some(hit) = self.checks.lock().ok().and_then(|c| c.get(&hash).cloned()) {
+            return Ok(hit);
+        }
+        let at = self.registry;
+        let want = self
+            .run(async move {
+                let c = &self.chain;
+                let block = c.confirmed_block().await?;
+                Self::view(
+                    c,
+                    at,
+                    checksOfCall {
+                        hash: FixedBytes(hash),
+                    },
+                    block,
+                )
+                .await
+            })
+            .map_err(storage)?;
+        let found = if want == B256::ZERO {
+            None
+        } else {
+            let p = self.policy(&hash).map_err(storage)?;
+            let checks = p.map(|p| p.checks).unwrap_or_default();
+            if alloy::primitives::keccak256(&checks) != want {
+                return Err(storage("the published checks do not match their hash"));
+            }
+            Some(checks)
+        };
+        if let Ok(mut cache) = self.checks.lock() {
+            cache.insert(hash, found.clone());
+        }
+        Ok(found)
+    }
+
     /// Appends several envelopes in one transaction (in order). Envelopes
     /// already on the ledger with the same bytes are skipped; an id present
-    /// with other bytes fails the whole batch. Returns each one's receipt.
+    /// with other bytes fails the whole batch. Envelopes whose policy requires
+    /// on-chain checks go through `appendVerified` with their proofs; a batch
+    /// must not mix them with others ([`Ledger::append_batch`] splits). Returns
+    /// each one's receipt and what the transaction cost.
     pub fn append_mined(
         &self,
         batch: &[(EnvelopeId, Vec<u8>)],
     ) -> Result<(Vec<Appended>, Mined), LedgerError> {
         let at = self.registry;
-        let ids: Vec<FixedBytes<16>> = batch.iter().map(|(id, _)| FixedBytes(*id)).collect();
-        let bodies: Vec<alloy::primitives::Bytes> =
-            batch.iter().map(|(_, b)| b.clone().into()).collect();
         // Conflicts are found before paying for a transaction that would revert.
         for (id, bytes) in batch {
             if let Some(existing) = self.by_id(id)? {
@@ -129,14 +251,46 @@ impl EvmLedger {
                 }
             }
         }
-        let data = appendCall {
-            ids,
-            envelopes: bodies,
-        }
-        .abi_encode();
-        let mined = self
-            .run(async move { self.chain.send(at, data).await })
-            .map_err(storage)?;
+        let checks: Vec<Option<Vec<u8>>> = batch
+            .iter()
+            .map(|(_, b)| self.checks_for(b))
+            .collect::<Result<_, _>>()?;
+        let verified = checks.iter().filter(|c| c.is_some()).count();
+        let data = if verified == 0 {
+            appendCall {
+                ids: batch.iter().map(|(id, _)| FixedBytes(*id)).collect(),
+                envelopes: batch.iter().map(|(_, b)| b.clone().into()).collect(),
+            }
+            .abi_encode()
+        } else if verified == batch.len() {
+            let mut proofs = Vec::with_capacity(batch.len());
+            for (_, b) in batch {
+                let env = veilgate_core::Envelope::decode(b).map_err(storage)?;
+                let words = veilgate_core::predicates::proofs_for_chain(&env).map_err(storage)?;
+                proofs.push(words.iter().map(|w| U256::from_be_bytes(*w)).collect());
+            }
+            appendVerifiedCall {
+                envelopes: batch.iter().map(|(_, b)| b.clone().into()).collect(),
+                checks: checks.into_iter().flatten().map(Into::into).collect(),
+                proofs,
+            }
+            .abi_encode()
+        } else {
+            return Err(storage(
+                "a batch mixes envelopes with and without on-chain checks",
+            ));
+        };
+        let mined = self.run(async move { self.chain.send(at, data).await });
+        let mined = match mined {
+            Ok(m) => m,
+            Err(e) => {
+                // A republished policy may have new checks: read them again next time.
+                if let Ok(mut cache) = self.checks.lock() {
+                    cache.clear();
+                }
+                return Err(storage(e));
+            }
+        };
         let mut fresh = std::collections::HashMap::new();
         for log in &mined.logs {
             if let Ok(ev) = abi::Appended::decode_log_data(&log.inner.data) {
@@ -183,11 +337,35 @@ impl Ledger for EvmLedger {
         receipts.pop().ok_or_else(|| storage("empty append"))
     }
 
-    /// At most [`MAX_PER_TRANSACTION`] envelopes per transaction.
+    /// At most [`MAX_PER_TRANSACTION`] envelopes per transaction; a run of
+    /// envelopes that need on-chain checks goes in its own transactions.
     fn append_batch(&self, batch: &[(EnvelopeId, Vec<u8>)]) -> Result<Vec<Appended>, LedgerError> {
+        let needs: Vec<bool> = batch
+            .iter()
+            .map(|(_, b)| self.checks_for(b).map(|c| c.is_some()))
+            .collect::<Result<_, _>>()?;
         let mut out = Vec::with_capacity(batch.len());
-        for chunk in batch.chunks(MAX_PER_TRANSACTION) {
-            out.extend(self.append_mined(chunk)?.0);
+        let mut start = 0;
+        while start < batch.len() {
+            let kind = needs.get(start).copied().unwrap_or(false);
+            let max = if kind {
+                MAX_VERIFIED_PER_TRANSACTION
+            } else {
+                MAX_PER_TRANSACTION
+            };
+            let run = needs
+                .iter()
+                .skip(start)
+                .take(max)
+                .take_while(|n| **n == kind)
+                .count()
+                .max(1);
+            let end = (start + run).min(batch.len());
+            out.extend(
+                self.append_mined(batch.get(start..end).unwrap_or_default())?
+                    .0,
+            );
+            start = end;
         }
         Ok(out)
     }

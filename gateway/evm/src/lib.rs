@@ -6,7 +6,8 @@
 //!   call, transact, receipts.
 //! - [`devnet`]: starts a local `anvil` node for tests, on 127.0.0.1 only.
 //! - [`ledger`]: the [`veilgate_ledger::Ledger`] trait over the
-//!   `VeilgateRegistry` contract (`contracts/`).
+//!   `VeilgateRegistry` contract (`contracts/`), policies published on it.
+//! - [`onchain`]: the checks the registry runs for `require proofs on chain`.
 //!
 //! The on-chain Groth16 verifiers are generated from verifying keys by
 //! `veilgate_circuits::groth16::solidity`.
@@ -15,6 +16,7 @@
 pub mod chain;
 pub mod devnet;
 pub mod ledger;
+pub mod onchain;
 pub mod solc;
 
 /// Why an EVM operation failed. Messages carry no customer data (nothing here
