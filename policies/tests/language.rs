@@ -380,7 +380,10 @@ fn require_proofs_on_chain_is_a_header_of_its_own() {
     let (plain, onchain) = (compile(t).unwrap(), compile(&src).unwrap());
     assert!(!plain.onchain && onchain.onchain);
     let formatted = veilgate_policies::fmt::format(&src).unwrap();
-    assert!(formatted.contains("\nrequire proofs on chain\n"), "{formatted}");
+    assert!(
+        formatted.contains("\nrequire proofs on chain\n"),
+        "{formatted}"
+    );
     assert_eq!(compile(&formatted).unwrap().hash(), onchain.hash());
     assert_eq!(
         veilgate_policies::diff::diff(&plain, &onchain),

@@ -59,7 +59,9 @@ pub const MAX_PER_TRANSACTION: usize = 16;
 pub const MAX_VERIFIED_PER_TRANSACTION: usize = 4;
 
 pub struct EvmLedger {
-    rt: tokio::runtime::Runtime,
+    /// Always `Some` until drop, which shuts it down without blocking (an
+    /// adapter may be dropped inside an async context).
+    rt: Option<tokio::runtime::Runtime>,
     chain: Chain,
     registry: Address,
     /// On-chain checks by policy hash (`None`: the policy requires none).
@@ -86,7 +88,7 @@ impl EvmLedger {
             .enable_all()
             .build()?;
         Ok(EvmLedger {
-            rt,
+            rt: Some(rt),
             chain,
             registry,
             checks: Default::default(),
@@ -97,15 +99,10 @@ impl EvmLedger {
     pub fn deploy(chain: Chain) -> Result<(EvmLedger, Mined), EvmError> {
         let code = hex::decode(REGISTRY_BYTECODE_HEX.trim())
             .map_err(|e| EvmError::Compile(e.to_string()))?;
-        let ledger = EvmLedger::new(chain, Address::ZERO)?;
+        let mut ledger = EvmLedger::new(chain, Address::ZERO)?;
         let (at, mined) = ledger.run(async { ledger.chain.deploy(code).await })?;
-        Ok((
-            EvmLedger {
-                registry: at,
-                ..ledger
-            },
-            mined,
-        ))
+        ledger.registry = at;
+        Ok((ledger, mined))
     }
 
     pub fn address(&self) -> Address {
@@ -118,8 +115,12 @@ impl EvmLedger {
         &self,
         fut: impl std::future::Future<Output = Result<T, EvmError>> + Send,
     ) -> Result<T, EvmError> {
+        let rt = self
+            .rt
+            .as_ref()
+            .ok_or_else(|| EvmError::Rpc("adapter is shutting down".into()))?;
         std::thread::scope(|s| {
-            s.spawn(|| self.rt.block_on(fut))
+            s.spawn(|| rt.block_on(fut))
                 .join()
                 .unwrap_or_else(|_| Err(EvmError::Rpc("chain thread panicked".into())))
         })
@@ -154,6 +155,39 @@ impl EvmLedger {
             cache.remove(&plan.hash());
         }
         Ok(mined)
+    }
+
+    /// Deploys a generated verifier for each circuit `plan` uses that
+    /// `have` lacks (compiled with solcjs); returns the map with them added.
+    pub fn deploy_verifiers(
+        &self,
+        plan: &veilgate_policies::Plan,
+        ring: &veilgate_core::predicates::KeyRing,
+        have: std::collections::BTreeMap<[u8; 32], Address>,
+    ) -> Result<std::collections::BTreeMap<[u8; 32], Address>, EvmError> {
+        self.run(crate::onchain::deploy_verifiers(
+            &self.chain,
+            plan,
+            ring,
+            have,
+        ))
+    }
+
+    /// The data of every event the registry has emitted (envelopes, policies,
+    /// writers, revocations) up to the confirmed block: what any node of the
+    /// chain can read.
+    pub fn raw_logs(&self) -> Result<Vec<Vec<u8>>, EvmError> {
+        let at = self.registry;
+        self.run(async move {
+            let c = &self.chain;
+            let block = c.confirmed_block().await?;
+            let filter = Filter::new().address(at).from_block(0).to_block(block);
+            Ok(c.logs(&filter)
+                .await?
+                .iter()
+                .map(|l| l.inner.data.data.to_vec())
+                .collect())
+        })
     }
 
     /// The policy published under `hash` (the latest publication), at the
@@ -319,6 +353,14 @@ impl EvmLedger {
             }
         }
         Ok((out, mined))
+    }
+}
+
+impl Drop for EvmLedger {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod config;
 pub mod delivery;
 pub mod demo;
 pub mod dev;
+pub mod evm_setup;
 pub mod identity;
 pub mod metrics;
 pub mod server;

@@ -49,6 +49,35 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// EVM ledger tools (FISCO BCOS 3.x, Besu, GoQuorum, anvil).
+    Evm {
+        #[command(subcommand)]
+        command: EvmCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvmCommand {
+    /// Deploy the registry (and the Groth16 verifiers policies require) from the
+    /// key file's account, publish the ledger's policies on it, and switch the
+    /// ledger in veilgate.toml to it. Needs solcjs for policies with
+    /// `require proofs on chain` (VEILGATE_SOLCJS).
+    Deploy {
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        /// The ledger id (a `[[ledger]]` of veilgate.toml, still `embedded`).
+        #[arg(long)]
+        ledger: String,
+        /// The node's JSON-RPC URL.
+        #[arg(long)]
+        rpc: String,
+        /// File with the account's private key (hex), relative to the data directory.
+        #[arg(long)]
+        key_file: String,
+        /// Blocks on top of a write before it counts (the chain's finality).
+        #[arg(long, default_value_t = 1)]
+        confirmations: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -127,6 +156,32 @@ fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { data },
         } => audit_verify(&data),
+        Command::Evm {
+            command:
+                EvmCommand::Deploy {
+                    data,
+                    ledger,
+                    rpc,
+                    key_file,
+                    confirmations,
+                },
+        } => veilgate::evm_setup::deploy(&data, &ledger, &rpc, &key_file, confirmations)
+            .map(|d| {
+                println!("registry {} on {rpc} for ledger `{ledger}`", d.registry);
+                for (file, onchain) in &d.policies {
+                    let how = if *onchain {
+                        " (proofs verified on chain)"
+                    } else {
+                        ""
+                    };
+                    println!("published {file}{how}");
+                }
+                println!(
+                    "{} verifier contract(s); {} gas in all; veilgate.toml updated",
+                    d.verifiers, d.gas_used
+                );
+            })
+            .map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

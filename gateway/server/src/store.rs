@@ -20,6 +20,15 @@ use veilgate_circuits::domain;
 const SUBMISSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("submissions");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+/// The latest deliveries, kept (outbox key → outbox bytes) so that entries a
+/// ledger loses — a chain reorganisation, a node restarted from an older
+/// state — go back to the outbox ([`Store::requeue`]).
+const DELIVERED: TableDefinition<u64, &[u8]> = TableDefinition::new("delivered");
+
+/// How many deliveries [`DELIVERED`] keeps. A ledger that loses more than
+/// this many of the latest entries is detected (`audit verify`, the
+/// reconciliation's log) but not repaired automatically.
+pub const KEEP_DELIVERED: u64 = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 #[error("gateway store: {0}")]
@@ -167,6 +176,7 @@ impl Store {
         tx.open_table(SUBMISSIONS).map_err(se)?;
         tx.open_table(OUTBOX).map_err(se)?;
         tx.open_table(AUDIT).map_err(se)?;
+        tx.open_table(DELIVERED).map_err(se)?;
         tx.commit().map_err(se)?;
         Ok(Store { db })
     }
@@ -214,7 +224,12 @@ impl Store {
             )
             .map_err(se)?;
             let mut outbox = tx.open_table(OUTBOX).map_err(se)?;
-            let key = outbox.last().map_err(se)?.map_or(0, |(k, _)| k.value() + 1);
+            // Keys grow forever (never reused once the outbox empties), so a
+            // delivery kept in DELIVERED keeps its place in acceptance order.
+            let delivered = tx.open_table(DELIVERED).map_err(se)?;
+            let next = |last: Option<u64>| last.map_or(0, |k| k + 1);
+            let key = next(outbox.last().map_err(se)?.map(|(k, _)| k.value()))
+                .max(next(delivered.last().map_err(se)?.map(|(k, _)| k.value())));
             let mut v = Vec::with_capacity(18 + sub.ledger.len() + envelope.len());
             v.extend_from_slice(&id);
             v.extend_from_slice(&(sub.ledger.len() as u16).to_be_bytes());
@@ -235,21 +250,88 @@ impl Store {
         let mut out = Vec::new();
         for item in t.iter().map_err(se)?.take(limit) {
             let (k, v) = item.map_err(se)?;
-            let v = v.value();
-            let bad = || StoreError(format!("outbox entry {} is corrupt", k.value()));
-            let (id, rest) = v.split_first_chunk::<16>().ok_or_else(bad)?;
-            let (len, rest) = rest.split_first_chunk::<2>().ok_or_else(bad)?;
-            let len = u16::from_be_bytes(*len) as usize;
-            let ledger = rest.get(..len).ok_or_else(bad)?;
-            let envelope = rest.get(len..).ok_or_else(bad)?;
-            out.push(Pending {
-                key: k.value(),
-                ledger: String::from_utf8(ledger.to_vec()).map_err(|_| bad())?,
-                envelope_id: *id,
-                envelope: envelope.to_vec(),
-            });
+            out.push(parse_pending(k.value(), v.value())?);
         }
         Ok(out)
+    }
+
+    /// The latest deliveries to `ledger`, newest first, at most `limit`.
+    pub fn recent_deliveries(
+        &self,
+        ledger: &str,
+        limit: usize,
+    ) -> Result<Vec<(Pending, Submission)>, StoreError> {
+        let tx = self.db.begin_read().map_err(se)?;
+        let t = tx.open_table(DELIVERED).map_err(se)?;
+        let subs = tx.open_table(SUBMISSIONS).map_err(se)?;
+        let mut out = Vec::new();
+        for item in t.iter().map_err(se)?.rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item.map_err(se)?;
+            let p = parse_pending(k.value(), v.value())?;
+            if p.ledger != ledger {
+                continue;
+            }
+            let sub = subs
+                .get(p.envelope_id.as_slice())
+                .map_err(se)?
+                .map(|v| serde_json::from_slice::<Submission>(v.value()))
+                .transpose()
+                .map_err(se)?;
+            if let Some(sub) = sub {
+                out.push((p, sub));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Puts a delivery the ledger no longer holds back into the outbox, at
+    /// its original place, and the submission back to `accepted`.
+    pub fn requeue(&self, p: &Pending, now_ms: u64) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(se)?;
+        {
+            let mut delivered = tx.open_table(DELIVERED).map_err(se)?;
+            let Some(v) = delivered.remove(p.key).map_err(se)? else {
+                return Ok(());
+            };
+            let mut outbox = tx.open_table(OUTBOX).map_err(se)?;
+            outbox.insert(p.key, v.value()).map_err(se)?;
+            drop(v);
+            let mut subs = tx.open_table(SUBMISSIONS).map_err(se)?;
+            let current = subs
+                .get(p.envelope_id.as_slice())
+                .map_err(se)?
+                .map(|v| serde_json::from_slice::<Submission>(v.value()));
+            if let Some(sub) = current {
+                let mut sub = sub.map_err(se)?;
+                sub.state = State::Accepted;
+                sub.sequence = None;
+                sub.entry_hash = None;
+                sub.delivered_ms = None;
+                subs.insert(
+                    p.envelope_id.as_slice(),
+                    serde_json::to_vec(&sub).map_err(se)?.as_slice(),
+                )
+                .map_err(se)?;
+            }
+            let mut audit_t = tx.open_table(AUDIT).map_err(se)?;
+            append_audit(
+                &mut audit_t,
+                now_ms,
+                AuditEvent {
+                    actor: "gateway".into(),
+                    action: "requeue".into(),
+                    ledger: Some(p.ledger.clone()),
+                    envelope_id: Some(hex::encode(p.envelope_id)),
+                    detail: Some(
+                        "the ledger no longer holds this delivery; delivering again".into(),
+                    ),
+                },
+            )?;
+        }
+        tx.commit().map_err(se)
     }
 
     /// Records a delivery: outbox entry gone, submission on the ledger.
@@ -263,7 +345,13 @@ impl Store {
         let tx = self.db.begin_write().map_err(se)?;
         {
             let mut outbox = tx.open_table(OUTBOX).map_err(se)?;
-            outbox.remove(p.key).map_err(se)?;
+            let mut delivered = tx.open_table(DELIVERED).map_err(se)?;
+            if let Some(v) = outbox.remove(p.key).map_err(se)? {
+                delivered.insert(p.key, v.value()).map_err(se)?;
+            }
+            while delivered.len().map_err(se)? > KEEP_DELIVERED {
+                delivered.pop_first().map_err(se)?;
+            }
             let mut subs = tx.open_table(SUBMISSIONS).map_err(se)?;
             let current = subs
                 .get(p.envelope_id.as_slice())
@@ -313,4 +401,20 @@ impl Store {
         last.map(|(_, v)| serde_json::from_slice(v.value()).map_err(se))
             .transpose()
     }
+}
+
+/// An outbox value: `id (16) ‖ u16 ledger length ‖ ledger ‖ envelope`.
+fn parse_pending(key: u64, v: &[u8]) -> Result<Pending, StoreError> {
+    let bad = || StoreError(format!("outbox entry {key} is corrupt"));
+    let (id, rest) = v.split_first_chunk::<16>().ok_or_else(bad)?;
+    let (len, rest) = rest.split_first_chunk::<2>().ok_or_else(bad)?;
+    let len = u16::from_be_bytes(*len) as usize;
+    let ledger = rest.get(..len).ok_or_else(bad)?;
+    let envelope = rest.get(len..).ok_or_else(bad)?;
+    Ok(Pending {
+        key,
+        ledger: String::from_utf8(ledger.to_vec()).map_err(|_| bad())?,
+        envelope_id: *id,
+        envelope: envelope.to_vec(),
+    })
 }

@@ -496,3 +496,115 @@ async fn sigterm_drains_and_keeps_the_outbox() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// A ledger that can forget its latest entries, as a chain does in a
+/// reorganisation or a node restarted from an older state.
+#[derive(Default)]
+struct Forgetful {
+    inner: Mutex<Arc<veilgate_ledger::MemoryLedger>>,
+}
+
+impl Forgetful {
+    fn current(&self) -> Arc<veilgate_ledger::MemoryLedger> {
+        self.inner.lock().unwrap().clone()
+    }
+    /// Keeps entries `0..keep` (same positions and hashes), drops the rest.
+    fn forget_after(&self, keep: u64) {
+        let old = self.current();
+        let fresh = veilgate_ledger::MemoryLedger::default();
+        for s in 0..keep {
+            let e = old.by_sequence(s).unwrap().unwrap();
+            fresh.append(e.envelope_id, &e.envelope).unwrap();
+        }
+        *self.inner.lock().unwrap() = Arc::new(fresh);
+    }
+}
+
+impl Ledger for Forgetful {
+    fn append(&self, id: EnvelopeId, envelope: &[u8]) -> Result<Appended, LedgerError> {
+        self.current().append(id, envelope)
+    }
+    fn by_id(&self, id: &EnvelopeId) -> Result<Option<Entry>, LedgerError> {
+        self.current().by_id(id)
+    }
+    fn by_sequence(&self, s: u64) -> Result<Option<Entry>, LedgerError> {
+        self.current().by_sequence(s)
+    }
+    fn head(&self) -> Result<Option<Receipt>, LedgerError> {
+        self.current().head()
+    }
+    fn len(&self) -> Result<u64, LedgerError> {
+        self.current().len()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deliveries_a_ledger_forgets_are_delivered_again_in_order() {
+    let root = tempfile::tempdir().unwrap();
+    // No anchors: the ledger holds exactly the records.
+    let data = data_dir(
+        root.path(),
+        &[(
+            "audit_anchor_interval_ms = 10000",
+            "audit_anchor_interval_ms = 100000000",
+        )],
+    );
+    let ledger = Arc::new(Forgetful::default());
+    let l2 = ledger.clone();
+    let factory = move |_: &veilgate::config::LedgerConfig,
+                        _: &Path,
+                        _: &Path|
+          -> Result<Arc<dyn Ledger>, veilgate::state::StartError> {
+        Ok(l2.clone() as Arc<dyn Ledger>)
+    };
+    let state = Arc::new(veilgate::state::AppState::load_with(&data, &factory).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(veilgate::run(state.clone(), listener, async {
+        let _ = stop_rx.await;
+    }));
+    let client = Client::from_data_dir(&data, "bank-a", &base).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let r = client
+            .submit(LEDGER, POLICY, &format!("forget-{i}"), &sample(i))
+            .await
+            .unwrap();
+        let r = client
+            .wait_on_ledger(LEDGER, &r.envelope_id, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(r.sequence, Some(i as u64));
+        ids.push(r.envelope_id);
+    }
+
+    // The ledger loses its last 8 entries, silently: no error reaches the gateway.
+    ledger.forget_after(12);
+    assert_eq!(ledger.len().unwrap(), 12);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ledger.len().unwrap() < 20 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let on_ledger: Vec<String> = (0..ledger.len().unwrap())
+        .map(|s| hex::encode(ledger.by_sequence(s).unwrap().unwrap().envelope_id))
+        .collect();
+    assert_eq!(on_ledger, ids, "the lost 8 came back, once each, in order");
+    for id in &ids[12..] {
+        let r = client.submission(LEDGER, id).await.unwrap();
+        assert!(r.on_ledger(), "{r:?}");
+    }
+    let requeues = state
+        .store
+        .audit_entries()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "requeue")
+        .count();
+    assert_eq!(requeues, 8, "each requeue is in the audit log");
+
+    // Nothing lost: nothing more to do.
+    assert_eq!(veilgate::delivery::reconcile(&state, LEDGER).unwrap(), 0);
+    stop_tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
