@@ -120,12 +120,38 @@ enum PolicyCommand {
     },
 }
 
+/// `RUST_LOG` (default `info`), with arkworks' tracing always off: it opens
+/// a span on every gadget call whose fields print the whole constraint
+/// system — the witness, i.e. customer values, included — and formatting it
+/// made proving quadratic (a sum-of-3 proof took over 30 s). No `RUST_LOG`
+/// setting may turn it back on.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // arkworks instruments with the targets `gr1cs` and `r1cs`.
+    for quiet in [
+        "gr1cs=off",
+        "r1cs=off",
+        "ark_r1cs_std=off",
+        "ark_relations=off",
+        "ark_groth16=off",
+        "ark_crypto_primitives=off",
+        "ark_snark=off",
+        "ark_poly=off",
+        "ark_ec=off",
+        "ark_ff=off",
+    ] {
+        if let Ok(d) = quiet.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    filter
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
