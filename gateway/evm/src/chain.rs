@@ -59,17 +59,39 @@ impl Chain {
         })
     }
 
+    /// Sends `tx` and waits until it has `confirmations` blocks (itself
+    /// included). The receipt is polled with a short, growing interval: a
+    /// development node mines at once, a real chain every few seconds, and
+    /// the provider's block-watcher interval (250 ms or more) would otherwise
+    /// cap a gateway at a few transactions a second.
     async fn mine(&self, tx: TransactionRequest) -> Result<Mined, EvmError> {
-        let receipt = self
-            .provider
-            .send_transaction(tx)
-            .await
-            .map_err(rpc)?
-            .with_required_confirmations(self.confirmations.max(1))
-            .with_timeout(Some(std::time::Duration::from_secs(120)))
-            .get_receipt()
-            .await
-            .map_err(rpc)?;
+        let pending = self.provider.send_transaction(tx).await.map_err(rpc)?;
+        let tx_hash = *pending.tx_hash();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let mut wait = std::time::Duration::from_millis(2);
+        let receipt = loop {
+            if let Some(r) = self
+                .provider
+                .get_transaction_receipt(tx_hash)
+                .await
+                .map_err(rpc)?
+            {
+                let head = self.provider.get_block_number().await.map_err(rpc)?;
+                let depth = r
+                    .block_number
+                    .map_or(0, |b| head.saturating_sub(b).saturating_add(1));
+                if depth >= self.confirmations.max(1) {
+                    break r;
+                }
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(EvmError::Rpc(format!(
+                    "transaction {tx_hash:#x} not confirmed within 120 s"
+                )));
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_millis(500));
+        };
         let hash = format!("{:#x}", receipt.transaction_hash);
         if !receipt.status() {
             return Err(EvmError::Reverted(hash));
