@@ -93,12 +93,15 @@ pub fn deploy(
         .iter_mut()
         .find(|t| t.get("id").and_then(|v| v.as_str()) == Some(ledger_id))
         .ok_or_else(|| format!("ledger `{ledger_id}` is not in {}", cfg_path.display()))?;
-    table["kind"] = toml_edit::value("evm");
+    table.insert("kind", toml_edit::value("evm"));
     let mut evm = toml_edit::Table::new();
-    evm["rpc"] = toml_edit::value(rpc);
-    evm["registry"] = toml_edit::value(registry.clone());
-    evm["key_file"] = toml_edit::value(key_file);
-    evm["confirmations"] = toml_edit::value(i64::try_from(confirmations).unwrap_or(i64::MAX));
+    evm.insert("rpc", toml_edit::value(rpc));
+    evm.insert("registry", toml_edit::value(registry.clone()));
+    evm.insert("key_file", toml_edit::value(key_file));
+    evm.insert(
+        "confirmations",
+        toml_edit::value(i64::try_from(confirmations).unwrap_or(i64::MAX)),
+    );
     table.insert("evm", toml_edit::Item::Table(evm));
     std::fs::write(&cfg_path, doc.to_string())
         .map_err(|e| format!("{}: {e}", cfg_path.display()))?;
