@@ -80,6 +80,7 @@ fn main() {
     .unwrap();
     let net = Devnet::start(None).unwrap();
     let (ledger, _) = EvmLedger::deploy(Chain::connect(&net.url(), DEV_KEY).unwrap()).unwrap();
+    ledger.publish_policy(interbank, &[]).unwrap();
 
     let one = envelopes(interbank, &sample, n / 4, "one");
     let t = Instant::now();

@@ -39,12 +39,23 @@ pub struct Devnet {
 
 impl Devnet {
     /// Starts anvil on a free loopback port; with `state`, loads the chain
-    /// from that file if present and writes it back on a clean stop.
+    /// from that file if present and writes it back on a clean stop. A port
+    /// found free can be taken by another process before anvil binds it (tests
+    /// run in parallel), so a failed start is retried on another port.
     pub fn start(state: Option<&Path>) -> Result<Devnet, EvmError> {
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        Self::start_on(port, state)
+        let mut last = None;
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+            match Self::start_on(port, state) {
+                Ok(net) => return Ok(net),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| EvmError::Devnet("no attempt".into())))
     }
 
+    /// Starts anvil on `port` and waits until it answers JSON-RPC (not merely
+    /// until something listens there: that could be another process).
     pub fn start_on(port: u16, state: Option<&Path>) -> Result<Devnet, EvmError> {
         let mut cmd = Command::new(anvil_path()?);
         cmd.args([
@@ -61,22 +72,47 @@ impl Devnet {
             cmd.arg("--state").arg(s);
         }
         let child = cmd.spawn()?;
-        let net = Devnet {
+        let mut net = Devnet {
             child: Some(child),
             port,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            if let Some(c) = net.child.as_mut() {
+                if let Some(status) = c.try_wait()? {
+                    net.child = None;
+                    return Err(EvmError::Devnet(format!(
+                        "anvil exited ({status}) on port {port}"
+                    )));
+                }
+            }
+            if answers_rpc(port) {
+                return Ok(net);
+            }
             if Instant::now() > deadline {
-                return Err(EvmError::Devnet(format!("nothing listens on port {port}")));
+                return Err(EvmError::Devnet(format!(
+                    "anvil did not answer on port {port}"
+                )));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(net)
     }
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops mining (`evm_setAutomine false`): transactions sent from now on
+    /// stay pending, and are lost with the node if it stops — like a node
+    /// going down with transactions in flight. Anvil writes its state file
+    /// while it still mines, so a stop under load can save storage and
+    /// blocks from different moments; pausing mining first keeps the saved
+    /// chain consistent.
+    pub fn pause_mining(&self) -> Result<(), EvmError> {
+        raw_rpc(self.port, "evm_setAutomine", "[false]")
+            .filter(|a| a.contains("\"result\""))
+            .map(|_| std::thread::sleep(Duration::from_millis(300)))
+            .ok_or_else(|| EvmError::Devnet("evm_setAutomine failed".into()))
     }
 
     /// SIGTERM and wait: anvil writes its `--state` file on the way out.
@@ -97,4 +133,27 @@ impl Drop for Devnet {
             let _ = child.wait();
         }
     }
+}
+
+/// Whether an Ethereum JSON-RPC node answers `eth_chainId` on the port.
+fn answers_rpc(port: u16) -> bool {
+    raw_rpc(port, "eth_chainId", "[]").is_some_and(|a| a.contains("\"result\""))
+}
+
+/// One JSON-RPC call over a plain HTTP/1.1 connection; the whole answer
+/// (status line, headers, body) if the node answered 200.
+fn raw_rpc(port: u16, method: &str, params: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#);
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200").then_some(answer)
 }

@@ -251,6 +251,26 @@ impl EvmLedger {
             })
             .map_err(storage)?;
         let found = if want == B256::ZERO {
+            // No checks: allowed only for a policy published on the registry
+            // (peers fetch it there) that does not require them.
+            let published = self.policy(&hash).map_err(storage)?.ok_or_else(|| {
+                storage(format!(
+                    "policy {} is not published on the registry, so peers could not verify \
+                     its envelopes; publish it (`veilgate evm publish`)",
+                    hex::encode(hash)
+                ))
+            })?;
+            let plan = veilgate_policies::compile(&published.text)
+                .ok()
+                .filter(|p| p.hash() == hash)
+                .ok_or_else(|| storage("the published policy text does not compile to its hash"))?;
+            if plan.onchain {
+                return Err(storage(format!(
+                    "policy `{}` version {} requires proofs on chain, but the registry has no \
+                     checks for it; publish them (`veilgate evm publish`)",
+                    plan.id, plan.version
+                )));
+            }
             None
         } else {
             let p = self.policy(&hash).map_err(storage)?;

@@ -179,6 +179,7 @@ fn gas_per_envelope_for_each_template() {
         )
         .unwrap();
         let record = plan.validate_record(&sample).unwrap();
+        ledger.publish_policy(text, &[]).unwrap();
         let directory = LedgerDirectory {
             ledger: plan.ledgers[0].clone(),
             suite: "standard".into(),

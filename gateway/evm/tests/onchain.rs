@@ -201,6 +201,26 @@ fn the_registry_verifies_predicates_and_refuses_false_proofs() {
         "plan order (sorted): drawn < limit, fee == fee_agreed, sum, age"
     );
     let encoded = encode_checks(&checks, &verifiers).unwrap();
+
+    // The adapter writes no envelope whose policy peers cannot fetch from the
+    // registry, nor one that should be verified on chain but would not be.
+    let early = w.seal(100, "4000000.00").unwrap();
+    let refused = ledger
+        .append(early.id, &early.encode())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("not published on the registry"),
+        "{refused}"
+    );
+    ledger.publish_policy(POLICY, &[]).unwrap();
+    let refused = ledger
+        .append(early.id, &early.encode())
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("requires proofs on chain"), "{refused}");
+    assert_eq!(ledger.len().unwrap(), 0);
+
     ledger.publish_policy(POLICY, &encoded).unwrap();
     let published = ledger.policy(&w.plan.hash()).unwrap().unwrap();
     assert_eq!(

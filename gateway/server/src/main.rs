@@ -78,6 +78,16 @@ enum EvmCommand {
         #[arg(long, default_value_t = 1)]
         confirmations: u64,
     },
+    /// Publish the ledger's configured policies the registry does not hold yet
+    /// (new versions, new policies), with verifiers and checks for those that
+    /// say `require proofs on chain`. Signed with the ledger's key file, which
+    /// must be the registry's admin.
+    Publish {
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        #[arg(long)]
+        ledger: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -118,6 +128,25 @@ enum PolicyCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+fn report_published(p: &veilgate::evm_setup::Published, ledger: &str) {
+    println!("registry {} for ledger `{ledger}`", p.registry);
+    for (file, onchain) in &p.policies {
+        let how = if *onchain {
+            " (proofs verified on chain)"
+        } else {
+            ""
+        };
+        println!("published {file}{how}");
+    }
+    for file in &p.unchanged {
+        println!("already published: {file}");
+    }
+    println!(
+        "{} verifier contract(s) deployed; {} gas in all",
+        p.verifiers, p.gas_used
+    );
 }
 
 /// `RUST_LOG` (default `info`), with arkworks' tracing always off: it opens
@@ -192,21 +221,12 @@ fn main() -> ExitCode {
                     confirmations,
                 },
         } => veilgate::evm_setup::deploy(&data, &ledger, &rpc, &key_file, confirmations)
-            .map(|d| {
-                println!("registry {} on {rpc} for ledger `{ledger}`", d.registry);
-                for (file, onchain) in &d.policies {
-                    let how = if *onchain {
-                        " (proofs verified on chain)"
-                    } else {
-                        ""
-                    };
-                    println!("published {file}{how}");
-                }
-                println!(
-                    "{} verifier contract(s); {} gas in all; veilgate.toml updated",
-                    d.verifiers, d.gas_used
-                );
-            })
+            .map(|p| report_published(&p, &ledger))
+            .map_err(Into::into),
+        Command::Evm {
+            command: EvmCommand::Publish { data, ledger },
+        } => veilgate::evm_setup::publish(&data, &ledger)
+            .map(|p| report_published(&p, &ledger))
             .map_err(Into::into),
     };
     match result {

@@ -225,6 +225,16 @@ fn directory(data: &Path) -> LedgerDirectory {
         .clone()
 }
 
+/// The gateway's last warnings and errors, for failure messages.
+fn problems(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
 /// The end of the gateway's log, for failure messages.
 fn tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -517,7 +527,10 @@ async fn stopping_the_node_mid_load_loses_and_duplicates_nothing() {
         while acked.lock().unwrap().len() < target {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        net.take().unwrap().stop().unwrap();
+        // In-flight transactions are lost with the node (see `pause_mining`).
+        let node = net.take().unwrap();
+        node.pause_mining().unwrap();
+        node.stop().unwrap();
         eprintln!("node stopped after {target} acknowledgements");
         tokio::time::sleep(Duration::from_millis(1500)).await;
         net = Some(Devnet::start_on(port, Some(&state)).unwrap());
@@ -539,7 +552,11 @@ async fn stopping_the_node_mid_load_loses_and_duplicates_nothing() {
             )
             .await
             .unwrap();
-        assert!(r.on_ledger(), "{id} never reached the chain");
+        assert!(
+            r.on_ledger(),
+            "{id} never reached the chain\n{}",
+            problems(&log)
+        );
     }
     child.kill().unwrap();
     child.wait().unwrap();
@@ -562,4 +579,76 @@ async fn stopping_the_node_mid_load_loses_and_duplicates_nothing() {
     );
     drop(chain);
     net.take().unwrap().stop().unwrap();
+}
+
+/// A policy added to the gateway but not yet on the registry: records are
+/// accepted and wait in the outbox (peers could not fetch the policy, and
+/// its proofs would go unchecked on chain); `veilgate evm publish` releases them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_policy_waits_in_the_outbox_until_it_is_published() {
+    if !tools_or_skip() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let net = Devnet::start(None).unwrap();
+    let (data, registry) = deployed_data_dir(root.path(), &net.url());
+    let v2 = ONCHAIN_POLICY.replacen("version 1", "version 2", 1);
+    std::fs::write(data.join("policies/drawdown-v2.policy"), &v2).unwrap();
+    let cfg = data.join("veilgate.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replacen(
+            "policies = [",
+            "policies = [\"policies/drawdown-v2.policy\", ",
+            1,
+        ),
+    )
+    .unwrap();
+    let log = root.path().join("server.log");
+    let (mut child, base) = start(&data, "127.0.0.1:0", &log);
+    let client = Client::from_data_dir(&data, "bank-a", &base).unwrap();
+    let record = json!({"lender": "bank-a", "borrower": "bank-b",
+        "limit": "900000.00", "drawn": "1.00", "customer": "c"});
+    let r = client
+        .submit(LEDGER, "drawdown", "v2-0", &record)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 202, "accepted, not on the ledger: {r:?}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let waiting = client.submission(LEDGER, &r.envelope_id).await.unwrap();
+    assert!(!waiting.on_ledger(), "{waiting:?}");
+    assert!(envelope_ids_on(&reader(&net.url(), &registry)).is_empty());
+
+    let out = Command::new(bin())
+        .args(["evm", "publish", "--data"])
+        .arg(&data)
+        .args(["--ledger", LEDGER])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("published policies/drawdown-v2.policy (proofs verified on chain)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("already published: policies/drawdown.policy"),
+        "{stdout}"
+    );
+    let done = client
+        .wait_on_ledger(LEDGER, &r.envelope_id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(done.on_ledger(), "{done:?}\n{}", tail(&log));
+    let plan = veilgate_policies::compile(&v2).unwrap();
+    let chain = reader(&net.url(), &registry);
+    assert!(!chain
+        .policy(&plan.hash())
+        .unwrap()
+        .unwrap()
+        .checks
+        .is_empty());
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
