@@ -441,6 +441,10 @@ impl Ledger for EvmLedger {
         Ok(out)
     }
 
+    fn policy_text(&self, hash: &[u8; 32]) -> Result<Option<String>, LedgerError> {
+        Ok(self.policy(hash).map_err(storage)?.map(|p| p.text))
+    }
+
     fn by_id(&self, id: &EnvelopeId) -> Result<Option<Entry>, LedgerError> {
         let at = self.registry;
         let key = FixedBytes(*id);

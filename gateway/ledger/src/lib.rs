@@ -76,6 +76,13 @@ pub trait Ledger: Send + Sync {
     fn append_batch(&self, batch: &[(EnvelopeId, Vec<u8>)]) -> Result<Vec<Appended>, LedgerError> {
         batch.iter().map(|(id, b)| self.append(*id, b)).collect()
     }
+    /// The text of the policy published on this ledger under its canonical
+    /// plan hash, for ledgers that carry a policy registry (the EVM
+    /// registry); `None` where policies are configured instead.
+    fn policy_text(&self, hash: &[u8; 32]) -> Result<Option<String>, LedgerError> {
+        let _ = hash;
+        Ok(None)
+    }
     fn by_id(&self, id: &EnvelopeId) -> Result<Option<Entry>, LedgerError>;
     fn by_sequence(&self, sequence: u64) -> Result<Option<Entry>, LedgerError>;
     /// The last entry's receipt, if any.

@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod demo;
 pub mod dev;
 pub mod evm_setup;
+pub mod follow;
 pub mod identity;
 pub mod metrics;
 pub mod server;

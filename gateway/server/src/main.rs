@@ -49,6 +49,20 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Tail a ledger as a peer: verify every entry in order, record each verdict
+    /// in follow/<ledger>.redb, print it as a JSON line, resume after a restart.
+    Follow {
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        #[arg(long)]
+        ledger: String,
+        /// Stop at the ledger's head instead of waiting for more.
+        #[arg(long)]
+        once: bool,
+        /// How often to look for new entries.
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
+    },
     /// EVM ledger tools (FISCO BCOS 3.x, Besu, GoQuorum, anvil).
     Evm {
         #[command(subcommand)]
@@ -128,6 +142,36 @@ enum PolicyCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+fn follow(
+    data: &std::path::Path,
+    ledger: &str,
+    once: bool,
+    interval_ms: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut follower = veilgate::follow::Follower::open(data, ledger)?;
+    let mut out = std::io::stdout();
+    loop {
+        match follower.step() {
+            Ok(verdicts) => {
+                for v in &verdicts {
+                    if v.verdict == "rejected" {
+                        tracing::warn!(sequence = v.sequence, envelope_id = %v.envelope_id,
+                            code = v.code.as_deref().unwrap_or(""), "rejected ledger entry");
+                    }
+                    writeln!(out, "{}", serde_json::to_string(v)?)?;
+                }
+                out.flush()?;
+            }
+            Err(e) if once => return Err(e.into()),
+            Err(e) => tracing::warn!(error = %e, "following the ledger failed; will retry"),
+        }
+        if once {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(interval_ms));
+    }
 }
 
 fn report_published(p: &veilgate::evm_setup::Published, ledger: &str) {
@@ -223,6 +267,12 @@ fn main() -> ExitCode {
         } => veilgate::evm_setup::deploy(&data, &ledger, &rpc, &key_file, confirmations)
             .map(|p| report_published(&p, &ledger))
             .map_err(Into::into),
+        Command::Follow {
+            data,
+            ledger,
+            once,
+            interval_ms,
+        } => follow(&data, &ledger, once, interval_ms),
         Command::Evm {
             command: EvmCommand::Publish { data, ledger },
         } => veilgate::evm_setup::publish(&data, &ledger)

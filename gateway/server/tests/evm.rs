@@ -343,6 +343,7 @@ async fn the_gateway_writes_to_the_chain_and_peers_verify_what_they_read_back() 
     )
     .unwrap();
     let chain = reader(&net.url(), &registry);
+    let mut on_chain_bytes = Vec::new();
     for (policy, id, record) in &submitted {
         let r = bank_a
             .wait_on_ledger(LEDGER, id, Duration::from_secs(60))
@@ -355,6 +356,7 @@ async fn the_gateway_writes_to_the_chain_and_peers_verify_what_they_read_back() 
             .unwrap()
             .unwrap();
         assert_eq!(on_chain.envelope, fetched.bytes, "{policy}");
+        on_chain_bytes = on_chain.envelope.clone();
         assert_eq!(Some(on_chain.sequence), r.sequence);
         let verified =
             veilgate_core::verify(&fetched.bytes, &policies, &dir, &mut rand_core::OsRng)
@@ -399,11 +401,71 @@ async fn the_gateway_writes_to_the_chain_and_peers_verify_what_they_read_back() 
         assert_eq!(!published.checks.is_empty(), plan.onchain, "{name}");
     }
 
+    // The gateway stops (no more audit anchors), then a peer follows the
+    // chain: every envelope verifies, policies fetched
+    // from the registry by hash; a second run resumes with nothing to do.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let follow = || {
+        let out = Command::new(bin())
+            .args(["follow", "--once", "--ledger", LEDGER, "--data"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let verdicts = follow();
+    assert_eq!(verdicts.len() as u64, chain.len().unwrap());
+    let valid: BTreeSet<&str> = verdicts
+        .iter()
+        .filter(|v| v["verdict"] == "valid")
+        .map(|v| v["envelope_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(valid, want, "{verdicts:?}");
+    assert!(verdicts
+        .iter()
+        .all(|v| v["verdict"] == "valid" || v["verdict"] == "anchor"));
+    assert!(follow().is_empty(), "it resumes after the last verdict");
+    // A member writing straight to the chain, bypassing its gateway: an
+    // envelope given a new idempotency key and id without a new signature.
+    let mut forged = veilgate_core::Envelope::decode(&on_chain_bytes).unwrap();
+    forged.idempotency_key = "forged-0".into();
+    forged.id = veilgate_core::envelope_id(
+        veilgate_core::SuiteId::Standard.suite(),
+        LEDGER,
+        &forged.submitter,
+        "forged-0",
+    );
+    EvmLedger::new(
+        Chain::connect(&net.url(), DEV_KEY).unwrap(),
+        registry.parse().unwrap(),
+    )
+    .unwrap()
+    .append(forged.id, &forged.encode())
+    .unwrap();
+    let verdicts = follow();
+    assert_eq!(verdicts.len(), 1, "{verdicts:?}");
+    assert_eq!(
+        (
+            verdicts[0]["verdict"].as_str(),
+            verdicts[0]["code"].as_str()
+        ),
+        (Some("rejected"), Some("bad_signature")),
+        "{verdicts:?}"
+    );
+
     // Canaries: not in any event log, nor in the node's whole state —
     // blocks, transactions (calldata), receipts and contract storage —
     // which anvil writes to its state file on a clean stop.
-    child.kill().unwrap();
-    child.wait().unwrap();
     let logs = chain
         .raw_logs()
         .unwrap()

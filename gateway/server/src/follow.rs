@@ -1,0 +1,202 @@
+//! `veilgate follow`: a peer that tails a ledger and verifies every entry.
+//!
+//! It reads the gateway configuration for where the ledger is and who its
+//! members are (the directory), takes each envelope in ledger order, and
+//! verifies it as a peer does (`veilgate_core::verify`: signature, membership,
+//! envelope id, the policy by hash, shape, every range and Groth16 proof).
+//! The policy is the one published on the ledger under the hash the envelope
+//! names — fetched from the EVM registry, and checked to compile to that hash
+//! — or, for an embedded ledger, one of the configured policy files. Each
+//! verdict is recorded in `follow/<ledger>.redb` (its own file: a follower
+//! runs beside a gateway) and printed as a JSON line; after a restart it
+//! resumes after the last recorded verdict.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+use veilgate_core::{Directory, PolicySet};
+use veilgate_ledger::Ledger;
+
+use crate::config::{Config, CONFIG_FILE};
+
+const VERDICTS: TableDefinition<u64, &[u8]> = TableDefinition::new("verdicts");
+
+/// The verdict on one ledger entry. Carries no field value: ids, codes and
+/// the rejection's message (which names fields and rules, never values).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub sequence: u64,
+    pub envelope_id: String,
+    /// `valid`, `rejected`, or `anchor` (an audit-log anchor, not an envelope).
+    pub verdict: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submitter: Option<String>,
+}
+
+pub struct Follower {
+    ledger: Arc<dyn Ledger>,
+    directory: veilgate_core::LedgerDirectory,
+    policies: PolicySet,
+    db: Database,
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+impl Follower {
+    pub fn open(data: &Path, ledger_id: &str) -> Result<Follower, String> {
+        let cfg_path = data.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&cfg_path)
+            .map_err(|e| format!("{}: {e}", cfg_path.display()))?;
+        let config = Config::parse(&text).map_err(|e| format!("{}: {e}", cfg_path.display()))?;
+        let lc = config
+            .ledgers
+            .iter()
+            .find(|l| l.id == ledger_id)
+            .ok_or_else(|| format!("ledger `{ledger_id}` is not in {}", cfg_path.display()))?;
+        let dir_path = data.join(&config.directory);
+        let directory = Directory::from_json(
+            &std::fs::read_to_string(&dir_path)
+                .map_err(|e| format!("{}: {e}", dir_path.display()))?,
+        )
+        .map_err(err)?
+        .ledger(ledger_id)
+        .cloned()
+        .ok_or_else(|| format!("ledger `{ledger_id}` is not in {}", dir_path.display()))?;
+        let mut policies = PolicySet::default();
+        for rel in &lc.policies {
+            let path = data.join(rel);
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let plan = veilgate_policies::compile(&text)
+                .map_err(|e| e.render(&path.display().to_string(), &text))?;
+            policies.insert(plan);
+        }
+        let ledger = crate::state::ledger_adapters(lc, &data.join("ledgers").join(ledger_id), data)
+            .map_err(err)?;
+        let path = data.join("follow").join(format!("{ledger_id}.redb"));
+        std::fs::create_dir_all(data.join("follow")).map_err(err)?;
+        let db = Database::create(&path).map_err(err)?;
+        let tx = db.begin_write().map_err(err)?;
+        tx.open_table(VERDICTS).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(Follower {
+            ledger,
+            directory,
+            policies,
+            db,
+        })
+    }
+
+    /// The next ledger position without a verdict.
+    pub fn cursor(&self) -> Result<u64, String> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = tx.open_table(VERDICTS).map_err(err)?;
+        let next = t.last().map_err(err)?.map_or(0, |(k, _)| k.value() + 1);
+        Ok(next)
+    }
+
+    pub fn verdict(&self, sequence: u64) -> Result<Option<Verdict>, String> {
+        let tx = self.db.begin_read().map_err(err)?;
+        let t = tx.open_table(VERDICTS).map_err(err)?;
+        t.get(sequence)
+            .map_err(err)?
+            .map(|v| serde_json::from_slice(v.value()).map_err(err))
+            .transpose()
+    }
+
+    /// The policy an envelope names: configured, or published on the ledger.
+    fn learn_policy(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let Ok(env) = veilgate_core::Envelope::decode(bytes) else {
+            return Ok(()); // `verify` reports it
+        };
+        let hash = env.policy.hash;
+        if self.policies.get(&hash).is_some() {
+            return Ok(());
+        }
+        if let Some(text) = self.ledger.policy_text(&hash).map_err(err)? {
+            // The registry's word is checked: the text must compile to the hash.
+            if let Ok(plan) = veilgate_policies::compile(&text) {
+                if plan.hash() == hash {
+                    self.policies.insert(plan);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Verifies every entry from the cursor to the ledger's confirmed head,
+    /// records and returns the verdicts. A ledger error stops the pass
+    /// (nothing is recorded for an entry not read).
+    pub fn step(&mut self) -> Result<Vec<Verdict>, String> {
+        let mut out = Vec::new();
+        let head = self.ledger.len().map_err(err)?;
+        for sequence in self.cursor()?..head {
+            let entry = self
+                .ledger
+                .by_sequence(sequence)
+                .map_err(err)?
+                .ok_or_else(|| format!("ledger entry {sequence} is not readable yet"))?;
+            let envelope_id = hex::encode(entry.envelope_id);
+            let verdict = if crate::audit::parse_anchor(&entry.envelope).is_some() {
+                Verdict {
+                    sequence,
+                    envelope_id,
+                    verdict: "anchor".into(),
+                    code: None,
+                    reason: None,
+                    policy: None,
+                    submitter: None,
+                }
+            } else {
+                self.learn_policy(&entry.envelope)?;
+                match veilgate_core::verify(
+                    &entry.envelope,
+                    &self.policies,
+                    &self.directory,
+                    &mut rand_core::OsRng,
+                ) {
+                    Ok(v) => Verdict {
+                        sequence,
+                        envelope_id,
+                        verdict: "valid".into(),
+                        code: None,
+                        reason: None,
+                        policy: Some(format!("{} v{}", v.plan().id, v.plan().version)),
+                        submitter: Some(v.envelope().submitter.clone()),
+                    },
+                    Err(r) => Verdict {
+                        sequence,
+                        envelope_id,
+                        verdict: "rejected".into(),
+                        code: Some(r.code().to_owned()),
+                        reason: Some(r.to_string()),
+                        policy: None,
+                        submitter: None,
+                    },
+                }
+            };
+            let tx = self.db.begin_write().map_err(err)?;
+            {
+                let mut t = tx.open_table(VERDICTS).map_err(err)?;
+                t.insert(
+                    sequence,
+                    serde_json::to_vec(&verdict).map_err(err)?.as_slice(),
+                )
+                .map_err(err)?;
+            }
+            tx.commit().map_err(err)?;
+            out.push(verdict);
+        }
+        Ok(out)
+    }
+}
