@@ -29,6 +29,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/ledgers/{ledger}/submissions/{id}"),
     ("GET", "/v1/ledgers/{ledger}/envelopes/{id}"),
     ("GET", "/v1/ledgers/{ledger}/entries/{sequence}"),
+    ("GET", "/v1/ledgers/{ledger}/verdicts/{sequence}"),
     ("POST", "/v1/ledgers/{ledger}/envelopes/{id}/open"),
     ("POST", "/v1/ledgers/{ledger}/verify"),
     ("GET", "/v1/ledgers/{ledger}/policies"),
@@ -216,6 +217,9 @@ pub async fn route(
         ("GET", ["v1", "ledgers", ledger, "entries", seq]) => {
             envelope(st, caller, ledger, Lookup::Sequence(seq)).await
         }
+        ("GET", ["v1", "ledgers", ledger, "verdicts", seq]) => {
+            verdict(&st, caller, ledger, seq).await
+        }
         ("POST", ["v1", "ledgers", ledger, "envelopes", id, "open"]) => {
             open(st, caller, ledger, id).await
         }
@@ -225,7 +229,10 @@ pub async fn route(
             policies(&st, caller, ledger, Some(id))
         }
         (_, ["v1", "ledgers", _, "records" | "verify" | "policies"])
-        | (_, ["v1", "ledgers", _, "envelopes" | "entries" | "submissions" | "policies", _])
+        | (
+            _,
+            ["v1", "ledgers", _, "envelopes" | "entries" | "submissions" | "policies" | "verdicts", _],
+        )
         | (_, ["v1", "ledgers", _, "envelopes", _, "open"]) => Err(ApiError::new(
             405,
             "method_not_allowed",
@@ -746,4 +753,45 @@ fn policies(
             .map(|(p, text)| ApiResponse::json(200, one(p, text)))
             .ok_or_else(|| unknown_policy(ledger)),
     }
+}
+
+/// A followed ledger's verdict on the entry at `seq`.
+async fn verdict(
+    state: &AppState,
+    caller: Option<Caller>,
+    ledger: &str,
+    seq: &str,
+) -> Result<ApiResponse, ApiError> {
+    let (_, ls) = authorize(state, caller, ledger)?;
+    let sequence: u64 = seq.parse().map_err(|_| {
+        ApiError::new(
+            400,
+            "malformed_request",
+            "the position must be a whole number",
+        )
+        .field("sequence")
+    })?;
+    let verdicts = ls.verdicts.clone().ok_or_else(|| {
+        ApiError::new(
+            404,
+            "not_followed",
+            format!(
+                "this gateway does not follow ledger `{ledger}` (`follow = true` in veilgate.toml)"
+            ),
+        )
+    })?;
+    let found = blocking(move || verdicts.get(sequence))
+        .await?
+        .map_err(|_| ApiError::new(500, "internal", "reading verdicts failed"))?;
+    let v = found.ok_or_else(|| {
+        ApiError::new(
+            404,
+            "no_verdict",
+            format!("no verdict yet for position {sequence}"),
+        )
+    })?;
+    Ok(ApiResponse::json(
+        200,
+        serde_json::to_value(&v).map_err(|_| ApiError::new(500, "internal", "encoding failed"))?,
+    ))
 }

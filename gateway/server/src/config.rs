@@ -96,6 +96,10 @@ pub struct LedgerConfig {
     /// For `kind = "evm"`.
     #[serde(default)]
     pub evm: Option<EvmConfig>,
+    /// Follow this ledger as a peer: verify every entry, serve the verdicts
+    /// (`GET /v1/ledgers/{id}/verdicts/{sequence}`) and count them in metrics.
+    #[serde(default)]
+    pub follow: bool,
     /// The consortium CA(s) whose client certificates may act on this ledger.
     pub ca: Vec<String>,
     /// Policy files published on this ledger.

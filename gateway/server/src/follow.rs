@@ -23,6 +23,10 @@ use crate::config::{Config, CONFIG_FILE};
 
 const VERDICTS: TableDefinition<u64, &[u8]> = TableDefinition::new("verdicts");
 
+pub fn default_state(data: &Path, ledger_id: &str) -> std::path::PathBuf {
+    data.join("follow").join(format!("{ledger_id}.redb"))
+}
+
 /// The verdict on one ledger entry. Carries no field value: ids, codes and
 /// the rejection's message (which names fields and rules, never values).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,7 +49,23 @@ pub struct Follower {
     ledger: Arc<dyn Ledger>,
     directory: veilgate_core::LedgerDirectory,
     policies: PolicySet,
-    db: Database,
+    db: Arc<Database>,
+}
+
+/// Reads verdicts while the follower works (redb readers do not wait for
+/// its writes).
+#[derive(Clone)]
+pub struct Verdicts(Arc<Database>);
+
+impl Verdicts {
+    pub fn get(&self, sequence: u64) -> Result<Option<Verdict>, String> {
+        let tx = self.0.begin_read().map_err(err)?;
+        let t = tx.open_table(VERDICTS).map_err(err)?;
+        let found = t.get(sequence).map_err(err)?;
+        found
+            .map(|v| serde_json::from_slice(v.value()).map_err(err))
+            .transpose()
+    }
 }
 
 fn err(e: impl std::fmt::Display) -> String {
@@ -53,7 +73,10 @@ fn err(e: impl std::fmt::Display) -> String {
 }
 
 impl Follower {
-    pub fn open(data: &Path, ledger_id: &str) -> Result<Follower, String> {
+    /// A follower built from the gateway configuration in `data`; verdicts in
+    /// `state`, or `follow/<ledger>.redb` (the file a gateway that follows the
+    /// ledger itself uses: one process at a time).
+    pub fn open(data: &Path, ledger_id: &str, state: Option<&Path>) -> Result<Follower, String> {
         let cfg_path = data.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&cfg_path)
             .map_err(|e| format!("{}: {e}", cfg_path.display()))?;
@@ -83,9 +106,25 @@ impl Follower {
         }
         let ledger = crate::state::ledger_adapters(lc, &data.join("ledgers").join(ledger_id), data)
             .map_err(err)?;
-        let path = data.join("follow").join(format!("{ledger_id}.redb"));
-        std::fs::create_dir_all(data.join("follow")).map_err(err)?;
-        let db = Database::create(&path).map_err(err)?;
+        Follower::new(
+            ledger,
+            directory,
+            policies,
+            state.unwrap_or(&default_state(data, ledger_id)),
+        )
+    }
+
+    /// A follower of `ledger`, its verdicts kept in the redb file `state`.
+    pub fn new(
+        ledger: Arc<dyn Ledger>,
+        directory: veilgate_core::LedgerDirectory,
+        policies: PolicySet,
+        state: &Path,
+    ) -> Result<Follower, String> {
+        if let Some(dir) = state.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let db = Database::create(state).map_err(|e| format!("{}: {e}", state.display()))?;
         let tx = db.begin_write().map_err(err)?;
         tx.open_table(VERDICTS).map_err(err)?;
         tx.commit().map_err(err)?;
@@ -93,7 +132,7 @@ impl Follower {
             ledger,
             directory,
             policies,
-            db,
+            db: Arc::new(db),
         })
     }
 
@@ -105,13 +144,8 @@ impl Follower {
         Ok(next)
     }
 
-    pub fn verdict(&self, sequence: u64) -> Result<Option<Verdict>, String> {
-        let tx = self.db.begin_read().map_err(err)?;
-        let t = tx.open_table(VERDICTS).map_err(err)?;
-        t.get(sequence)
-            .map_err(err)?
-            .map(|v| serde_json::from_slice(v.value()).map_err(err))
-            .transpose()
+    pub fn verdicts(&self) -> Verdicts {
+        Verdicts(self.db.clone())
     }
 
     /// The policy an envelope names: configured, or published on the ledger.
@@ -198,5 +232,48 @@ impl Follower {
             out.push(verdict);
         }
         Ok(out)
+    }
+}
+
+/// The gateway's follower task: once a second, verifies what its followed
+/// ledgers gained, counting verdicts in the metrics.
+pub async fn run(state: Arc<crate::state::AppState>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    if state.ledgers.values().all(|l| l.follower.is_none()) {
+        return;
+    }
+    while !*stop.borrow() {
+        for (id, ls) in &state.ledgers {
+            if ls.follower.is_none() {
+                continue;
+            }
+            let (s, id2) = (state.clone(), id.clone());
+            let stepped = tokio::task::spawn_blocking(move || {
+                let ls = s.ledgers.get(&id2)?;
+                let mut f = ls.follower.as_ref()?.lock().ok()?;
+                Some(f.step().and_then(|v| Ok((v, f.cursor()?))))
+            })
+            .await;
+            match stepped {
+                Ok(Some(Ok((verdicts, cursor)))) => {
+                    for v in &verdicts {
+                        if v.verdict == "rejected" {
+                            tracing::warn!(ledger = %id, sequence = v.sequence,
+                                envelope_id = %v.envelope_id,
+                                code = v.code.as_deref().unwrap_or(""), "rejected ledger entry");
+                        }
+                        state.metrics.verdict(id, &v.verdict);
+                    }
+                    state.metrics.follow_position(id, cursor);
+                }
+                Ok(Some(Err(e))) => {
+                    tracing::warn!(ledger = %id, error = %e, "following the ledger failed; will retry")
+                }
+                _ => {}
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(1000)) => {}
+            _ = stop.changed() => {}
+        }
     }
 }

@@ -53,9 +53,11 @@ pub async fn run(
         )
         .map_err(|e| state::StartError::Config(e.to_string()))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(delivery::run(state.clone(), stop_rx));
+    let worker = tokio::spawn(delivery::run(state.clone(), stop_rx.clone()));
+    let following = tokio::spawn(follow::run(state.clone(), stop_rx));
     server::serve(state, tls, listener, shutdown).await;
     let _ = stop_tx.send(true);
     let _ = worker.await;
+    let _ = following.await;
     Ok(())
 }

@@ -62,6 +62,9 @@ enum Command {
         /// How often to look for new entries.
         #[arg(long, default_value_t = 1000)]
         interval_ms: u64,
+        /// Where verdicts are kept (default: follow/<ledger>.redb in the data directory).
+        #[arg(long)]
+        state: Option<PathBuf>,
     },
     /// EVM ledger tools (FISCO BCOS 3.x, Besu, GoQuorum, anvil).
     Evm {
@@ -149,8 +152,9 @@ fn follow(
     ledger: &str,
     once: bool,
     interval_ms: u64,
+    state: Option<&std::path::Path>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let mut follower = veilgate::follow::Follower::open(data, ledger)?;
+    let mut follower = veilgate::follow::Follower::open(data, ledger, state)?;
     let mut out = std::io::stdout();
     loop {
         match follower.step() {
@@ -272,7 +276,8 @@ fn main() -> ExitCode {
             ledger,
             once,
             interval_ms,
-        } => follow(&data, &ledger, once, interval_ms),
+            state,
+        } => follow(&data, &ledger, once, interval_ms, state.as_deref()),
         Command::Evm {
             command: EvmCommand::Publish { data, ledger },
         } => veilgate::evm_setup::publish(&data, &ledger)

@@ -21,6 +21,8 @@ struct Inner {
     delivered: u64,
     ledger_errors: u64,
     last_lag_seconds: f64,
+    verdicts: BTreeMap<(String, String), u64>,
+    follow_position: BTreeMap<String, u64>,
 }
 
 impl Metrics {
@@ -62,6 +64,20 @@ impl Metrics {
         }
     }
 
+    pub fn verdict(&self, ledger: &str, verdict: &str) {
+        if let Ok(mut m) = self.inner.lock() {
+            *m.verdicts
+                .entry((ledger.to_owned(), verdict.to_owned()))
+                .or_default() += 1;
+        }
+    }
+
+    pub fn follow_position(&self, ledger: &str, next: u64) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.follow_position.insert(ledger.to_owned(), next);
+        }
+    }
+
     pub fn render(&self, outbox_depth: u64) -> String {
         let Ok(m) = self.inner.lock() else {
             return String::new();
@@ -97,6 +113,18 @@ impl Metrics {
         o.push_str(&format!("# HELP veilgate_outbox_depth Accepted envelopes waiting for the ledger.\n# TYPE veilgate_outbox_depth gauge\nveilgate_outbox_depth {outbox_depth}\n"));
         o.push_str(&format!("# HELP veilgate_delivered_total Envelopes delivered to a ledger.\n# TYPE veilgate_delivered_total counter\nveilgate_delivered_total {}\n", m.delivered));
         o.push_str(&format!("# HELP veilgate_ledger_errors_total Failed ledger appends (retried).\n# TYPE veilgate_ledger_errors_total counter\nveilgate_ledger_errors_total {}\n", m.ledger_errors));
+        o.push_str("# HELP veilgate_follow_verdicts_total Ledger entries verified by this gateway's follower, by verdict.\n# TYPE veilgate_follow_verdicts_total counter\n");
+        for ((ledger, verdict), n) in &m.verdicts {
+            o.push_str(&format!(
+                "veilgate_follow_verdicts_total{{ledger=\"{ledger}\",verdict=\"{verdict}\"}} {n}\n"
+            ));
+        }
+        o.push_str("# HELP veilgate_follow_position Next ledger position the follower will verify.\n# TYPE veilgate_follow_position gauge\n");
+        for (ledger, next) in &m.follow_position {
+            o.push_str(&format!(
+                "veilgate_follow_position{{ledger=\"{ledger}\"}} {next}\n"
+            ));
+        }
         o.push_str(&format!("# HELP veilgate_delivery_lag_seconds Acceptance-to-ledger time of the last delivery.\n# TYPE veilgate_delivery_lag_seconds gauge\nveilgate_delivery_lag_seconds {}\n", m.last_lag_seconds));
         o
     }

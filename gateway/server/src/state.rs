@@ -29,6 +29,10 @@ pub struct LedgerState {
     pub ledger: Arc<dyn Ledger>,
     /// Verifies that a client certificate was issued by one of this ledger's CAs.
     pub ca: Arc<dyn ClientCertVerifier>,
+    /// The peer verifying this ledger's entries, if it is followed.
+    pub follower: Option<std::sync::Mutex<crate::follow::Follower>>,
+    /// Its verdicts, readable while it works.
+    pub verdicts: Option<crate::follow::Verdicts>,
     /// Every CA certificate of this ledger (for the handshake's union of roots).
     pub ca_certs: Vec<CertificateDer<'static>>,
 }
@@ -173,6 +177,21 @@ impl AppState {
                     StartError::Config(format!("{} must be 32 bytes of hex", key_path.display()))
                 })?;
             let ledger = ledgers_by_kind(lc, &ldir, data_dir)?;
+            let follower = if lc.follow {
+                let state = crate::follow::default_state(data_dir, &lc.id);
+                let f = crate::follow::Follower::new(
+                    ledger.clone(),
+                    ld.clone(),
+                    policies.clone(),
+                    &state,
+                )
+                .map_err(StartError::Config)?;
+                Some(f)
+            } else {
+                None
+            };
+            let verdicts = follower.as_ref().map(crate::follow::Follower::verdicts);
+            let follower = follower.map(std::sync::Mutex::new);
             ledgers.insert(
                 lc.id.clone(),
                 LedgerState {
@@ -183,6 +202,8 @@ impl AppState {
                     ledger,
                     ca,
                     ca_certs,
+                    follower,
+                    verdicts,
                 },
             );
         }

@@ -257,6 +257,14 @@ async fn the_gateway_writes_to_the_chain_and_peers_verify_what_they_read_back() 
     let state = root.path().join("anvil-state.json");
     let net = Devnet::start(Some(&state)).unwrap();
     let (data, registry) = deployed_data_dir(root.path(), &net.url());
+    // This gateway also follows the ledger as a peer.
+    let cfg = data.join("veilgate.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replacen("kind = \"evm\"", "kind = \"evm\"\nfollow = true", 1),
+    )
+    .unwrap();
     let log = root.path().join("server.log");
     let (mut child, base) = start(&data, "127.0.0.1:0", &log);
     let bank_a = Client::from_data_dir(&data, "bank-a", &base).unwrap();
@@ -381,6 +389,48 @@ async fn the_gateway_writes_to_the_chain_and_peers_verify_what_they_read_back() 
     );
     assert_eq!(ids.len(), want.len());
     assert_eq!(chain.verify_chain().unwrap(), chain.len().unwrap());
+    // The gateway's own follower: a verdict per entry, over the API and in metrics.
+    for (policy, id, _) in &submitted {
+        let seq = bank_a
+            .submission(LEDGER, id)
+            .await
+            .unwrap()
+            .sequence
+            .unwrap();
+        let path = format!("/v1/ledgers/{LEDGER}/verdicts/{seq}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let v = loop {
+            let (status, body) = peer.request("GET", &path, None).await.unwrap();
+            if status == 200 {
+                break serde_json::from_slice::<Value>(&body).unwrap();
+            }
+            assert_eq!(status, 404);
+            assert!(Instant::now() < deadline, "no verdict for {policy}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(
+            (v["verdict"].as_str(), v["envelope_id"].as_str()),
+            (Some("valid"), Some(id.as_str())),
+            "{policy}: {v}"
+        );
+    }
+    let want_metric = format!(
+        "veilgate_follow_verdicts_total{{ledger=\"{LEDGER}\",verdict=\"valid\"}} {}",
+        submitted.len()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, metrics) = peer.request("GET", "/metrics", None).await.unwrap();
+        let metrics = String::from_utf8(metrics).unwrap();
+        if metrics.contains(&want_metric) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{want_metric} missing:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     // Peers fetch exactly the policy an envelope names, from the chain.
     for (name, text) in [("drawdown", ONCHAIN_POLICY.to_owned())].into_iter().chain(
         [
@@ -410,6 +460,8 @@ async fn the_gateway_writes_to_the_chain_and_peers_verify_what_they_read_back() 
         let out = Command::new(bin())
             .args(["follow", "--once", "--ledger", LEDGER, "--data"])
             .arg(&data)
+            .arg("--state")
+            .arg(root.path().join("peer-verdicts.redb"))
             .output()
             .unwrap();
         assert!(
