@@ -30,6 +30,29 @@ pub fn anvil_path() -> Result<PathBuf, EvmError> {
     })
 }
 
+/// For tests: whether anvil and solcjs are installed. Under CI (`CI` set) a
+/// missing tool fails the test, since `.ci/run` installs both; elsewhere the
+/// test is skipped with a message saying how to get them.
+#[allow(clippy::panic)]
+pub fn tools_or_skip() -> bool {
+    match (crate::solc::solcjs_path(), anvil_path()) {
+        (Ok(_), Ok(_)) => true,
+        (a, b) => {
+            let why = [a.err(), b.err()]
+                .into_iter()
+                .flatten()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ");
+            if std::env::var_os("CI").is_some() {
+                panic!("{why}");
+            }
+            eprintln!("skipping the EVM test: {why}");
+            false
+        }
+    }
+}
+
 /// A running anvil; the process is killed (SIGKILL) on drop — use
 /// [`Devnet::stop`] for a clean stop that writes the state file.
 pub struct Devnet {

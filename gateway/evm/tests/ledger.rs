@@ -16,6 +16,7 @@ use veilgate_core::{
     seal, InstitutionSecrets, LedgerDirectory, PseudonymKey, SealRequest, SuiteId,
 };
 use veilgate_evm::chain::Chain;
+use veilgate_evm::devnet::tools_or_skip;
 use veilgate_evm::devnet::{Devnet, DEV_KEY};
 use veilgate_evm::ledger::{EvmLedger, REGISTRY_BYTECODE_HEX};
 use veilgate_evm::solc;
@@ -23,20 +24,6 @@ use veilgate_ledger::{Ledger, LedgerError};
 
 /// Anvil's second development account: not a writer.
 const OTHER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-
-fn tools_or_skip() -> bool {
-    match (solc::solcjs_path(), veilgate_evm::devnet::anvil_path()) {
-        (Ok(_), Ok(_)) => true,
-        (a, b) => {
-            let why = format!("{:?} {:?}", a.err(), b.err());
-            if std::env::var_os("CI").is_some() {
-                panic!("{why}");
-            }
-            eprintln!("skipping the EVM test: {why}");
-            false
-        }
-    }
-}
 
 #[test]
 fn the_committed_registry_bytecode_is_the_compiled_source() {

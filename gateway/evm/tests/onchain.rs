@@ -21,10 +21,11 @@ use veilgate_core::{
     SealError, SealRequest, SuiteId,
 };
 use veilgate_evm::chain::Chain;
+use veilgate_evm::devnet::tools_or_skip;
 use veilgate_evm::devnet::{Devnet, DEV_KEY};
 use veilgate_evm::ledger::EvmLedger;
 use veilgate_evm::onchain::{deploy_verifiers, encode_checks};
-use veilgate_evm::{solc, EvmError};
+use veilgate_evm::EvmError;
 use veilgate_ledger::Ledger;
 
 alloy::sol! {
@@ -71,20 +72,6 @@ prove {
   age(birth_date, as_of) >= 18
 }
 "#;
-
-fn tools_or_skip() -> bool {
-    match (solc::solcjs_path(), veilgate_evm::devnet::anvil_path()) {
-        (Ok(_), Ok(_)) => true,
-        (a, b) => {
-            let why = format!("{:?} {:?}", a.err(), b.err());
-            if std::env::var_os("CI").is_some() {
-                panic!("{why}");
-            }
-            eprintln!("skipping the EVM test: {why}");
-            false
-        }
-    }
-}
 
 struct World {
     plan: veilgate_policies::Plan,

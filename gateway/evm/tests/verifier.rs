@@ -19,6 +19,7 @@ use veilgate_circuits::groth16::keys::verifying_key_from_bytes;
 use veilgate_circuits::groth16::range::RangeCircuit;
 use veilgate_circuits::groth16::{evm, solidity, Keys, Statement};
 use veilgate_evm::chain::Chain;
+use veilgate_evm::devnet::tools_or_skip;
 use veilgate_evm::devnet::{Devnet, DEV_KEY};
 use veilgate_evm::{solc, EvmError};
 
@@ -29,27 +30,6 @@ sol! {
 /// BN254's scalar field modulus r and base field modulus q.
 const R: &str = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
 const Q: &str = "21888242871839275222246405745257275088696311157297823662689037894645226208583";
-
-/// Tools missing on a developer's machine skip the test with a message; in CI
-/// (`CI` set, `.ci/run` installs them) they are a failure.
-fn tools_or_skip() -> bool {
-    match (solc::solcjs_path(), veilgate_evm::devnet::anvil_path()) {
-        (Ok(_), Ok(_)) => true,
-        (a, b) => {
-            let why = [a.err(), b.err()]
-                .into_iter()
-                .flatten()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; ");
-            if std::env::var_os("CI").is_some() {
-                panic!("{why}");
-            }
-            eprintln!("skipping the EVM test: {why}");
-            false
-        }
-    }
-}
 
 fn words(hex_text: &str) -> Vec<U256> {
     hex::decode(hex_text)

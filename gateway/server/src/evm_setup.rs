@@ -152,21 +152,14 @@ pub fn deploy(
 /// admin must sign).
 pub fn publish(data: &Path, ledger_id: &str) -> Result<Published, String> {
     let (_, lc) = load(data, ledger_id)?;
-    let evm = lc
-        .evm
-        .as_ref()
-        .filter(|_| lc.kind == "evm")
-        .ok_or_else(|| {
-            format!("ledger `{ledger_id}` is not on an EVM chain (`veilgate evm deploy`)")
-        })?;
-    let chain = connect(data, &evm.rpc, &evm.key_file, evm.confirmations)?;
-    let registry = evm
-        .registry
-        .parse()
-        .map_err(|_| format!("registry `{}` is not an address", evm.registry))?;
-    let ledger = EvmLedger::new(chain, registry).map_err(|e| e.to_string())?;
+    if lc.kind != "evm" {
+        return Err(format!(
+            "ledger `{ledger_id}` is not on an EVM chain (`veilgate evm deploy`)"
+        ));
+    }
+    let ledger = crate::state::evm_ledger(&lc, data).map_err(|e| e.to_string())?;
     let mut out = Published {
-        registry: evm.registry.clone(),
+        registry: format!("{:#x}", ledger.address()),
         ..Published::default()
     };
     publish_policies(data, &lc, &ledger, &mut out)?;

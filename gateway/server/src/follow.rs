@@ -95,15 +95,7 @@ impl Follower {
         .ledger(ledger_id)
         .cloned()
         .ok_or_else(|| format!("ledger `{ledger_id}` is not in {}", dir_path.display()))?;
-        let mut policies = PolicySet::default();
-        for rel in &lc.policies {
-            let path = data.join(rel);
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let plan = veilgate_policies::compile(&text)
-                .map_err(|e| e.render(&path.display().to_string(), &text))?;
-            policies.insert(plan);
-        }
+        let (policies, _) = crate::state::load_policies(lc, data).map_err(err)?;
         let ledger = crate::state::ledger_adapters(lc, &data.join("ledgers").join(ledger_id), data)
             .map_err(err)?;
         Follower::new(

@@ -24,7 +24,7 @@ pub struct LedgerState {
     pub directory: LedgerDirectory,
     pub policies: PolicySet,
     /// Policy texts, so peers can fetch exactly the policy an envelope names.
-    pub texts: Vec<(Arc<Plan>, String)>,
+    pub texts: PolicyTexts,
     pub pseudonym_key: PseudonymKey,
     pub ledger: Arc<dyn Ledger>,
     /// Verifies that a client certificate was issued by one of this ledger's CAs.
@@ -85,33 +85,71 @@ pub fn ledger_adapters(
         "embedded" => EmbeddedLedger::open(&ledger_dir.join("ledger.redb"))
             .map(|l| Arc::new(l) as Arc<dyn Ledger>)
             .map_err(|e| StartError::Config(e.to_string())),
-        "evm" => {
-            let evm = lc.evm.as_ref().ok_or_else(|| {
-                StartError::Config(format!(
-                    "ledger `{}`: kind \"evm\" needs a [ledger.evm] table",
-                    lc.id
-                ))
-            })?;
-            let key_path = data_dir.join(&evm.key_file);
-            let key = read(&key_path)?;
-            let mut chain = veilgate_evm::chain::Chain::connect(&evm.rpc, key.trim())
-                .map_err(|e| StartError::Config(format!("ledger `{}`: {e}", lc.id)))?;
-            chain.confirmations = evm.confirmations;
-            let registry = evm.registry.parse().map_err(|_| {
-                StartError::Config(format!(
-                    "ledger `{}`: registry `{}` is not an address",
-                    lc.id, evm.registry
-                ))
-            })?;
-            veilgate_evm::ledger::EvmLedger::new(chain, registry)
-                .map(|l| Arc::new(l) as Arc<dyn Ledger>)
-                .map_err(|e| StartError::Config(format!("ledger `{}`: {e}", lc.id)))
-        }
+        "evm" => evm_ledger(lc, data_dir).map(|l| Arc::new(l) as Arc<dyn Ledger>),
         other => Err(StartError::Config(format!(
             "ledger `{}`: adapter kind `{other}` is not available in this build (embedded, evm)",
             lc.id
         ))),
     }
+}
+
+/// Compiled policies with the texts they were compiled from.
+pub type PolicyTexts = Vec<(Arc<Plan>, String)>;
+
+/// The policy files configured for a ledger, compiled (errors rendered
+/// with their line), each checked to bind that ledger; with their texts.
+pub fn load_policies(
+    lc: &LedgerConfig,
+    data_dir: &Path,
+) -> Result<(PolicySet, PolicyTexts), StartError> {
+    let mut policies = PolicySet::default();
+    let mut texts = Vec::new();
+    for rel in &lc.policies {
+        let path = data_dir.join(rel);
+        let text = read(&path)?;
+        let plan = veilgate_policies::compile(&text)
+            .map_err(|e| StartError::Config(e.render(&path.display().to_string(), &text)))?;
+        if !plan.binds(&lc.id) {
+            return Err(StartError::Config(format!(
+                "{rel}: policy binds ledger {}, configured under `{}`",
+                plan.ledgers.join(", "),
+                lc.id
+            )));
+        }
+        policies.insert(plan.clone());
+        texts.push((Arc::new(plan), text));
+    }
+    Ok((policies, texts))
+}
+
+/// The adapter of an `evm` ledger: its node, registry and writer key from
+/// `[ledger.evm]` (the key file relative to the data directory).
+pub fn evm_ledger(
+    lc: &LedgerConfig,
+    data_dir: &Path,
+) -> Result<veilgate_evm::ledger::EvmLedger, StartError> {
+    let evm = lc
+        .evm
+        .as_ref()
+        .filter(|_| lc.kind == "evm")
+        .ok_or_else(|| {
+            StartError::Config(format!(
+                "ledger `{}`: kind \"evm\" needs a [ledger.evm] table",
+                lc.id
+            ))
+        })?;
+    let key = read(&data_dir.join(&evm.key_file))?;
+    let mut chain = veilgate_evm::chain::Chain::connect(&evm.rpc, key.trim())
+        .map_err(|e| StartError::Config(format!("ledger `{}`: {e}", lc.id)))?;
+    chain.confirmations = evm.confirmations;
+    let registry = evm.registry.parse().map_err(|_| {
+        StartError::Config(format!(
+            "ledger `{}`: registry `{}` is not an address",
+            lc.id, evm.registry
+        ))
+    })?;
+    veilgate_evm::ledger::EvmLedger::new(chain, registry)
+        .map_err(|e| StartError::Config(format!("ledger `{}`: {e}", lc.id)))
 }
 
 impl AppState {
@@ -131,24 +169,7 @@ impl AppState {
             let ld = directory.ledger(&lc.id).cloned().ok_or_else(|| {
                 StartError::Config(format!("ledger `{}` is not in {}", lc.id, config.directory))
             })?;
-            let mut policies = PolicySet::default();
-            let mut texts = Vec::new();
-            for rel in &lc.policies {
-                let path = data_dir.join(rel);
-                let text = read(&path)?;
-                let plan = veilgate_policies::compile(&text).map_err(|e| {
-                    StartError::Config(e.render(&path.display().to_string(), &text))
-                })?;
-                if !plan.binds(&lc.id) {
-                    return Err(StartError::Config(format!(
-                        "{rel}: policy binds ledger {}, configured under `{}`",
-                        plan.ledgers.join(", "),
-                        lc.id
-                    )));
-                }
-                policies.insert(plan.clone());
-                texts.push((Arc::new(plan), text));
-            }
+            let (policies, texts) = load_policies(lc, data_dir)?;
             let mut roots = rustls::RootCertStore::empty();
             let mut ca_certs = Vec::new();
             for rel in &lc.ca {

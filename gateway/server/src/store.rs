@@ -300,22 +300,7 @@ impl Store {
             outbox.insert(p.key, v.value()).map_err(se)?;
             drop(v);
             let mut subs = tx.open_table(SUBMISSIONS).map_err(se)?;
-            let current = subs
-                .get(p.envelope_id.as_slice())
-                .map_err(se)?
-                .map(|v| serde_json::from_slice::<Submission>(v.value()));
-            if let Some(sub) = current {
-                let mut sub = sub.map_err(se)?;
-                sub.state = State::Accepted;
-                sub.sequence = None;
-                sub.entry_hash = None;
-                sub.delivered_ms = None;
-                subs.insert(
-                    p.envelope_id.as_slice(),
-                    serde_json::to_vec(&sub).map_err(se)?.as_slice(),
-                )
-                .map_err(se)?;
-            }
+            set_ledger_state(&mut subs, &p.envelope_id, None, None)?;
             let mut audit_t = tx.open_table(AUDIT).map_err(se)?;
             append_audit(
                 &mut audit_t,
@@ -353,22 +338,12 @@ impl Store {
                 delivered.pop_first().map_err(se)?;
             }
             let mut subs = tx.open_table(SUBMISSIONS).map_err(se)?;
-            let current = subs
-                .get(p.envelope_id.as_slice())
-                .map_err(se)?
-                .map(|v| serde_json::from_slice::<Submission>(v.value()));
-            if let Some(sub) = current {
-                let mut sub = sub.map_err(se)?;
-                sub.state = State::OnLedger;
-                sub.sequence = Some(sequence);
-                sub.entry_hash = Some(hex::encode(entry_hash));
-                sub.delivered_ms = Some(now_ms);
-                subs.insert(
-                    p.envelope_id.as_slice(),
-                    serde_json::to_vec(&sub).map_err(se)?.as_slice(),
-                )
-                .map_err(se)?;
-            }
+            set_ledger_state(
+                &mut subs,
+                &p.envelope_id,
+                Some((sequence, entry_hash)),
+                Some(now_ms),
+            )?;
         }
         tx.commit().map_err(se)
     }
@@ -417,4 +392,36 @@ fn parse_pending(key: u64, v: &[u8]) -> Result<Pending, StoreError> {
         envelope_id: *id,
         envelope: envelope.to_vec(),
     })
+}
+
+/// Marks a submission on the ledger (with its receipt and delivery time) or,
+/// with `None`, back to accepted. A missing submission is left alone.
+fn set_ledger_state(
+    subs: &mut redb::Table<'_, &[u8], &[u8]>,
+    id: &[u8; 16],
+    receipt: Option<(u64, &[u8; 32])>,
+    delivered_ms: Option<u64>,
+) -> Result<(), StoreError> {
+    let current = subs
+        .get(id.as_slice())
+        .map_err(se)?
+        .map(|v| serde_json::from_slice::<Submission>(v.value()));
+    let Some(sub) = current else {
+        return Ok(());
+    };
+    let mut sub = sub.map_err(se)?;
+    sub.state = if receipt.is_some() {
+        State::OnLedger
+    } else {
+        State::Accepted
+    };
+    sub.sequence = receipt.map(|(s, _)| s);
+    sub.entry_hash = receipt.map(|(_, h)| hex::encode(h));
+    sub.delivered_ms = delivered_ms;
+    subs.insert(
+        id.as_slice(),
+        serde_json::to_vec(&sub).map_err(se)?.as_slice(),
+    )
+    .map_err(se)?;
+    Ok(())
 }

@@ -24,6 +24,7 @@ use serde_json::{json, Value};
 use veilgate_client::{policy_set, Client, ClientError};
 use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory};
 use veilgate_evm::chain::Chain;
+use veilgate_evm::devnet::tools_or_skip;
 use veilgate_evm::devnet::{Devnet, DEV_KEY};
 use veilgate_evm::ledger::EvmLedger;
 use veilgate_ledger::Ledger;
@@ -59,23 +60,6 @@ prove {
   drawn <= limit
 }
 "#;
-
-fn tools_or_skip() -> bool {
-    match (
-        veilgate_evm::solc::solcjs_path(),
-        veilgate_evm::devnet::anvil_path(),
-    ) {
-        (Ok(_), Ok(_)) => true,
-        (a, b) => {
-            let why = format!("{:?} {:?}", a.err(), b.err());
-            if std::env::var_os("CI").is_some() {
-                panic!("{why}");
-            }
-            eprintln!("skipping the EVM test: {why}");
-            false
-        }
-    }
-}
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_veilgate")
