@@ -24,4 +24,4 @@ pub use keys::{
 pub use open::{open, Access, OpenError, OpenedField};
 pub use seal::{seal, sign_envelope, unsupported, SealError, SealRequest, MAX_IDEMPOTENCY_KEY};
 pub use suite::SuiteId;
-pub use verify::{verify, PolicySet, Rejection, VerifiedEnvelope};
+pub use verify::{verify, verify_batch, PolicySet, Rejection, VerifiedEnvelope};

@@ -330,10 +330,83 @@ pub fn prove_all(
     Ok(out)
 }
 
+/// The key a Groth16 statement is checked under.
+#[derive(Clone)]
+enum CheckKey {
+    Compare,
+    Date,
+    Sum(Arc<Keys<SumCircuit>>),
+}
+
+/// One Groth16 proof to check: its key, public inputs and proof, and the
+/// predicate it belongs to (as the policy writes it, for the rejection).
+#[derive(Clone)]
+pub struct Groth16Check {
+    pub what: String,
+    key: CheckKey,
+    key_id: [u8; 32],
+    inputs: Vec<Fr>,
+    proof: ark_groth16::Proof<ark_bn254::Bn254>,
+}
+
+impl Groth16Check {
+    /// The verifying key's id: checks under one key can be batched.
+    pub fn key_id(&self) -> [u8; 32] {
+        self.key_id
+    }
+
+    pub fn verify(&self, ring: &KeyRing) -> bool {
+        match &self.key {
+            CheckKey::Compare => ring.compare.verify(&self.inputs, &self.proof).is_ok(),
+            CheckKey::Date => ring.date.verify(&self.inputs, &self.proof).is_ok(),
+            CheckKey::Sum(k) => k.verify(&self.inputs, &self.proof).is_ok(),
+        }
+    }
+}
+
+/// Checks Groth16 statements that share one key (see
+/// [`Groth16Check::key_id`]) with one batched pairing equation. `false` if
+/// any is false (or the keys differ): check them one by one to find which.
+pub fn verify_batch(checks: &[&Groth16Check], ring: &KeyRing, rng: &mut dyn RngCoreCrypto) -> bool {
+    let Some(first) = checks.first() else {
+        return true;
+    };
+    if checks.iter().any(|c| c.key_id != first.key_id) {
+        return false;
+    }
+    let batch: Vec<_> = checks
+        .iter()
+        .map(|c| (c.inputs.as_slice(), &c.proof))
+        .collect();
+    let mut rng = DynRng(rng);
+    match &first.key {
+        CheckKey::Compare => ring.compare.verify_batch(&batch, &mut rng).is_ok(),
+        CheckKey::Date => ring.date.verify_batch(&batch, &mut rng).is_ok(),
+        CheckKey::Sum(k) => k.verify_batch(&batch, &mut rng).is_ok(),
+    }
+}
+
 /// Checks every predicate proof of a (signed, shape-checked) envelope.
 /// `Err` carries the predicate as the policy writes it, or why the section
 /// does not match the plan.
 pub fn verify_all(plan: &Plan, env: &Envelope, ring: &KeyRing) -> Result<(), String> {
+    for check in statements(plan, env, ring)? {
+        if !check.verify(ring) {
+            return Err(format!("the proof of `{}` does not verify", check.what));
+        }
+    }
+    Ok(())
+}
+
+/// The Groth16 statements an envelope's predicate section makes, with their
+/// public inputs rebuilt from the envelope (commitments, public fields) and
+/// the plan (constants) — everything but the pairing checks themselves.
+/// `Err` names the predicate, or why the section does not match the plan.
+pub fn statements(
+    plan: &Plan,
+    env: &Envelope,
+    ring: &KeyRing,
+) -> Result<Vec<Groth16Check>, String> {
     if env.predicates.len() != plan.predicates.len() {
         return Err(format!(
             "{} predicate proofs, the policy states {}",
@@ -363,6 +436,7 @@ pub fn verify_all(plan: &Plan, env: &Envelope, ring: &KeyRing) -> Result<(), Str
             .copied()
             .ok_or_else(|| format!("field `{name}` has no BN254 commitment"))
     };
+    let mut out = Vec::new();
     for (p, entry) in plan.predicates.iter().zip(&env.predicates) {
         let what = p.describe();
         if entry.circuit != circuit_tag(p) {
@@ -379,18 +453,17 @@ pub fn verify_all(plan: &Plan, env: &Envelope, ring: &KeyRing) -> Result<(), Str
             .map(|b| proof_from_bytes(b))
             .collect::<Result<_, _>>()
             .map_err(|_| format!("the proof of `{what}` is not a valid Groth16 proof encoding"))?;
-        let ok = match p {
+        let (key, inputs): (CheckKey, Vec<Vec<Fr>>) = match p {
             Predicate::Compare { left, op, right } => {
-                let pairs = comparisons(left, *op, right);
-                if pairs.len() != proofs.len() {
-                    return Err(format!("`{what}` needs {} proofs", pairs.len()));
+                let mut inputs = Vec::new();
+                for (a, b, strict) in comparisons(left, *op, right) {
+                    inputs.push(vec![
+                        commitment(a)?,
+                        commitment(b)?,
+                        Fr::from(u64::from(strict)),
+                    ]);
                 }
-                let mut ok = true;
-                for ((a, b, strict), proof) in pairs.iter().zip(&proofs) {
-                    let inputs = [commitment(a)?, commitment(b)?, Fr::from(u64::from(*strict))];
-                    ok &= ring.compare.verify(&inputs, proof).is_ok();
-                }
-                ok
+                (CheckKey::Compare, inputs)
             }
             Predicate::Sum { terms, total } => {
                 let keys = ring.sum(terms.len()).ok_or("sum keys")?;
@@ -399,7 +472,7 @@ pub fn verify_all(plan: &Plan, env: &Envelope, ring: &KeyRing) -> Result<(), Str
                     inputs.push(commitment(t)?);
                 }
                 inputs.push(commitment(total)?);
-                proofs.len() == 1 && proofs.iter().all(|pr| keys.verify(&inputs, pr).is_ok())
+                (CheckKey::Sum(keys), vec![inputs])
             }
             Predicate::AgeAtLeast { birth, at, years } => {
                 let at_date = publics
@@ -410,23 +483,29 @@ pub fn verify_all(plan: &Plan, env: &Envelope, ring: &KeyRing) -> Result<(), Str
                         _ => None,
                     })
                     .ok_or_else(|| format!("public date `{at}` is missing"))?;
-                let inputs = [
+                let inputs = vec![
                     commitment(birth)?,
                     Fr::from(at_date),
                     Fr::from(u64::from(*years)),
                 ];
-                proofs.len() == 1
-                    && proofs
-                        .iter()
-                        .all(|pr| ring.date.verify(&inputs, pr).is_ok())
+                (CheckKey::Date, vec![inputs])
             }
-            _ => false,
+            _ => return Err(format!("the proof of `{what}` does not verify")),
         };
-        if !ok {
-            return Err(format!("the proof of `{what}` does not verify"));
+        if inputs.len() != proofs.len() {
+            return Err(format!("`{what}` needs {} proofs", inputs.len()));
+        }
+        for (inputs, proof) in inputs.into_iter().zip(proofs) {
+            out.push(Groth16Check {
+                what: what.clone(),
+                key: key.clone(),
+                key_id: entry.key_id,
+                inputs,
+                proof,
+            });
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Where one public input of an on-chain check comes from.

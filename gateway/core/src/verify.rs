@@ -114,12 +114,166 @@ impl VerifiedEnvelope {
     }
 }
 
+/// Verifies one envelope: every check of [`verify_batch`], proofs one by one.
 pub fn verify(
     bytes: &[u8],
     policies: &PolicySet,
     directory: &LedgerDirectory,
     rng: &mut dyn RngCoreCrypto,
 ) -> Result<VerifiedEnvelope, Rejection> {
+    let checked = precheck(bytes, policies, directory)?;
+    for r in &checked.ranges {
+        r.verify(rng)?;
+    }
+    if let Some(ring) = checked.ring {
+        for g in &checked.groth16 {
+            if !g.verify(ring) {
+                return Err(Rejection::PredicateFailed(format!(
+                    "the proof of `{}` does not verify",
+                    g.what
+                )));
+            }
+        }
+    }
+    Ok(checked.verified)
+}
+
+/// Verifies many envelopes, returning one result per input in order — the
+/// same verdicts as [`verify`] on each. The structural checks (decoding,
+/// ledger, policy, membership, signature, envelope id, shape, public inputs)
+/// run per envelope; the proofs of all envelopes that pass them are checked
+/// together: the bulletproofs range proofs in one multiscalar equation,
+/// the Groth16 proofs in one pairing equation per verifying key. A batch
+/// with a false proof fails as a whole (except with probability ~2^-128),
+/// and then its proofs are checked one by one to name the envelopes at fault,
+/// so a forger slows a batch down but never gets an envelope through.
+pub fn verify_batch(
+    envelopes: &[&[u8]],
+    policies: &PolicySet,
+    directory: &LedgerDirectory,
+    rng: &mut dyn RngCoreCrypto,
+) -> Vec<Result<VerifiedEnvelope, Rejection>> {
+    let mut results: Vec<Result<Checked, Rejection>> = envelopes
+        .iter()
+        .map(|b| precheck(b, policies, directory))
+        .collect();
+
+    // Range proofs, all envelopes at once.
+    let mut failed: Vec<(usize, Rejection)> = Vec::new();
+    {
+        let mut instances = Vec::new();
+        let mut owners = Vec::new();
+        for (i, r) in results.iter().enumerate() {
+            let Ok(c) = r else { continue };
+            for rc in &c.ranges {
+                match rc.instance() {
+                    Ok(inst) => {
+                        instances.push(inst);
+                        owners.push(i);
+                    }
+                    Err(rej) => failed.push((i, rej)),
+                }
+            }
+        }
+        if veilgate_circuits::range::batch::verify_batch(&instances, &mut DynRng(rng)).is_err() {
+            for (i, r) in results.iter().enumerate() {
+                let Ok(c) = r else { continue };
+                if let Some(rej) = c.ranges.iter().find_map(|rc| rc.verify(rng).err()) {
+                    failed.push((i, rej));
+                }
+            }
+        }
+    }
+    reject(&mut results, &mut failed);
+
+    // Groth16 proofs, one batch per verifying key.
+    let mut by_key: BTreeMap<[u8; 32], Vec<(usize, &predicates::Groth16Check)>> = BTreeMap::new();
+    let mut ring = None;
+    for (i, r) in results.iter().enumerate() {
+        let Ok(c) = r else { continue };
+        ring = ring.or(c.ring);
+        for g in &c.groth16 {
+            by_key.entry(g.key_id()).or_default().push((i, g));
+        }
+    }
+    if let Some(ring) = ring {
+        for group in by_key.values() {
+            let checks: Vec<_> = group.iter().map(|(_, g)| *g).collect();
+            if predicates::verify_batch(&checks, ring, rng) {
+                continue;
+            }
+            for (i, g) in group {
+                if !g.verify(ring) && !failed.iter().any(|(j, _)| j == i) {
+                    failed.push((
+                        *i,
+                        Rejection::PredicateFailed(format!(
+                            "the proof of `{}` does not verify",
+                            g.what
+                        )),
+                    ));
+                }
+            }
+        }
+    }
+    reject(&mut results, &mut failed);
+    results.into_iter().map(|r| r.map(|c| c.verified)).collect()
+}
+
+/// Turns each envelope named in `failed` into its (first) rejection.
+fn reject(results: &mut [Result<Checked, Rejection>], failed: &mut Vec<(usize, Rejection)>) {
+    for (i, rej) in failed.drain(..) {
+        if let Some(r) = results.get_mut(i) {
+            if r.is_ok() {
+                *r = Err(rej);
+            }
+        }
+    }
+}
+
+/// An envelope that passed every check but its proofs, with those proofs.
+struct Checked {
+    verified: VerifiedEnvelope,
+    ranges: Vec<RangeCheck>,
+    groth16: Vec<predicates::Groth16Check>,
+    ring: Option<&'static KeyRing>,
+}
+
+/// One bulletproofs range proof to check, bound to its field.
+struct RangeCheck {
+    field: String,
+    lo: i64,
+    hi: i64,
+    context: Vec<u8>,
+    commitment: Commitment,
+    proof: RangeProof,
+}
+
+impl RangeCheck {
+    fn statement(&self) -> RangeStatement<'_> {
+        RangeStatement {
+            lo: self.lo,
+            hi: self.hi,
+            context: &self.context,
+        }
+    }
+    fn verify(&self, rng: &mut dyn RngCoreCrypto) -> Result<(), Rejection> {
+        self.statement()
+            .verify(&self.commitment, &self.proof, &mut DynRng(rng))
+            .map_err(|_| Rejection::ProofFailed(self.field.clone()))
+    }
+    fn instance(&self) -> Result<veilgate_circuits::range::batch::Instance<'_>, Rejection> {
+        self.statement()
+            .instance(&self.commitment, &self.proof)
+            .map_err(|_| Rejection::ProofFailed(self.field.clone()))
+    }
+}
+
+/// Every check but the proofs, which it returns to be checked.
+fn precheck(
+    bytes: &[u8],
+    policies: &PolicySet,
+    directory: &LedgerDirectory,
+) -> Result<Checked, Rejection> {
     let env = Envelope::decode(bytes)?;
     if env.ledger != directory.ledger {
         return Err(Rejection::WrongLedger {
@@ -155,15 +309,24 @@ pub fn verify(
     if bind::envelope_id(suite, &env.ledger, &env.submitter, &env.idempotency_key) != env.id {
         return Err(Rejection::BadEnvelopeId);
     }
-    check_shape(&env, &plan, directory, rng)?;
-    if !plan.predicates.is_empty() || !env.predicates.is_empty() {
+    let ranges = check_shape(&env, &plan, directory)?;
+    let (groth16, ring) = if !plan.predicates.is_empty() || !env.predicates.is_empty() {
         let ring = KeyRing::development()
             .ok_or_else(|| Rejection::Unsupported("no Groth16 keys".into()))?;
-        predicates::verify_all(&plan, &env, ring).map_err(Rejection::PredicateFailed)?;
-    }
-    Ok(VerifiedEnvelope {
-        envelope: env,
-        plan,
+        let checks =
+            predicates::statements(&plan, &env, ring).map_err(Rejection::PredicateFailed)?;
+        (checks, Some(ring))
+    } else {
+        (Vec::new(), None)
+    };
+    Ok(Checked {
+        verified: VerifiedEnvelope {
+            envelope: env,
+            plan,
+        },
+        ranges,
+        groth16,
+        ring,
     })
 }
 
@@ -171,13 +334,15 @@ fn shape(msg: impl Into<String>) -> Rejection {
     Rejection::Shape(msg.into())
 }
 
+/// Checks the envelope's shape against its plan; returns its range proofs
+/// (checked by the caller, alone or in a batch).
 fn check_shape(
     env: &Envelope,
     plan: &Plan,
     directory: &LedgerDirectory,
-    rng: &mut dyn RngCoreCrypto,
-) -> Result<(), Rejection> {
+) -> Result<Vec<RangeCheck>, Rejection> {
     let suite = env.suite.suite();
+    let mut ranges = Vec::new();
     let expected: Vec<_> = plan
         .fields
         .iter()
@@ -255,20 +420,14 @@ fn check_shape(
                     _ => None,
                 };
                 match (range, proof) {
-                    (Some((lo, hi)), Some(p)) => {
-                        let ctx = bind::proof_context(&env.ledger, &env.id, name);
-                        RangeStatement {
-                            lo,
-                            hi,
-                            context: &ctx,
-                        }
-                        .verify(
-                            &Commitment(*commitment),
-                            &RangeProof(p.clone()),
-                            &mut DynRng(rng),
-                        )
-                        .map_err(|_| Rejection::ProofFailed(name.clone()))?;
-                    }
+                    (Some((lo, hi)), Some(p)) => ranges.push(RangeCheck {
+                        field: name.clone(),
+                        lo,
+                        hi,
+                        context: bind::proof_context(&env.ledger, &env.id, name),
+                        commitment: Commitment(*commitment),
+                        proof: RangeProof(p.clone()),
+                    }),
                     (None, None) => {}
                     (Some(_), None) => {
                         return Err(shape(format!(
@@ -358,7 +517,7 @@ fn check_shape(
             )));
         }
     }
-    Ok(())
+    Ok(ranges)
 }
 
 /// A published mask or generalization has the form its disclosure promises:

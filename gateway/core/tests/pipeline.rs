@@ -725,3 +725,75 @@ fn age_thresholds_and_equalities_are_proven() {
         }
     }
 }
+
+/// `verify_batch` gives each envelope the verdict `verify` gives it, for
+/// batches of valid envelopes and for batches where some carry a proof that
+/// is well formed but false (another envelope's, re-signed by the member):
+/// a false proof sinks its own envelope, never the others.
+#[test]
+fn batch_verification_agrees_with_one_by_one() {
+    let fx = fixture(7);
+    for name in [
+        "interbank-payment.policy",
+        "supply-chain-receivable.policy",
+        "syndicated-loan.policy",
+    ] {
+        let (plan, sample) = template(name);
+        let mut dir = fx.directory.clone();
+        dir.ledger = plan.ledgers[0].clone();
+        let policies = PolicySet::new([plan.clone()]);
+        let envs: Vec<Envelope> = (0..6)
+            .map(|i| try_seal(&fx, &plan, &sample, &format!("{name}-{i}")).unwrap())
+            .collect();
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+
+        let all: Vec<Vec<u8>> = envs.iter().map(Envelope::encode).collect();
+        let refs: Vec<&[u8]> = all.iter().map(Vec::as_slice).collect();
+        let verdicts = veilgate_core::verify_batch(&refs, &policies, &dir, &mut rng);
+        assert_eq!(verdicts.len(), 6);
+        assert!(verdicts.iter().all(Result::is_ok), "{name}: valid batch");
+
+        // Bend envelopes 1 and 4 (a proof of another envelope), garble 2.
+        let mut bent = envs.clone();
+        for (victim, donor) in [(1usize, 0usize), (4, 3)] {
+            if bent[victim].predicates.is_empty() {
+                let k = bent[victim]
+                    .fields
+                    .iter()
+                    .position(|f| matches!(f.body, FieldBody::Committed { proof: Some(_), .. }))
+                    .expect("a range proof");
+                let FieldBody::Committed { proof, .. } = envs[donor].fields[k].body.clone() else {
+                    unreachable!()
+                };
+                if let FieldBody::Committed { proof: p, .. } = &mut bent[victim].fields[k].body {
+                    *p = proof;
+                }
+            } else {
+                bent[victim].predicates = envs[donor].predicates.clone();
+            }
+            sign_envelope(&mut bent[victim], &fx.secrets["bank-a"]);
+        }
+        let mut bytes: Vec<Vec<u8>> = bent.iter().map(Envelope::encode).collect();
+        bytes[2].truncate(40);
+        let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+        let verdicts = veilgate_core::verify_batch(&refs, &policies, &dir, &mut rng);
+        for (i, (b, batch)) in bytes.iter().zip(&verdicts).enumerate() {
+            let single = verify(b, &policies, &dir, &mut rng);
+            assert_eq!(
+                batch.as_ref().err().map(Rejection::code),
+                single.as_ref().err().map(Rejection::code),
+                "{name}: envelope {i}"
+            );
+            let want = match i {
+                1 | 4 => Some("proof_failed"),
+                2 => Some("malformed"),
+                _ => None,
+            };
+            assert_eq!(
+                batch.as_ref().err().map(Rejection::code),
+                want,
+                "{name}: {i}"
+            );
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //!
 //! It reads the gateway configuration for where the ledger is and who its
 //! members are (the directory), takes each envelope in ledger order, and
-//! verifies it as a peer does (`veilgate_core::verify`: signature, membership,
+//! verifies it as a peer does (`veilgate_core::verify_batch`: signature, membership,
 //! envelope id, the policy by hash, shape, every range and Groth16 proof).
 //! The policy is the one published on the ledger under the hash the envelope
 //! names — fetched from the EVM registry, and checked to compile to that hash
@@ -22,6 +22,8 @@ use veilgate_ledger::Ledger;
 use crate::config::{Config, CONFIG_FILE};
 
 const VERDICTS: TableDefinition<u64, &[u8]> = TableDefinition::new("verdicts");
+/// Entries verified together (their proofs in one batch).
+pub const BATCH: u64 = 64;
 
 pub fn default_state(data: &Path, ledger_id: &str) -> std::path::PathBuf {
     data.join("follow").join(format!("{ledger_id}.redb"))
@@ -161,67 +163,86 @@ impl Follower {
     }
 
     /// Verifies every entry from the cursor to the ledger's confirmed head,
-    /// records and returns the verdicts. A ledger error stops the pass
-    /// (nothing is recorded for an entry not read).
+    /// records and returns the verdicts. Entries are verified in batches of
+    /// up to [`BATCH`] (`veilgate_core::verify_batch`: the proofs of a batch
+    /// checked together), and each batch's verdicts are recorded in one
+    /// transaction. A ledger error stops the pass (nothing is recorded for
+    /// an entry not read).
     pub fn step(&mut self) -> Result<Vec<Verdict>, String> {
         let mut out = Vec::new();
         let head = self.ledger.len().map_err(err)?;
-        for sequence in self.cursor()?..head {
-            let entry = self
-                .ledger
-                .by_sequence(sequence)
-                .map_err(err)?
-                .ok_or_else(|| format!("ledger entry {sequence} is not readable yet"))?;
-            let envelope_id = hex::encode(entry.envelope_id);
-            let verdict = if crate::audit::parse_anchor(&entry.envelope).is_some() {
-                Verdict {
-                    sequence,
-                    envelope_id,
-                    verdict: "anchor".into(),
-                    code: None,
-                    reason: None,
-                    policy: None,
-                    submitter: None,
-                }
-            } else {
-                self.learn_policy(&entry.envelope)?;
-                match veilgate_core::verify(
-                    &entry.envelope,
-                    &self.policies,
-                    &self.directory,
-                    &mut rand_core::OsRng,
-                ) {
-                    Ok(v) => Verdict {
-                        sequence,
-                        envelope_id,
-                        verdict: "valid".into(),
-                        code: None,
-                        reason: None,
-                        policy: Some(format!("{} v{}", v.plan().id, v.plan().version)),
-                        submitter: Some(v.envelope().submitter.clone()),
-                    },
-                    Err(r) => Verdict {
-                        sequence,
-                        envelope_id,
-                        verdict: "rejected".into(),
-                        code: Some(r.code().to_owned()),
-                        reason: Some(r.to_string()),
-                        policy: None,
-                        submitter: None,
-                    },
-                }
-            };
+        let mut next = self.cursor()?;
+        while next < head {
+            let end = head.min(next + BATCH);
+            let mut entries = Vec::new();
+            for sequence in next..end {
+                let entry = self
+                    .ledger
+                    .by_sequence(sequence)
+                    .map_err(err)?
+                    .ok_or_else(|| format!("ledger entry {sequence} is not readable yet"))?;
+                entries.push(entry);
+            }
+            let verdicts = self.judge(&entries)?;
             let tx = self.db.begin_write().map_err(err)?;
             {
                 let mut t = tx.open_table(VERDICTS).map_err(err)?;
-                t.insert(
-                    sequence,
-                    serde_json::to_vec(&verdict).map_err(err)?.as_slice(),
-                )
-                .map_err(err)?;
+                for v in &verdicts {
+                    t.insert(v.sequence, serde_json::to_vec(v).map_err(err)?.as_slice())
+                        .map_err(err)?;
+                }
             }
             tx.commit().map_err(err)?;
-            out.push(verdict);
+            out.extend(verdicts);
+            next = end;
+        }
+        Ok(out)
+    }
+
+    /// The verdicts on consecutive entries, in order.
+    fn judge(&mut self, entries: &[veilgate_ledger::Entry]) -> Result<Vec<Verdict>, String> {
+        let verdict = |e: &veilgate_ledger::Entry, verdict: &str| Verdict {
+            sequence: e.sequence,
+            envelope_id: hex::encode(e.envelope_id),
+            verdict: verdict.into(),
+            code: None,
+            reason: None,
+            policy: None,
+            submitter: None,
+        };
+        let mut envelopes = Vec::new();
+        for e in entries {
+            if crate::audit::parse_anchor(&e.envelope).is_none() {
+                self.learn_policy(&e.envelope)?;
+                envelopes.push(e.envelope.as_slice());
+            }
+        }
+        let mut results = veilgate_core::verify_batch(
+            &envelopes,
+            &self.policies,
+            &self.directory,
+            &mut rand_core::OsRng,
+        )
+        .into_iter();
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            if crate::audit::parse_anchor(&e.envelope).is_some() {
+                out.push(verdict(e, "anchor"));
+                continue;
+            }
+            out.push(match results.next() {
+                Some(Ok(v)) => Verdict {
+                    policy: Some(format!("{} v{}", v.plan().id, v.plan().version)),
+                    submitter: Some(v.envelope().submitter.clone()),
+                    ..verdict(e, "valid")
+                },
+                Some(Err(r)) => Verdict {
+                    code: Some(r.code().to_owned()),
+                    reason: Some(r.to_string()),
+                    ..verdict(e, "rejected")
+                },
+                None => return Err("verification lost an envelope".into()),
+            });
         }
         Ok(out)
     }
