@@ -57,3 +57,31 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/cross-border-remittance.policy"),
     ),
 ];
+
+/// Each template's sample record (JSON), by the template's file name.
+pub const SAMPLES: &[(&str, &str)] = &[
+    (
+        "interbank-payment.policy",
+        include_str!("../templates/interbank-payment.sample.json"),
+    ),
+    (
+        "kyc-attestation.policy",
+        include_str!("../templates/kyc-attestation.sample.json"),
+    ),
+    (
+        "syndicated-loan.policy",
+        include_str!("../templates/syndicated-loan.sample.json"),
+    ),
+    (
+        "supply-chain-receivable.policy",
+        include_str!("../templates/supply-chain-receivable.sample.json"),
+    ),
+    (
+        "large-value-report.policy",
+        include_str!("../templates/large-value-report.sample.json"),
+    ),
+    (
+        "cross-border-remittance.policy",
+        include_str!("../templates/cross-border-remittance.sample.json"),
+    ),
+];

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Condvar, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use sha2::{Digest, Sha256};
@@ -118,16 +118,7 @@ pub fn entry_hash(sequence: u64, prev: &[u8; 32], id: &EnvelopeId, envelope: &[u
     h.finalize().into()
 }
 
-/// Stored entry value: prev_hash ‖ entry_hash ‖ envelope_id ‖ envelope.
-fn encode_entry(e: &Entry) -> Vec<u8> {
-    let mut v = Vec::with_capacity(80 + e.envelope.len());
-    v.extend_from_slice(&e.prev_hash);
-    v.extend_from_slice(&e.entry_hash);
-    v.extend_from_slice(&e.envelope_id);
-    v.extend_from_slice(&e.envelope);
-    v
-}
-
+/// Decodes a stored entry value: prev_hash ‖ entry_hash ‖ envelope_id ‖ envelope.
 fn decode_entry(sequence: u64, v: &[u8]) -> Result<Entry, LedgerError> {
     let bad = || LedgerError::Broken(sequence);
     let (prev, rest) = v.split_first_chunk::<32>().ok_or_else(bad)?;
@@ -171,25 +162,22 @@ const IDS: TableDefinition<&[u8], u64> = TableDefinition::new("envelope_ids");
 
 /// A ledger in one redb file. Every append is durable when it returns (an
 /// fsynced redb transaction), and appends that arrive together share one
-/// transaction — group commit: while one caller's commit is on its way to
-/// disk, the others queue, and the next caller to find the queue without a
-/// committer writes everyone's entries in one transaction and wakes them.
-/// An fsync costs the same for one entry as for a hundred, so throughput
-/// grows with the number of concurrent appenders while each caller still
-/// gets its own exactly-once result (a conflict fails only its request).
+/// transaction — group commit. One committer thread owns all writes: it
+/// takes every request queued while its last commit was on its way to
+/// disk, writes them in one transaction, commits, and hands each caller its
+/// own result. An fsync costs the same for one entry as for a hundred, so
+/// throughput grows with the number of concurrent appenders, while each
+/// caller keeps its exactly-once result (a conflict fails only its request).
 pub struct EmbeddedLedger {
-    db: Database,
-    group: Mutex<Group>,
-    wake: Condvar,
+    db: Arc<Database>,
+    requests: Option<mpsc::Sender<Request>>,
+    committer: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Requests waiting for a commit, and results not yet collected.
-#[derive(Default)]
-struct Group {
-    next_ticket: u64,
-    queue: Vec<(u64, Vec<(EnvelopeId, Vec<u8>)>)>,
-    committing: bool,
-    done: HashMap<u64, Result<Vec<Appended>, LedgerError>>,
+/// One caller's entries, and where its result goes.
+struct Request {
+    items: Vec<(EnvelopeId, Vec<u8>)>,
+    reply: mpsc::SyncSender<Result<Vec<Appended>, LedgerError>>,
 }
 
 fn storage<E: std::fmt::Display>(e: E) -> LedgerError {
@@ -203,57 +191,82 @@ impl EmbeddedLedger {
         tx.open_table(ENTRIES).map_err(storage)?;
         tx.open_table(IDS).map_err(storage)?;
         tx.commit().map_err(storage)?;
+        let db = Arc::new(db);
+        let (requests, queue) = mpsc::channel::<Request>();
+        let writer = Committer { db: db.clone() };
+        let committer = std::thread::Builder::new()
+            .name("ledger-commit".into())
+            .spawn(move || writer.run(&queue))
+            .map_err(storage)?;
         Ok(EmbeddedLedger {
             db,
-            group: Mutex::new(Group::default()),
-            wake: Condvar::new(),
+            requests: Some(requests),
+            committer: Some(committer),
         })
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Group>, LedgerError> {
-        self.group
-            .lock()
-            .map_err(|_| LedgerError::Storage("ledger group lock poisoned".into()))
-    }
-
-    /// Queues `items` as one request and returns once they are committed
-    /// (by this caller or by whoever committed the group they joined).
+    /// Queues `items` as one request and waits until they are committed.
     fn submit(&self, items: Vec<(EnvelopeId, Vec<u8>)>) -> Result<Vec<Appended>, LedgerError> {
-        let mut g = self.lock()?;
-        let ticket = g.next_ticket;
-        g.next_ticket += 1;
-        g.queue.push((ticket, items));
-        loop {
-            if let Some(result) = g.done.remove(&ticket) {
-                return result;
-            }
-            if !g.committing {
-                // Lead: take everything queued (ours included) and commit it.
-                g.committing = true;
-                let requests = std::mem::take(&mut g.queue);
-                drop(g);
-                let results = self.commit_group(&requests);
-                g = self.lock()?;
-                g.committing = false;
-                for ((t, _), r) in requests.iter().zip(results) {
-                    g.done.insert(*t, r);
+        let stopped = || LedgerError::Storage("the ledger's committer has stopped".into());
+        let (reply, result) = mpsc::sync_channel(1);
+        self.requests
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(Request { items, reply })
+            .map_err(|_| stopped())?;
+        result.recv().map_err(|_| stopped())?
+    }
+}
+
+impl Drop for EmbeddedLedger {
+    fn drop(&mut self) {
+        // Closing the queue stops the committer once it has answered every
+        // request; joining it releases the file before `drop` returns, so
+        // the ledger can be opened again at once.
+        drop(self.requests.take());
+        if let Some(c) = self.committer.take() {
+            let _ = c.join();
+        }
+    }
+}
+
+/// The thread that writes: everything queued at once, in one transaction.
+struct Committer {
+    db: Arc<Database>,
+}
+
+impl Committer {
+    fn run(&self, queue: &mpsc::Receiver<Request>) {
+        // The callers a commit answers come back with their next append a
+        // moment later, one by one as they get a core. Committing as soon as
+        // the first is back would write groups of one or two; instead the
+        // committer waits (at most LINGER) until as many requests are queued
+        // as it last committed. A lone appender never waits: its last group
+        // was one request.
+        const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+        let mut expect = 1usize;
+        while let Ok(first) = queue.recv() {
+            let mut group = vec![first];
+            let since = std::time::Instant::now();
+            loop {
+                group.extend(queue.try_iter());
+                if group.len() >= expect || since.elapsed() >= LINGER {
+                    break;
                 }
-                self.wake.notify_all();
-                continue;
+                std::thread::sleep(std::time::Duration::from_micros(50));
             }
-            g = self
-                .wake
-                .wait(g)
-                .map_err(|_| LedgerError::Storage("ledger group lock poisoned".into()))?;
+            expect = group.len();
+            let items: Vec<_> = group.iter().map(|r| &r.items).collect();
+            let results = self.commit_group(&items);
+            for (r, result) in group.into_iter().zip(results) {
+                let _ = r.reply.send(result);
+            }
         }
     }
 
-    /// Writes every request in order in one transaction. A conflict fails
-    /// its own request (entries before it in that request stay, as for any
-    /// interrupted batch); a storage failure fails them all, nothing written.
     fn commit_group(
         &self,
-        requests: &[(u64, Vec<(EnvelopeId, Vec<u8>)>)],
+        requests: &[&Vec<(EnvelopeId, Vec<u8>)>],
     ) -> Vec<Result<Vec<Appended>, LedgerError>> {
         match self.write_group(requests) {
             Ok(results) => results,
@@ -263,10 +276,10 @@ impl EmbeddedLedger {
 
     fn write_group(
         &self,
-        requests: &[(u64, Vec<(EnvelopeId, Vec<u8>)>)],
+        requests: &[&Vec<(EnvelopeId, Vec<u8>)>],
     ) -> Result<Vec<Result<Vec<Appended>, LedgerError>>, LedgerError> {
-        // redb admits one writer at a time, and only the group's leader
-        // writes, so the head read here cannot race another append.
+        // Only the committer writes, so the head read here cannot race
+        // another append.
         let tx = self.db.begin_write().map_err(storage)?;
         let mut results = Vec::with_capacity(requests.len());
         {
@@ -276,17 +289,23 @@ impl EmbeddedLedger {
                 Some((k, v)) => Some(decode_entry(k.value(), v.value())?.receipt()),
                 None => None,
             };
-            for (_, items) in requests {
+            for items in requests {
                 let mut out = Vec::with_capacity(items.len());
                 let mut failed = None;
-                for (envelope_id, envelope) in items {
-                    // Reads in a write transaction see its own writes, so an
-                    // id appended earlier in this group is found here too.
+                for (envelope_id, envelope) in items.iter() {
+                    let (sequence, prev_hash) = head
+                        .as_ref()
+                        .map_or((0, [0u8; 32]), |h| (h.sequence + 1, h.entry_hash));
+                    // One lookup for the common case: claim the id for the
+                    // next sequence; if it was taken (reads in a write
+                    // transaction see its own writes, so earlier entries of
+                    // this group count), give it back and answer as before.
                     let known = ids
-                        .get(envelope_id.as_slice())
+                        .insert(envelope_id.as_slice(), sequence)
                         .map_err(storage)?
                         .map(|g| g.value());
                     if let Some(seq) = known {
+                        ids.insert(envelope_id.as_slice(), seq).map_err(storage)?;
                         let v = entries
                             .get(seq)
                             .map_err(storage)?
@@ -300,17 +319,22 @@ impl EmbeddedLedger {
                         }
                         continue;
                     }
-                    let e = next_entry(head, *envelope_id, envelope);
+                    let hash = entry_hash(sequence, &prev_hash, envelope_id, envelope);
+                    // Stored value: prev_hash ‖ entry_hash ‖ envelope_id ‖ envelope.
+                    let mut value = Vec::with_capacity(80 + envelope.len());
+                    value.extend_from_slice(&prev_hash);
+                    value.extend_from_slice(&hash);
+                    value.extend_from_slice(envelope_id);
+                    value.extend_from_slice(envelope);
                     entries
-                        .insert(e.sequence, encode_entry(&e).as_slice())
+                        .insert(sequence, value.as_slice())
                         .map_err(storage)?;
-                    ids.insert(envelope_id.as_slice(), e.sequence)
-                        .map_err(storage)?;
-                    head = Some(e.receipt());
-                    out.push(Appended {
-                        receipt: e.receipt(),
-                        new: true,
-                    });
+                    let receipt = Receipt {
+                        sequence,
+                        entry_hash: hash,
+                    };
+                    head = Some(receipt.clone());
+                    out.push(Appended { receipt, new: true });
                 }
                 results.push(match failed {
                     Some(e) => Err(e),

@@ -324,6 +324,20 @@ async fn blocking<T: Send + 'static>(
         .map_err(|_| ApiError::new(500, "internal", "worker failed"))
 }
 
+/// Runs CPU-bound work (seal, verify, open) on the compute pool; the
+/// request's task waits without holding a runtime thread.
+async fn compute<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state.compute.spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.await
+        .map_err(|_| ApiError::new(500, "internal", "worker failed"))
+}
+
 fn parse_id(id: &str) -> Result<[u8; 16], ApiError> {
     hex::decode(id)
         .ok()
@@ -435,8 +449,8 @@ async fn submit(
     let state2 = state.clone();
     let ledger_owned = ledger.to_owned();
     let key2 = key.clone();
-    // Proofs are CPU-bound: run them on the blocking pool, never on the runtime.
-    let bytes = blocking(move || -> Result<Vec<u8>, ApiError> {
+    // Proofs are CPU-bound: run them on the compute pool, never on the runtime.
+    let bytes = compute(&state, move || -> Result<Vec<u8>, ApiError> {
         let ls = state2
             .ledgers
             .get(&ledger_owned)
@@ -640,26 +654,33 @@ async fn open(
     let entry = blocking(move || store.by_id(&id)).await??.ok_or_else(|| {
         ApiError::new(404, "not_on_ledger", "no such envelope on this ledger").field("envelope_id")
     })?;
-    let verified = veilgate_core::verify(
-        &entry.envelope,
-        &ls.policies,
-        &ls.directory,
-        &mut rand_core::OsRng,
-    )
-    .map_err(|r| {
-        ApiError::new(
-            422,
-            "rejected",
-            format!("the stored envelope does not verify: {r}"),
+    let (s2, ledger2) = (state.clone(), ledger.to_owned());
+    let fields = compute(&state, move || {
+        let ls = s2
+            .ledgers
+            .get(&ledger2)
+            .ok_or_else(|| ApiError::new(404, "unknown_ledger", "no such ledger"))?;
+        let verified = veilgate_core::verify(
+            &entry.envelope,
+            &ls.policies,
+            &ls.directory,
+            &mut rand_core::OsRng,
         )
-    })?;
-    let fields =
+        .map_err(|r| {
+            ApiError::new(
+                422,
+                "rejected",
+                format!("the stored envelope does not verify: {r}"),
+            )
+        })?;
         veilgate_core::open(&verified, &secrets, Some(&ls.pseudonym_key)).map_err(|e| match e {
             veilgate_core::OpenError::NotARecipient(_) => {
                 ApiError::new(403, "not_a_recipient", e.to_string())
             }
             other => ApiError::new(422, "open_failed", other.to_string()),
-        })?;
+        })
+    })
+    .await??;
     state.store.audit(
         now_ms(),
         AuditEvent {
@@ -687,7 +708,7 @@ async fn verify(
     ledger: &str,
     body: &[u8],
 ) -> Result<ApiResponse, ApiError> {
-    let (caller, ls) = authorize(&state, caller, ledger)?;
+    let (caller, _) = authorize(&state, caller, ledger)?;
     let req: Json = serde_json::from_slice(body)
         .map_err(|_| ApiError::new(400, "malformed_json", "request body is not valid JSON"))?;
     let bytes = req
@@ -702,7 +723,15 @@ async fn verify(
             )
             .field("envelope")
         })?;
-    let verdict = veilgate_core::verify(&bytes, &ls.policies, &ls.directory, &mut rand_core::OsRng);
+    let (s2, ledger2) = (state.clone(), ledger.to_owned());
+    let (verdict, bytes) = compute(&state, move || {
+        let verdict = s2.ledgers.get(&ledger2).map(|ls| {
+            veilgate_core::verify(&bytes, &ls.policies, &ls.directory, &mut rand_core::OsRng)
+        });
+        (verdict, bytes)
+    })
+    .await?;
+    let verdict = verdict.ok_or_else(|| ApiError::new(404, "unknown_ledger", "no such ledger"))?;
     let envelope_id = veilgate_core::Envelope::decode(&bytes)
         .ok()
         .map(|e| hex::encode(e.id));

@@ -71,6 +71,10 @@ pub struct Limits {
     /// How long a submission waits for its ledger receipt before answering 202. Default 2 000.
     #[serde(default = "d_ack")]
     pub ack_wait_ms: u64,
+    /// Threads that seal, verify and open (the compute pool); 0 = one per
+    /// core. Proofs run there, never on the threads serving connections.
+    #[serde(default)]
+    pub compute_threads: usize,
 }
 
 impl Default for Limits {
@@ -81,6 +85,7 @@ impl Default for Limits {
             request_timeout_ms: d_timeout(),
             outbox_capacity: d_outbox(),
             ack_wait_ms: d_ack(),
+            compute_threads: 0,
         }
     }
 }

@@ -8,6 +8,8 @@
 
 pub mod api;
 pub mod audit;
+pub mod bench;
+pub mod compute;
 pub mod config;
 pub mod delivery;
 pub mod demo;

@@ -47,6 +47,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Wakes the delivery worker when the outbox grows.
     pub outbox_notify: tokio::sync::Notify,
+    /// Where proofs are made and checked (`compute`): one worker per core
+    /// (or `limits.compute_threads`), so CPU-bound work queues there instead
+    /// of oversubscribing the cores or blocking the async runtime.
+    pub compute: crate::compute::ComputePool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -242,7 +246,10 @@ impl AppState {
         if let crate::identity::Reloaded::Invalid(e) = revocations.refresh() {
             return Err(StartError::Config(e));
         }
+        let compute = crate::compute::ComputePool::new(config.limits.compute_threads)
+            .map_err(StartError::Config)?;
         Ok(AppState {
+            compute,
             data_dir: data_dir.to_owned(),
             config,
             ledgers,

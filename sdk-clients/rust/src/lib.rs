@@ -161,40 +161,33 @@ impl Client {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<(u16, Vec<u8>), ClientError> {
+        self.connect().await?.request(method, path, body).await
+    }
+
+    /// Opens one TLS connection (one handshake) to send many requests over,
+    /// one at a time — what a busy client does instead of a handshake per
+    /// request. [`Client::request`] opens a fresh one each time.
+    pub async fn connect(&self) -> Result<Connection, ClientError> {
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let _ = tcp.set_nodelay(true);
         let name = ServerName::try_from(self.host.clone()).map_err(cfg("server name"))?;
         let tls = self
             .tls
             .connect(name, tcp)
             .await
             .map_err(|e| ClientError::Transport(format!("TLS: {e}")))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        let req = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", &self.authority)
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
-            .map_err(|e| ClientError::Config(e.to_string()))?;
-        let resp = sender
-            .send_request(req)
-            .await
-            .map_err(|e| ClientError::Transport(e.to_string()))?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| ClientError::Transport(e.to_string()))?
-            .to_bytes();
-        Ok((status, bytes.to_vec()))
+        Ok(Connection {
+            sender,
+            authority: self.authority.clone(),
+        })
     }
 
     async fn json(
@@ -348,4 +341,45 @@ pub fn policy_set(policies: &[PolicyInfo]) -> Result<PolicySet, ClientError> {
         set.insert(plan);
     }
     Ok(set)
+}
+
+/// A kept-alive HTTPS connection to the gateway (see [`Client::connect`]).
+pub struct Connection {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    authority: String,
+}
+
+impl Connection {
+    /// One request on this connection; returns the status and body.
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
+        self.sender
+            .ready()
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", &self.authority)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| ClientError::Config(e.to_string()))?;
+        let resp = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?
+            .to_bytes();
+        Ok((status, bytes.to_vec()))
+    }
 }

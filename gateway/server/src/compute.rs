@@ -1,0 +1,68 @@
+//! The compute pool: where seals, verifications and openings run.
+//!
+//! One worker per core (or `limits.compute_threads`), one first-come
+//! first-served queue. Each job runs start to finish on one worker, inside
+//! that worker's own one-thread rayon pool, so arkworks' parallel loops stay
+//! sequential within the job. Records are parallel with each other instead:
+//! that keeps every core busy under load, and a job never waits while its
+//! worker, stealing work inside a parallel loop, runs someone else's proof
+//! (which is what gave rayon's shared pool multi-second p99 latencies for
+//! Groth16 seals at four clients and more). The async runtime only waits for
+//! the answer; it never runs a proof.
+
+use std::sync::{mpsc, Arc, Mutex};
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+pub struct ComputePool {
+    queue: mpsc::Sender<Job>,
+    threads: usize,
+}
+
+impl ComputePool {
+    /// `threads` workers; 0 means one per core.
+    pub fn new(threads: usize) -> Result<ComputePool, String> {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        } else {
+            threads
+        };
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        for i in 0..threads {
+            let jobs = jobs.clone();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .thread_name(move |_| format!("veilgate-proof-{i}"))
+                .build()
+                .map_err(|e| format!("compute pool: {e}"))?;
+            std::thread::Builder::new()
+                .name(format!("veilgate-compute-{i}"))
+                .spawn(move || loop {
+                    // One worker waits in `recv` while the others wait for
+                    // the lock: each job goes to exactly one worker.
+                    let job = match jobs.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = job else { return };
+                    // A panicking job drops its answer channel (the caller
+                    // gets an error) and leaves the worker running.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        pool.install(job)
+                    }));
+                })
+                .map_err(|e| format!("compute pool: {e}"))?;
+        }
+        Ok(ComputePool { queue, threads })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Queues `job`; it runs on the next free worker.
+    pub fn spawn(&self, job: impl FnOnce() + Send + 'static) {
+        let _ = self.queue.send(Box::new(job));
+    }
+}
