@@ -71,6 +71,8 @@ impl InstitutionSecrets {
             id: self.id.clone(),
             sign_public: hex::encode(s.sign_public(&self.sign_secret)),
             kem_public: hex::encode(kem_public_of(self.suite, &self.kem_secret)),
+            admitted_ms: None,
+            removed_ms: None,
         }
     }
 
@@ -139,15 +141,31 @@ fn x25519_public(secret: &[u8; 32]) -> [u8; 32] {
     curve25519_dalek::montgomery::MontgomeryPoint::mul_base_clamped(*secret).to_bytes()
 }
 
-/// One member's public keys, hex-encoded in the directory file.
+/// One member's public keys, hex-encoded in the directory file, and when it
+/// was admitted to the ledger. A consortium that admits or removes a member
+/// keeps its entry with the dates, so envelopes are judged by who was a
+/// member *when they were sealed*: a removed member's old envelopes stay
+/// valid, and nothing it seals after its removal is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberKeys {
     pub id: String,
     pub sign_public: String,
     pub kem_public: String,
+    /// Admitted from this instant (ms since the Unix epoch, inclusive);
+    /// absent: from the ledger's beginning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admitted_ms: Option<u64>,
+    /// Removed at this instant (exclusive); absent: still a member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_ms: Option<u64>,
 }
 
 impl MemberKeys {
+    /// Whether the member was admitted at `time_ms`.
+    pub fn admitted_at(&self, time_ms: u64) -> bool {
+        self.admitted_ms.is_none_or(|a| a <= time_ms) && self.removed_ms.is_none_or(|r| time_ms < r)
+    }
+
     pub fn sign_public_bytes(&self) -> Option<Vec<u8>> {
         hex::decode(&self.sign_public).ok()
     }
@@ -167,8 +185,14 @@ pub struct LedgerDirectory {
 }
 
 impl LedgerDirectory {
+    /// The member `id`, admitted or not at any given time.
     pub fn member(&self, id: &str) -> Option<&MemberKeys> {
         self.members.iter().find(|m| m.id == id)
+    }
+
+    /// The member `id` if it was admitted at `time_ms`.
+    pub fn member_at(&self, id: &str, time_ms: u64) -> Option<&MemberKeys> {
+        self.member(id).filter(|m| m.admitted_at(time_ms))
     }
 }
 
@@ -189,6 +213,18 @@ impl Directory {
             serde_json::from_str(text).map_err(|e| KeyError::Format(e.to_string()))?;
         if d.version != KEY_FORMAT_VERSION {
             return Err(KeyError::Version(d.version));
+        }
+        for l in &d.ledgers {
+            for m in &l.members {
+                if let (Some(a), Some(r)) = (m.admitted_ms, m.removed_ms) {
+                    if r <= a {
+                        return Err(KeyError::Format(format!(
+                            "ledger `{}`, member `{}`: removed_ms must be after admitted_ms",
+                            l.ledger, m.id
+                        )));
+                    }
+                }
+            }
         }
         Ok(d)
     }

@@ -34,7 +34,7 @@ pub enum SealError {
     },
     #[error("policy names crypto suite `{0}`, which this build does not provide")]
     Suite(String),
-    #[error("submitter `{0}` is not a member of the ledger")]
+    #[error("submitter `{0}` is not a member of the ledger at this time")]
     SubmitterNotMember(String),
     #[error("no institution holds role `{role}` on ledger `{ledger}`")]
     EmptyRole { role: String, ledger: String },
@@ -64,11 +64,13 @@ pub struct SealRequest<'a> {
 }
 
 /// Resolves each role to institution ids. Party roles read the record's
-/// (public) party fields; ledger roles read the directory.
+/// (public) party fields; ledger roles read the directory, keeping the
+/// holders admitted at `time_ms` (a removed regulator gets nothing new).
 pub(crate) fn resolve_roles<'v>(
     roles: &[Role],
     party_value: impl Fn(&str) -> Option<&'v str>,
     directory: &LedgerDirectory,
+    time_ms: u64,
 ) -> Result<BTreeSet<String>, String> {
     let mut out = BTreeSet::new();
     for role in roles {
@@ -77,12 +79,19 @@ pub(crate) fn resolve_roles<'v>(
                 out.insert(party_value(field).ok_or_else(|| field.clone())?.to_owned());
             }
             Role::Ledger(name) => {
-                let holders = directory
+                let holders: Vec<&String> = directory
                     .roles
                     .get(name)
-                    .filter(|h| !h.is_empty())
-                    .ok_or_else(|| name.clone())?;
-                out.extend(holders.iter().cloned());
+                    .map(|h| {
+                        h.iter()
+                            .filter(|id| directory.member_at(id, time_ms).is_some())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if holders.is_empty() {
+                    return Err(name.clone());
+                }
+                out.extend(holders.into_iter().cloned());
             }
         }
     }
@@ -111,7 +120,11 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
         return Err(SealError::IdempotencyKey);
     }
     let submitter = req.submitter.id.as_str();
-    if req.directory.member(submitter).is_none() {
+    if req
+        .directory
+        .member_at(submitter, req.timestamp_ms)
+        .is_none()
+    {
         return Err(SealError::SubmitterNotMember(submitter.to_owned()));
     }
 
@@ -119,7 +132,7 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     let mut parties: BTreeMap<&str, &str> = BTreeMap::new();
     for (f, v) in plan.fields.iter().zip(&req.record.values) {
         if let (FieldType::Party, Value::Party(p)) = (&f.ty, v) {
-            if req.directory.member(p).is_none() {
+            if req.directory.member_at(p, req.timestamp_ms).is_none() {
                 return Err(RecordError {
                     field: f.name.clone(),
                     rule: format!("must name an institution admitted to ledger `{ledger}`"),
@@ -138,6 +151,7 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
             f.disclosure.recipients(),
             |n| parties.get(n).copied(),
             req.directory,
+            req.timestamp_ms,
         )
         .map_err(|role| SealError::EmptyRole {
             role,

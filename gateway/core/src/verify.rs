@@ -31,6 +31,13 @@ pub enum Rejection {
     SuiteMismatch,
     #[error("submitter `{0}` is not a member of the ledger")]
     UnknownSubmitter(String),
+    /// The submitter is in the directory, but was not admitted at the
+    /// envelope's time (before its admission or after its removal).
+    #[error("submitter `{submitter}` was not admitted to the ledger at the envelope's time ({timestamp_ms} ms)")]
+    NotAdmitted {
+        submitter: String,
+        timestamp_ms: u64,
+    },
     #[error("signature does not verify")]
     BadSignature,
     #[error("envelope id is not derived from ledger, submitter and idempotency key")]
@@ -56,6 +63,7 @@ impl Rejection {
             Rejection::PolicyMismatch => "policy_mismatch",
             Rejection::SuiteMismatch => "suite_mismatch",
             Rejection::UnknownSubmitter(_) => "unknown_submitter",
+            Rejection::NotAdmitted { .. } => "not_admitted",
             Rejection::BadSignature => "bad_signature",
             Rejection::BadEnvelopeId => "bad_envelope_id",
             Rejection::Shape(_) => "shape",
@@ -295,9 +303,20 @@ fn precheck(
         return Err(Rejection::Unsupported(why));
     }
     let suite = env.suite.suite();
-    let signer = directory
+    let member = directory
         .member(&env.submitter)
-        .and_then(|m| m.sign_public_bytes())
+        .ok_or_else(|| Rejection::UnknownSubmitter(env.submitter.clone()))?;
+    // Admission is judged at the envelope's signed time. A removed member
+    // cannot backdate onto a chain once its account is off the registry's
+    // writers, and on the embedded ledger only this gateway writes.
+    if !member.admitted_at(env.timestamp_ms) {
+        return Err(Rejection::NotAdmitted {
+            submitter: env.submitter.clone(),
+            timestamp_ms: env.timestamp_ms,
+        });
+    }
+    let signer = member
+        .sign_public_bytes()
         .ok_or_else(|| Rejection::UnknownSubmitter(env.submitter.clone()))?;
     suite
         .verify_signature(
@@ -406,11 +425,14 @@ fn check_shape(
                 }
                 if f.ty == FieldType::Party
                     && directory
-                        .member(parties.get(name.as_str()).map_or("", String::as_str))
+                        .member_at(
+                            parties.get(name.as_str()).map_or("", String::as_str),
+                            env.timestamp_ms,
+                        )
                         .is_none()
                 {
                     return Err(shape(format!(
-                        "party field `{name}` names an institution that is not a ledger member"
+                        "party field `{name}` names an institution that was not a ledger member at the envelope's time"
                     )));
                 }
             }
@@ -463,6 +485,7 @@ fn check_shape(
             f.disclosure.recipients(),
             |n| parties.get(n).map(String::as_str),
             directory,
+            env.timestamp_ms,
         )
         .map_err(|role| {
             shape(format!(

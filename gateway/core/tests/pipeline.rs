@@ -797,3 +797,90 @@ fn batch_verification_agrees_with_one_by_one() {
         }
     }
 }
+
+/// Membership has dates: an envelope is judged by who was admitted when it
+/// was sealed. Before its removal a member's envelopes seal and stay valid;
+/// at or after it, its gateway refuses to seal and peers refuse what it
+/// signs anyway; a removed role holder receives nothing new.
+#[test]
+fn admission_is_judged_at_the_envelopes_time() {
+    let fx = fixture(8);
+    let record = fx.plan.validate_record(&sample()).unwrap();
+    let removal = TIMESTAMP + 60_000;
+    let mut dated = fx.directory.clone();
+    for m in &mut dated.members {
+        if m.id == "bank-a" {
+            m.admitted_ms = Some(TIMESTAMP - 60_000);
+            m.removed_ms = Some(removal);
+        }
+    }
+    let policies = PolicySet::new([fx.plan.clone()]);
+    let seal_at = |dir: &LedgerDirectory, t: u64, key: &str| {
+        seal(
+            &SealRequest {
+                plan: &fx.plan,
+                record: &record,
+                directory: dir,
+                submitter: &fx.secrets["bank-a"],
+                pseudonym_key: &fx.pseudonym_key,
+                idempotency_key: key,
+                timestamp_ms: t,
+            },
+            &mut ChaCha20Rng::seed_from_u64(t),
+        )
+    };
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+
+    // Sealed while admitted: valid, before and after the removal is known.
+    let before = seal_at(&dated, removal - 1, "adm-1").unwrap().encode();
+    verify(&before, &policies, &dated, &mut rng).unwrap();
+
+    // At and after the removal (and before the admission): not sealed.
+    for t in [removal, removal + 1, TIMESTAMP - 60_001] {
+        assert!(matches!(
+            seal_at(&dated, t, "adm-2"),
+            Err(veilgate_core::SealError::SubmitterNotMember(_))
+        ));
+    }
+    // Signed anyway (with a directory that forgot the removal): refused.
+    let after = seal_at(&fx.directory, removal, "adm-3").unwrap().encode();
+    verify(&after, &policies, &fx.directory, &mut rng).unwrap();
+    let err = verify(&after, &policies, &dated, &mut rng).unwrap_err();
+    assert_eq!(err.code(), "not_admitted", "{err}");
+    assert!(!err.to_string().contains("bank-b"));
+    let batch = veilgate_core::verify_batch(&[&before, &after], &policies, &dated, &mut rng);
+    assert!(batch[0].is_ok());
+    assert_eq!(batch[1].as_ref().unwrap_err().code(), "not_admitted");
+
+    // A regulator removed before the record's time gets no key for it; the
+    // role is then empty and the record is not sealed.
+    let mut no_reg = fx.directory.clone();
+    for m in &mut no_reg.members {
+        if m.id == "regulator" {
+            m.removed_ms = Some(TIMESTAMP);
+        }
+    }
+    assert!(matches!(
+        seal_at(&no_reg, TIMESTAMP, "adm-4"),
+        Err(veilgate_core::SealError::EmptyRole { .. })
+    ));
+    // And an envelope that still wraps a key to it is refused by peers.
+    let to_reg = seal_at(&fx.directory, TIMESTAMP, "adm-5").unwrap().encode();
+    assert_eq!(
+        verify(&to_reg, &policies, &no_reg, &mut rng)
+            .unwrap_err()
+            .code(),
+        "shape"
+    );
+
+    // A window that ends before it starts is refused when the file is read.
+    let mut bad = veilgate_core::Directory {
+        version: 1,
+        ledgers: vec![dated.clone()],
+    };
+    bad.ledgers[0].members[0].admitted_ms = Some(10);
+    bad.ledgers[0].members[0].removed_ms = Some(10);
+    let text = serde_json::to_string(&bad).unwrap();
+    let e = veilgate_core::Directory::from_json(&text).unwrap_err();
+    assert!(e.to_string().contains("removed_ms"), "{e}");
+}

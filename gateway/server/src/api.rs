@@ -303,7 +303,11 @@ fn authorize<'a>(
             format!("the certificate was not issued by a CA of ledger `{ledger}`"),
         ));
     }
-    if ls.directory.member(&caller.institution).is_none() {
+    if ls
+        .directory
+        .member_at(&caller.institution, now_ms())
+        .is_none()
+    {
         return Err(ApiError::new(
             403,
             "not_admitted",
