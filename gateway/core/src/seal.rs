@@ -84,7 +84,12 @@ pub(crate) fn resolve_roles<'v>(
                     .get(name)
                     .map(|h| {
                         h.iter()
-                            .filter(|id| directory.member_at(id, time_ms).is_some())
+                            // An id missing from the directory stays, and
+                            // fails as before (no key to wrap to); only a
+                            // member outside its admission dates is dropped.
+                            .filter(|id| {
+                                directory.member(id).is_none_or(|m| m.admitted_at(time_ms))
+                            })
                             .collect()
                     })
                     .unwrap_or_default();

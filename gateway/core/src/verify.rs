@@ -130,19 +130,7 @@ pub fn verify(
     rng: &mut dyn RngCoreCrypto,
 ) -> Result<VerifiedEnvelope, Rejection> {
     let checked = precheck(bytes, policies, directory)?;
-    for r in &checked.ranges {
-        r.verify(rng)?;
-    }
-    if let Some(ring) = checked.ring {
-        for g in &checked.groth16 {
-            if !g.verify(ring) {
-                return Err(Rejection::PredicateFailed(format!(
-                    "the proof of `{}` does not verify",
-                    g.what
-                )));
-            }
-        }
-    }
+    checked.check_proofs(rng)?;
     Ok(checked.verified)
 }
 
@@ -166,76 +154,63 @@ pub fn verify_batch(
         .map(|b| precheck(b, policies, directory))
         .collect();
 
-    // Range proofs, all envelopes at once.
-    let mut failed: Vec<(usize, Rejection)> = Vec::new();
+    // Envelopes whose batch failed (or could not be batched) are checked
+    // again one by one, exactly as `verify` does, so each gets the verdict
+    // `verify` gives it, reason included.
+    let mut suspects: BTreeSet<usize> = BTreeSet::new();
     {
+        // Range proofs, all envelopes at once.
         let mut instances = Vec::new();
-        let mut owners = Vec::new();
+        let mut with_ranges = Vec::new();
         for (i, r) in results.iter().enumerate() {
             let Ok(c) = r else { continue };
-            for rc in &c.ranges {
-                match rc.instance() {
-                    Ok(inst) => {
-                        instances.push(inst);
-                        owners.push(i);
-                    }
-                    Err(rej) => failed.push((i, rej)),
+            let mine: Result<Vec<_>, _> = c.ranges.iter().map(RangeCheck::instance).collect();
+            match mine {
+                Ok(mine) if !mine.is_empty() => {
+                    instances.extend(mine);
+                    with_ranges.push(i);
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    suspects.insert(i);
                 }
             }
         }
         if veilgate_circuits::range::batch::verify_batch(&instances, &mut DynRng(rng)).is_err() {
-            for (i, r) in results.iter().enumerate() {
-                let Ok(c) = r else { continue };
-                if let Some(rej) = c.ranges.iter().find_map(|rc| rc.verify(rng).err()) {
-                    failed.push((i, rej));
-                }
-            }
+            suspects.extend(with_ranges);
         }
-    }
-    reject(&mut results, &mut failed);
 
-    // Groth16 proofs, one batch per verifying key.
-    let mut by_key: BTreeMap<[u8; 32], Vec<(usize, &predicates::Groth16Check)>> = BTreeMap::new();
-    let mut ring = None;
-    for (i, r) in results.iter().enumerate() {
-        let Ok(c) = r else { continue };
-        ring = ring.or(c.ring);
-        for g in &c.groth16 {
-            by_key.entry(g.key_id()).or_default().push((i, g));
-        }
-    }
-    if let Some(ring) = ring {
-        for group in by_key.values() {
-            let checks: Vec<_> = group.iter().map(|(_, g)| *g).collect();
-            if predicates::verify_batch(&checks, ring, rng) {
+        // Groth16 proofs, one batch per verifying key.
+        let mut by_key: BTreeMap<[u8; 32], Vec<(usize, &predicates::Groth16Check)>> =
+            BTreeMap::new();
+        let mut ring = None;
+        for (i, r) in results.iter().enumerate() {
+            let Ok(c) = r else { continue };
+            if suspects.contains(&i) {
                 continue;
             }
-            for (i, g) in group {
-                if !g.verify(ring) && !failed.iter().any(|(j, _)| j == i) {
-                    failed.push((
-                        *i,
-                        Rejection::PredicateFailed(format!(
-                            "the proof of `{}` does not verify",
-                            g.what
-                        )),
-                    ));
+            ring = ring.or(c.ring);
+            for g in &c.groth16 {
+                by_key.entry(g.key_id()).or_default().push((i, g));
+            }
+        }
+        if let Some(ring) = ring {
+            for group in by_key.values() {
+                let checks: Vec<_> = group.iter().map(|(_, g)| *g).collect();
+                if !predicates::verify_batch(&checks, ring, rng) {
+                    suspects.extend(group.iter().map(|(i, _)| *i));
                 }
             }
         }
     }
-    reject(&mut results, &mut failed);
-    results.into_iter().map(|r| r.map(|c| c.verified)).collect()
-}
-
-/// Turns each envelope named in `failed` into its (first) rejection.
-fn reject(results: &mut [Result<Checked, Rejection>], failed: &mut Vec<(usize, Rejection)>) {
-    for (i, rej) in failed.drain(..) {
+    for i in suspects {
         if let Some(r) = results.get_mut(i) {
-            if r.is_ok() {
+            if let Err(rej) = r.as_ref().map_or(Ok(()), |c| c.check_proofs(rng)) {
                 *r = Err(rej);
             }
         }
     }
+    results.into_iter().map(|r| r.map(|c| c.verified)).collect()
 }
 
 /// An envelope that passed every check but its proofs, with those proofs.
@@ -244,6 +219,25 @@ struct Checked {
     ranges: Vec<RangeCheck>,
     groth16: Vec<predicates::Groth16Check>,
     ring: Option<&'static KeyRing>,
+}
+
+impl Checked {
+    /// The proofs one by one, in the envelope's order: range proofs field
+    /// by field, then the predicates' Groth16 proofs in the policy's order.
+    fn check_proofs(&self, rng: &mut dyn RngCoreCrypto) -> Result<(), Rejection> {
+        for r in &self.ranges {
+            r.verify(rng)?;
+        }
+        if let Some(ring) = self.ring {
+            if let Some(g) = self.groth16.iter().find(|g| !g.verify(ring)) {
+                return Err(Rejection::PredicateFailed(format!(
+                    "the proof of `{}` does not verify",
+                    g.what
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One bulletproofs range proof to check, bound to its field.

@@ -306,11 +306,15 @@ impl Committer {
                         .map(|g| g.value());
                     if let Some(seq) = known {
                         ids.insert(envelope_id.as_slice(), seq).map_err(storage)?;
-                        let v = entries
+                        // A conflict, or an unreadable stored entry, fails
+                        // this request only; the group's others go on.
+                        let found = entries
                             .get(seq)
                             .map_err(storage)?
-                            .ok_or(LedgerError::Broken(seq))?;
-                        match existing(decode_entry(seq, v.value())?, envelope) {
+                            .ok_or(LedgerError::Broken(seq))
+                            .and_then(|v| decode_entry(seq, v.value()))
+                            .and_then(|e| existing(e, envelope));
+                        match found {
                             Ok(a) => out.push(a),
                             Err(e) => {
                                 failed = Some(e);

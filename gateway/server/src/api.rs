@@ -336,7 +336,11 @@ async fn compute<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     state.compute.spawn(move || {
-        let _ = tx.send(f());
+        // A request that gave up (timed out, client gone) while queued is
+        // not worth a proof: live requests behind it wait less.
+        if !tx.is_closed() {
+            let _ = tx.send(f());
+        }
     });
     rx.await
         .map_err(|_| ApiError::new(500, "internal", "worker failed"))

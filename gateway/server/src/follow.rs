@@ -174,14 +174,25 @@ impl Follower {
         let mut next = self.cursor()?;
         while next < head {
             let end = head.min(next + BATCH);
+            // Entries up to the first one that cannot be read (or whose
+            // policy cannot be fetched): those are judged and recorded, and
+            // the pass stops there, to retry that entry next time.
             let mut entries = Vec::new();
+            let mut stopped = None;
             for sequence in next..end {
-                let entry = self
-                    .ledger
-                    .by_sequence(sequence)
-                    .map_err(err)?
-                    .ok_or_else(|| format!("ledger entry {sequence} is not readable yet"))?;
-                entries.push(entry);
+                match self.fetch(sequence) {
+                    Ok(entry) => entries.push(entry),
+                    Err(e) => {
+                        stopped = Some(e);
+                        break;
+                    }
+                }
+            }
+            if entries.is_empty() {
+                return match stopped {
+                    Some(e) => Err(e),
+                    None => Ok(out),
+                };
             }
             let verdicts = self.judge(&entries)?;
             let tx = self.db.begin_write().map_err(err)?;
@@ -193,14 +204,31 @@ impl Follower {
                 }
             }
             tx.commit().map_err(err)?;
+            next += verdicts.len() as u64;
             out.extend(verdicts);
-            next = end;
+            if let Some(e) = stopped {
+                tracing::warn!(error = %e, sequence = next, "following stopped at an entry; will retry");
+                return Ok(out);
+            }
         }
         Ok(out)
     }
 
+    /// Reads one entry and learns the policy it names.
+    fn fetch(&mut self, sequence: u64) -> Result<veilgate_ledger::Entry, String> {
+        let entry = self
+            .ledger
+            .by_sequence(sequence)
+            .map_err(err)?
+            .ok_or_else(|| format!("ledger entry {sequence} is not readable yet"))?;
+        if crate::audit::parse_anchor(&entry.envelope).is_none() {
+            self.learn_policy(&entry.envelope)?;
+        }
+        Ok(entry)
+    }
+
     /// The verdicts on consecutive entries, in order.
-    fn judge(&mut self, entries: &[veilgate_ledger::Entry]) -> Result<Vec<Verdict>, String> {
+    fn judge(&self, entries: &[veilgate_ledger::Entry]) -> Result<Vec<Verdict>, String> {
         let verdict = |e: &veilgate_ledger::Entry, verdict: &str| Verdict {
             sequence: e.sequence,
             envelope_id: hex::encode(e.envelope_id),
@@ -210,13 +238,11 @@ impl Follower {
             policy: None,
             submitter: None,
         };
-        let mut envelopes = Vec::new();
-        for e in entries {
-            if crate::audit::parse_anchor(&e.envelope).is_none() {
-                self.learn_policy(&e.envelope)?;
-                envelopes.push(e.envelope.as_slice());
-            }
-        }
+        let envelopes: Vec<&[u8]> = entries
+            .iter()
+            .filter(|e| crate::audit::parse_anchor(&e.envelope).is_none())
+            .map(|e| e.envelope.as_slice())
+            .collect();
         let mut results = veilgate_core::verify_batch(
             &envelopes,
             &self.policies,

@@ -86,7 +86,8 @@ enum Command {
         /// Only the in-process stages and the ledger: no server.
         #[arg(long)]
         no_serve: bool,
-        /// Seconds per in-process measurement (default 2; 0.3 with --quick).
+        /// Time budget of each in-process stage, split over its rounds, in
+        /// seconds (default 3; 0.3 with --quick).
         #[arg(long)]
         seconds: Option<f64>,
     },

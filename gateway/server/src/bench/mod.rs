@@ -37,7 +37,8 @@ pub struct Options {
     pub dir: Option<PathBuf>,
     /// Skip the end-to-end stage (no server started).
     pub no_serve: bool,
-    /// Seconds per in-process measurement (default: 2, or 0.3 with `quick`).
+    /// Time budget of each in-process stage in seconds, split over its
+    /// rounds (default 3, or 0.3 with `quick`).
     pub seconds: Option<f64>,
 }
 
@@ -416,6 +417,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
                 policy: fx.plan.id.clone(),
                 record: fx.record_json.clone(),
                 prefix: format!("bench-{}", fx.template),
+                expect: 201,
             });
             let mut levels = Vec::new();
             for &c in &plan.levels {
@@ -478,18 +480,21 @@ pub fn run(opts: &Options) -> Result<Report, String> {
                 policy: fx.plan.id.clone(),
                 record: fx.record_json.clone(),
                 prefix: format!("bench-backlog-{}", fx.template),
+                expect: 202,
             });
             let c = e2e.saturation.concurrency.max(1);
             let next = rt.block_on(load::fill(job.clone(), c, plan.backlog, 0))?;
             let (p, _) = rt.block_on(load::closed_loop(
-                job,
+                job.clone(),
                 server.pid(),
                 c,
                 plan.level_time,
                 next,
             ))?;
+            // Read back from the gateway, not counted here.
+            let waiting = rt.block_on(load::outbox_depth(&job.client))?;
             e2e.backlog = Some(Backlog {
-                records_waiting: plan.backlog + p.completed,
+                records_waiting: waiting,
                 point: p,
             });
         }
