@@ -386,18 +386,6 @@ pub fn verify_batch(checks: &[&Groth16Check], ring: &KeyRing, rng: &mut dyn RngC
     }
 }
 
-/// Checks every predicate proof of a (signed, shape-checked) envelope.
-/// `Err` carries the predicate as the policy writes it, or why the section
-/// does not match the plan.
-pub fn verify_all(plan: &Plan, env: &Envelope, ring: &KeyRing) -> Result<(), String> {
-    for check in statements(plan, env, ring)? {
-        if !check.verify(ring) {
-            return Err(format!("the proof of `{}` does not verify", check.what));
-        }
-    }
-    Ok(())
-}
-
 /// The Groth16 statements an envelope's predicate section makes, with their
 /// public inputs rebuilt from the envelope (commitments, public fields) and
 /// the plan (constants) — everything but the pairing checks themselves.

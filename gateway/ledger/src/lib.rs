@@ -237,25 +237,9 @@ struct Committer {
 
 impl Committer {
     fn run(&self, queue: &mpsc::Receiver<Request>) {
-        // The callers a commit answers come back with their next append a
-        // moment later, one by one as they get a core. Committing as soon as
-        // the first is back would write groups of one or two; instead the
-        // committer waits (at most LINGER) until as many requests are queued
-        // as it last committed. A lone appender never waits: its last group
-        // was one request.
-        const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
-        let mut expect = 1usize;
         while let Ok(first) = queue.recv() {
             let mut group = vec![first];
-            let since = std::time::Instant::now();
-            loop {
-                group.extend(queue.try_iter());
-                if group.len() >= expect || since.elapsed() >= LINGER {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_micros(50));
-            }
-            expect = group.len();
+            group.extend(queue.try_iter());
             let items: Vec<_> = group.iter().map(|r| &r.items).collect();
             let results = self.commit_group(&items);
             for (r, result) in group.into_iter().zip(results) {

@@ -16,7 +16,6 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 
 pub struct ComputePool {
     queue: mpsc::Sender<Job>,
-    threads: usize,
 }
 
 impl ComputePool {
@@ -54,11 +53,7 @@ impl ComputePool {
                 })
                 .map_err(|e| format!("compute pool: {e}"))?;
         }
-        Ok(ComputePool { queue, threads })
-    }
-
-    pub fn threads(&self) -> usize {
-        self.threads
+        Ok(ComputePool { queue })
     }
 
     /// Queues `job`; it runs on the next free worker.

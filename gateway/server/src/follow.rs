@@ -214,21 +214,24 @@ impl Follower {
         Ok(out)
     }
 
-    /// Reads one entry and learns the policy it names.
-    fn fetch(&mut self, sequence: u64) -> Result<veilgate_ledger::Entry, String> {
+    /// Reads one entry, tells whether it is an audit anchor, and learns
+    /// the policy an envelope names.
+    fn fetch(&mut self, sequence: u64) -> Result<(veilgate_ledger::Entry, bool), String> {
         let entry = self
             .ledger
             .by_sequence(sequence)
             .map_err(err)?
             .ok_or_else(|| format!("ledger entry {sequence} is not readable yet"))?;
-        if crate::audit::parse_anchor(&entry.envelope).is_none() {
+        let anchor = crate::audit::parse_anchor(&entry.envelope).is_some();
+        if !anchor {
             self.learn_policy(&entry.envelope)?;
         }
-        Ok(entry)
+        Ok((entry, anchor))
     }
 
-    /// The verdicts on consecutive entries, in order.
-    fn judge(&self, entries: &[veilgate_ledger::Entry]) -> Result<Vec<Verdict>, String> {
+    /// The verdicts on consecutive entries (each with whether it is an
+    /// anchor), in order.
+    fn judge(&self, entries: &[(veilgate_ledger::Entry, bool)]) -> Result<Vec<Verdict>, String> {
         let verdict = |e: &veilgate_ledger::Entry, verdict: &str| Verdict {
             sequence: e.sequence,
             envelope_id: hex::encode(e.envelope_id),
@@ -240,8 +243,8 @@ impl Follower {
         };
         let envelopes: Vec<&[u8]> = entries
             .iter()
-            .filter(|e| crate::audit::parse_anchor(&e.envelope).is_none())
-            .map(|e| e.envelope.as_slice())
+            .filter(|(_, anchor)| !anchor)
+            .map(|(e, _)| e.envelope.as_slice())
             .collect();
         let mut results = veilgate_core::verify_batch(
             &envelopes,
@@ -251,8 +254,8 @@ impl Follower {
         )
         .into_iter();
         let mut out = Vec::with_capacity(entries.len());
-        for e in entries {
-            if crate::audit::parse_anchor(&e.envelope).is_some() {
+        for (e, anchor) in entries {
+            if *anchor {
                 out.push(verdict(e, "anchor"));
                 continue;
             }

@@ -70,27 +70,7 @@ enum Command {
     /// peer verification one by one and in batches, opening, durable ledger
     /// appends, and a real `veilgate serve` over HTTPS/mTLS up to
     /// saturation. Prints a table and the targets; writes JSON.
-    Bench {
-        /// A short smoke run (seconds) instead of the full one (minutes).
-        #[arg(long)]
-        quick: bool,
-        /// Only this template (repeatable; file stem, e.g. interbank-payment).
-        #[arg(long = "template")]
-        templates: Vec<String>,
-        /// Where to write the JSON report.
-        #[arg(long, default_value = "bench.json")]
-        json: PathBuf,
-        /// Working directory (default: a fresh temporary one).
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        /// Only the in-process stages and the ledger: no server.
-        #[arg(long)]
-        no_serve: bool,
-        /// Time budget of each in-process stage, split over its rounds, in
-        /// seconds (default 3; 0.3 with --quick).
-        #[arg(long)]
-        seconds: Option<f64>,
-    },
+    Bench(veilgate::bench::Options),
     /// EVM ledger tools (FISCO BCOS 3.x, Besu, GoQuorum, anvil).
     Evm {
         #[command(subcommand)]
@@ -303,24 +283,9 @@ fn main() -> ExitCode {
             interval_ms,
             state,
         } => follow(&data, &ledger, once, interval_ms, state.as_deref()),
-        Command::Bench {
-            quick,
-            templates,
-            json,
-            dir,
-            no_serve,
-            seconds,
-        } => {
+        Command::Bench(opts) => {
             // The bench makes its own runtimes and thread pools.
             drop(runtime);
-            let opts = veilgate::bench::Options {
-                quick,
-                templates,
-                json,
-                dir,
-                no_serve,
-                seconds,
-            };
             veilgate::bench::run(&opts)
                 .map(|r| print!("{}", veilgate::bench::table(&r)))
                 .map_err(Into::into)

@@ -105,6 +105,25 @@ pub struct Job {
 }
 
 impl Job {
+    /// Submissions of `fx`'s sample record as bank-a to the gateway at
+    /// `base`, keys `prefix-N`.
+    pub fn new(
+        data: &Path,
+        base: &str,
+        fx: &super::inproc::Fixture,
+        prefix: String,
+        expect: u16,
+    ) -> Result<Arc<Job>, String> {
+        Ok(Arc::new(Job {
+            client: Client::from_data_dir(data, "bank-a", base).map_err(|e| e.to_string())?,
+            ledger: crate::dev::DEV_LEDGER.into(),
+            policy: fx.plan.id.clone(),
+            record: fx.record_json.clone(),
+            prefix,
+            expect,
+        }))
+    }
+
     fn body(&self, n: u64) -> Vec<u8> {
         serde_json::json!({
             "policy": self.policy,

@@ -16,7 +16,6 @@ mod inproc;
 mod load;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -26,19 +25,28 @@ use crate::dev::DEV_LEDGER;
 pub use inproc::{LedgerFigures, Primitive, VerifyFigures};
 pub use load::LoadPoint;
 
+/// `veilgate bench`'s options (its command-line arguments).
+#[derive(clap::Args)]
 pub struct Options {
-    /// Short measurements and fewer load levels (a smoke run: seconds, not minutes).
+    /// A short smoke run (seconds) instead of the full one (minutes).
+    #[arg(long)]
     pub quick: bool,
-    /// Only these templates (file stems); empty: every template this build seals.
+    /// Only this template (repeatable; file stem, e.g. interbank-payment);
+    /// none: every template this build seals.
+    #[arg(long = "template")]
     pub templates: Vec<String>,
-    /// Where the JSON report goes.
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "bench.json")]
     pub json: PathBuf,
-    /// Work in this directory (default: a fresh temporary one).
+    /// Working directory (default: a fresh temporary one).
+    #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// Skip the end-to-end stage (no server started).
+    /// Only the in-process stages and the ledger: no server.
+    #[arg(long)]
     pub no_serve: bool,
-    /// Time budget of each in-process stage in seconds, split over its
-    /// rounds (default 3, or 0.3 with `quick`).
+    /// Time budget of each in-process stage, split over its rounds, in
+    /// seconds (default 3; 0.3 with --quick).
+    #[arg(long)]
     pub seconds: Option<f64>,
 }
 
@@ -410,15 +418,13 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         let server = load::Server::start(&data, &root.join("serve.log"))?;
         let mut key = 0u64;
         for (fx, t) in fixtures.iter().zip(&templates) {
-            let job = Arc::new(load::Job {
-                client: veilgate_client::Client::from_data_dir(&data, "bank-a", &server.base)
-                    .map_err(|e| e.to_string())?,
-                ledger: DEV_LEDGER.into(),
-                policy: fx.plan.id.clone(),
-                record: fx.record_json.clone(),
-                prefix: format!("bench-{}", fx.template),
-                expect: 201,
-            });
+            let job = load::Job::new(
+                &data,
+                &server.base,
+                fx,
+                format!("bench-{}", fx.template),
+                201,
+            )?;
             let mut levels = Vec::new();
             for &c in &plan.levels {
                 step(format!("{}: HTTPS, {c} clients", fx.template));
@@ -473,15 +479,13 @@ pub fn run(opts: &Options) -> Result<Report, String> {
             ));
             stall_ledger(&data)?;
             let server = load::Server::start(&data, &root.join("serve-stalled.log"))?;
-            let job = Arc::new(load::Job {
-                client: veilgate_client::Client::from_data_dir(&data, "bank-a", &server.base)
-                    .map_err(|e| e.to_string())?,
-                ledger: DEV_LEDGER.into(),
-                policy: fx.plan.id.clone(),
-                record: fx.record_json.clone(),
-                prefix: format!("bench-backlog-{}", fx.template),
-                expect: 202,
-            });
+            let job = load::Job::new(
+                &data,
+                &server.base,
+                fx,
+                format!("bench-backlog-{}", fx.template),
+                202,
+            )?;
             let c = e2e.saturation.concurrency.max(1);
             let next = rt.block_on(load::fill(job.clone(), c, plan.backlog, 0))?;
             let (p, _) = rt.block_on(load::closed_loop(
