@@ -17,6 +17,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use sha2::{Digest, Sha256};
 use veilgate_circuits::domain;
+use veilgate_codec::{Codec, CodecError, Reader, Writer};
 
 pub type EnvelopeId = [u8; 16];
 
@@ -118,18 +119,47 @@ pub fn entry_hash(sequence: u64, prev: &[u8; 32], id: &EnvelopeId, envelope: &[u
     h.finalize().into()
 }
 
-/// Decodes a stored entry value: prev_hash ‖ entry_hash ‖ envelope_id ‖ envelope.
+/// A stored entry value (key: the sequence): `prev_hash ‖ entry_hash ‖
+/// envelope_id ‖ envelope`, the envelope running to the end.
+struct Stored<'a> {
+    prev_hash: [u8; 32],
+    entry_hash: [u8; 32],
+    envelope_id: EnvelopeId,
+    envelope: std::borrow::Cow<'a, [u8]>,
+}
+
+impl Stored<'_> {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.put(&self.prev_hash);
+        out.put(&self.entry_hash);
+        out.put(&self.envelope_id);
+        out.put(&self.envelope);
+    }
+}
+
+impl Codec for Stored<'static> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.write_to(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(Stored {
+            prev_hash: r.array("prev hash")?,
+            entry_hash: r.array("entry hash")?,
+            envelope_id: r.array("envelope id")?,
+            envelope: std::borrow::Cow::Owned(r.rest().to_vec()),
+        })
+    }
+}
+
+/// Decodes a stored entry value.
 fn decode_entry(sequence: u64, v: &[u8]) -> Result<Entry, LedgerError> {
-    let bad = || LedgerError::Broken(sequence);
-    let (prev, rest) = v.split_first_chunk::<32>().ok_or_else(bad)?;
-    let (hash, rest) = rest.split_first_chunk::<32>().ok_or_else(bad)?;
-    let (id, envelope) = rest.split_first_chunk::<16>().ok_or_else(bad)?;
+    let s = Stored::from_bytes(v).map_err(|_| LedgerError::Broken(sequence))?;
     Ok(Entry {
         sequence,
-        envelope_id: *id,
-        prev_hash: *prev,
-        entry_hash: *hash,
-        envelope: envelope.to_vec(),
+        envelope_id: s.envelope_id,
+        prev_hash: s.prev_hash,
+        entry_hash: s.entry_hash,
+        envelope: s.envelope.into_owned(),
     })
 }
 
@@ -308,12 +338,15 @@ impl Committer {
                         continue;
                     }
                     let hash = entry_hash(sequence, &prev_hash, envelope_id, envelope);
-                    // Stored value: prev_hash ‖ entry_hash ‖ envelope_id ‖ envelope.
-                    let mut value = Vec::with_capacity(80 + envelope.len());
-                    value.extend_from_slice(&prev_hash);
-                    value.extend_from_slice(&hash);
-                    value.extend_from_slice(envelope_id);
-                    value.extend_from_slice(envelope);
+                    let value = Stored {
+                        prev_hash,
+                        entry_hash: hash,
+                        envelope_id: *envelope_id,
+                        envelope: std::borrow::Cow::Borrowed(envelope.as_slice()),
+                    };
+                    let mut bytes = Vec::with_capacity(80 + envelope.len());
+                    value.write_to(&mut bytes);
+                    let value = bytes;
                     entries
                         .insert(sequence, value.as_slice())
                         .map_err(storage)?;

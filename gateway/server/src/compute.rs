@@ -14,13 +14,31 @@ use std::sync::{mpsc, Arc, Mutex};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// Why the pool could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ComputeError {
+    #[error("compute worker {worker}: its proof thread pool: {source}")]
+    Pool {
+        worker: usize,
+        #[source]
+        source: rayon::ThreadPoolBuildError,
+    },
+    #[error("compute worker {worker}: {source}")]
+    Spawn {
+        worker: usize,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 pub struct ComputePool {
     queue: mpsc::Sender<Job>,
 }
 
 impl ComputePool {
     /// `threads` workers; 0 means one per core.
-    pub fn new(threads: usize) -> Result<ComputePool, String> {
+    pub fn new(threads: usize) -> Result<ComputePool, ComputeError> {
         let threads = if threads == 0 {
             std::thread::available_parallelism().map_or(1, usize::from)
         } else {
@@ -34,7 +52,7 @@ impl ComputePool {
                 .num_threads(1)
                 .thread_name(move |_| format!("veilgate-proof-{i}"))
                 .build()
-                .map_err(|e| format!("compute pool: {e}"))?;
+                .map_err(|source| ComputeError::Pool { worker: i, source })?;
             std::thread::Builder::new()
                 .name(format!("veilgate-compute-{i}"))
                 .spawn(move || loop {
@@ -51,13 +69,15 @@ impl ComputePool {
                         pool.install(job)
                     }));
                 })
-                .map_err(|e| format!("compute pool: {e}"))?;
+                .map_err(|source| ComputeError::Spawn { worker: i, source })?;
         }
         Ok(ComputePool { queue })
     }
 
     /// Queues `job`; it runs on the next free worker.
     pub fn spawn(&self, job: impl FnOnce() + Send + 'static) {
+        // Sending fails only once every worker has exited; the job (and so
+        // its answer channel) is dropped, and its caller gets an error.
         let _ = self.queue.send(Box::new(job));
     }
 }

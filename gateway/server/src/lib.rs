@@ -1,39 +1,72 @@
-//! The Veilgate gateway's shells around the pure core: HTTPS server (`server`),
-//! handlers (`api`), configuration (`config`), identity and revocation
-//! (`identity`), loaded state (`state`), the durable store (`store`: outbox,
-//! submissions, audit log), the delivery worker (`delivery`), audit checks
-//! (`audit`), metrics, development material (`dev`) and the demo. The
-//! `veilgate` binary is `main.rs`.
+//! The Veilgate gateway service, room by room, in the order a request meets
+//! them:
+//!
+//! - [`boot`]: one configuration loader and the assembly of a running
+//!   gateway ([`boot::Gateway`]) — ledgers, directories, policies, CAs, keys,
+//!   store — used by `serve` and by every operator command that reads a data
+//!   directory (`follow`, `audit verify`, `evm deploy | publish`).
+//! - [`http`]: TLS 1.3 with client certificates, the request stack, the
+//!   caller's admission ([`http::auth`]) and one module per group of routes
+//!   ([`http::routes`]); errors map to HTTP status in one place
+//!   ([`http::error`]).
+//! - [`write`]: the write pipeline — a submission is accepted, sealed,
+//!   queued durably in the outbox and delivered onto the ledger, each state a
+//!   type; the delivery worker and the reconciliation of what a ledger forgot.
+//! - [`store`]: the gateway's own redb file (submissions, outbox, delivered,
+//!   audit log), where each of those steps commits.
+//! - [`audit`]: the hash-chained audit log, its actions, anchors and checks.
+//! - [`peer`]: the follower — a pure judge of ledger entries, the verdicts it
+//!   keeps, and the tailer that feeds it.
+//!
+//! [`compute`] is the pool proofs run on, [`metrics`] the Prometheus text,
+//! [`clock`] the one place the service reads the time. The command line is
+//! the `veilgate` package (gateway/cli); development material, the demo and
+//! the bench live in veilgate-testkit and veilgate-devtools, so nothing here
+//! depends on a tool.
 #![forbid(unsafe_code)]
 
-pub mod api;
 pub mod audit;
-pub mod bench;
+pub mod boot;
+pub mod clock;
 pub mod compute;
-pub mod config;
-pub mod delivery;
-pub mod demo;
-pub mod dev;
-pub mod evm_setup;
-pub mod follow;
+pub mod http;
 pub mod identity;
 pub mod metrics;
-pub mod server;
-pub mod state;
+pub mod peer;
 pub mod store;
+pub mod write;
 
 use std::sync::Arc;
 
-/// Starts the delivery worker and serves until `shutdown`; then stops taking
-/// requests, finishes those in flight, and stops the worker (the outbox stays).
+pub use boot::{Gateway, StartError, CONFIG_FILE};
+
+/// Starts the delivery worker (and followers) and serves until `shutdown`;
+/// then stops taking requests, finishes those in flight, and stops the
+/// workers (the outbox stays for the next start).
 pub async fn run(
-    state: Arc<state::AppState>,
+    gateway: Arc<Gateway>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
-) -> Result<(), state::StartError> {
-    let tls = server::tls_config(&state)?;
-    // The published policies, by hash, so a policy change between runs is in the trail.
-    let published: Vec<String> = state
+) -> Result<(), StartError> {
+    let tls = http::tls_config(&gateway)?;
+    record_start(&gateway)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let deliverer = std::sync::Arc::new(gateway.deliverer());
+    let worker = tokio::spawn(write::delivery::run(deliverer, stop_rx.clone()));
+    let followers = gateway.followers();
+    let following = tokio::spawn(peer::run(followers, gateway.metrics.clone(), stop_rx));
+    http::serve(gateway, tls, listener, shutdown).await;
+    // The workers stop at the next step; a send error means they already did.
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    let _ = following.await;
+    Ok(())
+}
+
+/// Audits the start with the published policies by hash, so a policy change
+/// between runs is in the trail.
+fn record_start(gateway: &Gateway) -> Result<(), StartError> {
+    let published: Vec<String> = gateway
         .ledgers
         .iter()
         .flat_map(|(l, ls)| {
@@ -42,24 +75,10 @@ pub async fn run(
                 .map(move |(p, _)| format!("{l}:{}@{}={}", p.id, p.version, hex::encode(p.hash())))
         })
         .collect();
-    state
-        .store
-        .audit(
-            api::now_ms(),
-            store::AuditEvent {
-                actor: "gateway".into(),
-                action: "start".into(),
-                detail: Some(format!("policies {}", published.join(" "))),
-                ..store::AuditEvent::default()
-            },
-        )
-        .map_err(|e| state::StartError::Config(e.to_string()))?;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(delivery::run(state.clone(), stop_rx.clone()));
-    let following = tokio::spawn(follow::run(state.clone(), stop_rx));
-    server::serve(state, tls, listener, shutdown).await;
-    let _ = stop_tx.send(true);
-    let _ = worker.await;
-    let _ = following.await;
+    let event = audit::AuditEvent {
+        detail: Some(format!("policies {}", published.join(" "))),
+        ..audit::AuditEvent::gateway(audit::Action::Start)
+    };
+    gateway.store.audit(clock::now_ms(), event)?;
     Ok(())
 }

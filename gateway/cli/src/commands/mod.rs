@@ -1,0 +1,8 @@
+//! One module per command group; each takes parsed arguments and returns a
+//! result `main` prints.
+
+pub mod audit;
+pub mod evm;
+pub mod follow;
+pub mod policy;
+pub mod serve;

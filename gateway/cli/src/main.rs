@@ -1,0 +1,267 @@
+//! `veilgate`: the gateway command line. Each command's work is in
+//! `commands/`; the service itself is veilgate-server, the development
+//! tools (demo, bench, dev material) are veilgate-devtools and
+//! veilgate-testkit.
+
+mod commands;
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "veilgate",
+    version,
+    about = "Privacy-preserving data-sharing gateway for consortium ledgers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTPS gateway from the data directory's veilgate.toml.
+    Serve {
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        /// If the data directory has no configuration, create development material
+        /// (a CA, certificates and keys for three banks and a regulator). Never in production.
+        #[arg(long)]
+        dev: bool,
+        /// Address to listen on, overriding `listen` in veilgate.toml (port 0: any free port).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Seal, store, verify and open one payment in one process, and show who sees what.
+    Demo {
+        /// Data directory to use (default: a fresh temporary one).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Policy tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Audit-log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Tail a ledger as a peer: verify every entry in order, record each verdict
+    /// in follow/<ledger>.redb, print it as a JSON line, resume after a restart.
+    Follow {
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        #[arg(long)]
+        ledger: String,
+        /// Stop at the ledger's head instead of waiting for more.
+        #[arg(long)]
+        once: bool,
+        /// How often to look for new entries.
+        #[arg(long, default_value_t = 1000)]
+        interval_ms: u64,
+        /// Where verdicts are kept (default: follow/<ledger>.redb in the data directory).
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Measure the cost of privacy: each primitive, seal on 1 and all cores,
+    /// peer verification one by one and in batches, opening, durable ledger
+    /// appends, and a real `veilgate serve` over HTTPS/mTLS up to
+    /// saturation. Prints a table and the targets; writes JSON.
+    Bench(veilgate_devtools::bench::Options),
+    /// EVM ledger tools (FISCO BCOS 3.x, Besu, GoQuorum, anvil).
+    Evm {
+        #[command(subcommand)]
+        command: EvmCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvmCommand {
+    /// Deploy the registry (and the Groth16 verifiers policies require) from the
+    /// key file's account, publish the ledger's policies on it, and switch the
+    /// ledger in veilgate.toml to it. Needs solcjs for policies with
+    /// `require proofs on chain` (VEILGATE_SOLCJS).
+    Deploy {
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        /// The ledger id (a `[[ledger]]` of veilgate.toml, still `embedded`).
+        #[arg(long)]
+        ledger: String,
+        /// The node's JSON-RPC URL.
+        #[arg(long)]
+        rpc: String,
+        /// File with the account's private key (hex), relative to the data directory.
+        #[arg(long)]
+        key_file: String,
+        /// Blocks on top of a write before it counts (the chain's finality).
+        #[arg(long, default_value_t = 1)]
+        confirmations: u64,
+    },
+    /// Publish the ledger's configured policies the registry does not hold yet
+    /// (new versions, new policies), with verifiers and checks for those that
+    /// say `require proofs on chain`. Signed with the ledger's key file, which
+    /// must be the registry's admin.
+    Publish {
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        #[arg(long)]
+        ledger: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the audit log's hash chain and its anchors on the ledger (gateway stopped);
+    /// reports the first broken link and exits 1.
+    Verify {
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// Check policy files; prints errors with line and column, exits 1 on any.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print a policy in canonical layout (comments kept); --write rewrites the file, --check fails if it differs.
+    Fmt {
+        file: PathBuf,
+        #[arg(long)]
+        write: bool,
+        #[arg(long, conflicts_with = "write")]
+        check: bool,
+    },
+    /// Show what each role, and anyone reading the ledger, sees of a record.
+    Preview {
+        file: PathBuf,
+        #[arg(long)]
+        record: PathBuf,
+    },
+    /// What changed in disclosure between two versions of a policy.
+    Diff { old: PathBuf, new: PathBuf },
+    /// Run policy test files (`*.test.json`).
+    Test {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// `RUST_LOG` (default `info`), with arkworks' tracing always off: it opens
+/// a span on every gadget call whose fields print the whole constraint
+/// system — the witness, i.e. customer values, included — and formatting it
+/// made proving quadratic (a sum-of-3 proof took over 30 s). No `RUST_LOG`
+/// setting may turn it back on.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // arkworks instruments with the targets `gr1cs` and `r1cs`.
+    for quiet in [
+        "gr1cs=off",
+        "r1cs=off",
+        "ark_r1cs_std=off",
+        "ark_relations=off",
+        "ark_groth16=off",
+        "ark_crypto_primitives=off",
+        "ark_snark=off",
+        "ark_poly=off",
+        "ark_ec=off",
+        "ark_ff=off",
+    ] {
+        if let Ok(d) = quiet.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    filter
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(log_filter())
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve { data, dev, listen } => {
+            runtime.block_on(commands::serve::run(data, dev, listen))
+        }
+        Command::Demo { data } => runtime.block_on(async move {
+            let tmp;
+            let dir = match data {
+                Some(d) => d,
+                None => {
+                    tmp = tempfile::tempdir()?;
+                    tmp.path().to_owned()
+                }
+            };
+            veilgate_devtools::demo::run(&dir).await
+        }),
+        Command::Policy { command } => commands::policy::run(command),
+        Command::Audit {
+            command: AuditCommand::Verify { data },
+        } => commands::audit::verify(&data),
+        Command::Evm {
+            command:
+                EvmCommand::Deploy {
+                    data,
+                    ledger,
+                    rpc,
+                    key_file,
+                    confirmations,
+                },
+        } => commands::evm::deploy(&data, &ledger, &rpc, &key_file, confirmations)
+            .map(|p| commands::evm::report(&p, &ledger))
+            .map_err(Into::into),
+        Command::Follow {
+            data,
+            ledger,
+            once,
+            interval_ms,
+            state,
+        } => commands::follow::run(&data, &ledger, once, interval_ms, state.as_deref()),
+        Command::Bench(opts) => {
+            // The bench makes its own runtimes and thread pools.
+            drop(runtime);
+            veilgate_devtools::bench::run(&opts)
+                .map(|r| print!("{}", veilgate_devtools::bench::table(&r)))
+                .map_err(Into::into)
+        }
+        Command::Evm {
+            command: EvmCommand::Publish { data, ledger },
+        } => commands::evm::publish(&data, &ledger)
+            .map(|p| commands::evm::report(&p, &ledger))
+            .map_err(Into::into),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Policy errors arrive rendered, with their own `error:` line.
+            let e = e.to_string();
+            if e.starts_with("error:") {
+                eprintln!("{e}");
+            } else {
+                eprintln!("error: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

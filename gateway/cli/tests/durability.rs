@@ -1,0 +1,596 @@
+//! Durable delivery: SIGKILL under load, a ledger outage under load,
+//! back-pressure, and the audit log's tamper evidence.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand_core::RngCore;
+use serde_json::Value;
+use veilgate_client::{Client, ClientError};
+use veilgate_ledger::{Appended, EmbeddedLedger, Entry, EnvelopeId, Ledger, LedgerError, Receipt};
+
+const LEDGER: &str = "interbank-settlement";
+const POLICY: &str = "interbank-payment";
+
+fn sample(i: usize) -> Value {
+    let mut r: Value = serde_json::from_str(include_str!(
+        "../../../policies/templates/interbank-payment.sample.json"
+    ))
+    .unwrap();
+    r["amount"] = format!("{}.{:02}", 1000 + i, i % 100).into();
+    r
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_veilgate")
+}
+
+/// Starts `veilgate serve` (the testkit harness) and returns the child and
+/// its address. Retries while the address is still taken (a killed
+/// predecessor's port).
+fn start(data: &Path, listen: &str, log: &Path) -> (Child, String) {
+    let mut o = veilgate_testkit::process::Options::new(bin(), data, log);
+    o.listen = listen.to_owned();
+    let p = veilgate_testkit::process::Process::start(&o).unwrap();
+    let base = p.base.clone();
+    (p.into_child().unwrap(), base)
+}
+
+/// A fresh dev data directory with some settings changed.
+fn data_dir(root: &Path, edits: &[(&str, &str)]) -> PathBuf {
+    let data = root.join("data");
+    veilgate_testkit::material::init(&data).unwrap();
+    let cfg = data.join("veilgate.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from}");
+        text = text.replace(from, to);
+    }
+    std::fs::write(cfg, text).unwrap();
+    data
+}
+
+fn envelope_ids_on(ledger: &dyn Ledger) -> Vec<String> {
+    (0..ledger.len().unwrap())
+        .map(|s| ledger.by_sequence(s).unwrap().unwrap())
+        .filter(|e| veilgate_server::audit::anchor::parse(&e.envelope).is_none())
+        .map(|e| hex::encode(e.envelope_id))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_under_load_loses_nothing_and_writes_nothing_twice() {
+    const N: usize = 2000;
+    const CLIENTS: usize = 8;
+    const KILLS: usize = 4;
+    let root = tempfile::tempdir().unwrap();
+    let data = data_dir(
+        root.path(),
+        &[(
+            "audit_anchor_interval_ms = 10000",
+            "audit_anchor_interval_ms = 300",
+        )],
+    );
+    let log = root.path().join("server.log");
+    let (mut child, base) = start(&data, "127.0.0.1:0", &log);
+    let listen = base.trim_start_matches("https://").to_owned();
+    let base = Arc::new(base);
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let acked: Arc<Mutex<BTreeMap<usize, String>>> = Arc::default();
+    let mut clients = Vec::new();
+    for _ in 0..CLIENTS {
+        let (next, acked, base, data) = (next.clone(), acked.clone(), base.clone(), data.clone());
+        clients.push(tokio::spawn(async move {
+            let client = Client::from_data_dir(&data, "bank-a", &base).unwrap();
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= N {
+                    return;
+                }
+                // A real client: retry the same idempotency key until the gateway answers 2xx.
+                loop {
+                    match client
+                        .submit(LEDGER, POLICY, &format!("crash-{i}"), &sample(i))
+                        .await
+                    {
+                        Ok(r) => {
+                            assert!(matches!(r.status, 200..=202), "{r:?}");
+                            acked.lock().unwrap().insert(i, r.envelope_id);
+                            break;
+                        }
+                        Err(ClientError::Transport(_))
+                        | Err(ClientError::Api { status: 503, .. }) => {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        Err(e) => panic!("submission {i}: {e}"),
+                    }
+                }
+            }
+        }));
+    }
+
+    // Kill -9 at random moments while submissions are in flight, and restart.
+    let mut rng = rand_core::OsRng;
+    for k in 0..KILLS {
+        let wait = 400 + u64::from(rng.next_u32() % 1200);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let done = acked.lock().unwrap().len();
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        eprintln!("kill {k}: after {wait} ms, {done} acknowledged");
+        child = start(&data, &listen, &log).0;
+    }
+    for c in clients {
+        c.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert_eq!(
+        acked.len(),
+        N,
+        "every submission was eventually acknowledged"
+    );
+
+    // Wait for the outbox to drain, then stop the gateway and read its ledger.
+    let client = Client::from_data_dir(&data, "bank-a", &base).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for id in acked.values() {
+        let r = client
+            .wait_on_ledger(
+                LEDGER,
+                id,
+                deadline.saturating_duration_since(Instant::now()),
+            )
+            .await
+            .unwrap();
+        assert!(r.on_ledger(), "{id} never reached the ledger");
+    }
+    let (status, _) = client.request("GET", "/metrics", None).await.unwrap();
+    assert_eq!(status, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let ledger =
+        EmbeddedLedger::open(&data.join("ledgers").join(LEDGER).join("ledger.redb")).unwrap();
+    ledger.verify_chain().unwrap();
+    let on_ledger = envelope_ids_on(&ledger);
+    let distinct: BTreeSet<&String> = on_ledger.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        on_ledger.len(),
+        "an envelope is on the ledger twice"
+    );
+    let acked_ids: BTreeSet<&String> = acked.values().collect();
+    assert_eq!(
+        distinct, acked_ids,
+        "the ledger holds exactly the acknowledged submissions"
+    );
+    drop(ledger);
+
+    audit_checks(&data);
+}
+
+/// `audit verify` passes on the real log, then fails, naming the first broken
+/// link, for an edited entry, an edited-and-rehashed entry, and a rewritten chain.
+fn audit_checks(data: &Path) {
+    let verify = || {
+        Command::new(bin())
+            .args(["audit", "verify", "--data"])
+            .arg(data)
+            .output()
+            .unwrap()
+    };
+    let o = verify();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let anchors: u64 = out
+        .split(", ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(
+        anchors >= 1,
+        "the audit head was anchored to the ledger: {out}"
+    );
+
+    let path = data.join("gateway.redb");
+    let table: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("audit");
+    use veilgate_codec::Codec as _;
+    let edit = |f: &dyn Fn(&mut Vec<veilgate_server::audit::AuditEntry>)| {
+        let db = redb::Database::create(&path).unwrap();
+        let mut entries: Vec<veilgate_server::audit::AuditEntry> = {
+            use redb::{ReadableDatabase, ReadableTable};
+            let tx = db.begin_read().unwrap();
+            let t = tx.open_table(table).unwrap();
+            t.iter()
+                .unwrap()
+                .map(|r| {
+                    veilgate_server::audit::AuditEntry::from_bytes(r.unwrap().1.value()).unwrap()
+                })
+                .collect()
+        };
+        f(&mut entries);
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx.open_table(table).unwrap();
+            for e in &entries {
+                t.insert(e.seq, e.to_bytes().as_slice()).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    };
+    let fails_with = |want: &str| {
+        let o = verify();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(
+            !o.status.success() && err.contains(want),
+            "expected {want:?}, got {err}"
+        );
+    };
+    // 1. An entry's actor changed.
+    edit(&|es| es[3].event.actor = "bank-z".into());
+    fails_with("audit entry 3: content does not match its hash (the entry was edited)");
+    // 2. ... and its hash recomputed: the next entry no longer links.
+    edit(&|es| es[3].hash = es[3].compute_hash());
+    fails_with("audit entry 4: does not link to entry 3");
+    // 3. The whole chain rewritten from there: only the ledger anchors can tell.
+    edit(&|es| {
+        for i in 4..es.len() {
+            es[i].prev = es[i - 1].hash;
+            es[i].hash = es[i].compute_hash();
+        }
+    });
+    fails_with("with a hash the log no longer has");
+}
+
+/// The real embedded ledger with an off switch: appends fail while it is down.
+struct Switchable {
+    inner: EmbeddedLedger,
+    down: Arc<AtomicBool>,
+}
+
+impl Ledger for Switchable {
+    fn append(&self, id: EnvelopeId, envelope: &[u8]) -> Result<Appended, LedgerError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(LedgerError::Storage(
+                "ledger unreachable (outage test)".into(),
+            ));
+        }
+        self.inner.append(id, envelope)
+    }
+    fn by_id(&self, id: &EnvelopeId) -> Result<Option<Entry>, LedgerError> {
+        self.inner.by_id(id)
+    }
+    fn by_sequence(&self, s: u64) -> Result<Option<Entry>, LedgerError> {
+        self.inner.by_sequence(s)
+    }
+    fn head(&self) -> Result<Option<Receipt>, LedgerError> {
+        self.inner.head()
+    }
+    fn len(&self) -> Result<u64, LedgerError> {
+        self.inner.len()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_ledger_outage_delays_delivery_in_order_and_back_pressure_holds() {
+    const CLIENTS: usize = 4;
+    const EACH: usize = 30;
+    let root = tempfile::tempdir().unwrap();
+    let data = data_dir(
+        root.path(),
+        &[
+            ("outbox_capacity = 10000", "outbox_capacity = 12"),
+            ("ack_wait_ms = 2000", "ack_wait_ms = 200"),
+        ],
+    );
+    let down = Arc::new(AtomicBool::new(false));
+    let d2 = down.clone();
+    let factory = move |_: &veilgate_server::boot::LedgerConfig,
+                        dir: &Path,
+                        _: &Path|
+          -> Result<Arc<dyn Ledger>, veilgate_server::StartError> {
+        let inner = EmbeddedLedger::open(&dir.join("ledger.redb")).map_err(|e| {
+            veilgate_server::StartError::Ledger {
+                ledger: LEDGER.into(),
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(Arc::new(Switchable {
+            inner,
+            down: d2.clone(),
+        }))
+    };
+    let state = Arc::new(veilgate_server::Gateway::load_with(&data, &factory).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(veilgate_server::run(state.clone(), listener, async {
+        let _ = stop_rx.await;
+    }));
+
+    let accepted_during_outage = Arc::new(AtomicUsize::new(0));
+    let backpressured = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let (data, base, down, a, b) = (
+            data.clone(),
+            base.clone(),
+            down.clone(),
+            accepted_during_outage.clone(),
+            backpressured.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let client = Client::from_data_dir(&data, "bank-a", &base).unwrap();
+            let mut ids = Vec::new();
+            for i in 0..EACH {
+                let n = c * EACH + i;
+                loop {
+                    match client
+                        .submit(LEDGER, POLICY, &format!("outage-{c}-{i}"), &sample(n))
+                        .await
+                    {
+                        Ok(r) => {
+                            if r.status == 202 && down.load(Ordering::SeqCst) {
+                                a.fetch_add(1, Ordering::SeqCst);
+                            }
+                            ids.push(r.envelope_id);
+                            break;
+                        }
+                        Err(ClientError::Api {
+                            status: 503, code, ..
+                        }) => {
+                            assert_eq!(code, "backpressure");
+                            b.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+            ids
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    down.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let depth_during = state.store.outbox_depth().unwrap();
+    down.store(false, Ordering::SeqCst);
+    let mut per_client = Vec::new();
+    for t in tasks {
+        per_client.push(t.await.unwrap());
+    }
+    assert!(
+        depth_during >= 1,
+        "records waited in the outbox during the outage"
+    );
+    assert!(
+        accepted_during_outage.load(Ordering::SeqCst) >= 1,
+        "submissions were still accepted during the outage"
+    );
+    assert!(
+        backpressured.load(Ordering::SeqCst) >= 1,
+        "the outbox bound turned into 503s"
+    );
+
+    // Everything arrives, each client's records in the order they were accepted.
+    let client = Client::from_data_dir(&data, "bank-a", &base).unwrap();
+    for ids in &per_client {
+        let mut last = None;
+        for id in ids {
+            let r = client
+                .wait_on_ledger(LEDGER, id, Duration::from_secs(60))
+                .await
+                .unwrap();
+            assert!(r.on_ledger(), "{id} not delivered");
+            assert!(last < r.sequence, "delivered out of order");
+            last = r.sequence;
+        }
+    }
+    let metrics =
+        String::from_utf8(client.request("GET", "/metrics", None).await.unwrap().1).unwrap();
+    assert!(
+        metrics.contains("veilgate_ledger_errors_total")
+            && !metrics.contains("veilgate_ledger_errors_total 0\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("veilgate_rejections_total{reason=\"backpressure\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("veilgate_outbox_depth 0\n"), "{metrics}");
+    stop_tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+/// SIGTERM under load: the gateway stops accepting, answers what it took in,
+/// exits cleanly, and after a restart everything acknowledged reaches the ledger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_drains_and_keeps_the_outbox() {
+    let root = tempfile::tempdir().unwrap();
+    let data = data_dir(root.path(), &[]);
+    let log = root.path().join("server.log");
+    let (mut child, base) = start(&data, "127.0.0.1:0", &log);
+    let listen = base.trim_start_matches("https://").to_owned();
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for c in 0..4 {
+        let (data, base, acked, stop) = (data.clone(), base.clone(), acked.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = Client::from_data_dir(&data, "bank-a", &base).unwrap();
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) {
+                if let Ok(r) = client
+                    .submit(LEDGER, POLICY, &format!("term-{c}-{i}"), &sample(i))
+                    .await
+                {
+                    acked.lock().unwrap().push(r.envelope_id);
+                }
+                i += 1;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let exited = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exited.success(), "graceful shutdown exits 0: {exited:?}");
+    stop.store(true, Ordering::SeqCst);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(!acked.is_empty());
+
+    let (mut child, base) = start(&data, &listen, &log);
+    let client = Client::from_data_dir(&data, "bank-a", &base).unwrap();
+    for id in &acked {
+        assert!(
+            client
+                .wait_on_ledger(LEDGER, id, Duration::from_secs(30))
+                .await
+                .unwrap()
+                .on_ledger(),
+            "{id} lost"
+        );
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// A ledger that can forget its latest entries, as a chain does in a
+/// reorganisation or a node restarted from an older state.
+#[derive(Default)]
+struct Forgetful {
+    inner: Mutex<Arc<veilgate_ledger::MemoryLedger>>,
+}
+
+impl Forgetful {
+    fn current(&self) -> Arc<veilgate_ledger::MemoryLedger> {
+        self.inner.lock().unwrap().clone()
+    }
+    /// Keeps entries `0..keep` (same positions and hashes), drops the rest.
+    fn forget_after(&self, keep: u64) {
+        let old = self.current();
+        let fresh = veilgate_ledger::MemoryLedger::default();
+        for s in 0..keep {
+            let e = old.by_sequence(s).unwrap().unwrap();
+            fresh.append(e.envelope_id, &e.envelope).unwrap();
+        }
+        *self.inner.lock().unwrap() = Arc::new(fresh);
+    }
+}
+
+impl Ledger for Forgetful {
+    fn append(&self, id: EnvelopeId, envelope: &[u8]) -> Result<Appended, LedgerError> {
+        self.current().append(id, envelope)
+    }
+    fn by_id(&self, id: &EnvelopeId) -> Result<Option<Entry>, LedgerError> {
+        self.current().by_id(id)
+    }
+    fn by_sequence(&self, s: u64) -> Result<Option<Entry>, LedgerError> {
+        self.current().by_sequence(s)
+    }
+    fn head(&self) -> Result<Option<Receipt>, LedgerError> {
+        self.current().head()
+    }
+    fn len(&self) -> Result<u64, LedgerError> {
+        self.current().len()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deliveries_a_ledger_forgets_are_delivered_again_in_order() {
+    let root = tempfile::tempdir().unwrap();
+    // No anchors: the ledger holds exactly the records.
+    let data = data_dir(
+        root.path(),
+        &[(
+            "audit_anchor_interval_ms = 10000",
+            "audit_anchor_interval_ms = 100000000",
+        )],
+    );
+    let ledger = Arc::new(Forgetful::default());
+    let l2 = ledger.clone();
+    let factory = move |_: &veilgate_server::boot::LedgerConfig,
+                        _: &Path,
+                        _: &Path|
+          -> Result<Arc<dyn Ledger>, veilgate_server::StartError> {
+        Ok(l2.clone() as Arc<dyn Ledger>)
+    };
+    let state = Arc::new(veilgate_server::Gateway::load_with(&data, &factory).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(veilgate_server::run(state.clone(), listener, async {
+        let _ = stop_rx.await;
+    }));
+    let client = Client::from_data_dir(&data, "bank-a", &base).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let r = client
+            .submit(LEDGER, POLICY, &format!("forget-{i}"), &sample(i))
+            .await
+            .unwrap();
+        let r = client
+            .wait_on_ledger(LEDGER, &r.envelope_id, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(r.sequence, Some(i as u64));
+        ids.push(r.envelope_id);
+    }
+
+    // The ledger loses its last 8 entries, silently: no error reaches the gateway.
+    ledger.forget_after(12);
+    assert_eq!(ledger.len().unwrap(), 12);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ledger.len().unwrap() < 20 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let on_ledger: Vec<String> = (0..ledger.len().unwrap())
+        .map(|s| hex::encode(ledger.by_sequence(s).unwrap().unwrap().envelope_id))
+        .collect();
+    assert_eq!(on_ledger, ids, "the lost 8 came back, once each, in order");
+    for id in &ids[12..] {
+        let r = client.submission(LEDGER, id).await.unwrap();
+        assert!(r.on_ledger(), "{r:?}");
+    }
+    let requeues = state
+        .store
+        .audit_entries()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.action == veilgate_server::audit::Action::Requeue)
+        .count();
+    assert_eq!(requeues, 8, "each requeue is in the audit log");
+
+    // Nothing lost: nothing more to do.
+    assert_eq!(
+        veilgate_server::write::reconcile::reconcile(&state.deliverer(), LEDGER).unwrap(),
+        0
+    );
+    stop_tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

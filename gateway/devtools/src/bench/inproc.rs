@@ -1,0 +1,502 @@
+//! The in-process stages: each primitive a template's seal is made of, the
+//! seal itself on one and on all cores, peer verification one at a time and
+//! in batches, opening, and durable appends to the embedded ledger.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use veilgate_circuits::{Opening, RangeStatement};
+use veilgate_core::predicates::{self, Bn254Opening, KeyRing};
+use veilgate_core::{
+    bind, Envelope, FieldBody, InstitutionSecrets, LedgerDirectory, PolicySet, PseudonymKey,
+    SealRequest,
+};
+use veilgate_ledger::{EmbeddedLedger, Ledger};
+use veilgate_policies::{Disclosure, Plan, Record};
+
+/// Everything needed to seal, verify and open one template's records.
+pub struct Fixture {
+    pub template: String,
+    pub plan: Plan,
+    pub record_json: serde_json::Value,
+    record: Record,
+    directory: LedgerDirectory,
+    submitter: InstitutionSecrets,
+    recipient: InstitutionSecrets,
+    pseudonym_key: PseudonymKey,
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+impl Fixture {
+    /// Reads the development material of `data` (keys, directory, pseudonym
+    /// key); `policy` and `sample` are the template's texts.
+    pub fn load(
+        data: &Path,
+        template: &str,
+        policy: &str,
+        sample: &str,
+    ) -> Result<Fixture, String> {
+        let plan = veilgate_policies::compile(policy).map_err(|e| format!("{template}: {e}"))?;
+        let record_json: serde_json::Value =
+            serde_json::from_str(sample).map_err(|e| format!("{template} sample: {e}"))?;
+        let record = plan
+            .validate_record(&record_json)
+            .map_err(|e| format!("{template} sample: {e}"))?;
+        let ledger = veilgate_testkit::material::DEV_LEDGER;
+        let directory = veilgate_core::Directory::from_json(&read(&data.join("consortium.json"))?)
+            .map_err(|e| e.to_string())?
+            .ledger(ledger)
+            .cloned()
+            .ok_or("the development directory has no ledger")?;
+        let secrets = |id: &str| {
+            InstitutionSecrets::from_json(&read(
+                &data.join("institutions").join(id).join("secrets.json"),
+            )?)
+            .map_err(|e| e.to_string())
+        };
+        let key: [u8; 32] =
+            hex::decode(read(&data.join("ledgers").join(ledger).join("pseudonym.key"))?.trim())
+                .ok()
+                .and_then(|k| k.try_into().ok())
+                .ok_or("pseudonym.key must be 32 bytes of hex")?;
+        Ok(Fixture {
+            template: template.to_owned(),
+            plan,
+            record_json,
+            record,
+            directory,
+            submitter: secrets("bank-a")?,
+            recipient: secrets("regulator")?,
+            pseudonym_key: PseudonymKey(zeroize::Zeroizing::new(key)),
+        })
+    }
+
+    pub fn seal(&self, key: &str) -> Result<Envelope, String> {
+        veilgate_core::seal(
+            &SealRequest {
+                plan: &self.plan,
+                record: &self.record,
+                directory: &self.directory,
+                submitter: &self.submitter,
+                pseudonym_key: &self.pseudonym_key,
+                idempotency_key: key,
+                timestamp_ms: 1_795_600_000_000,
+            },
+            &mut rand_core::OsRng,
+        )
+        .map_err(|e| format!("{}: {e}", self.template))
+    }
+
+    fn policies(&self) -> PolicySet {
+        PolicySet::new([self.plan.clone()])
+    }
+}
+
+/// Mean seconds per call of `f`, over at least `min` calls and `budget`.
+pub fn per_call(min: usize, budget: Duration, mut f: impl FnMut()) -> f64 {
+    f(); // warm caches and lazily built keys
+    let start = Instant::now();
+    let mut n = 0usize;
+    while n < min || start.elapsed() < budget {
+        f();
+        n += 1;
+    }
+    start.elapsed().as_secs_f64() / n as f64
+}
+
+/// A pool of `threads` threads, so arkworks' parallel loops stay inside it.
+pub fn pool(threads: usize) -> Result<rayon::ThreadPool, String> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Primitive {
+    pub name: String,
+    pub count: usize,
+    pub unit_us: f64,
+    pub total_us: f64,
+}
+
+/// Times, on one thread, each primitive the template's seal performs, as
+/// many times as one seal performs it (counted on a sealed envelope).
+pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, String> {
+    let env = fx.seal("bench-primitives")?;
+    let suite = env.suite.suite();
+    let ledger = fx.directory.ledger.as_str();
+    let mut rng = rand_core::OsRng;
+    let mut out = Vec::new();
+    let mut push = |name: &str, count: usize, unit: f64| {
+        if count > 0 {
+            out.push(Primitive {
+                name: name.to_owned(),
+                count,
+                unit_us: unit * 1e6,
+                total_us: unit * 1e6 * count as f64,
+            });
+        }
+    };
+
+    // Signature over the envelope's signed bytes (any key costs the same).
+    let msg = bind::signature_input(&env.signed_bytes());
+    let sk = [9u8; 32];
+    push(
+        "Ed25519 sign",
+        1,
+        per_call(200, budget / 2, || {
+            std::hint::black_box(suite.sign(&sk, &msg));
+        }),
+    );
+
+    // HPKE: one data key wrapped per recipient.
+    let pk = fx
+        .directory
+        .member(&fx.recipient.id)
+        .and_then(|m| m.kem_public_bytes())
+        .ok_or("the regulator has no KEM key")?;
+    let info = bind::wrap_info(ledger, &env.id);
+    let dk = [7u8; 32];
+    push(
+        "HPKE wrap (per recipient)",
+        env.recipients.len(),
+        per_call(200, budget, || {
+            let _ = std::hint::black_box(suite.wrap_key(&pk, &info, b"bank-b", &dk, &mut rng));
+        }),
+    );
+
+    // AES-GCM: every ciphertext, at its plaintext length.
+    let lens: Vec<usize> = env
+        .fields
+        .iter()
+        .flat_map(|f| f.ciphertexts.iter())
+        .map(|c| c.ciphertext.len().saturating_sub(suite.aead_tag_len()))
+        .collect();
+    if !lens.is_empty() {
+        let aad = bind::field_aad(ledger, &env.id, "amount", "bank-b");
+        let pass = per_call(100, budget, || {
+            for (i, n) in lens.iter().enumerate() {
+                let pt = vec![0u8; *n];
+                let _ =
+                    std::hint::black_box(suite.seal_field(&dk, bind::field_nonce(i), &aad, &pt));
+            }
+        });
+        push(
+            "AES-256-GCM (per ciphertext)",
+            lens.len(),
+            pass / lens.len() as f64,
+        );
+    }
+
+    // Pseudonyms.
+    let pseudonyms = env
+        .fields
+        .iter()
+        .filter(|f| matches!(f.body, FieldBody::Pseudonym(_)))
+        .count();
+    let input = bind::pseudonym_input(ledger, &[1u8; 40]);
+    push(
+        "HMAC-SHA256 pseudonym",
+        pseudonyms,
+        per_call(500, budget / 2, || {
+            std::hint::black_box(suite.pseudonym(&fx.pseudonym_key.0, &input));
+        }),
+    );
+
+    // Commitments and range proofs, field by field, with the field's range.
+    let bn254 = predicates::bn254_fields(&fx.plan);
+    let mut pedersen = (0usize, 0.0f64);
+    let mut ranges = (0usize, 0.0f64);
+    let mut poseidon = (0usize, 0.0f64);
+    let mut openings = BTreeMap::new();
+    for (f, v) in fx.plan.fields.iter().zip(&fx.record.values) {
+        let Disclosure::Commit { range, .. } = &f.disclosure else {
+            continue;
+        };
+        if bn254.contains(f.name.as_str()) {
+            let x = predicates::bn254_integer(v).ok_or("a BN254 field without an integer")?;
+            poseidon.0 += 1;
+            poseidon.1 += per_call(100, budget / 2, || {
+                std::hint::black_box(Bn254Opening::random(x, &mut rng).commitment());
+            });
+            openings.insert(f.name.clone(), Bn254Opening::random(x, &mut rng));
+            continue;
+        }
+        let x = v
+            .committed_integer()
+            .ok_or("a committed field without an integer")?;
+        pedersen.0 += 1;
+        pedersen.1 += per_call(100, budget / 2, || {
+            std::hint::black_box(Opening::random(x, &mut rng).commit());
+        });
+        if let Some((lo, hi)) = range {
+            let ctx = bind::proof_context(ledger, &env.id, &f.name);
+            let st = RangeStatement {
+                lo: *lo,
+                hi: *hi,
+                context: &ctx,
+            };
+            let opening = Opening::random(x, &mut rng);
+            ranges.0 += 1;
+            ranges.1 += per_call(10, budget, || {
+                let _ = std::hint::black_box(st.prove(&opening, &mut rng));
+            });
+        }
+    }
+    push(
+        "Pedersen commitment",
+        pedersen.0,
+        pedersen.1 / pedersen.0.max(1) as f64,
+    );
+    push(
+        "Bulletproofs [lo, hi] range proof",
+        ranges.0,
+        ranges.1 / ranges.0.max(1) as f64,
+    );
+    push(
+        "Poseidon commitment (BN254)",
+        poseidon.0,
+        poseidon.1 / poseidon.0.max(1) as f64,
+    );
+
+    // Groth16: every predicate's proofs, as seal makes them.
+    let proofs: usize = env.predicates.iter().map(|p| p.proofs.len()).sum();
+    if proofs > 0 {
+        let ring = KeyRing::development().ok_or("no Groth16 keys")?;
+        let public_value = |name: &str| {
+            fx.plan
+                .fields
+                .iter()
+                .position(|f| f.name == name && f.disclosure == Disclosure::Public)
+                .and_then(|i| fx.record.values.get(i).cloned())
+        };
+        let all = per_call(5, budget, || {
+            let _ = std::hint::black_box(predicates::prove_all(
+                &fx.plan,
+                &openings,
+                &public_value,
+                ring,
+                &mut rng,
+            ));
+        });
+        push("Groth16 prove (BN254)", proofs, all / proofs as f64);
+    }
+    Ok(out)
+}
+
+/// Seals per second with `threads` workers each sealing one record after
+/// another for about `budget` — each in its own one-thread pool, as the
+/// gateway's compute pool runs them.
+pub fn seal_rate(fx: &Fixture, threads: usize, budget: Duration) -> Result<f64, String> {
+    fx.seal("bench-warm")?;
+    let done = AtomicUsize::new(0);
+    let failed = AtomicUsize::new(0);
+    let start = Instant::now();
+    std::thread::scope(|s| -> Result<(), String> {
+        for t in 0..threads {
+            let (done, failed) = (&done, &failed);
+            let p = pool(1)?;
+            s.spawn(move || {
+                p.install(|| {
+                    let mut i = 0;
+                    while start.elapsed() < budget {
+                        match fx.seal(&format!("bench-{t}-{i}")) {
+                            Ok(env) => {
+                                std::hint::black_box(env.encode());
+                                done.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(_) => {
+                                failed.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        i += 1;
+                    }
+                })
+            });
+        }
+        Ok(())
+    })?;
+    let secs = start.elapsed().as_secs_f64();
+    if failed.load(Ordering::Relaxed) > 0 {
+        return Err(format!("{}: a seal failed", fx.template));
+    }
+    Ok(done.load(Ordering::Relaxed) as f64 / secs)
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VerifyFigures {
+    pub envelopes: usize,
+    pub single_per_s: f64,
+    pub batch_per_s: f64,
+    pub batch_speedup: f64,
+    pub open_per_s: f64,
+}
+
+/// Peer verification of `n` envelopes one by one and as one batch, and
+/// opening as the regulator, on one thread; `rounds` interleaved rounds,
+/// the best of each kept.
+pub fn verify_and_open(
+    fx: &Fixture,
+    n: usize,
+    budget: Duration,
+    rounds: u32,
+) -> Result<VerifyFigures, String> {
+    let p = pool(num_cores())?;
+    let envs: Vec<Vec<u8>> = p.install(|| {
+        use rayon::prelude::*;
+        (0..n)
+            .into_par_iter()
+            .map(|i| fx.seal(&format!("bench-verify-{i}")).map(|e| e.encode()))
+            .collect::<Result<_, _>>()
+    })?;
+    let refs: Vec<&[u8]> = envs.iter().map(Vec::as_slice).collect();
+    let policies = fx.policies();
+    let one = pool(1)?;
+    let mut rng = rand_core::OsRng;
+    let mut bad = 0usize;
+    let (mut single, mut batch) = (f64::MAX, f64::MAX);
+    for _ in 0..rounds.max(1) {
+        single = single.min(
+            one.install(|| {
+                per_call(1, budget, || {
+                    for b in &refs {
+                        bad += usize::from(
+                            veilgate_core::verify(b, &policies, &fx.directory, &mut rng).is_err(),
+                        );
+                    }
+                })
+            }) / n as f64,
+        );
+        batch = batch.min(
+            one.install(|| {
+                per_call(1, budget, || {
+                    let r = veilgate_core::verify_batch(&refs, &policies, &fx.directory, &mut rng);
+                    bad += r.iter().filter(|v| v.is_err()).count();
+                })
+            }) / n as f64,
+        );
+    }
+    if bad > 0 {
+        return Err(format!("{}: {bad} verifications failed", fx.template));
+    }
+    let verified: Vec<_> = refs
+        .iter()
+        .map(|b| veilgate_core::verify(b, &policies, &fx.directory, &mut rng))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let mut open_failed = false;
+    let open = one.install(|| {
+        per_call(1, budget, || {
+            for v in &verified {
+                open_failed |= veilgate_core::open(v, &fx.recipient, Some(&fx.pseudonym_key))
+                    .map(|f| f.is_empty())
+                    .unwrap_or(true);
+            }
+        })
+    }) / n as f64;
+    if open_failed {
+        return Err(format!("{}: the regulator could not open", fx.template));
+    }
+    Ok(VerifyFigures {
+        envelopes: n,
+        single_per_s: 1.0 / single,
+        batch_per_s: 1.0 / batch,
+        batch_speedup: single / batch,
+        open_per_s: 1.0 / open,
+    })
+}
+
+pub fn num_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LedgerFigures {
+    pub envelope_bytes: usize,
+    /// One appender, each append its own fsynced transaction.
+    pub sequential_per_s: f64,
+    /// `appenders` threads at once: appends share transactions (group commit).
+    pub appenders: usize,
+    pub group_commit_per_s: f64,
+    /// The delivery worker's way: batches of 64 in one call.
+    pub batch64_per_s: f64,
+}
+
+/// Durable appends to an embedded ledger in `dir`.
+pub fn ledger(dir: &Path, appenders: usize, budget: Duration) -> Result<LedgerFigures, String> {
+    const BYTES: usize = 2048;
+    let e = |x: veilgate_ledger::LedgerError| x.to_string();
+    // Envelope ids are hashes: they land all over the id index, as real ones do.
+    let id = |t: usize, i: usize| {
+        use sha2::Digest as _;
+        let h = sha2::Sha256::digest([(t as u64).to_be_bytes(), (i as u64).to_be_bytes()].concat());
+        let mut id = [0u8; 16];
+        id.copy_from_slice(h.get(..16).unwrap_or(&[0u8; 16]));
+        id
+    };
+    let body = vec![0x5au8; BYTES];
+
+    let l = EmbeddedLedger::open(&dir.join("sequential.redb")).map_err(e)?;
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < budget {
+        l.append(id(0, n), &body).map_err(e)?;
+        n += 1;
+    }
+    let sequential = n as f64 / start.elapsed().as_secs_f64();
+
+    let l = EmbeddedLedger::open(&dir.join("group.redb")).map_err(e)?;
+    let done = AtomicUsize::new(0);
+    let failed = AtomicUsize::new(0);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..appenders {
+            let (l, done, failed, body) = (&l, &done, &failed, &body);
+            s.spawn(move || {
+                let mut i = 0;
+                while start.elapsed() < budget {
+                    match l.append(id(t + 1, i), body) {
+                        Ok(_) => done.fetch_add(1, Ordering::Relaxed),
+                        Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                    };
+                    i += 1;
+                }
+            });
+        }
+    });
+    let group = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    if failed.load(Ordering::Relaxed) > 0 {
+        return Err("a ledger append failed".into());
+    }
+    let total = l.verify_chain().map_err(e)?;
+    if total as usize != done.load(Ordering::Relaxed) {
+        return Err(format!(
+            "{total} entries on the ledger, {} appended",
+            done.load(Ordering::Relaxed)
+        ));
+    }
+
+    let l = EmbeddedLedger::open(&dir.join("batch.redb")).map_err(e)?;
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < budget {
+        let batch: Vec<_> = (0..64).map(|i| (id(0, n + i), body.clone())).collect();
+        l.append_batch(&batch).map_err(e)?;
+        n += 64;
+    }
+    let batch64 = n as f64 / start.elapsed().as_secs_f64();
+    Ok(LedgerFigures {
+        envelope_bytes: BYTES,
+        sequential_per_s: sequential,
+        appenders,
+        group_commit_per_s: group,
+        batch64_per_s: batch64,
+    })
+}

@@ -1,0 +1,693 @@
+//! `veilgate bench`: the cost of privacy, measured in one run.
+//!
+//! For every template this build seals, it times the primitives a seal is
+//! made of (the floor), the seal in-process on one core and on all cores,
+//! peer verification one at a time and in batches, and opening; then the
+//! embedded ledger's durable appends; then a real `veilgate serve` over
+//! HTTPS/mTLS at increasing concurrency up to saturation, at half the
+//! saturation rate, and with records piling up in the outbox behind a
+//! ledger that does not answer. It prints a table, checks the targets of
+//! BENCHMARKS.md, and writes everything as JSON.
+//!
+//! Every figure comes from this process and this machine, in this run:
+//! ratios between them are what the targets are about.
+
+mod inproc;
+mod load;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+pub use inproc::{LedgerFigures, Primitive, VerifyFigures};
+pub use load::LoadPoint;
+use veilgate_testkit::material::DEV_LEDGER;
+
+/// `veilgate bench`'s options (its command-line arguments).
+#[derive(clap::Args)]
+pub struct Options {
+    /// A short smoke run (seconds) instead of the full one (minutes).
+    #[arg(long)]
+    pub quick: bool,
+    /// Only this template (repeatable; file stem, e.g. interbank-payment);
+    /// none: every template this build seals.
+    #[arg(long = "template")]
+    pub templates: Vec<String>,
+    /// Where to write the JSON report.
+    #[arg(long, default_value = "bench.json")]
+    pub json: PathBuf,
+    /// Working directory (default: a fresh temporary one).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Only the in-process stages and the ledger: no server.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Time budget of each in-process stage, split over its rounds, in
+    /// seconds (default 3; 0.3 with --quick).
+    #[arg(long)]
+    pub seconds: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub format: u32,
+    pub command: String,
+    pub machine: Machine,
+    pub quick: bool,
+    pub templates: Vec<TemplateFigures>,
+    pub skipped: Vec<Skipped>,
+    pub ledger: LedgerFigures,
+    pub end_to_end: Vec<EndToEnd>,
+    pub targets: Vec<Target>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Machine {
+    pub cores: usize,
+    pub cpu: String,
+    pub os: String,
+    pub veilgate: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Skipped {
+    pub template: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TemplateFigures {
+    pub template: String,
+    pub envelope_bytes: usize,
+    pub primitives: Vec<Primitive>,
+    /// Sum of the primitives, per seal.
+    pub floor_ms: f64,
+    /// One seal (and its encoding) on one core.
+    pub seal_ms: f64,
+    pub overhead_pct: f64,
+    pub seal_per_s_one_core: f64,
+    pub seal_per_s_all_cores: f64,
+    pub cores: usize,
+    pub scaling: f64,
+    pub verify: VerifyFigures,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EndToEnd {
+    pub template: String,
+    pub levels: Vec<LoadPoint>,
+    pub saturation: LoadPoint,
+    pub in_process_per_s: f64,
+    pub ratio_to_in_process: f64,
+    pub half_rate: LoadPoint,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<Backlog>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Backlog {
+    /// Records accepted into the outbox while the ledger does not answer.
+    pub records_waiting: u64,
+    pub point: LoadPoint,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Target {
+    pub what: String,
+    pub measured: f64,
+    pub target: String,
+    pub met: bool,
+}
+
+struct Plan {
+    budget: Duration,
+    /// Interleaved repetitions of each in-process measurement (best kept).
+    rounds: u32,
+    verify_batch: usize,
+    ledger_appenders: usize,
+    levels: Vec<usize>,
+    level_time: Duration,
+    backlog: u64,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Plan {
+        if quick {
+            Plan {
+                budget: Duration::from_millis(300),
+                rounds: 1,
+                verify_batch: 16,
+                ledger_appenders: 64,
+                levels: vec![2, 8],
+                level_time: Duration::from_millis(1500),
+                backlog: 300,
+            }
+        } else {
+            Plan {
+                budget: Duration::from_secs(3),
+                rounds: 3,
+                verify_batch: 64,
+                ledger_appenders: 128,
+                levels: vec![1, 2, 4, 8, 16, 32, 64],
+                level_time: Duration::from_secs(5),
+                backlog: 10_000,
+            }
+        }
+    }
+}
+
+/// The templates this build seals, moved onto the development ledger, with
+/// their samples; and those it skips, with the reason.
+type Sealable = Vec<(String, String, String)>;
+
+fn templates(only: &[String]) -> (Sealable, Vec<Skipped>) {
+    let mut ok = Vec::new();
+    let mut skipped = Vec::new();
+    for (file, text) in veilgate_policies::TEMPLATES {
+        let name = file.trim_end_matches(".policy").to_owned();
+        if !only.is_empty() && !only.contains(&name) {
+            continue;
+        }
+        let sample = veilgate_policies::SAMPLES
+            .iter()
+            .find(|(f, _)| f == file)
+            .map(|(_, s)| (*s).to_owned());
+        let plan = match veilgate_policies::compile(text) {
+            Ok(p) => p,
+            Err(e) => {
+                skipped.push(Skipped {
+                    template: name,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        if let Some(reason) = veilgate_core::unsupported(&plan) {
+            skipped.push(Skipped {
+                template: name,
+                reason,
+            });
+            continue;
+        }
+        let Some(sample) = sample else {
+            skipped.push(Skipped {
+                template: name,
+                reason: "no sample record".into(),
+            });
+            continue;
+        };
+        // Bound to the development ledger, whatever ledger the template names.
+        let moved: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("ledger ") {
+                    format!("ledger {DEV_LEDGER}")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+        ok.push((name, moved, sample));
+    }
+    (ok, skipped)
+}
+
+/// A development data directory whose ledger carries every benchmarked template.
+fn data_dir(root: &Path, sealable: &Sealable) -> Result<PathBuf, String> {
+    let data = root.join("data");
+    veilgate_testkit::material::init(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let mut files = Vec::new();
+    for (name, text, _) in sealable {
+        let rel = format!("policies/{name}.bench.policy");
+        std::fs::write(data.join(&rel), text).map_err(|e| e.to_string())?;
+        files.push(format!("\"{rel}\""));
+    }
+    let cfg = data.join(veilgate_server::CONFIG_FILE);
+    let text = std::fs::read_to_string(&cfg).map_err(|e| e.to_string())?;
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
+    let ledger = doc
+        .get_mut("ledger")
+        .and_then(|l| l.as_array_of_tables_mut())
+        .and_then(|a| a.get_mut(0))
+        .ok_or("the development configuration has no ledger")?;
+    let mut policies = toml_edit::Array::new();
+    for (name, _, _) in sealable {
+        policies.push(format!("policies/{name}.bench.policy"));
+    }
+    ledger.insert("policies", toml_edit::value(policies));
+    // Answer once the record is on the ledger, as in production; a
+    // generous outbox so the backlog stage is not refused.
+    limits(&mut doc)?.insert("outbox_capacity", toml_edit::value(1_000_000));
+    doc.insert("audit_anchor_interval_ms", toml_edit::value(10_000));
+    std::fs::write(&cfg, doc.to_string()).map_err(|e| e.to_string())?;
+    Ok(data)
+}
+
+fn limits(doc: &mut toml_edit::DocumentMut) -> Result<&mut toml_edit::Table, String> {
+    doc.get_mut("limits")
+        .and_then(toml_edit::Item::as_table_mut)
+        .ok_or_else(|| "the configuration has no [limits] table".to_owned())
+}
+
+/// Switches the ledger to an EVM node that does not answer (a closed
+/// port): deliveries fail and retry, records wait in the outbox, and the
+/// gateway answers 202 without waiting for a receipt.
+fn stall_ledger(data: &Path) -> Result<(), String> {
+    let cfg = data.join(veilgate_server::CONFIG_FILE);
+    let text = std::fs::read_to_string(&cfg).map_err(|e| e.to_string())?;
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port(); // closed again when the listener drops here
+    let key = "ledgers/stalled.key";
+    // A throwaway account: nothing is ever sent with it.
+    std::fs::write(data.join(key), hex::encode([0x42u8; 32])).map_err(|e| e.to_string())?;
+    let ledger = doc
+        .get_mut("ledger")
+        .and_then(|l| l.as_array_of_tables_mut())
+        .and_then(|a| a.get_mut(0))
+        .ok_or("no ledger")?;
+    ledger.insert("kind", toml_edit::value("evm"));
+    let mut evm = toml_edit::Table::new();
+    evm.insert("rpc", toml_edit::value(format!("http://127.0.0.1:{port}")));
+    evm.insert(
+        "registry",
+        toml_edit::value(format!("0x{}", "11".repeat(20))),
+    );
+    evm.insert("key_file", toml_edit::value(key));
+    ledger.insert("evm", toml_edit::Item::Table(evm));
+    limits(&mut doc)?.insert("ack_wait_ms", toml_edit::value(0));
+    std::fs::write(&cfg, doc.to_string()).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn machine() -> Machine {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let os = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|r| format!("{} {}", std::env::consts::OS, r.trim()))
+        .unwrap_or_else(|_| std::env::consts::OS.to_owned());
+    Machine {
+        cores: inproc::num_cores(),
+        cpu,
+        os,
+        veilgate: env!("CARGO_PKG_VERSION").to_owned(),
+    }
+}
+
+fn target(what: impl Into<String>, measured: f64, target: &str, met: bool) -> Target {
+    Target {
+        what: what.into(),
+        measured,
+        target: target.to_owned(),
+        met,
+    }
+}
+
+pub fn run(opts: &Options) -> Result<Report, String> {
+    let mut plan = Plan::new(opts.quick);
+    if let Some(s) = opts.seconds.filter(|s| *s > 0.0) {
+        plan.budget = Duration::from_secs_f64(s);
+    }
+    let tmp;
+    let root = match &opts.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+            d.clone()
+        }
+        None => {
+            tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+            tmp.path().to_owned()
+        }
+    };
+    let (sealable, skipped) = templates(&opts.templates);
+    if sealable.is_empty() {
+        return Err("no template to benchmark".into());
+    }
+    let data = data_dir(&root, &sealable)?;
+    let fixtures: Vec<inproc::Fixture> = sealable
+        .iter()
+        .map(|(name, text, sample)| inproc::Fixture::load(&data, name, text, sample))
+        .collect::<Result<_, _>>()?;
+    let cores = inproc::num_cores();
+
+    let stages = fixtures.len() as u64 * 5 + 1 + fixtures.len() as u64 * 2 + 1;
+    let bar = ProgressBar::new(stages);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    let step = |msg: String| {
+        bar.set_message(msg);
+    };
+
+    let mut templates = Vec::new();
+    let one = inproc::pool(1)?;
+    for fx in &fixtures {
+        let name = fx.template.clone();
+        // Interleaved rounds, best of each: a shared machine's slow moments
+        // then hit the floor and the seal alike instead of skewing a ratio.
+        let rounds = plan.rounds;
+        let b = plan.budget / rounds;
+        let mut primitives: Vec<Primitive> = Vec::new();
+        let (mut seal1, mut seal_all) = (0.0f64, 0.0f64);
+        for _ in 0..rounds {
+            step(format!("{name}: primitives"));
+            let p = one.install(|| inproc::primitives(fx, b))?;
+            if primitives.is_empty() {
+                primitives = p;
+            } else {
+                for (best, now) in primitives.iter_mut().zip(p) {
+                    if now.unit_us < best.unit_us {
+                        *best = now;
+                    }
+                }
+            }
+            step(format!("{name}: seal on 1 core"));
+            seal1 = seal1.max(inproc::seal_rate(fx, 1, b * 2)?);
+            step(format!("{name}: seal on {cores} cores"));
+            seal_all = seal_all.max(inproc::seal_rate(fx, cores, b * 2)?);
+        }
+        bar.inc(3);
+        step(format!("{name}: verify and open"));
+        let verify = inproc::verify_and_open(fx, plan.verify_batch, b, rounds)?;
+        bar.inc(2);
+        let floor_ms: f64 = primitives.iter().map(|p| p.total_us).sum::<f64>() / 1e3;
+        let seal_ms = 1e3 / seal1;
+        templates.push(TemplateFigures {
+            template: name,
+            envelope_bytes: fx.seal("bench-size")?.encode().len(),
+            primitives,
+            floor_ms,
+            seal_ms,
+            overhead_pct: (seal_ms / floor_ms - 1.0) * 100.0,
+            seal_per_s_one_core: seal1,
+            seal_per_s_all_cores: seal_all,
+            cores,
+            scaling: seal_all / seal1,
+            verify,
+        });
+    }
+
+    step("embedded ledger: durable appends".into());
+    let ledger_dir = root.join("ledger-bench");
+    std::fs::create_dir_all(&ledger_dir).map_err(|e| e.to_string())?;
+    let ledger = inproc::ledger(&ledger_dir, plan.ledger_appenders, plan.budget * 2)?;
+    bar.inc(1);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut end_to_end = Vec::new();
+    if !opts.no_serve {
+        let server = load::Server::start(&data, &root.join("serve.log"))?;
+        let mut key = 0u64;
+        for (fx, t) in fixtures.iter().zip(&templates) {
+            let job = load::Job::new(
+                &data,
+                server.base(),
+                fx,
+                format!("bench-{}", fx.template),
+                201,
+            )?;
+            let mut levels = Vec::new();
+            for &c in &plan.levels {
+                step(format!("{}: HTTPS, {c} clients", fx.template));
+                let (p, next) = rt.block_on(load::closed_loop(
+                    job.clone(),
+                    server.pid(),
+                    c,
+                    plan.level_time,
+                    key,
+                ))?;
+                key = next;
+                levels.push(p);
+            }
+            bar.inc(1);
+            let saturation = levels
+                .iter()
+                .max_by(|a, b| a.throughput_per_s.total_cmp(&b.throughput_per_s))
+                .cloned()
+                .ok_or("no load level")?;
+            step(format!(
+                "{}: HTTPS at half the saturation rate",
+                fx.template
+            ));
+            let (half_rate, next) = rt.block_on(load::fixed_rate(
+                job.clone(),
+                server.pid(),
+                saturation.throughput_per_s / 2.0,
+                // Twice as long: a p99 needs enough samples to mean something.
+                plan.level_time * 2,
+                key,
+            ))?;
+            key = next;
+            bar.inc(1);
+            end_to_end.push(EndToEnd {
+                template: fx.template.clone(),
+                ratio_to_in_process: saturation.throughput_per_s / t.seal_per_s_all_cores,
+                in_process_per_s: t.seal_per_s_all_cores,
+                saturation,
+                levels,
+                half_rate,
+                backlog: None,
+            });
+        }
+        drop(server);
+
+        // The backlog: the first template's records pile up behind a
+        // ledger that does not answer, then load continues at saturation.
+        if let (Some(fx), Some(e2e)) = (fixtures.first(), end_to_end.first_mut()) {
+            step(format!(
+                "{}: {} records waiting in the outbox",
+                fx.template, plan.backlog
+            ));
+            stall_ledger(&data)?;
+            let server = load::Server::start(&data, &root.join("serve-stalled.log"))?;
+            let job = load::Job::new(
+                &data,
+                server.base(),
+                fx,
+                format!("bench-backlog-{}", fx.template),
+                202,
+            )?;
+            let c = e2e.saturation.concurrency.max(1);
+            let next = rt.block_on(load::fill(job.clone(), c, plan.backlog, 0))?;
+            let (p, _) = rt.block_on(load::closed_loop(
+                job.clone(),
+                server.pid(),
+                c,
+                plan.level_time,
+                next,
+            ))?;
+            // Read back from the gateway, not counted here.
+            let waiting = rt.block_on(load::outbox_depth(&job.client))?;
+            e2e.backlog = Some(Backlog {
+                records_waiting: waiting,
+                point: p,
+            });
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    let mut targets = Vec::new();
+    for t in &templates {
+        targets.push(target(
+            format!("{}: seal overhead over its primitives (%)", t.template),
+            t.overhead_pct,
+            "≤ 10",
+            t.overhead_pct <= 10.0,
+        ));
+        targets.push(target(
+            format!("{}: seal on {} cores ÷ 1 core", t.template, t.cores),
+            t.scaling,
+            "≥ 1.8",
+            t.scaling >= 1.8,
+        ));
+        targets.push(target(
+            format!("{}: peer verification, batch ÷ one at a time", t.template),
+            t.verify.batch_speedup,
+            "≥ 3",
+            t.verify.batch_speedup >= 3.0,
+        ));
+    }
+    for e in &end_to_end {
+        targets.push(target(
+            format!("{}: HTTPS at saturation ÷ in-process seal (%)", e.template),
+            e.ratio_to_in_process * 100.0,
+            "≥ 85",
+            e.ratio_to_in_process >= 0.85,
+        ));
+        let tail = e.half_rate.p99_ms / e.half_rate.p50_ms.max(1e-9);
+        targets.push(target(
+            format!("{}: p99 ÷ p50 at half the saturation rate", e.template),
+            tail,
+            "≤ 2",
+            tail <= 2.0,
+        ));
+        if let Some(b) = &e.backlog {
+            targets.push(target(
+                format!(
+                    "{}: server RSS at saturation with {} records waiting (MiB)",
+                    e.template, b.records_waiting
+                ),
+                b.point.max_rss_mib,
+                "≤ 200 (with ≥ 10,000 waiting)",
+                b.point.max_rss_mib <= 200.0 && b.records_waiting >= 10_000,
+            ));
+        }
+    }
+    targets.push(target(
+        format!(
+            "embedded ledger: durable appends/s, {} threads appending at once (group commit)",
+            ledger.appenders
+        ),
+        ledger.group_commit_per_s,
+        "≥ 20,000",
+        ledger.group_commit_per_s >= 20_000.0,
+    ));
+    targets.push(target(
+        "embedded ledger: durable appends/s as the delivery worker writes them (batches of 64, one commit each)",
+        ledger.batch64_per_s,
+        "≥ 20,000",
+        ledger.batch64_per_s >= 20_000.0,
+    ));
+
+    let report = Report {
+        format: 1,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        machine: machine(),
+        quick: opts.quick,
+        templates,
+        skipped,
+        ledger,
+        end_to_end,
+        targets,
+    };
+    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(&opts.json, json + "\n").map_err(|e| format!("{}: {e}", opts.json.display()))?;
+    Ok(report)
+}
+
+/// The report as the table `veilgate bench` prints.
+pub fn table(r: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let m = &r.machine;
+    let _ = writeln!(s, "machine: {} cores, {}, {}", m.cores, m.cpu, m.os);
+    for t in &r.templates {
+        let _ = writeln!(s, "\n{} (envelope {} B)", t.template, t.envelope_bytes);
+        let _ = writeln!(
+            s,
+            "  {:<38} {:>5} {:>11} {:>11}",
+            "primitive", "count", "each", "per seal"
+        );
+        for p in &t.primitives {
+            let _ = writeln!(
+                s,
+                "  {:<38} {:>5} {:>8.1} µs {:>8.3} ms",
+                p.name,
+                p.count,
+                p.unit_us,
+                p.total_us / 1e3
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  {:<38} {:>5} {:>11} {:>8.3} ms",
+            "floor (sum of primitives)", "", "", t.floor_ms
+        );
+        let _ = writeln!(
+            s,
+            "  seal (1 core): {:.3} ms = floor + {:.1} %; {:.1}/s on 1 core, {:.1}/s on {} cores ({:.2}×)",
+            t.seal_ms, t.overhead_pct, t.seal_per_s_one_core, t.seal_per_s_all_cores, t.cores, t.scaling
+        );
+        let v = &t.verify;
+        let _ = writeln!(
+            s,
+            "  verify (1 core): {:.0}/s one at a time, {:.0}/s in batches of {} ({:.2}×); open as regulator {:.0}/s",
+            v.single_per_s, v.batch_per_s, v.envelopes, v.batch_speedup, v.open_per_s
+        );
+    }
+    for k in &r.skipped {
+        let _ = writeln!(s, "\nskipped {}: {}", k.template, k.reason);
+    }
+    let l = &r.ledger;
+    let _ = writeln!(
+        s,
+        "\nembedded ledger, {} B envelopes, fsynced: {:.0}/s one appender, {:.0}/s with {} appenders (group commit), {:.0}/s in batches of 64",
+        l.envelope_bytes, l.sequential_per_s, l.group_commit_per_s, l.appenders, l.batch64_per_s
+    );
+    for e in &r.end_to_end {
+        let _ = writeln!(
+            s,
+            "\n{} over HTTPS/mTLS (veilgate serve, embedded ledger)",
+            e.template
+        );
+        let _ = writeln!(
+            s,
+            "  {:>14} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+            "clients", "records/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "RSS MiB", "errors"
+        );
+        let row = |s: &mut String, label: String, p: &LoadPoint| {
+            let _ = writeln!(
+                s,
+                "  {:>14} {:>10.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>7}",
+                label,
+                p.throughput_per_s,
+                p.p50_ms,
+                p.p90_ms,
+                p.p99_ms,
+                p.max_ms,
+                p.max_rss_mib,
+                p.errors
+            );
+        };
+        for p in &e.levels {
+            row(&mut s, p.concurrency.to_string(), p);
+        }
+        row(
+            &mut s,
+            format!("rate {:.0}/s", e.half_rate.offered_per_s.unwrap_or(0.0)),
+            &e.half_rate,
+        );
+        if let Some(b) = &e.backlog {
+            row(&mut s, format!("backlog {}", b.records_waiting), &b.point);
+        }
+        let _ = writeln!(
+            s,
+            "  saturation {:.1}/s = {:.1} % of in-process sealing ({:.1}/s)",
+            e.saturation.throughput_per_s,
+            e.ratio_to_in_process * 100.0,
+            e.in_process_per_s
+        );
+    }
+    let _ = writeln!(s, "\ntargets");
+    for t in &r.targets {
+        let _ = writeln!(
+            s,
+            "  [{}] {}: {:.2} (target {})",
+            if t.met { "met" } else { "MISSED" },
+            t.what,
+            t.measured,
+            t.target
+        );
+    }
+    s
+}

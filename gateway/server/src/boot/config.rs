@@ -1,0 +1,207 @@
+//! `veilgate.toml`: the gateway's configuration. Every key has a documented
+//! default (here and in `docs/configuration.md`); paths are relative to the
+//! data directory.
+
+use serde::Deserialize;
+
+pub const CONFIG_FILE: &str = "veilgate.toml";
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Format version of this file: 1.
+    pub version: u32,
+    /// Address to listen on. Default `127.0.0.1:8443`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    #[serde(default)]
+    pub tls: TlsConfig,
+    #[serde(default)]
+    pub limits: Limits,
+    /// Institutions whose signing (and opening) keys this gateway holds,
+    /// in `institutions/<id>/secrets.json`.
+    #[serde(default)]
+    pub hosted: Vec<String>,
+    /// The consortium directory: members' public keys and roles per ledger.
+    #[serde(default = "default_directory")]
+    pub directory: String,
+    /// Revoked certificates and institutions; re-read when it changes, no restart.
+    #[serde(default = "default_revocations")]
+    pub revocations: String,
+    /// How often the audit log's head is anchored to the ledger, in ms. Default 10 000.
+    #[serde(default = "default_anchor")]
+    pub audit_anchor_interval_ms: u64,
+    #[serde(rename = "ledger", default)]
+    pub ledgers: Vec<LedgerConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    #[serde(default = "default_cert")]
+    pub cert: String,
+    #[serde(default = "default_key")]
+    pub key: String,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            cert: default_cert(),
+            key: default_key(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest request body. Default 1 MiB.
+    #[serde(default = "d_body")]
+    pub max_body_bytes: usize,
+    /// Requests handled at once; more wait up to `request_timeout_ms`, then 503. Default 256.
+    #[serde(default = "d_concurrency")]
+    pub max_concurrent_requests: usize,
+    /// Longest a request may take, queueing included. Default 30 000.
+    #[serde(default = "d_timeout")]
+    pub request_timeout_ms: u64,
+    /// Outbox entries waiting for the ledger before submissions get 503 + Retry-After. Default 10 000.
+    #[serde(default = "d_outbox")]
+    pub outbox_capacity: u64,
+    /// How long a submission waits for its ledger receipt before answering 202. Default 2 000.
+    #[serde(default = "d_ack")]
+    pub ack_wait_ms: u64,
+    /// Threads that seal, verify and open (the compute pool); 0 = one per
+    /// core. Proofs run there, never on the threads serving connections.
+    #[serde(default)]
+    pub compute_threads: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: d_body(),
+            max_concurrent_requests: d_concurrency(),
+            request_timeout_ms: d_timeout(),
+            outbox_capacity: d_outbox(),
+            ack_wait_ms: d_ack(),
+            compute_threads: 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerConfig {
+    pub id: String,
+    /// Ledger adapter: `embedded` (redb file `ledgers/<id>/ledger.redb`) or
+    /// `evm` (the `VeilgateRegistry` contract on an EVM chain; needs `[ledger.evm]`).
+    #[serde(default)]
+    pub kind: LedgerKind,
+    /// For `kind = "evm"`.
+    #[serde(default)]
+    pub evm: Option<EvmConfig>,
+    /// Follow this ledger as a peer: verify every entry, serve the verdicts
+    /// (`GET /v1/ledgers/{id}/verdicts/{sequence}`) and count them in metrics.
+    #[serde(default)]
+    pub follow: bool,
+    /// The consortium CA(s) whose client certificates may act on this ledger.
+    pub ca: Vec<String>,
+    /// Policy files published on this ledger.
+    pub policies: Vec<String>,
+}
+
+/// The ledger adapters of this build.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LedgerKind {
+    /// The hash-chained redb ledger in `ledgers/<id>/ledger.redb`.
+    #[default]
+    Embedded,
+    /// The `VeilgateRegistry` contract on an EVM chain.
+    Evm,
+}
+
+impl std::fmt::Display for LedgerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LedgerKind::Embedded => "embedded",
+            LedgerKind::Evm => "evm",
+        })
+    }
+}
+
+/// Where an EVM ledger lives and how the gateway writes to it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvmConfig {
+    /// The node's JSON-RPC URL (`http://…`).
+    pub rpc: String,
+    /// Address of the deployed `VeilgateRegistry` (`0x…`).
+    pub registry: String,
+    /// File holding the gateway account's private key (hex), relative to the
+    /// data directory. The account must be an admitted writer of the registry.
+    pub key_file: String,
+    /// Blocks on top (itself included) before a write counts and a read sees
+    /// it. Default 1 (a development node); set it to the chain's finality.
+    #[serde(default = "d_confirmations")]
+    pub confirmations: u64,
+}
+
+fn d_confirmations() -> u64 {
+    1
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8443".into()
+}
+fn default_directory() -> String {
+    "consortium.json".into()
+}
+fn default_revocations() -> String {
+    "revocations.json".into()
+}
+fn default_anchor() -> u64 {
+    10_000
+}
+fn default_cert() -> String {
+    "tls/server.pem".into()
+}
+fn default_key() -> String {
+    "tls/server.key.pem".into()
+}
+fn d_body() -> usize {
+    1024 * 1024
+}
+fn d_concurrency() -> usize {
+    256
+}
+fn d_timeout() -> u64 {
+    30_000
+}
+fn d_outbox() -> u64 {
+    10_000
+}
+fn d_ack() -> u64 {
+    2_000
+}
+
+/// Why `veilgate.toml` was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("version {0} is not supported (this build reads version 1)")]
+    Version(u32),
+}
+
+impl Config {
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let c: Config = toml::from_str(text)?;
+        if c.version != 1 {
+            return Err(ConfigError::Version(c.version));
+        }
+        Ok(c)
+    }
+}

@@ -1,0 +1,56 @@
+//! Ledger adapters by kind: the embedded redb ledger and EVM chains.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use veilgate_ledger::{EmbeddedLedger, Ledger};
+
+use super::{read, LedgerConfig, LedgerKind, StartError};
+
+/// Ledger adapters by kind. Tests may wrap the result (fault injection).
+/// Arguments: the ledger's configuration, its directory, and the data
+/// directory (for relative paths).
+pub type LedgerFactory = dyn Fn(&LedgerConfig, &Path, &Path) -> Result<Arc<dyn Ledger>, StartError>;
+
+/// The adapters of this build: `embedded` and `evm`.
+pub fn ledger_adapters(
+    lc: &LedgerConfig,
+    ledger_dir: &Path,
+    data_dir: &Path,
+) -> Result<Arc<dyn Ledger>, StartError> {
+    match lc.kind {
+        LedgerKind::Embedded => EmbeddedLedger::open(&ledger_dir.join("ledger.redb"))
+            .map(|l| Arc::new(l) as Arc<dyn Ledger>)
+            .map_err(|e| StartError::Ledger {
+                ledger: lc.id.clone(),
+                reason: e.to_string(),
+            }),
+        LedgerKind::Evm => evm_ledger(lc, data_dir).map(|l| Arc::new(l) as Arc<dyn Ledger>),
+    }
+}
+
+/// The adapter of an `evm` ledger: its node, registry and writer key from
+/// `[ledger.evm]` (the key file relative to the data directory).
+pub fn evm_ledger(
+    lc: &LedgerConfig,
+    data_dir: &Path,
+) -> Result<veilgate_evm::ledger::EvmLedger, StartError> {
+    let fail = |reason: String| StartError::Ledger {
+        ledger: lc.id.clone(),
+        reason,
+    };
+    let evm = lc
+        .evm
+        .as_ref()
+        .filter(|_| lc.kind == LedgerKind::Evm)
+        .ok_or_else(|| fail("kind \"evm\" needs a [ledger.evm] table".into()))?;
+    let key = read(&data_dir.join(&evm.key_file))?;
+    let mut chain = veilgate_evm::chain::Chain::connect(&evm.rpc, key.trim())
+        .map_err(|e| fail(e.to_string()))?;
+    chain.confirmations = evm.confirmations;
+    let registry = evm
+        .registry
+        .parse()
+        .map_err(|_| fail(format!("registry `{}` is not an address", evm.registry)))?;
+    veilgate_evm::ledger::EvmLedger::new(chain, registry).map_err(|e| fail(e.to_string()))
+}

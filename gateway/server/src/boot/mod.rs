@@ -1,0 +1,331 @@
+//! Boot: one configuration loader and the assembly of a running gateway.
+//!
+//! [`Gateway::load`] reads `veilgate.toml`, the consortium directory, every
+//! ledger's CAs, policies and pseudonym key, opens the ledgers, the hosted
+//! institutions' keys, the store and the revocation list, and builds the
+//! compute pool. `serve`, `follow`, `audit verify` and the EVM commands all
+//! start here ([`Loaded`] is the part they share), so a data directory means
+//! the same thing to each of them and a fault in it is found before any
+//! request is taken.
+
+mod config;
+mod ledgers;
+mod policies;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::server::danger::ClientCertVerifier;
+use rustls::server::WebPkiClientVerifier;
+use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PolicySet, PseudonymKey};
+use veilgate_ledger::Ledger;
+
+pub use config::{Config, ConfigError, EvmConfig, LedgerConfig, LedgerKind, Limits, CONFIG_FILE};
+pub use ledgers::{evm_ledger, ledger_adapters, LedgerFactory};
+pub use policies::{load_policies, PolicyTexts};
+
+use crate::identity::{Reloaded, Revocations};
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError};
+
+/// Why a gateway (or an operator command) cannot start from a data
+/// directory. Each names the file or ledger at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file that was read but is not what it must be.
+    #[error("{path}: {reason}")]
+    Invalid { path: String, reason: String },
+    /// A policy file that does not compile, rendered with its line and caret.
+    #[error("{0}")]
+    Policy(String),
+    #[error("ledger `{ledger}`: {reason}")]
+    Ledger { ledger: String, reason: String },
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Compute(#[from] crate::compute::ComputeError),
+}
+
+pub fn read(path: &Path) -> Result<String, StartError> {
+    std::fs::read_to_string(path).map_err(|source| StartError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+pub(crate) fn invalid<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> StartError + '_ {
+    move |e| StartError::Invalid {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// One served ledger: its members, policies, keys and adapter.
+pub struct LedgerState {
+    pub directory: LedgerDirectory,
+    pub policies: PolicySet,
+    /// Policy texts, so peers can fetch exactly the policy an envelope names.
+    pub texts: PolicyTexts,
+    pub pseudonym_key: PseudonymKey,
+    pub ledger: Arc<dyn Ledger>,
+    /// Verifies that a client certificate was issued by one of this ledger's CAs.
+    pub ca: Arc<dyn ClientCertVerifier>,
+    /// The peer verifying this ledger's entries, if it is followed.
+    pub follower: Option<Arc<std::sync::Mutex<crate::peer::Follower>>>,
+    /// Its verdicts, readable while it works.
+    pub verdicts: Option<crate::peer::Verdicts>,
+    /// Every CA certificate of this ledger (for the handshake's union of roots).
+    pub ca_certs: Vec<CertificateDer<'static>>,
+}
+
+/// A running gateway's state, built once at start and shared by every request
+/// and worker.
+pub struct Gateway {
+    pub data_dir: PathBuf,
+    pub config: Config,
+    pub ledgers: BTreeMap<String, LedgerState>,
+    pub hosted: BTreeMap<String, InstitutionSecrets>,
+    pub store: Arc<Store>,
+    pub revocations: Revocations,
+    pub metrics: Arc<Metrics>,
+    /// Submissions waiting for their ledger receipt, and the worker's wake-up.
+    pub pipeline: Arc<crate::write::Pipeline>,
+    /// Where proofs are made and checked (`compute`): one worker per core
+    /// (or `limits.compute_threads`), so CPU-bound work queues there instead
+    /// of oversubscribing the cores or blocking the async runtime.
+    pub compute: crate::compute::ComputePool,
+}
+
+/// What every command reading a data directory shares: the configuration
+/// and the consortium directory, parsed and checked.
+pub struct Loaded {
+    pub data_dir: PathBuf,
+    pub config: Config,
+    pub directory: Directory,
+}
+
+impl Loaded {
+    pub fn read(data_dir: &Path) -> Result<Loaded, StartError> {
+        let cfg_path = data_dir.join(CONFIG_FILE);
+        let config = Config::parse(&read(&cfg_path)?).map_err(invalid(&cfg_path))?;
+        let dir_path = data_dir.join(&config.directory);
+        let directory = Directory::from_json(&read(&dir_path)?).map_err(invalid(&dir_path))?;
+        Ok(Loaded {
+            data_dir: data_dir.to_owned(),
+            config,
+            directory,
+        })
+    }
+
+    /// The configuration of ledger `id`.
+    pub fn ledger_config(&self, id: &str) -> Result<&LedgerConfig, StartError> {
+        self.config
+            .ledgers
+            .iter()
+            .find(|l| l.id == id)
+            .ok_or_else(|| StartError::Ledger {
+                ledger: id.to_owned(),
+                reason: format!("not configured in {CONFIG_FILE}"),
+            })
+    }
+
+    /// The directory of ledger `id` (its members and their keys).
+    pub fn ledger_directory(&self, id: &str) -> Result<LedgerDirectory, StartError> {
+        self.directory
+            .ledger(id)
+            .cloned()
+            .ok_or_else(|| StartError::Ledger {
+                ledger: id.to_owned(),
+                reason: format!("not in {}", self.config.directory),
+            })
+    }
+
+    /// Where ledger `id` keeps its files.
+    pub fn ledger_dir(&self, id: &str) -> PathBuf {
+        self.data_dir.join("ledgers").join(id)
+    }
+}
+
+impl Gateway {
+    pub fn load(data_dir: &Path) -> Result<Self, StartError> {
+        Self::load_with(data_dir, &ledger_adapters)
+    }
+
+    /// As [`Gateway::load`], with ledger adapters from `ledgers_by_kind`
+    /// (tests wrap the real ones to inject faults).
+    pub fn load_with(data_dir: &Path, ledgers_by_kind: &LedgerFactory) -> Result<Self, StartError> {
+        let loaded = Loaded::read(data_dir)?;
+        let mut ledgers = BTreeMap::new();
+        for lc in &loaded.config.ledgers {
+            ledgers.insert(lc.id.clone(), ledger_state(&loaded, lc, ledgers_by_kind)?);
+        }
+        let mut hosted = BTreeMap::new();
+        for id in &loaded.config.hosted {
+            let path = data_dir.join("institutions").join(id).join("secrets.json");
+            let secrets = InstitutionSecrets::from_json(&read(&path)?).map_err(invalid(&path))?;
+            hosted.insert(id.clone(), secrets);
+        }
+        let store = Arc::new(Store::open(&data_dir.join("gateway.redb"))?);
+        let revocations_path = data_dir.join(&loaded.config.revocations);
+        let revocations = Revocations::new(revocations_path.clone());
+        if let Reloaded::Invalid(e) = revocations.refresh() {
+            return Err(invalid(&revocations_path)(e));
+        }
+        let compute = crate::compute::ComputePool::new(loaded.config.limits.compute_threads)?;
+        Ok(Gateway {
+            compute,
+            data_dir: loaded.data_dir,
+            config: loaded.config,
+            ledgers,
+            hosted,
+            store,
+            revocations,
+            metrics: Arc::default(),
+            pipeline: Arc::default(),
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.config.limits
+    }
+
+    /// What the delivery worker needs of this gateway.
+    pub fn deliverer(&self) -> crate::write::Deliverer {
+        crate::write::Deliverer {
+            store: self.store.clone(),
+            ledgers: self
+                .ledgers
+                .iter()
+                .map(|(id, ls)| (id.clone(), ls.ledger.clone()))
+                .collect(),
+            pipeline: self.pipeline.clone(),
+            metrics: self.metrics.clone(),
+            anchor_interval_ms: self.config.audit_anchor_interval_ms,
+        }
+    }
+
+    /// The followers of the ledgers configured with `follow = true`.
+    pub fn followers(&self) -> Vec<(String, Arc<std::sync::Mutex<crate::peer::Follower>>)> {
+        self.ledgers
+            .iter()
+            .filter_map(|(id, ls)| Some((id.clone(), ls.follower.clone()?)))
+            .collect()
+    }
+}
+
+/// A follower of ledger `id` built from the data directory (`veilgate
+/// follow`), its verdicts in `state` or `follow/<id>.redb`.
+pub fn follower(
+    data_dir: &Path,
+    id: &str,
+    state: Option<&Path>,
+) -> Result<crate::peer::Follower, StartError> {
+    let loaded = Loaded::read(data_dir)?;
+    let lc = loaded.ledger_config(id)?;
+    let directory = loaded.ledger_directory(id)?;
+    let (policies, _) = load_policies(lc, data_dir)?;
+    let ledger = ledger_adapters(lc, &loaded.ledger_dir(id), data_dir)?;
+    let state = state.map_or_else(
+        || crate::peer::default_state(data_dir, id),
+        Path::to_path_buf,
+    );
+    crate::peer::Follower::new(ledger, directory, policies, &state).map_err(|e| {
+        StartError::Ledger {
+            ledger: id.to_owned(),
+            reason: e.to_string(),
+        }
+    })
+}
+
+/// Assembles one ledger: directory, policies, CAs, pseudonym key, adapter
+/// and (with `follow = true`) its follower.
+fn ledger_state(
+    loaded: &Loaded,
+    lc: &LedgerConfig,
+    ledgers_by_kind: &LedgerFactory,
+) -> Result<LedgerState, StartError> {
+    let data_dir = &loaded.data_dir;
+    let directory = loaded.ledger_directory(&lc.id)?;
+    let (policies, texts) = load_policies(lc, data_dir)?;
+    let (ca, ca_certs) = ledger_cas(lc, data_dir)?;
+    let ldir = loaded.ledger_dir(&lc.id);
+    let pseudonym_key = pseudonym_key(&ldir.join("pseudonym.key"))?;
+    let ledger = ledgers_by_kind(lc, &ldir, data_dir)?;
+    let follower = if lc.follow {
+        let state = crate::peer::default_state(data_dir, &lc.id);
+        let f =
+            crate::peer::Follower::new(ledger.clone(), directory.clone(), policies.clone(), &state)
+                .map_err(|e| StartError::Ledger {
+                    ledger: lc.id.clone(),
+                    reason: e.to_string(),
+                })?;
+        Some(f)
+    } else {
+        None
+    };
+    let verdicts = follower.as_ref().map(crate::peer::Follower::verdicts);
+    Ok(LedgerState {
+        directory,
+        policies,
+        texts,
+        pseudonym_key,
+        ledger,
+        ca,
+        ca_certs,
+        follower: follower.map(|f| Arc::new(std::sync::Mutex::new(f))),
+        verdicts,
+    })
+}
+
+/// The ledger's CA certificates, and a verifier that a client certificate
+/// chains to one of them.
+fn ledger_cas(
+    lc: &LedgerConfig,
+    data_dir: &Path,
+) -> Result<(Arc<dyn ClientCertVerifier>, Vec<CertificateDer<'static>>), StartError> {
+    let mut roots = rustls::RootCertStore::empty();
+    let mut ca_certs = Vec::new();
+    for rel in &lc.ca {
+        let path = data_dir.join(rel);
+        for c in CertificateDer::pem_file_iter(&path).map_err(invalid(&path))? {
+            let c = c.map_err(invalid(&path))?;
+            roots.add(c.clone()).map_err(invalid(&path))?;
+            ca_certs.push(c);
+        }
+    }
+    let no_ca = || StartError::Ledger {
+        ledger: lc.id.clone(),
+        reason: "names no CA certificate".into(),
+    };
+    if ca_certs.is_empty() {
+        return Err(no_ca());
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let ca = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|e| StartError::Ledger {
+            ledger: lc.id.clone(),
+            reason: format!("CAs: {e}"),
+        })?;
+    Ok((ca, ca_certs))
+}
+
+fn pseudonym_key(path: &Path) -> Result<PseudonymKey, StartError> {
+    let key: [u8; 32] = hex::decode(read(path)?.trim())
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| invalid(path)("must be 32 bytes of hex"))?;
+    Ok(PseudonymKey(zeroize::Zeroizing::new(key)))
+}

@@ -1,0 +1,150 @@
+//! The one place failures become HTTP status codes. Bodies are
+//! `{code, message, field}`; no message echoes a field value.
+
+use serde_json::{json, Value as Json};
+use veilgate_core::SealError;
+use veilgate_ledger::LedgerError;
+
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    /// Seconds, for 503 answers the client should retry.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn field(mut self, f: impl Into<String>) -> Self {
+        self.field = Some(f.into());
+        self
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn body(&self) -> Json {
+        json!({ "code": self.code, "message": self.message, "field": self.field })
+    }
+
+    /// A failure of the gateway itself; the details go to its log.
+    pub fn internal(what: &str) -> Self {
+        ApiError::new(500, "internal", format!("{what}; see the gateway's log"))
+    }
+}
+
+impl From<SealError> for ApiError {
+    fn from(e: SealError) -> Self {
+        match e {
+            SealError::Record(r) => {
+                ApiError::new(422, "invalid_record", r.to_string()).field(r.field)
+            }
+            SealError::IdempotencyKey => {
+                ApiError::new(422, "invalid_idempotency_key", e.to_string())
+                    .field("idempotency_key")
+            }
+            SealError::SubmitterNotMember(_) => ApiError::new(403, "not_admitted", e.to_string()),
+            SealError::Unsupported(why) => {
+                ApiError::new(501, "unsupported_policy", why).field("policy")
+            }
+            // A valid record that breaks a predicate of its policy: the message
+            // names the predicate as the policy writes it, never a value.
+            SealError::PredicateFalse(_) => {
+                ApiError::new(422, "predicate_not_satisfied", e.to_string()).field("record")
+            }
+            // The rest are the gateway's configuration, not the caller's input.
+            other => {
+                tracing::error!(error = %other, "sealing failed");
+                ApiError::new(
+                    500,
+                    "internal",
+                    "the gateway could not seal this record; see its log",
+                )
+            }
+        }
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> Self {
+        tracing::warn!(error = %e, "ledger read failed");
+        ApiError::new(
+            503,
+            "ledger_unavailable",
+            "the ledger is unavailable; retry later",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "gateway store failed");
+        ApiError::new(
+            503,
+            "store_unavailable",
+            "the gateway cannot persist right now; retry with the same idempotency key",
+        )
+    }
+}
+
+impl From<crate::peer::PeerError> for ApiError {
+    fn from(e: crate::peer::PeerError) -> Self {
+        tracing::error!(error = %e, "reading verdicts failed");
+        ApiError::new(500, "internal", "reading verdicts failed")
+    }
+}
+
+/// An answer: JSON, or a raw body (metrics, the OpenAPI document).
+pub struct ApiResponse {
+    pub status: u16,
+    pub body: Json,
+    /// Set for non-JSON bodies (metrics, OpenAPI).
+    pub raw: Option<(&'static str, String)>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiResponse {
+    pub fn json(status: u16, body: Json) -> Self {
+        ApiResponse {
+            status,
+            body,
+            raw: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn raw(content_type: &'static str, text: String) -> Self {
+        ApiResponse {
+            status: 200,
+            body: Json::Null,
+            raw: Some((content_type, text)),
+            retry_after: None,
+        }
+    }
+}
+
+impl From<ApiError> for ApiResponse {
+    fn from(e: ApiError) -> Self {
+        ApiResponse {
+            status: e.status,
+            body: e.body(),
+            raw: None,
+            retry_after: e.retry_after,
+        }
+    }
+}

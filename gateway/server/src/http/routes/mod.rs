@@ -1,0 +1,167 @@
+//! The API's routes, free of sockets and TLS: [`route`] takes the caller's
+//! authenticated identity, a method, a path and a body, and returns a status
+//! and a body. `http` wires it to hyper; tests call it directly.
+//!
+//! One module per group of routes: [`submit`] (the write path), [`read`]
+//! (submissions, envelopes, entries, policies, verdicts), [`open`] and
+//! [`verify`]. Errors map to status in [`super::error`]; the audit log
+//! records who did what to which envelope — never a value.
+
+mod open;
+mod read;
+mod submit;
+mod verify;
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::auth::authorize;
+use super::error::{ApiError, ApiResponse};
+use crate::boot::Gateway;
+use crate::identity::Caller;
+
+/// Every route `route` serves, as written in the OpenAPI document (a test
+/// checks the two agree).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/health"),
+    ("GET", "/v1/openapi.yaml"),
+    ("GET", "/metrics"),
+    ("POST", "/v1/ledgers/{ledger}/records"),
+    ("GET", "/v1/ledgers/{ledger}/submissions/{id}"),
+    ("GET", "/v1/ledgers/{ledger}/envelopes/{id}"),
+    ("GET", "/v1/ledgers/{ledger}/entries/{sequence}"),
+    ("GET", "/v1/ledgers/{ledger}/verdicts/{sequence}"),
+    ("POST", "/v1/ledgers/{ledger}/envelopes/{id}/open"),
+    ("POST", "/v1/ledgers/{ledger}/verify"),
+    ("GET", "/v1/ledgers/{ledger}/policies"),
+    ("GET", "/v1/ledgers/{ledger}/policies/{policy}"),
+];
+
+/// The OpenAPI document of this API, kept in the repository and served as is.
+pub const OPENAPI: &str = include_str!("../../../../../docs/openapi.yaml");
+
+/// The route template a path matched, for metrics (ids left out).
+pub fn route_name(method: &str, path: &str) -> String {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let shape: Vec<&str> = segs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match (i, segs.first()) {
+            (2, Some(&"v1")) if segs.get(1) == Some(&"ledgers") => "{ledger}",
+            (4, Some(&"v1")) if segs.get(1) == Some(&"ledgers") => "{id}",
+            _ => s,
+        })
+        .collect();
+    format!("{method} /{}", shape.join("/"))
+}
+
+/// Dispatches one request. `caller` is `None` when the certificate (which the
+/// handshake accepted) carries no usable common name.
+pub async fn route(
+    gw: Arc<Gateway>,
+    caller: Option<Caller>,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> ApiResponse {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let st = gw.clone();
+    let result = match (method, segments.as_slice()) {
+        ("GET", ["v1", "health"]) => Ok(ApiResponse::json(200, json!({ "status": "ok" }))),
+        ("GET", ["v1", "openapi.yaml"]) => {
+            Ok(ApiResponse::raw("application/yaml", OPENAPI.to_owned()))
+        }
+        ("GET", ["metrics"]) => {
+            let depth = gw.store.outbox_depth().unwrap_or(0);
+            Ok(ApiResponse::raw(
+                "text/plain; version=0.0.4",
+                gw.metrics.render(depth),
+            ))
+        }
+        (_, ["v1", ..]) if caller.is_none() => Err(ApiError::new(
+            401,
+            "unauthenticated",
+            "the client certificate names no institution (common name)",
+        )),
+        ("POST", ["v1", "ledgers", ledger, "records"]) => {
+            submit::submit(st, caller, ledger, body).await
+        }
+        ("GET", ["v1", "ledgers", ledger, "submissions", id]) => {
+            read::status(st, caller, ledger, id).await
+        }
+        ("GET", ["v1", "ledgers", ledger, "envelopes", id]) => {
+            read::envelope(st, caller, ledger, read::Lookup::Id(id)).await
+        }
+        ("GET", ["v1", "ledgers", ledger, "entries", seq]) => {
+            read::envelope(st, caller, ledger, read::Lookup::Sequence(seq)).await
+        }
+        ("GET", ["v1", "ledgers", ledger, "verdicts", seq]) => {
+            read::verdict(&st, caller, ledger, seq).await
+        }
+        ("POST", ["v1", "ledgers", ledger, "envelopes", id, "open"]) => {
+            open::open(st, caller, ledger, id).await
+        }
+        ("POST", ["v1", "ledgers", ledger, "verify"]) => {
+            verify::verify(st, caller, ledger, body).await
+        }
+        ("GET", ["v1", "ledgers", ledger, "policies"]) => read::policies(&st, caller, ledger, None),
+        ("GET", ["v1", "ledgers", ledger, "policies", id]) => {
+            read::policies(&st, caller, ledger, Some(id))
+        }
+        (_, ["v1", "ledgers", _, "records" | "verify" | "policies"])
+        | (
+            _,
+            ["v1", "ledgers", _, "envelopes" | "entries" | "submissions" | "policies" | "verdicts", _],
+        )
+        | (_, ["v1", "ledgers", _, "envelopes", _, "open"]) => Err(ApiError::new(
+            405,
+            "method_not_allowed",
+            format!("`{method}` is not allowed here"),
+        )),
+        _ => Err(ApiError::new(404, "not_found", "no such endpoint")),
+    };
+    result.unwrap_or_else(|e| {
+        gw.metrics.rejection(e.code);
+        ApiResponse::from(e)
+    })
+}
+
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::internal("a worker failed"))
+}
+
+/// Runs CPU-bound work (seal, verify, open) on the compute pool; the
+/// request's task waits without holding a runtime thread.
+pub(super) async fn compute<T: Send + 'static>(
+    gw: &Gateway,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    gw.compute.spawn(move || {
+        // A request that gave up (timed out, client gone) while queued is
+        // not worth a proof: live requests behind it wait less.
+        if !tx.is_closed() {
+            let _ = tx.send(f());
+        }
+    });
+    rx.await.map_err(|_| ApiError::internal("a worker failed"))
+}
+
+pub(super) fn parse_id(id: &str) -> Result<[u8; 16], ApiError> {
+    hex::decode(id)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                400,
+                "invalid_envelope_id",
+                "an envelope id is 32 hex characters",
+            )
+            .field("envelope_id")
+        })
+}

@@ -1,0 +1,77 @@
+//! `POST …/envelopes/{id}/open`: the gateway opens, for an institution it
+//! hosts, the fields of a stored envelope addressed to it, after verifying
+//! the envelope as a peer would. Every opening is audited.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value as Json};
+
+use super::submit::hosted_secrets;
+use super::{authorize, blocking, compute, parse_id};
+use crate::audit::{Action, AuditEvent};
+use crate::boot::Gateway;
+use crate::clock::now_ms;
+use crate::http::error::{ApiError, ApiResponse};
+use crate::identity::Caller;
+
+/// Opens, for the caller, the fields of an envelope addressed to it. The
+/// gateway holds the caller's key (it is the caller's own gateway).
+pub(super) async fn open(
+    state: Arc<Gateway>,
+    caller: Option<Caller>,
+    ledger: &str,
+    id: &str,
+) -> Result<ApiResponse, ApiError> {
+    let (caller, ls) = authorize(&state, caller, ledger)?;
+    let secrets = hosted_secrets(&state, &caller)?;
+    let id = parse_id(id)?;
+    let store = ls.ledger.clone();
+    let entry = blocking(move || store.by_id(&id)).await??.ok_or_else(|| {
+        ApiError::new(404, "not_on_ledger", "no such envelope on this ledger").field("envelope_id")
+    })?;
+    let (s2, ledger2) = (state.clone(), ledger.to_owned());
+    let fields = compute(&state, move || {
+        let ls = s2
+            .ledgers
+            .get(&ledger2)
+            .ok_or_else(|| ApiError::new(404, "unknown_ledger", "no such ledger"))?;
+        let verified = veilgate_core::verify(
+            &entry.envelope,
+            &ls.policies,
+            &ls.directory,
+            &mut rand_core::OsRng,
+        )
+        .map_err(|r| {
+            ApiError::new(
+                422,
+                "rejected",
+                format!("the stored envelope does not verify: {r}"),
+            )
+        })?;
+        veilgate_core::open(&verified, &secrets, Some(&ls.pseudonym_key)).map_err(|e| match e {
+            veilgate_core::OpenError::NotARecipient(_) => {
+                ApiError::new(403, "not_a_recipient", e.to_string())
+            }
+            other => ApiError::new(422, "open_failed", other.to_string()),
+        })
+    })
+    .await??;
+    state.store.audit(
+        now_ms(),
+        AuditEvent {
+            actor: caller.institution.clone(),
+            action: Action::Open,
+            ledger: Some(ledger.to_owned()),
+            envelope_id: Some(id),
+            detail: Some(format!("{} fields", fields.len())),
+        },
+    )?;
+    let out: serde_json::Map<String, Json> = fields
+        .into_iter()
+        .map(|f| (f.name, f.value.to_json()))
+        .collect();
+    Ok(ApiResponse::json(
+        200,
+        json!({ "ledger": ledger, "envelope_id": hex::encode(id), "fields": out }),
+    ))
+}

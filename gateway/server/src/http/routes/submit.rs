@@ -1,0 +1,222 @@
+//! `POST /v1/ledgers/{ledger}/records`: the write path. The request is
+//! parsed and validated here; the pipeline's states ([`crate::write`]) do
+//! the rest — accepted, sealed on the compute pool, queued durably, then
+//! the answer waits for delivery's notification (201 with the receipt) up
+//! to `ack_wait_ms` (202: poll the submission).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value as Json};
+use veilgate_core::SealError;
+
+use super::{authorize, blocking, compute};
+use crate::boot::Gateway;
+use crate::clock::now_ms;
+use crate::http::error::{ApiError, ApiResponse};
+use crate::identity::Caller;
+use crate::store::Submission;
+use crate::write::submission::SealKeys;
+use crate::write::{Accepted, Queue};
+
+pub(super) fn submission_body(ledger: &str, id: &[u8; 16], s: &Submission) -> Json {
+    json!({
+        "ledger": ledger,
+        "envelope_id": hex::encode(id),
+        "state": s.state,
+        "sequence": s.sequence,
+        "entry_hash": s.entry_hash,
+        "accepted_ms": s.accepted_ms,
+        "delivered_ms": s.delivered_ms,
+    })
+}
+
+pub(super) async fn submit(
+    state: Arc<Gateway>,
+    caller: Option<Caller>,
+    ledger: &str,
+    body: &[u8],
+) -> Result<ApiResponse, ApiError> {
+    let (caller, ls) = authorize(&state, caller, ledger)?;
+    let secrets = hosted_secrets(&state, &caller)?;
+    let req = parse_request(body)?;
+    let plan = ls
+        .policies
+        .latest(ledger, &req.policy)
+        .cloned()
+        .ok_or_else(|| unknown_policy(ledger))?;
+    let record = plan.validate_record(&req.record).map_err(SealError::from)?;
+    let accepted = Accepted::new(
+        ledger,
+        &caller.institution,
+        plan,
+        record,
+        &req.idempotency_key,
+        now_ms(),
+    )?;
+    let id = accepted.envelope_id();
+
+    // The same key again: the same answer, or a conflict. Checked before the
+    // proof is made, and again inside the queueing transaction.
+    if let Some(existing) = state.store.submission(&id)? {
+        return replay(ledger, &id, &existing, &accepted.digest_hex());
+    }
+    if state.store.outbox_depth()? >= state.limits().outbox_capacity {
+        return Err(ApiError::new(
+            503,
+            "backpressure",
+            "the ledger is behind; retry later with the same idempotency key",
+        )
+        .retry_after(1));
+    }
+
+    let digest = accepted.digest_hex();
+    let (state2, ledger2) = (state.clone(), ledger.to_owned());
+    // Proofs are CPU-bound: they run on the compute pool, never on the runtime.
+    let sealed = compute(&state, move || {
+        let ls = state2
+            .ledgers
+            .get(&ledger2)
+            .ok_or_else(|| ApiError::new(404, "unknown_ledger", "no such ledger"))?;
+        let keys = SealKeys {
+            directory: &ls.directory,
+            pseudonym_key: &ls.pseudonym_key,
+            submitter: &secrets,
+        };
+        accepted
+            .seal(keys, &mut rand_core::OsRng)
+            .map_err(ApiError::from)
+    })
+    .await??;
+
+    // Watch before queueing: a delivery that comes at once is not missed.
+    let waiter = state.pipeline.watch(id);
+    let state3 = state.clone();
+    let queued = match blocking(move || sealed.queue(&state3.store)).await?? {
+        Queue::Queued(q) => q,
+        Queue::Existing(existing) => return replay(ledger, &id, &existing, &digest),
+        Queue::Conflict => return Err(conflict()),
+    };
+    state.pipeline.outbox_grew();
+    tracing::info!(submitter = %caller.institution, ledger, policy = %req.policy, envelope_id = %hex::encode(id), "accepted");
+
+    // Queued is durable now. Wait briefly for the receipt so most callers
+    // get it in one round trip; otherwise 202 and they poll the status.
+    let ack_wait = Duration::from_millis(state.limits().ack_wait_ms);
+    Ok(match state.pipeline.wait(waiter, ack_wait).await {
+        Some(on_ledger) => ApiResponse::json(201, submission_body(ledger, &id, &on_ledger)),
+        None => ApiResponse::json(202, submission_body(ledger, &id, &queued.submission)),
+    })
+}
+
+/// A submission request: `{policy, idempotency_key, record}`, nothing else.
+struct SubmitRequest {
+    policy: String,
+    idempotency_key: String,
+    record: Json,
+}
+
+fn parse_request(body: &[u8]) -> Result<SubmitRequest, ApiError> {
+    // Parse as a JSON value first: syntax errors name a line and column, never content.
+    let req: Json = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            400,
+            "malformed_json",
+            format!(
+                "request body is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    let Json::Object(mut obj) = req else {
+        return Err(ApiError::new(
+            400,
+            "malformed_request",
+            "request body must be a JSON object",
+        ));
+    };
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !["policy", "idempotency_key", "record"].contains(&k.as_str()))
+    {
+        let k: String = k.chars().take(64).collect();
+        return Err(ApiError::new(
+            400,
+            "malformed_request",
+            format!("unknown request member `{k}`"),
+        )
+        .field(k));
+    }
+    let mut text = |k: &'static str| -> Result<String, ApiError> {
+        match obj.remove(k) {
+            Some(Json::String(s)) => Ok(s),
+            _ => Err(
+                ApiError::new(400, "malformed_request", format!("`{k}` must be a string")).field(k),
+            ),
+        }
+    };
+    let policy = text("policy")?;
+    let idempotency_key = text("idempotency_key")?;
+    let record = obj.remove("record").ok_or_else(|| {
+        ApiError::new(400, "malformed_request", "`record` is required").field("record")
+    })?;
+    Ok(SubmitRequest {
+        policy,
+        idempotency_key,
+        record,
+    })
+}
+
+/// The keys this gateway holds for the caller: it signs and opens only for
+/// institutions it hosts.
+pub(super) fn hosted_secrets(
+    state: &Gateway,
+    caller: &Caller,
+) -> Result<veilgate_core::InstitutionSecrets, ApiError> {
+    state
+        .hosted
+        .get(&caller.institution)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                403,
+                "not_hosted",
+                format!("this gateway holds no keys for `{}`", caller.institution),
+            )
+        })
+}
+
+pub(super) fn unknown_policy(ledger: &str) -> ApiError {
+    ApiError::new(
+        404,
+        "unknown_policy",
+        format!("no policy of that id is published on ledger `{ledger}`"),
+    )
+    .field("policy")
+}
+
+fn conflict() -> ApiError {
+    ApiError::new(
+        409,
+        "idempotency_conflict",
+        "this idempotency key was used for a different record",
+    )
+    .field("idempotency_key")
+}
+
+/// A repeated idempotency key: the original answer for the same record, 409 for another.
+fn replay(
+    ledger: &str,
+    id: &[u8; 16],
+    existing: &Submission,
+    digest: &str,
+) -> Result<ApiResponse, ApiError> {
+    if existing.record_digest != digest {
+        return Err(conflict());
+    }
+    Ok(ApiResponse::json(
+        200,
+        submission_body(ledger, id, existing),
+    ))
+}

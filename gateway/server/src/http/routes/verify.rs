@@ -1,0 +1,68 @@
+//! `POST …/verify`: verifies an envelope given in the request, as a peer
+//! would, and audits the verdict.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use serde_json::{json, Value as Json};
+
+use super::{authorize, compute};
+use crate::audit::{Action, AuditEvent};
+use crate::boot::Gateway;
+use crate::clock::now_ms;
+use crate::http::error::{ApiError, ApiResponse};
+use crate::identity::Caller;
+
+/// Verifies an envelope given in the request, as a peer would.
+pub(super) async fn verify(
+    state: Arc<Gateway>,
+    caller: Option<Caller>,
+    ledger: &str,
+    body: &[u8],
+) -> Result<ApiResponse, ApiError> {
+    let (caller, _) = authorize(&state, caller, ledger)?;
+    let req: Json = serde_json::from_slice(body)
+        .map_err(|_| ApiError::new(400, "malformed_json", "request body is not valid JSON"))?;
+    let bytes = req
+        .get("envelope")
+        .and_then(Json::as_str)
+        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                400,
+                "malformed_request",
+                "`envelope` must be base64 envelope bytes",
+            )
+            .field("envelope")
+        })?;
+    let (s2, ledger2) = (state.clone(), ledger.to_owned());
+    let (verdict, bytes) = compute(&state, move || {
+        let verdict = s2.ledgers.get(&ledger2).map(|ls| {
+            veilgate_core::verify(&bytes, &ls.policies, &ls.directory, &mut rand_core::OsRng)
+        });
+        (verdict, bytes)
+    })
+    .await?;
+    let verdict = verdict.ok_or_else(|| ApiError::new(404, "unknown_ledger", "no such ledger"))?;
+    let envelope_id = veilgate_core::Envelope::decode(&bytes).ok().map(|e| e.id);
+    let body = match &verdict {
+        Ok(v) => {
+            json!({ "accepted": true, "envelope_id": hex::encode(v.envelope().id), "policy": v.plan().id })
+        }
+        Err(r) => json!({ "accepted": false, "reason": r.code(), "message": r.to_string() }),
+    };
+    state.store.audit(
+        now_ms(),
+        AuditEvent {
+            actor: caller.institution,
+            action: Action::Verify,
+            ledger: Some(ledger.to_owned()),
+            envelope_id,
+            detail: Some(match verdict {
+                Ok(_) => "accepted".into(),
+                Err(r) => format!("rejected: {}", r.code()),
+            }),
+        },
+    )?;
+    Ok(ApiResponse::json(200, body))
+}

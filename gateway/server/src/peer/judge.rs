@@ -1,0 +1,126 @@
+//! The judge: ledger entries in, verdicts out. Pure: no I/O, no clock; the
+//! randomness for batch verification is an argument.
+
+use veilgate_core::{LedgerDirectory, PolicySet};
+use veilgate_ledger::Entry;
+
+use super::{PeerError, Verdict, VerdictKind};
+
+/// One entry to judge: the entry and whether it is an audit anchor.
+pub struct Judged<'a> {
+    pub entry: &'a Entry,
+    pub anchor: bool,
+}
+
+/// The verdicts on consecutive entries, in order. The envelopes among them
+/// are verified together (their proofs in one batch); anchors are recorded
+/// as such.
+pub fn judge(
+    entries: &[Judged<'_>],
+    policies: &PolicySet,
+    directory: &LedgerDirectory,
+    rng: &mut dyn veilgate_core::suite::RngCoreCrypto,
+) -> Result<Vec<Verdict>, PeerError> {
+    let envelopes: Vec<&[u8]> = entries
+        .iter()
+        .filter(|j| !j.anchor)
+        .map(|j| j.entry.envelope.as_slice())
+        .collect();
+    let mut results = veilgate_core::verify_batch(&envelopes, policies, directory, rng).into_iter();
+    let mut out = Vec::with_capacity(entries.len());
+    for j in entries {
+        let blank = |verdict| blank(j.entry, verdict);
+        if j.anchor {
+            out.push(blank(VerdictKind::Anchor));
+            continue;
+        }
+        out.push(match results.next() {
+            Some(Ok(v)) => Verdict {
+                policy: Some(format!("{} v{}", v.plan().id, v.plan().version)),
+                submitter: Some(v.envelope().submitter.clone()),
+                ..blank(VerdictKind::Valid)
+            },
+            Some(Err(r)) => Verdict {
+                code: Some(r.code().to_owned()),
+                reason: Some(r.to_string()),
+                ..blank(VerdictKind::Rejected)
+            },
+            None => return Err(PeerError::LostVerdict),
+        });
+    }
+    Ok(out)
+}
+
+fn blank(e: &Entry, verdict: VerdictKind) -> Verdict {
+    Verdict {
+        sequence: e.sequence,
+        envelope_id: hex::encode(e.envelope_id),
+        verdict,
+        code: None,
+        reason: None,
+        policy: None,
+        submitter: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn entry(sequence: u64, envelope: &[u8]) -> Entry {
+        Entry {
+            sequence,
+            envelope_id: [sequence as u8; 16],
+            envelope: envelope.to_vec(),
+            entry_hash: [0; 32],
+            prev_hash: [0; 32],
+        }
+    }
+
+    #[test]
+    fn anchors_are_named_and_garbage_is_rejected_in_order() {
+        let (a, b, c) = (
+            entry(0, b"VGAA"),
+            entry(1, b"not an envelope"),
+            entry(2, b"VGAA"),
+        );
+        let entries = [
+            Judged {
+                entry: &a,
+                anchor: true,
+            },
+            Judged {
+                entry: &b,
+                anchor: false,
+            },
+            Judged {
+                entry: &c,
+                anchor: true,
+            },
+        ];
+        let v = judge(
+            &entries,
+            &PolicySet::default(),
+            &LedgerDirectory {
+                ledger: "l".into(),
+                suite: "standard".into(),
+                members: Vec::new(),
+                roles: Default::default(),
+            },
+            &mut rand_core::OsRng,
+        )
+        .unwrap();
+        let kinds: Vec<_> = v.iter().map(|v| (v.sequence, v.verdict)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (0, VerdictKind::Anchor),
+                (1, VerdictKind::Rejected),
+                (2, VerdictKind::Anchor)
+            ]
+        );
+        assert_eq!(v[1].code.as_deref(), Some("malformed"));
+        assert!(v[1].policy.is_none() && v[1].submitter.is_none());
+    }
+}

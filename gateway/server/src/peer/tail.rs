@@ -1,0 +1,188 @@
+//! The follower: reads a ledger from its cursor, learns the policies the
+//! envelopes name, has the judge rule on each batch and records verdicts.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use veilgate_core::PolicySet;
+use veilgate_ledger::{Entry, Ledger};
+
+use super::judge::{judge, Judged};
+use super::{PeerError, Verdict, VerdictKind, Verdicts};
+use crate::metrics::Metrics;
+
+/// Entries verified together (their proofs in one batch).
+pub const BATCH: u64 = 64;
+
+/// Where a follower of `ledger_id` keeps its verdicts by default.
+pub fn default_state(data: &Path, ledger_id: &str) -> std::path::PathBuf {
+    data.join("follow").join(format!("{ledger_id}.redb"))
+}
+
+pub struct Follower {
+    ledger: Arc<dyn Ledger>,
+    directory: veilgate_core::LedgerDirectory,
+    policies: PolicySet,
+    verdicts: Verdicts,
+}
+
+impl Follower {
+    /// A follower of `ledger`, its verdicts kept in the redb file `state`.
+    pub fn new(
+        ledger: Arc<dyn Ledger>,
+        directory: veilgate_core::LedgerDirectory,
+        policies: PolicySet,
+        state: &Path,
+    ) -> Result<Follower, PeerError> {
+        Ok(Follower {
+            ledger,
+            directory,
+            policies,
+            verdicts: Verdicts::open(state)?,
+        })
+    }
+
+    /// The next ledger position without a verdict.
+    pub fn cursor(&self) -> Result<u64, PeerError> {
+        self.verdicts.cursor()
+    }
+
+    pub fn verdicts(&self) -> Verdicts {
+        self.verdicts.clone()
+    }
+
+    /// Verifies every entry from the cursor to the ledger's confirmed head,
+    /// records and returns the verdicts. Entries are judged in batches of up
+    /// to [`BATCH`], and each batch's verdicts are recorded in one
+    /// transaction. An entry that cannot be read (or whose policy cannot be
+    /// fetched) ends the pass after the entries before it are recorded, to
+    /// be retried next time.
+    pub fn step(&mut self) -> Result<Vec<Verdict>, PeerError> {
+        let mut out = Vec::new();
+        let head = self.ledger.len()?;
+        let mut next = self.cursor()?;
+        while next < head {
+            let end = head.min(next + BATCH);
+            let (entries, stopped) = self.fetch_run(next, end);
+            if entries.is_empty() {
+                return match stopped {
+                    Some(e) => Err(e),
+                    None => Ok(out),
+                };
+            }
+            let judged: Vec<Judged<'_>> = entries
+                .iter()
+                .map(|(entry, anchor)| Judged {
+                    entry,
+                    anchor: *anchor,
+                })
+                .collect();
+            let verdicts = judge(
+                &judged,
+                &self.policies,
+                &self.directory,
+                &mut rand_core::OsRng,
+            )?;
+            self.verdicts.record(&verdicts)?;
+            next += verdicts.len() as u64;
+            out.extend(verdicts);
+            if let Some(e) = stopped {
+                tracing::warn!(error = %e, sequence = next, "following stopped at an entry; will retry");
+                return Ok(out);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Entries `next..end` up to the first that cannot be fetched, and why
+    /// that one could not.
+    fn fetch_run(&mut self, next: u64, end: u64) -> (Vec<(Entry, bool)>, Option<PeerError>) {
+        let mut entries = Vec::new();
+        for sequence in next..end {
+            match self.fetch(sequence) {
+                Ok(entry) => entries.push(entry),
+                Err(e) => return (entries, Some(e)),
+            }
+        }
+        (entries, None)
+    }
+
+    /// Reads one entry, tells whether it is an audit anchor, and learns
+    /// the policy an envelope names.
+    fn fetch(&mut self, sequence: u64) -> Result<(Entry, bool), PeerError> {
+        let entry = self
+            .ledger
+            .by_sequence(sequence)?
+            .ok_or(PeerError::NotReadable(sequence))?;
+        let anchor = crate::audit::anchor::parse(&entry.envelope).is_some();
+        if !anchor {
+            self.learn_policy(&entry.envelope)?;
+        }
+        Ok((entry, anchor))
+    }
+
+    /// The policy an envelope names: configured, or published on the ledger.
+    fn learn_policy(&mut self, bytes: &[u8]) -> Result<(), PeerError> {
+        let Ok(env) = veilgate_core::Envelope::decode(bytes) else {
+            return Ok(()); // the judge rejects it as malformed
+        };
+        let hash = env.policy.hash;
+        if self.policies.get(&hash).is_some() {
+            return Ok(());
+        }
+        if let Some(text) = self.ledger.policy_text(&hash)? {
+            // The registry's word is checked: the text must compile to the hash.
+            if let Ok(plan) = veilgate_policies::compile(&text) {
+                if plan.hash() == hash {
+                    self.policies.insert(plan);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The gateway's follower task: once a second, verifies what its followed
+/// ledgers gained, counting verdicts in the metrics.
+pub async fn run(
+    followers: Vec<(String, Arc<Mutex<Follower>>)>,
+    metrics: Arc<Metrics>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    if followers.is_empty() {
+        return;
+    }
+    while !*stop.borrow() {
+        for (id, follower) in &followers {
+            let f = follower.clone();
+            let stepped = tokio::task::spawn_blocking(move || {
+                let mut f = f.lock().map_err(|_| None)?;
+                let verdicts = f.step().map_err(Some)?;
+                Ok::<_, Option<PeerError>>((verdicts, f.cursor().map_err(Some)?))
+            })
+            .await;
+            match stepped {
+                Ok(Ok((verdicts, cursor))) => {
+                    for v in &verdicts {
+                        if v.verdict == VerdictKind::Rejected {
+                            tracing::warn!(ledger = %id, sequence = v.sequence,
+                                envelope_id = %v.envelope_id,
+                                code = v.code.as_deref().unwrap_or(""), "rejected ledger entry");
+                        }
+                        metrics.verdict(id, v.verdict.as_str());
+                    }
+                    metrics.follow_position(id, cursor);
+                }
+                Ok(Err(Some(e))) => {
+                    tracing::warn!(ledger = %id, error = %e, "following the ledger failed; will retry")
+                }
+                // A poisoned lock or a panicked step: the next pass retries.
+                Ok(Err(None)) | Err(_) => {}
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(1000)) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}

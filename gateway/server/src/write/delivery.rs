@@ -1,0 +1,197 @@
+//! The delivery worker: moves queued envelopes from the outbox to their
+//! ledger, oldest first, retrying with backoff while a ledger is down, and
+//! anchors the audit log's head to the ledger now and then.
+//!
+//! Consecutive entries for one ledger go in one ledger call (one
+//! transaction on a chain) and their receipts in one store transaction;
+//! then the requests waiting for them are told. Delivered is not
+//! forgotten: at start, after every outage and every few seconds,
+//! [`super::reconcile`] checks that each ledger still holds the latest
+//! deliveries and puts back in the outbox any it lost.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use veilgate_ledger::{Appended, Ledger};
+
+use super::Pipeline;
+use crate::clock::now_ms;
+use crate::metrics::Metrics;
+use crate::store::{Delivery, Pending, Store};
+
+const BATCH: usize = 64;
+const BACKOFF_START: Duration = Duration::from_millis(50);
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// How often an idle worker re-checks the latest deliveries.
+const RECONCILE_EVERY_MS: u64 = 5_000;
+
+/// What the worker needs of the gateway: its store, ledgers, waiters and
+/// metrics.
+#[derive(Clone)]
+pub struct Deliverer {
+    pub store: Arc<Store>,
+    pub ledgers: BTreeMap<String, Arc<dyn Ledger>>,
+    pub pipeline: Arc<Pipeline>,
+    pub metrics: Arc<Metrics>,
+    /// How often the audit head is anchored (ms).
+    pub anchor_interval_ms: u64,
+}
+
+/// Why a pass stopped early; the worker backs off and retries.
+#[derive(Debug, thiserror::Error)]
+enum PassError {
+    #[error("outbox entry for ledger `{0}`, which this gateway no longer serves; kept")]
+    UnknownLedger(String),
+    #[error("ledger `{ledger}`: {reason}")]
+    Ledger { ledger: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("a blocking task failed")]
+    Join,
+}
+
+/// Runs until `stop` flips to true. Delivery order is acceptance order: a
+/// failing entry is retried before any later one, so a ledger outage delays
+/// but never reorders.
+pub async fn run(d: Arc<Deliverer>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut backoff = BACKOFF_START;
+    let mut last_anchor_ms = now_ms();
+    // Reconcile first (the ledger may have lost entries while we were down).
+    let mut reconcile_due = true;
+    let mut last_reconcile_ms = 0;
+    while !*stop.borrow() {
+        if reconcile_due || now_ms().saturating_sub(last_reconcile_ms) >= RECONCILE_EVERY_MS {
+            reconcile_due = !reconciled(&d).await;
+            last_reconcile_ms = now_ms();
+        }
+        let full = match pass(&d).await {
+            Ok(full) => full,
+            Err(e) => {
+                tracing::warn!(error = %e, "delivery failed; retrying with backoff");
+                // The ledger was unreachable or refused: check what it kept once it answers.
+                reconcile_due = true;
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop.changed() => {}
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                continue;
+            }
+        };
+        backoff = BACKOFF_START;
+        if full {
+            continue;
+        }
+        if now_ms().saturating_sub(last_anchor_ms) >= d.anchor_interval_ms {
+            // A ledger call blocks (a chain round trip): off the async workers.
+            let d2 = d.clone();
+            if let Ok(Err(e)) =
+                tokio::task::spawn_blocking(move || super::anchor::anchor(&d2)).await
+            {
+                tracing::warn!(error = %e, "anchoring the audit log failed; will retry");
+            }
+            last_anchor_ms = now_ms();
+        }
+        tokio::select! {
+            _ = d.pipeline.outbox_notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// Reconciles every ledger; whether it succeeded.
+async fn reconciled(d: &Arc<Deliverer>) -> bool {
+    let d2 = d.clone();
+    match tokio::task::spawn_blocking(move || super::reconcile::reconcile_all(&d2)).await {
+        Ok(Ok(())) => true,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "checking the latest deliveries failed; will retry");
+            false
+        }
+        Err(_) => false,
+    }
+}
+
+/// Delivers up to one batch of the outbox; whether the batch was full
+/// (more may wait).
+async fn pass(d: &Arc<Deliverer>) -> Result<bool, PassError> {
+    let d2 = d.clone();
+    let batch = tokio::task::spawn_blocking(move || d2.store.pending(BATCH))
+        .await
+        .map_err(|_| PassError::Join)??;
+    // Runs of consecutive entries for one ledger; order kept across ledgers.
+    let mut rest = batch.as_slice();
+    while let Some(first) = rest.first() {
+        let run = rest
+            .iter()
+            .take_while(|p| p.value.ledger == first.value.ledger)
+            .count();
+        let (group, tail) = rest.split_at(run);
+        rest = tail;
+        deliver_run(d, group.to_vec()).await?;
+    }
+    Ok(batch.len() == BATCH)
+}
+
+/// Appends a run of entries for one ledger in one call, records the
+/// receipts in one store transaction, and tells the waiters.
+async fn deliver_run(d: &Arc<Deliverer>, group: Vec<Pending>) -> Result<(), PassError> {
+    let Some(first) = group.first() else {
+        return Ok(());
+    };
+    let ledger_id = first.value.ledger.clone();
+    let ledger = d
+        .ledgers
+        .get(&ledger_id)
+        .cloned()
+        .ok_or_else(|| PassError::UnknownLedger(ledger_id.clone()))?;
+    let items: Vec<_> = group
+        .iter()
+        .map(|p| (p.value.envelope_id, p.value.envelope.clone()))
+        .collect();
+    let appended = tokio::task::spawn_blocking(move || ledger.append_batch(&items))
+        .await
+        .map_err(|_| PassError::Join)?
+        .map_err(|e| {
+            d.metrics.ledger_error();
+            PassError::Ledger {
+                ledger: ledger_id.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+    if appended.len() != group.len() {
+        d.metrics.ledger_error();
+        return Err(PassError::Ledger {
+            ledger: ledger_id,
+            reason: "returned a receipt count that differs from the batch".into(),
+        });
+    }
+    let d2 = d.clone();
+    let now = now_ms();
+    // The next pass re-appends if recording fails; the ledger answers with
+    // the same receipts (exactly once by envelope id).
+    let (group, subs) = tokio::task::spawn_blocking(move || {
+        let batch: Vec<Delivery<'_>> = group
+            .iter()
+            .zip(&appended)
+            .map(|(pending, a): (&Pending, &Appended)| Delivery {
+                pending,
+                sequence: a.receipt.sequence,
+                entry_hash: a.receipt.entry_hash,
+            })
+            .collect();
+        let subs = d2.store.delivered(&batch, now);
+        (group, subs)
+    })
+    .await
+    .map_err(|_| PassError::Join)?;
+    for (p, sub) in group.iter().zip(subs?) {
+        let Some(sub) = sub else { continue };
+        d.metrics
+            .delivered(now.saturating_sub(sub.accepted_ms) as f64 / 1000.0);
+        d.pipeline.delivered(&p.value.envelope_id, &sub);
+    }
+    Ok(())
+}

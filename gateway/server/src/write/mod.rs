@@ -1,0 +1,26 @@
+//! The write pipeline: how a member's record becomes a ledger entry.
+//!
+//! ```text
+//!  Accepted ──seal──▶ Sealed ──queue──▶ Queued ──deliver──▶ on ledger
+//!  (validated,        (envelope       (fsynced in the      (receipt recorded;
+//!   id derived)        bytes)          outbox, audited)     the waiter is told)
+//! ```
+//!
+//! Each state is a type ([`submission`]); only the transition of the state
+//! before can make the next, so a record cannot reach the outbox unsealed or
+//! be answered 201 before its receipt is stored. [`delivery`] is the worker
+//! that moves queued envelopes onto their ledgers in acceptance order,
+//! batch by batch, recording each batch in one store transaction and then
+//! waking the requests waiting for those receipts ([`Pipeline`]);
+//! [`reconcile`] gives a ledger back the deliveries it forgot; [`anchor`]
+//! writes the audit log's head into the ledger.
+
+pub mod anchor;
+pub mod delivery;
+pub mod reconcile;
+pub mod submission;
+mod waiters;
+
+pub use delivery::Deliverer;
+pub use submission::{Accepted, Queue, Queued, Sealed};
+pub use waiters::{Pipeline, Waiter};

@@ -1,0 +1,243 @@
+//! A submission's states before delivery, each a type: [`Accepted`] →
+//! [`Sealed`] → [`Queued`]. Delivery ([`super::delivery`]) takes it onto
+//! the ledger.
+
+use std::sync::Arc;
+
+use veilgate_core::{InstitutionSecrets, LedgerDirectory, PseudonymKey, SealError, SealRequest};
+use veilgate_policies::{Plan, Record};
+
+use crate::audit::{Action, AuditEvent};
+use crate::store::{record_digest, Offer, OutboxValue, State, Store, StoreError, Submission};
+
+/// A record a member submitted, validated against its policy, with its
+/// envelope id derived from (suite, ledger, submitter, idempotency key).
+/// Nothing is stored yet.
+pub struct Accepted {
+    ledger: String,
+    submitter: String,
+    plan: Arc<Plan>,
+    record: Record,
+    idempotency_key: String,
+    envelope_id: [u8; 16],
+    digest: [u8; 32],
+    accepted_ms: u64,
+}
+
+/// The keys sealing needs: the ledger's directory and pseudonym key, and
+/// the submitter's own secrets.
+pub struct SealKeys<'a> {
+    pub directory: &'a LedgerDirectory,
+    pub pseudonym_key: &'a PseudonymKey,
+    pub submitter: &'a InstitutionSecrets,
+}
+
+impl Accepted {
+    /// Takes a validated record. Refuses an idempotency key outside 1–128
+    /// printable ASCII characters (space excluded) and a suite this build
+    /// lacks.
+    pub fn new(
+        ledger: &str,
+        submitter: &str,
+        plan: Arc<Plan>,
+        record: Record,
+        idempotency_key: &str,
+        accepted_ms: u64,
+    ) -> Result<Accepted, SealError> {
+        let key = idempotency_key;
+        if key.is_empty()
+            || key.len() > veilgate_core::MAX_IDEMPOTENCY_KEY
+            || !key.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(SealError::IdempotencyKey);
+        }
+        let suite = veilgate_core::SuiteId::from_name(&plan.suite)
+            .ok_or_else(|| SealError::Suite(plan.suite.clone()))?;
+        let envelope_id = veilgate_core::envelope_id(suite.suite(), ledger, submitter, key);
+        let digest = record_digest(&plan.hash(), &record);
+        Ok(Accepted {
+            ledger: ledger.to_owned(),
+            submitter: submitter.to_owned(),
+            plan,
+            record,
+            idempotency_key: key.to_owned(),
+            envelope_id,
+            digest,
+            accepted_ms,
+        })
+    }
+
+    pub fn envelope_id(&self) -> [u8; 16] {
+        self.envelope_id
+    }
+
+    /// The record digest, hex, as the store keeps it.
+    pub fn digest_hex(&self) -> String {
+        hex::encode(self.digest)
+    }
+
+    /// Seals the record into its envelope (CPU-bound: proofs).
+    pub fn seal(
+        self,
+        keys: SealKeys<'_>,
+        rng: &mut dyn veilgate_core::suite::RngCoreCrypto,
+    ) -> Result<Sealed, SealError> {
+        let env = veilgate_core::seal(
+            &SealRequest {
+                plan: &self.plan,
+                record: &self.record,
+                directory: keys.directory,
+                submitter: keys.submitter,
+                pseudonym_key: keys.pseudonym_key,
+                idempotency_key: &self.idempotency_key,
+                timestamp_ms: self.accepted_ms,
+            },
+            rng,
+        )?;
+        Ok(Sealed {
+            envelope: env.encode(),
+            accepted: self,
+        })
+    }
+}
+
+/// A sealed envelope, not yet durable.
+pub struct Sealed {
+    accepted: Accepted,
+    envelope: Vec<u8>,
+}
+
+/// What queueing a sealed envelope came to.
+pub enum Queue {
+    /// Durable now: in the outbox, with its submission and audit entry.
+    Queued(Queued),
+    /// The same idempotency key was queued before with the same record.
+    Existing(Submission),
+    /// The same idempotency key was queued before with another record.
+    Conflict,
+}
+
+impl Sealed {
+    pub fn envelope_id(&self) -> [u8; 16] {
+        self.accepted.envelope_id
+    }
+
+    /// Queues the envelope: submission, outbox entry and audit entry in one
+    /// fsynced transaction.
+    pub fn queue(self, store: &Store) -> Result<Queue, StoreError> {
+        let a = self.accepted;
+        let submission = Submission {
+            ledger: a.ledger.clone(),
+            submitter: a.submitter.clone(),
+            policy: a.plan.id.clone(),
+            record_digest: hex::encode(a.digest),
+            state: State::Accepted,
+            accepted_ms: a.accepted_ms,
+            sequence: None,
+            entry_hash: None,
+            delivered_ms: None,
+        };
+        let audit = AuditEvent {
+            actor: a.submitter.clone(),
+            action: Action::Submit,
+            ledger: Some(a.ledger.clone()),
+            envelope_id: Some(a.envelope_id),
+            detail: Some(format!("policy {}", a.plan.id)),
+        };
+        let value = OutboxValue {
+            envelope_id: a.envelope_id,
+            ledger: a.ledger,
+            envelope: self.envelope,
+        };
+        Ok(match store.offer(&submission, &value, audit)? {
+            Offer::Queued(key) => Queue::Queued(Queued {
+                envelope_id: a.envelope_id,
+                outbox_key: key,
+                submission,
+            }),
+            Offer::Existing(s) => Queue::Existing(s),
+            Offer::Conflict => Queue::Conflict,
+        })
+    }
+}
+
+/// Durably queued: the gateway answers for it from here on.
+pub struct Queued {
+    pub envelope_id: [u8; 16],
+    /// Its place in acceptance order.
+    pub outbox_key: u64,
+    pub submission: Submission,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    const POLICY: &str = "policy p version 1\nledger l\nsuite standard\n\
+        record {\n  amount: amount(2)\n}\nroles { regulator }\ndisclose {\n  amount: public\n}\n";
+
+    fn accepted(key: &str, amount: &str) -> Result<Accepted, SealError> {
+        let plan = veilgate_policies::compile(POLICY).expect("test policy compiles");
+        let record = plan
+            .validate_record(&serde_json::json!({ "amount": amount }))
+            .expect("valid record");
+        Accepted::new("l", "bank-a", Arc::new(plan), record, key, 5)
+    }
+
+    #[test]
+    fn idempotency_keys_are_1_to_128_printable_ascii_without_space() {
+        assert!(accepted("pay-0001", "1.00").is_ok());
+        assert!(accepted(&"k".repeat(128), "1.00").is_ok());
+        for bad in ["", "has space", "tab\t", "é", &"k".repeat(129)] {
+            assert!(
+                matches!(accepted(bad, "1.00"), Err(SealError::IdempotencyKey)),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_id_depends_on_the_key_and_the_digest_on_the_record() {
+        let (a, b, c) = (
+            accepted("k1", "1.00").unwrap(),
+            accepted("k2", "1.00").unwrap(),
+            accepted("k1", "2.00").unwrap(),
+        );
+        assert_ne!(a.envelope_id(), b.envelope_id());
+        assert_eq!(a.envelope_id(), c.envelope_id());
+        assert_eq!(a.digest_hex(), b.digest_hex());
+        assert_ne!(a.digest_hex(), c.digest_hex());
+    }
+
+    #[test]
+    fn queueing_is_once_per_id_and_a_different_record_conflicts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("g.redb")).unwrap();
+        let sealed = |a: Accepted| Sealed {
+            accepted: a,
+            envelope: vec![2, 0],
+        };
+        let first = sealed(accepted("k", "1.00").unwrap())
+            .queue(&store)
+            .unwrap();
+        let Queue::Queued(q) = first else {
+            panic!("the first offer is queued")
+        };
+        assert_eq!(q.outbox_key, 0);
+        assert!(matches!(
+            sealed(accepted("k", "1.00").unwrap()).queue(&store).unwrap(),
+            Queue::Existing(s) if s == q.submission
+        ));
+        assert!(matches!(
+            sealed(accepted("k", "2.00").unwrap())
+                .queue(&store)
+                .unwrap(),
+            Queue::Conflict
+        ));
+        assert_eq!(store.outbox_depth().unwrap(), 1);
+        let audit = store.audit_entries().unwrap();
+        assert_eq!(audit.len(), 1, "one submit audited, replays not");
+        assert_eq!(audit[0].event.action, Action::Submit);
+    }
+}

@@ -1,0 +1,178 @@
+//! Development material for `veilgate serve` on first start: a consortium CA,
+//! a server certificate for 127.0.0.1/localhost, client certificates and keys
+//! for three banks and a regulator, one ledger with the interbank-payment
+//! policy, and a sample record. Never for production: one gateway here holds
+//! every institution's signing key so a single process can play all parts.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PseudonymKey, SuiteId};
+
+use veilgate_server::CONFIG_FILE;
+
+pub const DEV_LEDGER: &str = "interbank-settlement";
+pub const DEV_INSTITUTIONS: [&str; 4] = ["bank-a", "bank-b", "bank-c", "regulator"];
+
+fn write(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    fs::write(path, contents)
+}
+
+fn write_secret(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
+    write(path, contents)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+fn other<E: std::fmt::Display>(e: E) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// Creates the development data directory. Fails if `dir` already has a config.
+pub fn init(dir: &Path) -> std::io::Result<()> {
+    if dir.join(CONFIG_FILE).exists() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "data directory is already initialised",
+        ));
+    }
+    let mut rng = rand_core::OsRng;
+
+    // Consortium CA.
+    let ca_key = KeyPair::generate().map_err(other)?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(other)?;
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Veilgate development consortium CA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca_params.self_signed(&ca_key).map_err(other)?;
+    write(&dir.join("ca/ca.pem"), ca_cert.pem())?;
+    write_secret(&dir.join("ca/ca.key.pem"), ca_key.serialize_pem())?;
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    // Server certificate.
+    let server_key = KeyPair::generate().map_err(other)?;
+    let mut p = CertificateParams::new(vec!["localhost".to_owned()]).map_err(other)?;
+    p.subject_alt_names
+        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+    p.distinguished_name
+        .push(DnType::CommonName, "veilgate gateway (development)");
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let server_cert = p.signed_by(&server_key, &issuer).map_err(other)?;
+    write(&dir.join("tls/server.pem"), server_cert.pem())?;
+    write_secret(&dir.join("tls/server.key.pem"), server_key.serialize_pem())?;
+
+    // Institutions: client certificate (admission) and envelope keys.
+    let mut members = Vec::new();
+    for id in DEV_INSTITUTIONS {
+        let key = KeyPair::generate().map_err(other)?;
+        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(other)?;
+        p.distinguished_name.push(DnType::CommonName, id);
+        p.distinguished_name
+            .push(DnType::OrganizationName, "Veilgate development consortium");
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = p.signed_by(&key, &issuer).map_err(other)?;
+        let inst = dir.join("institutions").join(id);
+        write(&inst.join("client.pem"), cert.pem())?;
+        write_secret(&inst.join("client.key.pem"), key.serialize_pem())?;
+        let secrets = InstitutionSecrets::generate(id, SuiteId::Standard, &mut rng);
+        members.push(secrets.public());
+        write_secret(&inst.join("secrets.json"), secrets.to_json())?;
+    }
+
+    // The ledger, its directory, its policy and its pseudonym key.
+    let directory = Directory {
+        version: 1,
+        ledgers: vec![LedgerDirectory {
+            ledger: DEV_LEDGER.into(),
+            suite: "standard".into(),
+            members,
+            roles: BTreeMap::from([("regulator".to_owned(), vec!["regulator".to_owned()])]),
+        }],
+    };
+    write(
+        &dir.join("consortium.json"),
+        serde_json::to_string_pretty(&directory).map_err(other)?,
+    )?;
+    let ledger_dir = dir.join("ledgers").join(DEV_LEDGER);
+    write_secret(
+        &ledger_dir.join("pseudonym.key"),
+        hex::encode(PseudonymKey::generate(&mut rng).0.as_ref()),
+    )?;
+    for (name, text) in veilgate_policies::TEMPLATES {
+        write(&dir.join("policies").join(name), text)?;
+    }
+    write(
+        &dir.join("samples/interbank-payment.json"),
+        include_str!("../../../policies/templates/interbank-payment.sample.json"),
+    )?;
+
+    // Every template is copied for reading; the dev ledger publishes those that
+    // bind it and that this build can seal (the Groth16 predicates come later).
+    let published: Vec<String> = veilgate_policies::TEMPLATES
+        .iter()
+        .filter(|(_, text)| {
+            veilgate_policies::compile(text)
+                .is_ok_and(|p| p.binds(DEV_LEDGER) && veilgate_core::unsupported(&p).is_none())
+        })
+        .map(|(n, _)| format!("\"policies/{n}\""))
+        .collect();
+    let hosted: Vec<String> = DEV_INSTITUTIONS
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect();
+    let config = format!(
+        r#"# Veilgate gateway configuration, format version 1 (docs/configuration.md).
+# Development material: one gateway hosts every institution's keys.
+version = 1
+listen = "127.0.0.1:8443"
+
+# Institutions whose signing and opening keys this gateway holds.
+hosted = [{hosted}]
+# Members' public keys and roles per ledger.
+directory = "consortium.json"
+# Revoked certificates and institutions; re-read on change, no restart needed.
+revocations = "revocations.json"
+# Anchor the audit log's head to the ledger this often (ms).
+audit_anchor_interval_ms = 10000
+
+[tls]
+cert = "tls/server.pem"
+key = "tls/server.key.pem"
+
+[limits]
+max_body_bytes = 1048576
+max_concurrent_requests = 256
+request_timeout_ms = 30000
+outbox_capacity = 10000
+ack_wait_ms = 2000
+
+[[ledger]]
+id = "{DEV_LEDGER}"
+kind = "embedded"
+ca = ["ca/ca.pem"]
+policies = [{policies}]
+"#,
+        hosted = hosted.join(", "),
+        policies = published.join(", "),
+    );
+    write(&dir.join(CONFIG_FILE), config)?;
+    Ok(())
+}

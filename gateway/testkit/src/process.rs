@@ -1,0 +1,150 @@
+//! Starts `veilgate serve` as a child process for a test or the bench.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// How to start the gateway.
+pub struct Options {
+    /// The `veilgate` binary (`env!("CARGO_BIN_EXE_veilgate")` in its tests,
+    /// `std::env::current_exe()` in the bench).
+    pub exe: PathBuf,
+    pub data: PathBuf,
+    /// `127.0.0.1:0` for any free port.
+    pub listen: String,
+    /// Pass `--dev` (create development material on first start).
+    pub dev: bool,
+    /// Where the gateway's stderr (its log) goes; appended to.
+    pub log: PathBuf,
+    /// `RUST_LOG` for the child, if set.
+    pub rust_log: Option<String>,
+}
+
+impl Options {
+    pub fn new(exe: impl Into<PathBuf>, data: impl Into<PathBuf>, log: impl Into<PathBuf>) -> Self {
+        Options {
+            exe: exe.into(),
+            data: data.into(),
+            listen: "127.0.0.1:0".into(),
+            dev: false,
+            log: log.into(),
+            rust_log: None,
+        }
+    }
+}
+
+/// A running gateway; killed (and reaped) when dropped.
+pub struct Process {
+    /// `None` once handed over with [`Process::into_child`].
+    child: Option<Child>,
+    /// `https://127.0.0.1:PORT`.
+    pub base: String,
+    /// What it printed on start: the listening line, then (first `--dev`
+    /// start) the development material banner and sample `curl`.
+    pub banner: Vec<String>,
+}
+
+impl Process {
+    /// Starts the gateway and waits until it listens. Retries (up to 5 s)
+    /// while the address is still taken, as after a killed predecessor.
+    pub fn start(o: &Options) -> Result<Process, String> {
+        let mut last = String::new();
+        for _ in 0..50 {
+            match try_start(o)? {
+                Ok(p) => return Ok(p),
+                Err(first_line) => last = first_line,
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!(
+            "the gateway did not start on {} ({last:?}); see {}",
+            o.listen,
+            o.log.display()
+        ))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Kills the gateway (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            // Already exited is fine: either way it is gone.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The child, for a test that ends it its own way (SIGKILL at a chosen
+    /// moment, SIGTERM); it is no longer killed on drop.
+    pub fn into_child(mut self) -> Option<Child> {
+        self.child.take()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One attempt: `Ok(Err(line))` when the gateway exited without listening.
+fn try_start(o: &Options) -> Result<Result<Process, String>, String> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&o.log)
+        .map_err(|e| format!("{}: {e}", o.log.display()))?;
+    let first_start = !o.data.join(veilgate_server::CONFIG_FILE).exists();
+    let mut cmd = Command::new(&o.exe);
+    cmd.arg("serve");
+    if o.dev {
+        cmd.arg("--dev");
+    }
+    cmd.args(["--listen", &o.listen, "--data"])
+        .arg(&o.data)
+        .stdout(Stdio::piped())
+        .stderr(log);
+    if let Some(level) = &o.rust_log {
+        cmd.env("RUST_LOG", level);
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", o.exe.display()))?;
+    let stdout = child.stdout.take().ok_or("the child has no stdout")?;
+    let mut reader = BufReader::new(stdout);
+    let mut first = String::new();
+    // A read error is like an exit without a line: the attempt failed.
+    let _ = reader.read_line(&mut first);
+    let Some(base) = first
+        .split_whitespace()
+        .find(|w| w.starts_with("https://"))
+        .map(str::to_owned)
+    else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Ok(Err(first));
+    };
+    let mut banner = vec![first];
+    if o.dev && first_start {
+        // The rest of the banner is short; read it without waiting for EOF.
+        for _ in 0..5 {
+            let mut l = String::new();
+            if reader.read_line(&mut l).unwrap_or(0) == 0 {
+                break;
+            }
+            let done = l.contains("samples/interbank-payment.json");
+            banner.push(l);
+            if done {
+                break;
+            }
+        }
+    }
+    Ok(Ok(Process {
+        child: Some(child),
+        base,
+        banner,
+    }))
+}
