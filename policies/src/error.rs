@@ -1,6 +1,9 @@
-//! Policy errors with a position, rendered with the source line and a caret.
+//! Policy errors with a position, rendered with the source line and a caret:
+//! [`PolicyError`] is one diagnostic, [`Diagnostics`] every one a policy file
+//! has, in file order.
 
 use std::fmt;
+use std::ops::Deref;
 
 /// A 1-based line and column, and the length of the offending text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -71,6 +74,102 @@ impl fmt::Display for PolicyError {
 }
 
 impl std::error::Error for PolicyError {}
+
+/// Every problem found in a policy file, ordered by position; never empty.
+///
+/// It dereferences to the first diagnostic, so a caller that wants a single
+/// message (`e.message`, `e.span`, as callers wrote when `compile` returned
+/// one [`PolicyError`]) gets the one nearest the top of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostics {
+    // Split so that "never empty" is a fact of the type, not a promise.
+    first: PolicyError,
+    rest: Vec<PolicyError>,
+}
+
+impl Diagnostics {
+    /// Sorts `all` by line and column; diagnostics at the same position keep
+    /// the order they were found in. `None` when there is nothing to report.
+    pub(crate) fn new(mut all: Vec<PolicyError>) -> Option<Self> {
+        all.sort_by_key(|e| (e.span.line, e.span.col));
+        let mut all = all.into_iter();
+        let first = all.next()?;
+        Some(Diagnostics {
+            first,
+            rest: all.collect(),
+        })
+    }
+
+    /// The diagnostics in file order.
+    pub fn iter(&self) -> impl Iterator<Item = &PolicyError> {
+        self.into_iter()
+    }
+
+    /// How many diagnostics there are: at least one.
+    #[allow(clippy::len_without_is_empty)] // never empty, by construction
+    pub fn len(&self) -> usize {
+        1 + self.rest.len()
+    }
+
+    /// Renders every diagnostic as [`PolicyError::render`] does, separated by
+    /// blank lines, then a count when there is more than one. A single
+    /// diagnostic renders exactly as [`PolicyError::render`].
+    pub fn render(&self, file: &str, source: &str) -> String {
+        let mut out = self.first.render(file, source);
+        for e in &self.rest {
+            out.push('\n');
+            out.push_str(&e.render(file, source));
+        }
+        if !self.rest.is_empty() {
+            out.push_str(&format!(
+                "\nerror: could not compile policy: {} errors\n",
+                self.len()
+            ));
+        }
+        out
+    }
+}
+
+impl From<PolicyError> for Diagnostics {
+    fn from(e: PolicyError) -> Self {
+        Diagnostics {
+            first: e,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl Deref for Diagnostics {
+    type Target = PolicyError;
+
+    fn deref(&self) -> &PolicyError {
+        &self.first
+    }
+}
+
+impl<'a> IntoIterator for &'a Diagnostics {
+    type Item = &'a PolicyError;
+    type IntoIter =
+        std::iter::Chain<std::iter::Once<&'a PolicyError>, std::slice::Iter<'a, PolicyError>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        std::iter::once(&self.first).chain(self.rest.iter())
+    }
+}
+
+/// `line:col: message` for one diagnostic (as [`PolicyError`] prints), the
+/// same joined by `; ` for several.
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.first)?;
+        for e in &self.rest {
+            write!(f, "; {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
 
 /// The closest candidate by edit distance, if it is close enough to be a typo.
 pub(crate) fn suggest<'a>(

@@ -5,9 +5,9 @@
 use crate::parse::{
     parse, Action, Block, Generalize, Header, Item, Name, PolicyAst, PredicateAst, TypeExpr,
 };
-use crate::PolicyError;
+use crate::Diagnostics;
 
-pub fn format(source: &str) -> Result<String, PolicyError> {
+pub fn format(source: &str) -> Result<String, Diagnostics> {
     // Only a policy that compiles is formatted: fmt must not bless a broken file.
     crate::compile(source)?;
     Ok(render(&parse(source)?))

@@ -18,14 +18,16 @@ pub mod preview;
 pub mod record;
 pub mod testing;
 
-pub use error::{PolicyError, Span};
+pub use error::{Diagnostics, PolicyError, Span};
 pub use plan::{
     CmpOp, Condition, Disclosure, FieldPlan, FieldType, Generalization, Plan, Predicate, Role,
 };
 pub use record::{Record, RecordError, Value};
 
-/// Parses and checks policy text, returning the compiled plan.
-pub fn compile(source: &str) -> Result<Plan, PolicyError> {
+/// Parses and checks policy text, returning the compiled plan or every
+/// mistake found. Parsing stops at the first syntax error; checking reports
+/// all it finds.
+pub fn compile(source: &str) -> Result<Plan, Diagnostics> {
     check::check(parse::parse(source)?)
 }
 

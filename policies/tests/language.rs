@@ -354,6 +354,11 @@ proptest! {
         match compile(&src) {
             Err(e) => {
                 prop_assert!(e.span.line as usize <= src.lines().count().max(1) + 1);
+                // Every diagnostic, not only the first, points inside the text,
+                // and they come in file order.
+                let at: Vec<(u32, u32)> = e.iter().map(|d| (d.span.line, d.span.col)).collect();
+                prop_assert!(at.iter().all(|(line, _)| *line as usize <= src.lines().count().max(1) + 1));
+                prop_assert!(at.windows(2).all(|w| w[0] <= w[1]));
                 let _ = e.render("fuzz", &src);
             }
             // Whatever compiles also formats, and formatting keeps its meaning.
@@ -389,4 +394,187 @@ fn require_proofs_on_chain_is_a_header_of_its_own() {
         veilgate_policies::diff::diff(&plain, &onchain),
         ["now requires its proofs to be verified on chain"]
     );
+}
+
+/// Mistakes in different concerns — the header, the schema, a rule, a
+/// predicate — are all reported at once, in file order, whatever the order
+/// of the passes that find them.
+#[test]
+fn every_mistake_is_reported_in_file_order() {
+    let edits = [
+        // A predicate over a field that is no longer committed.
+        (
+            "  nationality:  commit, encrypt to [regulator]",
+            "  nationality:  encrypt to [regulator]",
+        ),
+        // An unknown role in a rule.
+        (
+            "  pep:          encrypt to [relying_bank, regulator]",
+            "  pep:          encrypt to [relying_bnk, regulator]",
+        ),
+        // An unknown type in the schema.
+        ("  full_name:    string", "  full_name:    strng"),
+        // A bad version.
+        ("version 1", "version 0"),
+    ];
+    let mut src = template_named("kyc-attestation").to_owned();
+    for (from, to) in edits {
+        assert!(src.contains(from), "edit `{from}` does not apply");
+        src = src.replacen(from, to, 1);
+    }
+    let e = compile(&src).unwrap_err();
+    assert_eq!(
+        e.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+        [
+            "5:32: version must be a whole number from 1 to 4294967295",
+            "14:17: unknown type `strng`",
+            "37:29: unknown role `relying_bnk`",
+            "43:3: `nationality` must be `commit`ted to be proven about",
+        ]
+    );
+    assert_eq!(e.len(), 4);
+    assert_eq!(
+        e.to_string(),
+        "5:32: version must be a whole number from 1 to 4294967295; \
+         14:17: unknown type `strng`; \
+         37:29: unknown role `relying_bnk`; \
+         43:3: `nationality` must be `commit`ted to be proven about"
+    );
+    // The first diagnostic is the one a caller that wants one message gets.
+    assert_eq!((e.span.line, e.span.col), (5, 32));
+    assert_eq!(
+        e.render("p", &src),
+        "error: version must be a whole number from 1 to 4294967295\n --> p:5:32\n  |\n5 | policy kyc-attestation version 0\n  |                                ^\n\
+         \n\
+         error: unknown type `strng`\n  --> p:14:17\n   |\n14 |   full_name:    strng\n   |                 ^^^^^\n   = help: did you mean `string`?\n\
+         \n\
+         error: unknown role `relying_bnk`\n  --> p:37:29\n   |\n37 |   pep:          encrypt to [relying_bnk, regulator]\n   |                             ^^^^^^^^^^^\n   = help: did you mean `relying_bank`?\n\
+         \n\
+         error: `nationality` must be `commit`ted to be proven about\n  --> p:43:3\n   |\n43 |   nationality in eligible_nationalities\n   |   ^^^^^^^^^^^\n   = help: a predicate speaks about a hidden value; a public value needs no proof\n\
+         \n\
+         error: could not compile policy: 4 errors\n"
+    );
+}
+
+/// A field of unknown type is one mistake: the rules, recipient lists,
+/// predicates and conditions that mention the field are not reported too.
+#[test]
+fn a_field_of_unknown_type_is_reported_once() {
+    let cases = [
+        // A party named in four recipient lists and required to be public.
+        (
+            "interbank-payment",
+            "payee_bank:    party",
+            "payee_bank:    prty",
+            "11:18: unknown type `prty`",
+        ),
+        // An amount with a range proof, a condition and a conditional recipient.
+        (
+            "large-value-report",
+            "amount:            amount(2)",
+            "amount:            amout",
+            "11:22: unknown type `amout`",
+        ),
+        // A committed date in an age predicate.
+        (
+            "kyc-attestation",
+            "birth_date:   date",
+            "birth_date:   data",
+            "15:17: unknown type `data`",
+        ),
+        // The total of a sum.
+        (
+            "syndicated-loan",
+            "facility:   amount(2)",
+            "facility:   amount(19)",
+            "14:22: decimal places of an amount must be a whole number from 0 to 18",
+        ),
+    ];
+    for (name, from, to, want) in cases {
+        let t = template_named(name);
+        assert!(t.contains(from), "case `{from}` does not apply to {name}");
+        let src = t.replacen(from, to, 1);
+        let e = compile(&src).expect_err(to);
+        let got: Vec<String> = e.iter().map(|d| d.to_string()).collect();
+        assert_eq!(got.len(), 1, "{name}: {}", e.render("p", &src));
+        assert_eq!(got[0], want, "{name}");
+    }
+}
+
+/// A rule that names no field leaves the coverage check out (the rule was
+/// meant for some field), and a rule with a mistake still counts as the
+/// field's rule.
+#[test]
+fn a_wrong_rule_does_not_leave_its_field_without_one() {
+    let src = template()
+        .replacen("payer_name:    drop", "payer_nam:     drop", 1)
+        .replacen("payee_name:    drop", "payee_name:    drop, public", 1);
+    let e = compile(&src).unwrap_err();
+    assert_eq!(
+        e.iter().map(|d| d.message.as_str()).collect::<Vec<_>>(),
+        [
+            "`payer_nam` is not a field of the record",
+            "field `payee_name` has two disclosures",
+        ]
+    );
+}
+
+/// A party that must be public is reported once, however many fields go to
+/// it, and not also as a field that misses a required recipient.
+#[test]
+fn a_party_that_must_be_public_is_reported_once() {
+    let t = template_named("syndicated-loan");
+    let from = "  lender_b:   public";
+    assert!(t.contains(from));
+    let src = t.replacen(from, "  lender_b:   commit", 1);
+    let e = compile(&src).unwrap_err();
+    assert_eq!(e.len(), 1, "{}", e.render("p", &src));
+    assert_eq!(
+        e.message,
+        "party field `lender_b` names a recipient, so it must be `public`"
+    );
+}
+
+/// `mask` counts are any whole number the parser reads; their sum is a
+/// refusal, not an overflow.
+#[test]
+fn mask_counts_too_large_to_add_are_refused() {
+    let src = template().replacen(
+        "payer_name:    drop",
+        "payer_name:    mask first 4294967295 last 4294967295",
+        1,
+    );
+    let e = compile(&src).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "34:18: `mask` keeps more than 16 characters: that is barely a mask"
+    );
+}
+
+/// How callers in other crates use the error: `render` for a file and its
+/// text, `Display` for one line, the first diagnostic's fields. A single
+/// diagnostic prints exactly as a `PolicyError` does.
+#[test]
+fn the_error_reads_as_it_did_for_a_single_mistake() {
+    let src = template().replacen("version 1", "version 0", 1);
+    let e = compile(&src).unwrap_err();
+    let one: &veilgate_policies::PolicyError = e.iter().next().unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e.to_string(), one.to_string());
+    assert_eq!(
+        format!("{e}"),
+        "5:34: version must be a whole number from 1 to 4294967295"
+    );
+    assert_eq!(e.render("p", &src), one.render("p", &src));
+    assert_eq!(e.message, one.message);
+    // `?` into a boxed error, as the CLI does.
+    let boxed: Box<dyn std::error::Error + Send + Sync> = e.clone().into();
+    assert_eq!(boxed.to_string(), e.to_string());
+    // `fmt::format` refuses with the same diagnostics.
+    assert_eq!(fmt::format(&src).unwrap_err(), e);
+    // A syntax error comes out through the same type.
+    let bad = template().replacen("record {", "record", 1);
+    let e = compile(&bad).unwrap_err();
+    assert_eq!(e.len(), 1);
+    assert!(!e.render("p", &bad).contains("could not compile"));
 }

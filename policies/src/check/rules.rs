@@ -1,0 +1,347 @@
+//! Disclosure rules: exactly one per field, each a base disclosure (`public`,
+//! `drop`, `pseudonym`, `commit`, `mask`, `generalize`) and/or recipients
+//! (`encrypt to [...]`), and a `range` on a commitment. Every rule is checked;
+//! each reports its first mistake.
+
+use std::collections::BTreeMap;
+
+use super::{err, roles, Found, Scope, Stop};
+use crate::error::{PolicyError, Span};
+use crate::parse::{Action, Block, Generalize, Name, Rule};
+use crate::plan::{Disclosure, FieldType, Generalization, Role};
+use crate::record::parse_decimal;
+
+/// The rule of each field that has one, where it is written, and its
+/// disclosure if the rule has no mistake.
+pub(super) struct Rules<'a> {
+    by_field: BTreeMap<&'a str, (Span, Option<Disclosure>)>,
+}
+
+impl Rules<'_> {
+    /// The disclosure of `field`. A field without one has a mistake in its
+    /// rule, its type or its coverage, reported there.
+    pub(super) fn of(&self, field: &str) -> Result<&Disclosure, Stop> {
+        match self.by_field.get(field) {
+            Some((_, Some(d))) => Ok(d),
+            _ => Err(Stop::Reported),
+        }
+    }
+
+    /// Where the rule of `field` names it.
+    pub(super) fn span(&self, field: &str) -> Option<Span> {
+        self.by_field.get(field).map(|(span, _)| *span)
+    }
+}
+
+pub(super) fn check<'a>(block: &'a Block<Rule>, scope: &Scope<'_>, found: &mut Found) -> Rules<'a> {
+    let mut by_field: BTreeMap<&str, (Span, Option<Disclosure>)> = BTreeMap::new();
+    let mut all_named_fields = true;
+    for rule in block.items.iter().map(|i| &i.node) {
+        let f = &rule.field;
+        let ty = match scope.field(f) {
+            Err(Stop::Mistake(e)) => {
+                found.push(e);
+                all_named_fields = false;
+                continue;
+            }
+            ty => ty,
+        };
+        if let Some((first, _)) = by_field.get(f.text.as_str()) {
+            found.push(
+                err(
+                    f.span,
+                    format!("field `{}` has two disclosure rules", f.text),
+                )
+                .with_help(format!(
+                    "the first is on line {}; a field has exactly one",
+                    first.line
+                )),
+            );
+            continue;
+        }
+        let disclosure = found.item(ty.and_then(|ty| disclosure(f, ty, &rule.actions, scope)));
+        by_field.insert(f.text.as_str(), (f.span, disclosure));
+    }
+    // A rule naming no field was perhaps meant for one of those left without
+    // a rule: saying that they have none would repeat the mistake.
+    if all_named_fields {
+        for f in scope.fields {
+            if !by_field.contains_key(f.name.text.as_str()) {
+                found.push(no_rule(block.span, &f.name.text));
+            }
+        }
+    }
+    Rules { by_field }
+}
+
+fn no_rule(span: Span, field: &str) -> PolicyError {
+    err(span, format!("field `{field}` has no disclosure rule")).with_help(format!(
+        "nothing is disclosed by default: add `{field}: drop` if it must not leave the institution"
+    ))
+}
+
+fn disclosure(
+    field: &Name,
+    ty: &FieldType,
+    actions: &[Action],
+    scope: &Scope<'_>,
+) -> Result<Disclosure, Stop> {
+    let actions = Actions::by_kind(field, actions, scope)?;
+    Ok(actions.disclosure(field, ty)?)
+}
+
+/// A rule's actions by kind, each kind at most once, recipients resolved.
+struct Actions<'a> {
+    base: Option<&'a Action>,
+    encrypt: Option<(Vec<Role>, Span)>,
+    range: Option<(&'a str, &'a str, Span)>,
+}
+
+impl<'a> Actions<'a> {
+    /// Stops at the first kind given twice or recipient list that does not
+    /// resolve, in the order they are written.
+    fn by_kind(field: &Name, actions: &'a [Action], scope: &Scope<'_>) -> Result<Self, Stop> {
+        let mut out = Actions {
+            base: None,
+            encrypt: None,
+            range: None,
+        };
+        for a in actions {
+            match a {
+                Action::EncryptTo(names, span) => {
+                    if out.encrypt.is_some() {
+                        return Err(err(
+                            *span,
+                            format!("field `{}` lists `encrypt to` twice", field.text),
+                        )
+                        .with_help("list every recipient in one `encrypt to [...]`")
+                        .into());
+                    }
+                    out.encrypt = Some((roles::resolve(names, scope)?, *span));
+                }
+                Action::Range { lo, hi, span } => {
+                    if out.range.is_some() {
+                        let e = err(*span, format!("field `{}` has two ranges", field.text));
+                        return Err(e.into());
+                    }
+                    out.range = Some((lo, hi, *span));
+                }
+                other => {
+                    if let Some(first) = out.base {
+                        return Err(err(
+                            other.span(),
+                            format!("field `{}` has two disclosures", field.text),
+                        )
+                        .with_help(format!(
+                            "`{}` already decides it; a field has exactly one",
+                            describe(first)
+                        ))
+                        .into());
+                    }
+                    out.base = Some(other);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The disclosure the actions make together, if they fit each other and
+    /// the field's type.
+    fn disclosure(self, field: &Name, ty: &FieldType) -> Result<Disclosure, PolicyError> {
+        if let (Some(b @ (Action::Public(_) | Action::Drop(_))), Some((_, span))) =
+            (self.base, &self.encrypt)
+        {
+            return Err(err(
+                *span,
+                format!("`{}` cannot be combined with `encrypt to`", describe(b)),
+            )
+            .with_help("a public field is readable by all; a dropped field by none"));
+        }
+        if let Some((_, _, span)) = self.range {
+            if !matches!(self.base, Some(Action::Commit(_))) {
+                return Err(err(
+                    span,
+                    "`range` is proven about a commitment: it needs `commit`",
+                )
+                .with_help(format!("write `{}: commit, range ...`", field.text)));
+            }
+        }
+        let has_recipients = self.encrypt.is_some();
+        let to = self.encrypt.map(|(r, _)| r).unwrap_or_default();
+        Ok(match self.base {
+            Some(Action::Public(_)) => Disclosure::Public,
+            Some(Action::Drop(_)) => Disclosure::Drop,
+            Some(Action::Pseudonym(span)) => pseudonym(ty, *span, to)?,
+            Some(Action::Commit(span)) => commit(field, ty, *span, self.range, to)?,
+            Some(Action::Mask { first, last, span }) => mask(field, ty, *first, *last, *span, to)?,
+            Some(Action::Generalize(g, span)) => generalize(field, ty, g, *span, to)?,
+            None if has_recipients => Disclosure::Encrypt { to },
+            _ => {
+                return Err(err(field.span, format!("field `{}` has no disclosure", field.text))
+                    .with_help("one of `public`, `drop`, `pseudonym`, `commit`, `mask`, `generalize`, `encrypt to [...]`"))
+            }
+        })
+    }
+}
+
+fn describe(a: &Action) -> &'static str {
+    match a {
+        Action::Public(_) => "public",
+        Action::Drop(_) => "drop",
+        Action::Pseudonym(_) => "pseudonym",
+        Action::Commit(_) => "commit",
+        Action::EncryptTo(..) => "encrypt to",
+        Action::Range { .. } => "range",
+        Action::Mask { .. } => "mask",
+        Action::Generalize(..) => "generalize",
+    }
+}
+
+fn pseudonym(ty: &FieldType, span: Span, to: Vec<Role>) -> Result<Disclosure, PolicyError> {
+    if matches!(ty, FieldType::Bool | FieldType::Enum(_)) {
+        return Err(err(
+            span,
+            format!("a pseudonym of a {} field hides nothing", ty.name()),
+        )
+        .with_help(
+            "it has so few values that anyone can hash them all; use `encrypt to` or `drop`",
+        ));
+    }
+    Ok(Disclosure::Pseudonym { reveal_to: to })
+}
+
+fn commit(
+    field: &Name,
+    ty: &FieldType,
+    span: Span,
+    range: Option<(&str, &str, Span)>,
+    to: Vec<Role>,
+) -> Result<Disclosure, PolicyError> {
+    if *ty == FieldType::Bool {
+        return Err(err(
+            span,
+            format!("`commit` of the bool field `{}` hides nothing", field.text),
+        )
+        .with_help("use `encrypt to` or `drop`"));
+    }
+    let range = match range {
+        None => None,
+        Some((lo, hi, span)) => Some(commit_range(field, ty, lo, hi, span)?),
+    };
+    Ok(Disclosure::Commit { range, open_to: to })
+}
+
+/// The bounds of `range lo ..= hi`, in the field's minor units.
+fn commit_range(
+    field: &Name,
+    ty: &FieldType,
+    lo: &str,
+    hi: &str,
+    span: Span,
+) -> Result<(i64, i64), PolicyError> {
+    let scale = ty.scale().ok_or_else(|| {
+        err(
+            span,
+            format!(
+                "`range` needs an integer, amount or date field, `{}` is {}",
+                field.text,
+                ty.name()
+            ),
+        )
+    })?;
+    if *ty == FieldType::Date {
+        return Err(err(
+            span,
+            "a date range is written as a predicate: `age(birth, date) >= N`",
+        ));
+    }
+    let bound = |s: &str| {
+        parse_decimal(s, scale).ok_or_else(|| {
+            err(
+                span,
+                format!("range bound `{s}` is not a number with at most {scale} decimal places"),
+            )
+        })
+    };
+    let (lo, hi) = (bound(lo)?, bound(hi)?);
+    if lo > hi {
+        return Err(err(
+            span,
+            "range is empty: the lower bound exceeds the upper bound",
+        ));
+    }
+    Ok((lo, hi))
+}
+
+fn mask(
+    field: &Name,
+    ty: &FieldType,
+    first: u32,
+    last: u32,
+    span: Span,
+    to: Vec<Role>,
+) -> Result<Disclosure, PolicyError> {
+    if *ty != FieldType::String {
+        return Err(err(
+            span,
+            format!(
+                "`mask` keeps characters of a string, `{}` is {}",
+                field.text,
+                ty.name()
+            ),
+        ));
+    }
+    // Summed wide: the counts are any u32 the parser accepted.
+    let kept = u64::from(first) + u64::from(last);
+    if kept == 0 {
+        return Err(err(
+            span,
+            "`mask` keeps no character: use `drop` or `encrypt to`",
+        )
+        .with_help("write `mask last 4` or `mask first 2 last 4`"));
+    }
+    if kept > 16 {
+        return Err(err(
+            span,
+            "`mask` keeps more than 16 characters: that is barely a mask",
+        ));
+    }
+    Ok(Disclosure::Mask {
+        first,
+        last,
+        reveal_to: to,
+    })
+}
+
+fn generalize(
+    field: &Name,
+    ty: &FieldType,
+    g: &Generalize,
+    span: Span,
+    to: Vec<Role>,
+) -> Result<Disclosure, PolicyError> {
+    let needs = |what: &str| err(span, format!("{what}, `{}` is {}", field.text, ty.name()));
+    let how = match (g, ty) {
+        (Generalize::Year, FieldType::Date) => Generalization::Year,
+        (Generalize::Month, FieldType::Date) => Generalization::Month,
+        (Generalize::Bucket(w), FieldType::Integer | FieldType::Amount { .. }) => {
+            let scale = ty.scale().unwrap_or(0);
+            let width = parse_decimal(w, scale).filter(|w| *w > 0).ok_or_else(|| {
+                err(
+                    span,
+                    format!("bucket width `{w}` must be a positive number with at most {scale} decimal places"),
+                )
+            })?;
+            Generalization::Bucket(width)
+        }
+        (Generalize::Year | Generalize::Month, _) => {
+            return Err(needs("`generalize year` and `month` need a date field"))
+        }
+        (Generalize::Bucket(_), _) => {
+            return Err(needs(
+                "`generalize bucket` needs an integer or amount field",
+            ))
+        }
+    };
+    Ok(Disclosure::Generalize { how, reveal_to: to })
+}
