@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use rand_core::RngCore;
 use serde_json::{json, Value};
 use veilgate_client::{policy_set, Client, ClientError};
-use veilgate_core::{InstitutionSecrets, LedgerDirectory, OpenError, PolicySet};
+use veilgate_core::{InstitutionSecrets, OpenError, PolicySet};
 
 const LEDGER: &str = "interbank-settlement";
 const POLICY: &str = "interbank-payment";
@@ -56,8 +56,9 @@ impl Gateway {
         Client::from_data_dir(&self.data(), who, &self.base).unwrap()
     }
 
-    fn directory(&self) -> LedgerDirectory {
-        veilgate_testkit::data::ledger_directory(&self.data(), LEDGER).unwrap()
+    /// What peer bank-c trusts: the directory, `policies`, the Groth16 keys.
+    fn trust(&self, policies: &PolicySet) -> veilgate_core::Trust {
+        veilgate_testkit::data::trust(&self.data(), LEDGER, policies.clone()).unwrap()
     }
 
     fn secrets(&self, who: &str) -> InstitutionSecrets {
@@ -145,13 +146,8 @@ async fn submit_fetch_verify_and_open_as_each_party() {
         404
     );
     let policies = peer_policies(&peer).await;
-    let verified = veilgate_core::verify(
-        &fetched.bytes,
-        &policies,
-        &gw.directory(),
-        &mut rand_core::OsRng,
-    )
-    .unwrap();
+    let trust = gw.trust(&policies);
+    let verified = veilgate_core::verify(&fetched.bytes, &trust, &mut rand_core::OsRng).unwrap();
 
     let public: BTreeSet<String> = ["payer_bank", "payee_bank", "currency", "value_date"]
         .map(String::from)
@@ -256,7 +252,7 @@ async fn submit_fetch_verify_and_open_as_each_party() {
         let mut bad = fetched.bytes.clone();
         bad[i] ^= 0x04;
         assert!(
-            veilgate_core::verify(&bad, &policies, &gw.directory(), &mut rand_core::OsRng).is_err(),
+            veilgate_core::verify(&bad, &trust, &mut rand_core::OsRng).is_err(),
             "flip at byte {i} accepted"
         );
     }

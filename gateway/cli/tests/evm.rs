@@ -311,6 +311,8 @@ async fn the_gateway_writes_to_the_chain_and_peers_verify_what_they_read_back() 
     let peer = Client::from_data_dir(&data, "bank-c", &base).unwrap();
     let policies = policy_set(&peer.policies(LEDGER).await.unwrap()).unwrap();
     let dir = directory(&data);
+    let trust = veilgate_testkit::data::trust(&data, LEDGER, policies.clone()).unwrap();
+    assert_eq!(trust.directory, dir);
     let regulator = InstitutionSecrets::from_json(
         &std::fs::read_to_string(data.join("institutions/regulator/secrets.json")).unwrap(),
     )
@@ -331,9 +333,8 @@ async fn the_gateway_writes_to_the_chain_and_peers_verify_what_they_read_back() 
         assert_eq!(on_chain.envelope, fetched.bytes, "{policy}");
         on_chain_bytes = on_chain.envelope.clone();
         assert_eq!(Some(on_chain.sequence), r.sequence);
-        let verified =
-            veilgate_core::verify(&fetched.bytes, &policies, &dir, &mut rand_core::OsRng)
-                .unwrap_or_else(|e| panic!("{policy}: {e:?}"));
+        let verified = veilgate_core::verify(&fetched.bytes, &trust, &mut rand_core::OsRng)
+            .unwrap_or_else(|e| panic!("{policy}: {e:?}"));
         let opened = veilgate_core::open(&verified, &regulator, None).unwrap();
         let values: BTreeMap<&str, String> = opened
             .iter()

@@ -13,6 +13,7 @@ mod open;
 pub mod predicates;
 mod seal;
 pub mod suite;
+mod trust;
 mod verify;
 pub mod view;
 
@@ -24,4 +25,5 @@ pub use keys::{
 pub use open::{open, Access, OpenError, OpenedField};
 pub use seal::{seal, sign_envelope, unsupported, SealError, SealRequest, MAX_IDEMPOTENCY_KEY};
 pub use suite::SuiteId;
+pub use trust::Trust;
 pub use verify::{verify, verify_batch, PolicySet, Rejection, VerifiedEnvelope};

@@ -11,8 +11,9 @@ use veilgate_circuits::merkle::to_bytes;
 use crate::bind;
 use crate::envelope::{Envelope, FieldBody, FieldCiphertext, PolicyRef, Recipient, SealedField};
 use crate::keys::{InstitutionSecrets, LedgerDirectory, PseudonymKey};
-use crate::predicates::{self, Bn254Opening, KeyRing, ProveError};
+use crate::predicates::{self, Bn254Opening, ProveError};
 use crate::suite::{DynRng, RngCoreCrypto, SuiteId};
+use crate::trust::Trust;
 
 /// Longest idempotency key. It is public on the ledger: it must never carry customer data.
 pub const MAX_IDEMPOTENCY_KEY: usize = 128;
@@ -54,9 +55,10 @@ pub enum SealError {
 }
 
 pub struct SealRequest<'a> {
+    /// The ledger's members, policies and Groth16 keys.
+    pub trust: &'a Trust,
     pub plan: &'a Plan,
     pub record: &'a Record,
-    pub directory: &'a LedgerDirectory,
     pub submitter: &'a InstitutionSecrets,
     pub pseudonym_key: &'a PseudonymKey,
     pub idempotency_key: &'a str,
@@ -105,7 +107,7 @@ pub(crate) fn resolve_roles<'v>(
 
 pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelope, SealError> {
     let plan = req.plan;
-    let ledger = req.directory.ledger.as_str();
+    let ledger = req.trust.directory.ledger.as_str();
     if !plan.binds(ledger) {
         return Err(SealError::WrongLedger {
             policy: plan.id.clone(),
@@ -126,6 +128,7 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     }
     let submitter = req.submitter.id.as_str();
     if req
+        .trust
         .directory
         .member_at(submitter, req.timestamp_ms)
         .is_none()
@@ -137,7 +140,7 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     let mut parties: BTreeMap<&str, &str> = BTreeMap::new();
     for (f, v) in plan.fields.iter().zip(&req.record.values) {
         if let (FieldType::Party, Value::Party(p)) = (&f.ty, v) {
-            if req.directory.member_at(p, req.timestamp_ms).is_none() {
+            if req.trust.directory.member_at(p, req.timestamp_ms).is_none() {
                 return Err(RecordError {
                     field: f.name.clone(),
                     rule: format!("must name an institution admitted to ledger `{ledger}`"),
@@ -155,7 +158,7 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
         let set = resolve_roles(
             f.disclosure.recipients(),
             |n| parties.get(n).copied(),
-            req.directory,
+            &req.trust.directory,
             req.timestamp_ms,
         )
         .map_err(|role| SealError::EmptyRole {
@@ -172,6 +175,7 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     let mut data_keys = Vec::with_capacity(all.len());
     for inst in &all {
         let pk = req
+            .trust
             .directory
             .member(inst)
             .and_then(|m| m.kem_public_bytes())
@@ -299,8 +303,7 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     let predicate_proofs = if plan.predicates.is_empty() {
         Vec::new()
     } else {
-        let ring = KeyRing::development()
-            .ok_or_else(|| SealError::PredicateProof("no Groth16 keys".into()))?;
+        let ring = &req.trust.keys;
         let public_value = |name: &str| {
             plan.fields
                 .iter()

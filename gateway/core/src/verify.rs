@@ -11,9 +11,10 @@ use veilgate_policies::{Disclosure, FieldType, Generalization, Plan, Value};
 use crate::bind;
 use crate::envelope::{DecodeError, Envelope, FieldBody};
 use crate::keys::LedgerDirectory;
-use crate::predicates::{self, KeyRing};
+use crate::predicates;
 use crate::seal::resolve_roles;
 use crate::suite::{DynRng, RngCoreCrypto};
+use crate::trust::Trust;
 
 /// Why a peer rejects an envelope. Each names the field where there is one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -125,11 +126,10 @@ impl VerifiedEnvelope {
 /// Verifies one envelope: every check of [`verify_batch`], proofs one by one.
 pub fn verify(
     bytes: &[u8],
-    policies: &PolicySet,
-    directory: &LedgerDirectory,
+    trust: &Trust,
     rng: &mut dyn RngCoreCrypto,
 ) -> Result<VerifiedEnvelope, Rejection> {
-    let checked = precheck(bytes, policies, directory)?;
+    let checked = precheck(bytes, trust)?;
     checked.check_proofs(rng)?;
     Ok(checked.verified)
 }
@@ -145,14 +145,11 @@ pub fn verify(
 /// so a forger slows a batch down but never gets an envelope through.
 pub fn verify_batch(
     envelopes: &[&[u8]],
-    policies: &PolicySet,
-    directory: &LedgerDirectory,
+    trust: &Trust,
     rng: &mut dyn RngCoreCrypto,
 ) -> Vec<Result<VerifiedEnvelope, Rejection>> {
-    let mut results: Vec<Result<Checked, Rejection>> = envelopes
-        .iter()
-        .map(|b| precheck(b, policies, directory))
-        .collect();
+    let mut results: Vec<Result<Checked, Rejection>> =
+        envelopes.iter().map(|b| precheck(b, trust)).collect();
 
     // Envelopes whose batch failed (or could not be batched) are checked
     // again one by one, exactly as `verify` does, so each gets the verdict
@@ -183,23 +180,19 @@ pub fn verify_batch(
         // Groth16 proofs, one batch per verifying key.
         let mut by_key: BTreeMap<[u8; 32], Vec<(usize, &predicates::Groth16Check)>> =
             BTreeMap::new();
-        let mut ring = None;
         for (i, r) in results.iter().enumerate() {
             let Ok(c) = r else { continue };
             if suspects.contains(&i) {
                 continue;
             }
-            ring = ring.or(c.ring);
             for g in &c.groth16 {
                 by_key.entry(g.key_id()).or_default().push((i, g));
             }
         }
-        if let Some(ring) = ring {
-            for group in by_key.values() {
-                let checks: Vec<_> = group.iter().map(|(_, g)| *g).collect();
-                if !predicates::verify_batch(&checks, ring, rng) {
-                    suspects.extend(group.iter().map(|(i, _)| *i));
-                }
+        for group in by_key.values() {
+            let checks: Vec<_> = group.iter().map(|(_, g)| *g).collect();
+            if !predicates::verify_batch(&checks, rng) {
+                suspects.extend(group.iter().map(|(i, _)| *i));
             }
         }
     }
@@ -218,7 +211,6 @@ struct Checked {
     verified: VerifiedEnvelope,
     ranges: Vec<RangeCheck>,
     groth16: Vec<predicates::Groth16Check>,
-    ring: Option<&'static KeyRing>,
 }
 
 impl Checked {
@@ -228,13 +220,11 @@ impl Checked {
         for r in &self.ranges {
             r.verify(rng)?;
         }
-        if let Some(ring) = self.ring {
-            if let Some(g) = self.groth16.iter().find(|g| !g.verify(ring)) {
-                return Err(Rejection::PredicateFailed(format!(
-                    "the proof of `{}` does not verify",
-                    g.what
-                )));
-            }
+        if let Some(g) = self.groth16.iter().find(|g| !g.verify()) {
+            return Err(Rejection::PredicateFailed(format!(
+                "the proof of `{}` does not verify",
+                g.what
+            )));
         }
         Ok(())
     }
@@ -271,11 +261,8 @@ impl RangeCheck {
 }
 
 /// Every check but the proofs, which it returns to be checked.
-fn precheck(
-    bytes: &[u8],
-    policies: &PolicySet,
-    directory: &LedgerDirectory,
-) -> Result<Checked, Rejection> {
+fn precheck(bytes: &[u8], trust: &Trust) -> Result<Checked, Rejection> {
+    let (policies, directory) = (&trust.policies, &trust.directory);
     let env = Envelope::decode(bytes)?;
     if env.ledger != directory.ledger {
         return Err(Rejection::WrongLedger {
@@ -323,14 +310,10 @@ fn precheck(
         return Err(Rejection::BadEnvelopeId);
     }
     let ranges = check_shape(&env, &plan, directory)?;
-    let (groth16, ring) = if !plan.predicates.is_empty() || !env.predicates.is_empty() {
-        let ring = KeyRing::development()
-            .ok_or_else(|| Rejection::Unsupported("no Groth16 keys".into()))?;
-        let checks =
-            predicates::statements(&plan, &env, ring).map_err(Rejection::PredicateFailed)?;
-        (checks, Some(ring))
+    let groth16 = if !plan.predicates.is_empty() || !env.predicates.is_empty() {
+        predicates::statements(&plan, &env, &trust.keys).map_err(Rejection::PredicateFailed)?
     } else {
-        (Vec::new(), None)
+        Vec::new()
     };
     Ok(Checked {
         verified: VerifiedEnvelope {
@@ -339,7 +322,6 @@ fn precheck(
         },
         ranges,
         groth16,
-        ring,
     })
 }
 

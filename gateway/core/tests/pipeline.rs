@@ -6,18 +6,52 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
 
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
+use veilgate_core::predicates::KeyRing;
 use veilgate_core::{
-    open, seal, sign_envelope, verify, Access, Directory, Envelope, FieldBody, InstitutionSecrets,
-    LedgerDirectory, OpenError, PolicySet, PseudonymKey, Rejection, SealRequest, SuiteId,
+    open, seal, sign_envelope, Access, Directory, Envelope, FieldBody, InstitutionSecrets,
+    LedgerDirectory, OpenError, PolicySet, PseudonymKey, Rejection, SealRequest, SuiteId, Trust,
+    VerifiedEnvelope,
 };
 use veilgate_policies::{compile, Plan, TEMPLATES};
 
 const LEDGER: &str = "interbank-settlement";
 const MEMBERS: [&str; 4] = ["bank-a", "bank-b", "bank-c", "regulator"];
 const TIMESTAMP: u64 = 1_795_600_000_000;
+
+/// One development key ring for the whole test binary: its keys are built
+/// on first use, so sharing it keeps each circuit's setup to once.
+fn keys() -> Arc<KeyRing> {
+    static KEYS: OnceLock<Arc<KeyRing>> = OnceLock::new();
+    KEYS.get_or_init(|| Arc::new(KeyRing::development()))
+        .clone()
+}
+
+fn trust(directory: &LedgerDirectory, policies: &PolicySet) -> Trust {
+    Trust::new(directory.clone(), policies.clone(), keys())
+}
+
+/// `veilgate_core::verify` as a peer trusting `directory` and `policies`.
+fn verify(
+    bytes: &[u8],
+    policies: &PolicySet,
+    directory: &LedgerDirectory,
+    rng: &mut ChaCha20Rng,
+) -> Result<VerifiedEnvelope, Rejection> {
+    veilgate_core::verify(bytes, &trust(directory, policies), rng)
+}
+
+fn verify_batch(
+    envelopes: &[&[u8]],
+    policies: &PolicySet,
+    directory: &LedgerDirectory,
+    rng: &mut ChaCha20Rng,
+) -> Vec<Result<VerifiedEnvelope, Rejection>> {
+    veilgate_core::verify_batch(envelopes, &trust(directory, policies), rng)
+}
 
 struct Fixture {
     plan: Plan,
@@ -70,7 +104,7 @@ fn seal_sample(
         &SealRequest {
             plan: &fx.plan,
             record: &record,
-            directory: &fx.directory,
+            trust: &trust(&fx.directory, &PolicySet::default()),
             submitter: &fx.secrets["bank-a"],
             pseudonym_key: &fx.pseudonym_key,
             idempotency_key: key,
@@ -496,7 +530,7 @@ fn try_seal(
         &SealRequest {
             plan,
             record: &record,
-            directory: &dir,
+            trust: &trust(&dir, &PolicySet::default()),
             submitter: &fx.secrets["bank-a"],
             pseudonym_key: &fx.pseudonym_key,
             idempotency_key: key,
@@ -749,7 +783,7 @@ fn batch_verification_agrees_with_one_by_one() {
 
         let all: Vec<Vec<u8>> = envs.iter().map(Envelope::encode).collect();
         let refs: Vec<&[u8]> = all.iter().map(Vec::as_slice).collect();
-        let verdicts = veilgate_core::verify_batch(&refs, &policies, &dir, &mut rng);
+        let verdicts = verify_batch(&refs, &policies, &dir, &mut rng);
         assert_eq!(verdicts.len(), 6);
         assert!(verdicts.iter().all(Result::is_ok), "{name}: valid batch");
 
@@ -776,7 +810,7 @@ fn batch_verification_agrees_with_one_by_one() {
         let mut bytes: Vec<Vec<u8>> = bent.iter().map(Envelope::encode).collect();
         bytes[2].truncate(40);
         let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
-        let verdicts = veilgate_core::verify_batch(&refs, &policies, &dir, &mut rng);
+        let verdicts = verify_batch(&refs, &policies, &dir, &mut rng);
         for (i, (b, batch)) in bytes.iter().zip(&verdicts).enumerate() {
             let single = verify(b, &policies, &dir, &mut rng);
             assert_eq!(
@@ -820,7 +854,7 @@ fn admission_is_judged_at_the_envelopes_time() {
             &SealRequest {
                 plan: &fx.plan,
                 record: &record,
-                directory: dir,
+                trust: &trust(dir, &PolicySet::default()),
                 submitter: &fx.secrets["bank-a"],
                 pseudonym_key: &fx.pseudonym_key,
                 idempotency_key: key,
@@ -848,7 +882,7 @@ fn admission_is_judged_at_the_envelopes_time() {
     let err = verify(&after, &policies, &dated, &mut rng).unwrap_err();
     assert_eq!(err.code(), "not_admitted", "{err}");
     assert!(!err.to_string().contains("bank-b"));
-    let batch = veilgate_core::verify_batch(&[&before, &after], &policies, &dated, &mut rng);
+    let batch = verify_batch(&[&before, &after], &policies, &dated, &mut rng);
     assert!(batch[0].is_ok());
     assert_eq!(batch[1].as_ref().unwrap_err().code(), "not_admitted");
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use veilgate_client::{policy_set, Client};
-use veilgate_core::{Directory, Envelope, FieldBody, InstitutionSecrets, OpenError};
+use veilgate_core::{Envelope, FieldBody, InstitutionSecrets, OpenError};
 
 use veilgate_server::Gateway;
 use veilgate_testkit::material::{DEV_INSTITUTIONS, DEV_LEDGER};
@@ -75,13 +75,8 @@ pub async fn run(data_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let peer = Client::from_data_dir(data_dir, "bank-c", &base)?;
     let fetched = peer.envelope(DEV_LEDGER, &receipt.envelope_id).await?;
     let policies = policy_set(&peer.policies(DEV_LEDGER).await?)?;
-    let directory =
-        Directory::from_json(&std::fs::read_to_string(data_dir.join("consortium.json"))?)?;
-    let ledger_dir = directory
-        .ledger(DEV_LEDGER)
-        .ok_or("ledger missing from consortium.json")?;
-    let verified =
-        veilgate_core::verify(&fetched.bytes, &policies, ledger_dir, &mut rand_core::OsRng)?;
+    let trust = veilgate_testkit::data::trust(data_dir, DEV_LEDGER, policies)?;
+    let verified = veilgate_core::verify(&fetched.bytes, &trust, &mut rand_core::OsRng)?;
     println!(
         "peer bank-c verified it: signature, policy hash, shape and range proof ({} bytes)\n",
         fetched.bytes.len()

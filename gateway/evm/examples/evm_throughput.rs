@@ -46,6 +46,12 @@ fn envelopes(
         members: secrets.values().map(|s| s.public()).collect(),
         roles: BTreeMap::from([("regulator".to_owned(), vec!["regulator".to_owned()])]),
     };
+    // One ring for every seal: development keys are built once per circuit.
+    let trust = veilgate_core::Trust::new(
+        directory.clone(),
+        veilgate_core::PolicySet::default(),
+        std::sync::Arc::new(veilgate_core::predicates::KeyRing::development()),
+    );
     let record = plan.validate_record(sample).unwrap();
     let pk = PseudonymKey::generate(&mut rng);
     (0..n)
@@ -54,7 +60,7 @@ fn envelopes(
                 &SealRequest {
                     plan: &plan,
                     record: &record,
-                    directory: &directory,
+                    trust: &trust,
                     submitter: &secrets["bank-a"],
                     pseudonym_key: &pk,
                     idempotency_key: &format!("{tag}-{i}"),
@@ -121,7 +127,7 @@ fn main() {
         1,
     );
     let plan = veilgate_policies::compile(&text).unwrap();
-    let ring = KeyRing::development().unwrap();
+    let ring = &KeyRing::development();
     let verifiers = ledger
         .deploy_verifiers(&plan, ring, BTreeMap::new())
         .unwrap();

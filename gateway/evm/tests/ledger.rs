@@ -173,13 +173,19 @@ fn gas_per_envelope_for_each_template() {
             members: secrets.values().map(|s| s.public()).collect(),
             roles: BTreeMap::from([("regulator".to_owned(), vec!["regulator".to_owned()])]),
         };
+        // One ring for every seal: development keys are built once per circuit.
+        let trust = veilgate_core::Trust::new(
+            directory.clone(),
+            veilgate_core::PolicySet::default(),
+            std::sync::Arc::new(veilgate_core::predicates::KeyRing::development()),
+        );
         let envs: Vec<_> = (0..11)
             .map(|i| {
                 seal(
                     &SealRequest {
                         plan: &plan,
                         record: &record,
-                        directory: &directory,
+                        trust: &trust,
                         submitter: &secrets["bank-a"],
                         pseudonym_key: &pseudonym_key,
                         idempotency_key: &format!("{name}-{i}"),

@@ -124,7 +124,11 @@ impl World {
             &SealRequest {
                 plan: &self.plan,
                 record: &record,
-                directory: &self.directory,
+                trust: &veilgate_core::Trust::new(
+                    self.directory.clone(),
+                    veilgate_core::PolicySet::default(),
+                    std::sync::Arc::new(KeyRing::development()),
+                ),
                 submitter: &self.secrets["bank-a"],
                 pseudonym_key: &self.pseudonym_key,
                 idempotency_key: &format!("drawdown-{i}"),
@@ -169,7 +173,7 @@ fn the_registry_verifies_predicates_and_refuses_false_proofs() {
     }
     let mut w = World::new();
     assert!(w.plan.onchain);
-    let ring = KeyRing::development().unwrap();
+    let ring = &KeyRing::development();
     let net = Devnet::start(None).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (ledger, _) = EvmLedger::deploy(Chain::connect(&net.url(), DEV_KEY).unwrap()).unwrap();

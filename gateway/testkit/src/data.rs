@@ -2,7 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory};
+use std::sync::Arc;
+
+use veilgate_core::predicates::KeyRing;
+use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PolicySet, Trust};
 
 /// A fresh development data directory at `root/data` with `edits` made to
 /// its `veilgate.toml` (each `from` must occur).
@@ -41,4 +44,15 @@ pub fn secrets(data: &Path, who: &str) -> Result<InstitutionSecrets, String> {
     let path = data.join("institutions").join(who).join("secrets.json");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     InstitutionSecrets::from_json(&text).map_err(|e| e.to_string())
+}
+
+/// What a peer of `ledger` trusts, read from a data directory: the ledger's
+/// directory, the given policies, and the Groth16 keys in `keys/groth16`.
+pub fn trust(data: &Path, ledger: &str, policies: PolicySet) -> Result<Trust, String> {
+    let keys = KeyRing::load(&data.join("keys/groth16")).map_err(|e| e.to_string())?;
+    Ok(Trust::new(
+        ledger_directory(data, ledger)?,
+        policies,
+        Arc::new(keys),
+    ))
 }

@@ -4,7 +4,7 @@
 //! policy, and a sample record. Never for production: one gateway here holds
 //! every institution's signing key so a single process can play all parts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
@@ -14,6 +14,7 @@ use rcgen::{
 };
 use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PseudonymKey, SuiteId};
 
+use veilgate_core::predicates::{Circuit, KeyRing};
 use veilgate_server::CONFIG_FILE;
 
 pub const DEV_LEDGER: &str = "interbank-settlement";
@@ -174,5 +175,27 @@ policies = [{policies}]
         policies = published.join(", "),
     );
     write(&dir.join(CONFIG_FILE), config)?;
+    write_development_keys(&dir.join("keys/groth16"))?;
     Ok(())
+}
+
+/// Development Groth16 keys for every circuit a shipped template needs, and
+/// for comparisons and date thresholds whatever the templates say (a policy
+/// added later most often needs those): written as files named by hash, as
+/// a ceremony's output would be, with a `DEVELOPMENT` mark beside them.
+/// Anyone can forge proofs under these keys.
+pub fn write_development_keys(dir: &Path) -> std::io::Result<()> {
+    let mut circuits: BTreeSet<Circuit> = [Circuit::Compare, Circuit::DateThreshold].into();
+    for (_, text) in veilgate_policies::TEMPLATES {
+        if let Ok(plan) = veilgate_policies::compile(text) {
+            circuits.extend(Circuit::all_of(&plan));
+        }
+    }
+    KeyRing::development()
+        .write(dir, &circuits)
+        .map_err(other)?;
+    write(
+        &dir.join(veilgate_server::boot::DEVELOPMENT_MARK),
+        "Development keys, derived from each circuit id: anyone can forge proofs under them.\n",
+    )
 }

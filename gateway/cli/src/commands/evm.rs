@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use veilgate_core::predicates::{chain_checks, KeyRing};
+use veilgate_core::predicates::chain_checks;
 use veilgate_evm::chain::Chain;
 use veilgate_evm::ledger::EvmLedger;
 use veilgate_evm::onchain::encode_checks;
@@ -76,8 +76,9 @@ fn publish_policies(
     ledger: &EvmLedger,
     out: &mut Published,
 ) -> Result<(), EvmCommandError> {
-    let ring = KeyRing::development()
-        .ok_or_else(|| chain_err("the development Groth16 keys failed to build"))?;
+    // The verifiers are generated from the keys the gateway proves under.
+    let ring = Loaded::read(data)?.groth16_keys()?;
+    let ring = ring.as_ref();
     let mut verifiers = BTreeMap::new();
     for file in &lc.policies {
         let path = data.join(file);

@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use veilgate_circuits::{Opening, RangeStatement};
-use veilgate_core::predicates::{self, Bn254Opening, KeyRing};
+use veilgate_core::predicates::{self, Bn254Opening};
 use veilgate_core::{
-    bind, Envelope, FieldBody, InstitutionSecrets, LedgerDirectory, PolicySet, PseudonymKey,
-    SealRequest,
+    bind, Envelope, FieldBody, InstitutionSecrets, PolicySet, PseudonymKey, SealRequest, Trust,
 };
 use veilgate_ledger::{EmbeddedLedger, Ledger};
 use veilgate_policies::{Disclosure, Plan, Record};
@@ -23,7 +22,9 @@ pub struct Fixture {
     pub plan: Plan,
     pub record_json: serde_json::Value,
     record: Record,
-    directory: LedgerDirectory,
+    /// The dev ledger's directory, this template's policy and the data
+    /// directory's Groth16 keys.
+    trust: Trust,
     submitter: InstitutionSecrets,
     recipient: InstitutionSecrets,
     pseudonym_key: PseudonymKey,
@@ -49,11 +50,7 @@ impl Fixture {
             .validate_record(&record_json)
             .map_err(|e| format!("{template} sample: {e}"))?;
         let ledger = veilgate_testkit::material::DEV_LEDGER;
-        let directory = veilgate_core::Directory::from_json(&read(&data.join("consortium.json"))?)
-            .map_err(|e| e.to_string())?
-            .ledger(ledger)
-            .cloned()
-            .ok_or("the development directory has no ledger")?;
+        let trust = veilgate_testkit::data::trust(data, ledger, PolicySet::new([plan.clone()]))?;
         let secrets = |id: &str| {
             InstitutionSecrets::from_json(&read(
                 &data.join("institutions").join(id).join("secrets.json"),
@@ -70,7 +67,7 @@ impl Fixture {
             plan,
             record_json,
             record,
-            directory,
+            trust,
             submitter: secrets("bank-a")?,
             recipient: secrets("regulator")?,
             pseudonym_key: PseudonymKey(zeroize::Zeroizing::new(key)),
@@ -80,9 +77,9 @@ impl Fixture {
     pub fn seal(&self, key: &str) -> Result<Envelope, String> {
         veilgate_core::seal(
             &SealRequest {
+                trust: &self.trust,
                 plan: &self.plan,
                 record: &self.record,
-                directory: &self.directory,
                 submitter: &self.submitter,
                 pseudonym_key: &self.pseudonym_key,
                 idempotency_key: key,
@@ -91,10 +88,6 @@ impl Fixture {
             &mut rand_core::OsRng,
         )
         .map_err(|e| format!("{}: {e}", self.template))
-    }
-
-    fn policies(&self) -> PolicySet {
-        PolicySet::new([self.plan.clone()])
     }
 }
 
@@ -131,7 +124,7 @@ pub struct Primitive {
 pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, String> {
     let env = fx.seal("bench-primitives")?;
     let suite = env.suite.suite();
-    let ledger = fx.directory.ledger.as_str();
+    let ledger = fx.trust.directory.ledger.as_str();
     let mut rng = rand_core::OsRng;
     let mut out = Vec::new();
     let mut push = |name: &str, count: usize, unit: f64| {
@@ -158,6 +151,7 @@ pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, Stri
 
     // HPKE: one data key wrapped per recipient.
     let pk = fx
+        .trust
         .directory
         .member(&fx.recipient.id)
         .and_then(|m| m.kem_public_bytes())
@@ -269,7 +263,7 @@ pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, Stri
     // Groth16: every predicate's proofs, as seal makes them.
     let proofs: usize = env.predicates.iter().map(|p| p.proofs.len()).sum();
     if proofs > 0 {
-        let ring = KeyRing::development().ok_or("no Groth16 keys")?;
+        let ring = &fx.trust.keys;
         let public_value = |name: &str| {
             fx.plan
                 .fields
@@ -357,7 +351,6 @@ pub fn verify_and_open(
             .collect::<Result<_, _>>()
     })?;
     let refs: Vec<&[u8]> = envs.iter().map(Vec::as_slice).collect();
-    let policies = fx.policies();
     let one = pool(1)?;
     let mut rng = rand_core::OsRng;
     let mut bad = 0usize;
@@ -367,9 +360,7 @@ pub fn verify_and_open(
             one.install(|| {
                 per_call(1, budget, || {
                     for b in &refs {
-                        bad += usize::from(
-                            veilgate_core::verify(b, &policies, &fx.directory, &mut rng).is_err(),
-                        );
+                        bad += usize::from(veilgate_core::verify(b, &fx.trust, &mut rng).is_err());
                     }
                 })
             }) / n as f64,
@@ -377,7 +368,7 @@ pub fn verify_and_open(
         batch = batch.min(
             one.install(|| {
                 per_call(1, budget, || {
-                    let r = veilgate_core::verify_batch(&refs, &policies, &fx.directory, &mut rng);
+                    let r = veilgate_core::verify_batch(&refs, &fx.trust, &mut rng);
                     bad += r.iter().filter(|v| v.is_err()).count();
                 })
             }) / n as f64,
@@ -388,7 +379,7 @@ pub fn verify_and_open(
     }
     let verified: Vec<_> = refs
         .iter()
-        .map(|b| veilgate_core::verify(b, &policies, &fx.directory, &mut rng))
+        .map(|b| veilgate_core::verify(b, &fx.trust, &mut rng))
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
     let mut open_failed = false;

@@ -28,6 +28,11 @@ pub struct Config {
     /// Revoked certificates and institutions; re-read when it changes, no restart.
     #[serde(default = "default_revocations")]
     pub revocations: String,
+    /// Folder of the Groth16 key files envelopes are proven and verified
+    /// under, named `<circuit id>-<key id>.{vk,pk}` (a ceremony's output, or
+    /// development keys written by `serve --dev`).
+    #[serde(default = "default_groth16_keys")]
+    pub groth16_keys: String,
     /// How often the audit log's head is anchored to the ledger, in ms. Default 10 000.
     #[serde(default = "default_anchor")]
     pub audit_anchor_interval_ms: u64,
@@ -157,6 +162,9 @@ fn default_listen() -> String {
 }
 fn default_directory() -> String {
     "consortium.json".into()
+}
+fn default_groth16_keys() -> String {
+    "keys/groth16".into()
 }
 fn default_revocations() -> String {
     "revocations.json".into()

@@ -20,7 +20,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use rustls::server::danger::ClientCertVerifier;
 use rustls::server::WebPkiClientVerifier;
-use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PolicySet, PseudonymKey};
+use veilgate_core::predicates::{KeyRing, KeyRingError};
+use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PseudonymKey, Trust};
 use veilgate_ledger::Ledger;
 
 pub use config::{Config, ConfigError, EvmConfig, LedgerConfig, LedgerKind, Limits, CONFIG_FILE};
@@ -56,6 +57,15 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Compute(#[from] crate::compute::ComputeError),
+    #[error("Groth16 keys: {0}")]
+    Keys(#[from] KeyRingError),
+    /// A policy needs a circuit whose keys the gateway does not hold.
+    #[error("{policy}: {source}")]
+    PolicyKeys {
+        policy: String,
+        #[source]
+        source: KeyRingError,
+    },
 }
 
 pub fn read(path: &Path) -> Result<String, StartError> {
@@ -74,8 +84,9 @@ pub(crate) fn invalid<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> St
 
 /// One served ledger: its members, policies, keys and adapter.
 pub struct LedgerState {
-    pub directory: LedgerDirectory,
-    pub policies: PolicySet,
+    /// Its directory, its published policies and the gateway's Groth16 keys:
+    /// what seal and verify are given.
+    pub trust: Trust,
     /// Policy texts, so peers can fetch exactly the policy an envelope names.
     pub texts: PolicyTexts,
     pub pseudonym_key: PseudonymKey,
@@ -156,7 +167,44 @@ impl Loaded {
     pub fn ledger_dir(&self, id: &str) -> PathBuf {
         self.data_dir.join("ledgers").join(id)
     }
+
+    /// The Groth16 keys in `groth16_keys`, each checked against its id and
+    /// circuit. Development keys are marked by a `DEVELOPMENT` file beside
+    /// them (written by `serve --dev`), and said so in the log.
+    pub fn groth16_keys(&self) -> Result<Arc<KeyRing>, StartError> {
+        let dir = self.data_dir.join(&self.config.groth16_keys);
+        let ring = KeyRing::load(&dir)?;
+        if dir.join(DEVELOPMENT_MARK).exists() {
+            tracing::warn!(dir = %dir.display(), "Groth16 keys are development keys: anyone can forge proofs under them");
+        }
+        Ok(Arc::new(ring))
+    }
+
+    /// The trust of ledger `lc`: its directory and policies, each policy
+    /// checked to have its circuits' keys in `keys`.
+    pub fn trust(
+        &self,
+        lc: &LedgerConfig,
+        keys: Arc<KeyRing>,
+    ) -> Result<(Trust, PolicyTexts), StartError> {
+        let directory = self.ledger_directory(&lc.id)?;
+        let (policies, texts) = load_policies(lc, &self.data_dir)?;
+        for (plan, _) in &texts {
+            keys.require(plan)
+                .map_err(|source| StartError::PolicyKeys {
+                    policy: format!(
+                        "policy `{}` version {} of ledger `{}`",
+                        plan.id, plan.version, lc.id
+                    ),
+                    source,
+                })?;
+        }
+        Ok((Trust::new(directory, policies, keys), texts))
+    }
 }
+
+/// The file that marks a key folder as development keys.
+pub const DEVELOPMENT_MARK: &str = "DEVELOPMENT";
 
 impl Gateway {
     pub fn load(data_dir: &Path) -> Result<Self, StartError> {
@@ -167,9 +215,11 @@ impl Gateway {
     /// (tests wrap the real ones to inject faults).
     pub fn load_with(data_dir: &Path, ledgers_by_kind: &LedgerFactory) -> Result<Self, StartError> {
         let loaded = Loaded::read(data_dir)?;
+        let keys = loaded.groth16_keys()?;
         let mut ledgers = BTreeMap::new();
         for lc in &loaded.config.ledgers {
-            ledgers.insert(lc.id.clone(), ledger_state(&loaded, lc, ledgers_by_kind)?);
+            let state = ledger_state(&loaded, lc, keys.clone(), ledgers_by_kind)?;
+            ledgers.insert(lc.id.clone(), state);
         }
         let mut hosted = BTreeMap::new();
         for id in &loaded.config.hosted {
@@ -234,18 +284,15 @@ pub fn follower(
 ) -> Result<crate::peer::Follower, StartError> {
     let loaded = Loaded::read(data_dir)?;
     let lc = loaded.ledger_config(id)?;
-    let directory = loaded.ledger_directory(id)?;
-    let (policies, _) = load_policies(lc, data_dir)?;
+    let (trust, _) = loaded.trust(lc, loaded.groth16_keys()?)?;
     let ledger = ledger_adapters(lc, &loaded.ledger_dir(id), data_dir)?;
     let state = state.map_or_else(
         || crate::peer::default_state(data_dir, id),
         Path::to_path_buf,
     );
-    crate::peer::Follower::new(ledger, directory, policies, &state).map_err(|e| {
-        StartError::Ledger {
-            ledger: id.to_owned(),
-            reason: e.to_string(),
-        }
+    crate::peer::Follower::new(ledger, trust, &state).map_err(|e| StartError::Ledger {
+        ledger: id.to_owned(),
+        reason: e.to_string(),
     })
 }
 
@@ -254,31 +301,30 @@ pub fn follower(
 fn ledger_state(
     loaded: &Loaded,
     lc: &LedgerConfig,
+    keys: Arc<KeyRing>,
     ledgers_by_kind: &LedgerFactory,
 ) -> Result<LedgerState, StartError> {
     let data_dir = &loaded.data_dir;
-    let directory = loaded.ledger_directory(&lc.id)?;
-    let (policies, texts) = load_policies(lc, data_dir)?;
+    let (trust, texts) = loaded.trust(lc, keys)?;
     let (ca, ca_certs) = ledger_cas(lc, data_dir)?;
     let ldir = loaded.ledger_dir(&lc.id);
     let pseudonym_key = pseudonym_key(&ldir.join("pseudonym.key"))?;
     let ledger = ledgers_by_kind(lc, &ldir, data_dir)?;
     let follower = if lc.follow {
         let state = crate::peer::default_state(data_dir, &lc.id);
-        let f =
-            crate::peer::Follower::new(ledger.clone(), directory.clone(), policies.clone(), &state)
-                .map_err(|e| StartError::Ledger {
-                    ledger: lc.id.clone(),
-                    reason: e.to_string(),
-                })?;
+        let f = crate::peer::Follower::new(ledger.clone(), trust.clone(), &state).map_err(|e| {
+            StartError::Ledger {
+                ledger: lc.id.clone(),
+                reason: e.to_string(),
+            }
+        })?;
         Some(f)
     } else {
         None
     };
     let verdicts = follower.as_ref().map(crate::peer::Follower::verdicts);
     Ok(LedgerState {
-        directory,
-        policies,
+        trust,
         texts,
         pseudonym_key,
         ledger,

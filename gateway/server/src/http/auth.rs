@@ -41,6 +41,7 @@ pub fn authorize<'a>(
         ));
     }
     if ls
+        .trust
         .directory
         .member_at(&caller.institution, now_ms())
         .is_none()

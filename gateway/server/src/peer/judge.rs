@@ -1,7 +1,7 @@
 //! The judge: ledger entries in, verdicts out. Pure: no I/O, no clock; the
 //! randomness for batch verification is an argument.
 
-use veilgate_core::{LedgerDirectory, PolicySet};
+use veilgate_core::Trust;
 use veilgate_ledger::Entry;
 
 use super::{PeerError, Verdict, VerdictKind};
@@ -17,8 +17,7 @@ pub struct Judged<'a> {
 /// as such.
 pub fn judge(
     entries: &[Judged<'_>],
-    policies: &PolicySet,
-    directory: &LedgerDirectory,
+    trust: &Trust,
     rng: &mut dyn veilgate_core::suite::RngCoreCrypto,
 ) -> Result<Vec<Verdict>, PeerError> {
     let envelopes: Vec<&[u8]> = entries
@@ -26,7 +25,7 @@ pub fn judge(
         .filter(|j| !j.anchor)
         .map(|j| j.entry.envelope.as_slice())
         .collect();
-    let mut results = veilgate_core::verify_batch(&envelopes, policies, directory, rng).into_iter();
+    let mut results = veilgate_core::verify_batch(&envelopes, trust, rng).into_iter();
     let mut out = Vec::with_capacity(entries.len());
     for j in entries {
         let blank = |verdict| blank(j.entry, verdict);
@@ -101,13 +100,16 @@ mod tests {
         ];
         let v = judge(
             &entries,
-            &PolicySet::default(),
-            &LedgerDirectory {
-                ledger: "l".into(),
-                suite: "standard".into(),
-                members: Vec::new(),
-                roles: Default::default(),
-            },
+            &Trust::new(
+                veilgate_core::LedgerDirectory {
+                    ledger: "l".into(),
+                    suite: "standard".into(),
+                    members: Vec::new(),
+                    roles: Default::default(),
+                },
+                veilgate_core::PolicySet::default(),
+                std::sync::Arc::new(veilgate_core::predicates::KeyRing::development()),
+            ),
             &mut rand_core::OsRng,
         )
         .unwrap();

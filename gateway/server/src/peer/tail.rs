@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use veilgate_core::PolicySet;
+use veilgate_core::Trust;
 use veilgate_ledger::{Entry, Ledger};
 
 use super::judge::{judge, Judged};
@@ -21,23 +21,17 @@ pub fn default_state(data: &Path, ledger_id: &str) -> std::path::PathBuf {
 
 pub struct Follower {
     ledger: Arc<dyn Ledger>,
-    directory: veilgate_core::LedgerDirectory,
-    policies: PolicySet,
+    /// Policies learned from the ledger's registry join its policies.
+    trust: Trust,
     verdicts: Verdicts,
 }
 
 impl Follower {
     /// A follower of `ledger`, its verdicts kept in the redb file `state`.
-    pub fn new(
-        ledger: Arc<dyn Ledger>,
-        directory: veilgate_core::LedgerDirectory,
-        policies: PolicySet,
-        state: &Path,
-    ) -> Result<Follower, PeerError> {
+    pub fn new(ledger: Arc<dyn Ledger>, trust: Trust, state: &Path) -> Result<Follower, PeerError> {
         Ok(Follower {
             ledger,
-            directory,
-            policies,
+            trust,
             verdicts: Verdicts::open(state)?,
         })
     }
@@ -77,12 +71,7 @@ impl Follower {
                     anchor: *anchor,
                 })
                 .collect();
-            let verdicts = judge(
-                &judged,
-                &self.policies,
-                &self.directory,
-                &mut rand_core::OsRng,
-            )?;
+            let verdicts = judge(&judged, &self.trust, &mut rand_core::OsRng)?;
             self.verdicts.record(&verdicts)?;
             next += verdicts.len() as u64;
             out.extend(verdicts);
@@ -127,14 +116,14 @@ impl Follower {
             return Ok(()); // the judge rejects it as malformed
         };
         let hash = env.policy.hash;
-        if self.policies.get(&hash).is_some() {
+        if self.trust.policies.get(&hash).is_some() {
             return Ok(());
         }
         if let Some(text) = self.ledger.policy_text(&hash)? {
             // The registry's word is checked: the text must compile to the hash.
             if let Ok(plan) = veilgate_policies::compile(&text) {
                 if plan.hash() == hash {
-                    self.policies.insert(plan);
+                    self.trust.policies.insert(plan);
                 }
             }
         }

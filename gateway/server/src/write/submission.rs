@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use veilgate_core::{InstitutionSecrets, LedgerDirectory, PseudonymKey, SealError, SealRequest};
+use veilgate_core::{InstitutionSecrets, PseudonymKey, SealError, SealRequest, Trust};
 use veilgate_policies::{Plan, Record};
 
 use crate::audit::{Action, AuditEvent};
@@ -24,10 +24,10 @@ pub struct Accepted {
     accepted_ms: u64,
 }
 
-/// The keys sealing needs: the ledger's directory and pseudonym key, and
-/// the submitter's own secrets.
+/// What sealing needs: the ledger's trust (directory, policies, Groth16
+/// keys) and pseudonym key, and the submitter's own secrets.
 pub struct SealKeys<'a> {
-    pub directory: &'a LedgerDirectory,
+    pub trust: &'a Trust,
     pub pseudonym_key: &'a PseudonymKey,
     pub submitter: &'a InstitutionSecrets,
 }
@@ -86,7 +86,7 @@ impl Accepted {
             &SealRequest {
                 plan: &self.plan,
                 record: &self.record,
-                directory: keys.directory,
+                trust: keys.trust,
                 submitter: keys.submitter,
                 pseudonym_key: keys.pseudonym_key,
                 idempotency_key: &self.idempotency_key,

@@ -41,6 +41,7 @@ pub(super) async fn submit(
     let secrets = hosted_secrets(&state, &caller)?;
     let req = parse_request(body)?;
     let plan = ls
+        .trust
         .policies
         .latest(ledger, &req.policy)
         .cloned()
@@ -79,7 +80,7 @@ pub(super) async fn submit(
             .get(&ledger2)
             .ok_or_else(|| ApiError::new(404, "unknown_ledger", "no such ledger"))?;
         let keys = SealKeys {
-            directory: &ls.directory,
+            trust: &ls.trust,
             pseudonym_key: &ls.pseudonym_key,
             submitter: &secrets,
         };

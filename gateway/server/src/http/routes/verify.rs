@@ -37,9 +37,10 @@ pub(super) async fn verify(
         })?;
     let (s2, ledger2) = (state.clone(), ledger.to_owned());
     let (verdict, bytes) = compute(&state, move || {
-        let verdict = s2.ledgers.get(&ledger2).map(|ls| {
-            veilgate_core::verify(&bytes, &ls.policies, &ls.directory, &mut rand_core::OsRng)
-        });
+        let verdict = s2
+            .ledgers
+            .get(&ledger2)
+            .map(|ls| veilgate_core::verify(&bytes, &ls.trust, &mut rand_core::OsRng));
         (verdict, bytes)
     })
     .await?;

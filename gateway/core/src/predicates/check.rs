@@ -1,0 +1,173 @@
+//! Verify's side: the Groth16 statements an envelope makes, rebuilt from its
+//! commitments and public fields and the plan's constants, each holding the
+//! keys it is checked under; checked one by one or in one pairing equation
+//! per key.
+
+use std::collections::BTreeMap;
+
+use ark_bn254::Fr;
+use veilgate_circuits::groth16::proof_from_bytes;
+use veilgate_policies::{FieldType, Plan, Predicate, Value};
+
+use super::keys::{Circuit, CircuitKeys, KeyRing};
+use super::{circuit_tag, comparisons, field_from_canonical, yyyymmdd};
+use crate::envelope::{Envelope, FieldBody};
+use crate::suite::{DynRng, RngCoreCrypto};
+
+/// One Groth16 proof to check: its key, public inputs and proof, and the
+/// predicate it belongs to (as the policy writes it, for the rejection).
+#[derive(Clone)]
+pub struct Groth16Check {
+    pub what: String,
+    key: CircuitKeys,
+    key_id: [u8; 32],
+    inputs: Vec<Fr>,
+    proof: ark_groth16::Proof<ark_bn254::Bn254>,
+}
+
+impl Groth16Check {
+    /// The verifying key's id: checks under one key can be batched.
+    pub fn key_id(&self) -> [u8; 32] {
+        self.key_id
+    }
+
+    pub fn verify(&self) -> bool {
+        match &self.key {
+            CircuitKeys::Compare(k) => k.verify(&self.inputs, &self.proof).is_ok(),
+            CircuitKeys::DateThreshold(k) => k.verify(&self.inputs, &self.proof).is_ok(),
+            CircuitKeys::Sum(k) => k.verify(&self.inputs, &self.proof).is_ok(),
+        }
+    }
+}
+
+/// Checks Groth16 statements that share one key (see
+/// [`Groth16Check::key_id`]) with one batched pairing equation. `false` if
+/// any is false (or the keys differ): check them one by one to find which.
+pub fn verify_batch(checks: &[&Groth16Check], rng: &mut dyn RngCoreCrypto) -> bool {
+    let Some(first) = checks.first() else {
+        return true;
+    };
+    if checks.iter().any(|c| c.key_id != first.key_id) {
+        return false;
+    }
+    let batch: Vec<_> = checks
+        .iter()
+        .map(|c| (c.inputs.as_slice(), &c.proof))
+        .collect();
+    let mut rng = DynRng(rng);
+    match &first.key {
+        CircuitKeys::Compare(k) => k.verify_batch(&batch, &mut rng).is_ok(),
+        CircuitKeys::DateThreshold(k) => k.verify_batch(&batch, &mut rng).is_ok(),
+        CircuitKeys::Sum(k) => k.verify_batch(&batch, &mut rng).is_ok(),
+    }
+}
+
+/// The Groth16 statements an envelope's predicate section makes, with their
+/// public inputs rebuilt from the envelope (commitments, public fields) and
+/// the plan (constants) — everything but the pairing checks themselves.
+/// `Err` names the predicate, or why the section does not match the plan.
+pub fn statements(
+    plan: &Plan,
+    env: &Envelope,
+    ring: &KeyRing,
+) -> Result<Vec<Groth16Check>, String> {
+    if env.predicates.len() != plan.predicates.len() {
+        return Err(format!(
+            "{} predicate proofs, the policy states {}",
+            env.predicates.len(),
+            plan.predicates.len()
+        ));
+    }
+    // Commitments and public values by field name.
+    let mut commitments: BTreeMap<&str, Fr> = BTreeMap::new();
+    let mut publics: BTreeMap<&str, &[u8]> = BTreeMap::new();
+    for f in &env.fields {
+        match &f.body {
+            FieldBody::Bn254Committed(c) => {
+                let c = field_from_canonical(c)
+                    .ok_or_else(|| format!("commitment of `{}` is not a field element", f.name))?;
+                commitments.insert(&f.name, c);
+            }
+            FieldBody::Public(v) => {
+                publics.insert(&f.name, v);
+            }
+            _ => {}
+        }
+    }
+    let commitment = |name: &str| {
+        commitments
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("field `{name}` has no BN254 commitment"))
+    };
+    let mut out = Vec::new();
+    for (p, entry) in plan.predicates.iter().zip(&env.predicates) {
+        let what = p.describe();
+        if entry.circuit != circuit_tag(p) {
+            return Err(format!("the proof of `{what}` is for another circuit"));
+        }
+        let key = Circuit::of(p)
+            .and_then(|c| ring.get(c).ok())
+            .filter(|k| k.id() == entry.key_id)
+            .ok_or_else(|| {
+                format!("the proof of `{what}` is under a verifying key this peer does not hold")
+            })?;
+        let proofs: Vec<_> = entry
+            .proofs
+            .iter()
+            .map(|b| proof_from_bytes(b))
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("the proof of `{what}` is not a valid Groth16 proof encoding"))?;
+        let inputs: Vec<Vec<Fr>> = match p {
+            Predicate::Compare { left, op, right } => {
+                let mut inputs = Vec::new();
+                for (a, b, strict) in comparisons(left, *op, right) {
+                    inputs.push(vec![
+                        commitment(a)?,
+                        commitment(b)?,
+                        Fr::from(u64::from(strict)),
+                    ]);
+                }
+                inputs
+            }
+            Predicate::Sum { terms, total } => {
+                let mut inputs = Vec::with_capacity(terms.len() + 1);
+                for t in terms {
+                    inputs.push(commitment(t)?);
+                }
+                inputs.push(commitment(total)?);
+                vec![inputs]
+            }
+            Predicate::AgeAtLeast { birth, at, years } => {
+                let at_date = publics
+                    .get(at.as_str())
+                    .and_then(|b| Value::decode(&FieldType::Date, b))
+                    .and_then(|v| match v {
+                        Value::Date(d) => yyyymmdd(&d),
+                        _ => None,
+                    })
+                    .ok_or_else(|| format!("public date `{at}` is missing"))?;
+                let inputs = vec![
+                    commitment(birth)?,
+                    Fr::from(at_date),
+                    Fr::from(u64::from(*years)),
+                ];
+                vec![inputs]
+            }
+            _ => return Err(format!("the proof of `{what}` does not verify")),
+        };
+        if inputs.len() != proofs.len() {
+            return Err(format!("`{what}` needs {} proofs", inputs.len()));
+        }
+        for (inputs, proof) in inputs.into_iter().zip(proofs) {
+            out.push(Groth16Check {
+                what: what.clone(),
+                key: key.clone(),
+                key_id: entry.key_id,
+                inputs,
+                proof,
+            });
+        }
+    }
+    Ok(out)
+}
