@@ -178,8 +178,15 @@ pub trait Writer {
         self.put_u32(u32::try_from(b.len()).unwrap_or(u32::MAX));
         self.put(b);
     }
+    /// `u16 length ‖ UTF-8`; text over 65,535 bytes is cut at a character
+    /// boundary so the result always decodes (formats bound their texts
+    /// far below that).
     fn put_str_u16(&mut self, s: &str) {
-        self.put_bytes_u16(s.as_bytes());
+        let mut end = s.len().min(usize::from(u16::MAX));
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.put_bytes_u16(s.as_bytes().get(..end).unwrap_or_default());
     }
     fn put_option<T>(&mut self, v: Option<&T>, put: impl FnOnce(&mut Self, &T)) {
         match v {

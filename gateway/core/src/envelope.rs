@@ -3,6 +3,8 @@
 //! only codec. Decoding is strict — one byte string per envelope — so the
 //! signature covers a unique encoding and any flipped byte is caught.
 
+use veilgate_codec::{CodecError, Reader, Writer};
+
 use crate::suite::SuiteId;
 
 pub const MAGIC: &[u8; 4] = b"VGEN";
@@ -146,71 +148,36 @@ impl Envelope {
     /// The bytes the signature covers: everything before the signature.
     pub fn signed_bytes(&self) -> Vec<u8> {
         let mut w = Vec::with_capacity(4096);
-        w.extend_from_slice(MAGIC);
+        w.put(MAGIC);
         let version = self.format_version();
-        w.push(version);
-        w.push(self.suite as u8);
-        put_str(&mut w, &self.ledger);
-        w.extend_from_slice(&self.id);
-        put_str(&mut w, &self.policy.id);
-        w.extend_from_slice(&self.policy.version.to_be_bytes());
-        w.extend_from_slice(&self.policy.hash);
-        put_str(&mut w, &self.submitter);
-        w.extend_from_slice(&self.timestamp_ms.to_be_bytes());
-        put_str(&mut w, &self.idempotency_key);
-        put_u16(&mut w, self.recipients.len());
+        w.put_u8(version);
+        w.put_u8(self.suite as u8);
+        w.put_str_u16(&self.ledger);
+        w.put(&self.id);
+        w.put_str_u16(&self.policy.id);
+        w.put_u32(self.policy.version);
+        w.put(&self.policy.hash);
+        w.put_str_u16(&self.submitter);
+        w.put_u64(self.timestamp_ms);
+        w.put_str_u16(&self.idempotency_key);
+        w.put_u16(count(self.recipients.len()));
         for r in &self.recipients {
-            put_str(&mut w, &r.institution);
-            put_bytes16(&mut w, &r.enc);
-            put_bytes16(&mut w, &r.wrapped_key);
+            w.put_str_u16(&r.institution);
+            w.put_bytes_u16(&r.enc);
+            w.put_bytes_u16(&r.wrapped_key);
         }
-        put_u16(&mut w, self.fields.len());
+        w.put_u16(count(self.fields.len()));
         for f in &self.fields {
-            put_str(&mut w, &f.name);
-            match &f.body {
-                FieldBody::Public(v) => {
-                    w.push(0);
-                    put_bytes32(&mut w, v);
-                }
-                FieldBody::Pseudonym(p) => {
-                    w.push(1);
-                    w.extend_from_slice(p);
-                }
-                FieldBody::Committed { commitment, proof } => {
-                    w.push(2);
-                    w.extend_from_slice(commitment);
-                    match proof {
-                        Some(p) => {
-                            w.push(1);
-                            put_bytes32(&mut w, p);
-                        }
-                        None => w.push(0),
-                    }
-                }
-                FieldBody::Encrypted => w.push(3),
-                FieldBody::Derived(v) => {
-                    w.push(4);
-                    put_bytes32(&mut w, v);
-                }
-                FieldBody::Bn254Committed(c) => {
-                    w.push(5);
-                    w.extend_from_slice(c);
-                }
-            }
-            put_u16(&mut w, f.ciphertexts.len());
-            for c in &f.ciphertexts {
-                w.extend_from_slice(&c.recipient.to_be_bytes());
-                put_bytes32(&mut w, &c.ciphertext);
-            }
+            write_field(&mut w, f);
         }
         if version >= 2 {
-            put_u16(&mut w, self.predicates.len());
+            w.put_u16(count(self.predicates.len()));
             for p in &self.predicates {
-                w.push(p.circuit);
-                w.extend_from_slice(&p.key_id);
-                w.push(p.proofs.len().min(u8::MAX as usize) as u8);
+                w.put_u8(p.circuit);
+                w.put(&p.key_id);
+                w.put_u8(u8::try_from(p.proofs.len()).unwrap_or(u8::MAX));
                 for proof in &p.proofs {
-                    put_bytes16(&mut w, proof);
+                    w.put_bytes_u16(proof);
                 }
             }
         }
@@ -220,148 +187,52 @@ impl Envelope {
     /// The canonical encoding: signed bytes, then the signature (u16 length + bytes).
     pub fn encode(&self) -> Vec<u8> {
         let mut w = self.signed_bytes();
-        put_bytes16(&mut w, &self.signature);
+        w.put_bytes_u16(&self.signature);
         w
     }
 
     /// Strict decoder: rejects truncation, trailing bytes, unknown tags,
     /// non-UTF-8 text, unsorted or duplicate recipients and ciphertexts, and
-    /// recipient indices out of range.
+    /// recipient indices out of range. Reads through the one codec
+    /// (`veilgate_codec`), section by section.
     pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
         if bytes.len() > MAX_ENVELOPE_BYTES {
             return Err(DecodeError::TooLarge);
         }
-        let mut r = Reader { buf: bytes, pos: 0 };
-        if r.take(4)? != MAGIC {
+        let mut r = Reader::new(bytes);
+        if r.take("magic", 4)? != MAGIC {
             return Err(DecodeError::Magic);
         }
-        let version = r.u8()?;
+        let version = r.u8("format version")?;
         if !(1..=FORMAT_VERSION).contains(&version) {
             return Err(DecodeError::Version(version));
         }
-        let suite_byte = r.u8()?;
+        let suite_byte = r.u8("suite")?;
         let suite = SuiteId::from_byte(suite_byte).ok_or(DecodeError::Suite(suite_byte))?;
-        let ledger = r.str()?;
-        let id = r.array::<ENVELOPE_ID_LEN>()?;
+        let ledger = text(&mut r)?;
+        let id = r.array::<ENVELOPE_ID_LEN>("envelope id")?;
         let policy = PolicyRef {
-            id: r.str()?,
-            version: r.u32()?,
-            hash: r.array::<32>()?,
+            id: text(&mut r)?,
+            version: r.u32("policy version")?,
+            hash: r.array::<32>("policy hash")?,
         };
-        let submitter = r.str()?;
-        let timestamp_ms = r.u64()?;
-        let idempotency_key = r.str()?;
-        let n = r.u16()?;
-        let mut recipients: Vec<Recipient> = Vec::with_capacity(n.min(64));
-        for _ in 0..n {
-            let at = r.pos;
-            let rec = Recipient {
-                institution: r.str()?,
-                enc: r.bytes16()?,
-                wrapped_key: r.bytes16()?,
-            };
-            if recipients
-                .last()
-                .is_some_and(|p| p.institution >= rec.institution)
-            {
-                return Err(DecodeError::Invalid {
-                    what: "recipients not in strictly ascending order",
-                    at,
-                });
-            }
-            recipients.push(rec);
-        }
-        let n = r.u16()?;
+        let submitter = text(&mut r)?;
+        let timestamp_ms = r.u64("timestamp")?;
+        let idempotency_key = text(&mut r)?;
+        let recipients = read_recipients(&mut r)?;
+        let n = usize::from(r.u16("field count")?);
         let mut fields = Vec::with_capacity(n.min(256));
         for _ in 0..n {
-            let name = r.str()?;
-            let at = r.pos;
-            let body = match r.u8()? {
-                0 => FieldBody::Public(r.bytes32()?),
-                1 => FieldBody::Pseudonym(r.array::<32>()?),
-                2 => {
-                    let commitment = r.array::<32>()?;
-                    let at = r.pos;
-                    let proof = match r.u8()? {
-                        0 => None,
-                        1 => Some(r.bytes32()?),
-                        _ => {
-                            return Err(DecodeError::Invalid {
-                                what: "proof presence flag is not 0 or 1",
-                                at,
-                            })
-                        }
-                    };
-                    FieldBody::Committed { commitment, proof }
-                }
-                3 => FieldBody::Encrypted,
-                4 => FieldBody::Derived(r.bytes32()?),
-                5 if version >= 2 => FieldBody::Bn254Committed(r.array::<32>()?),
-                _ => {
-                    return Err(DecodeError::Invalid {
-                        what: "unknown field kind",
-                        at,
-                    })
-                }
-            };
-            let m = r.u16()?;
-            let mut ciphertexts: Vec<FieldCiphertext> = Vec::with_capacity(m.min(64));
-            for _ in 0..m {
-                let at = r.pos;
-                let recipient = r.u16()? as u16;
-                if usize::from(recipient) >= recipients.len() {
-                    return Err(DecodeError::Invalid {
-                        what: "ciphertext names a recipient that is not listed",
-                        at,
-                    });
-                }
-                if ciphertexts.last().is_some_and(|c| c.recipient >= recipient) {
-                    return Err(DecodeError::Invalid {
-                        what: "ciphertexts not in strictly ascending recipient order",
-                        at,
-                    });
-                }
-                ciphertexts.push(FieldCiphertext {
-                    recipient,
-                    ciphertext: r.bytes32()?,
-                });
-            }
-            fields.push(SealedField {
-                name,
-                body,
-                ciphertexts,
-            });
+            fields.push(read_field(&mut r, version, recipients.len())?);
         }
-        let mut predicates = Vec::new();
-        if version >= 2 {
-            let n = r.u16()?;
-            for _ in 0..n {
-                let at = r.pos;
-                let circuit = r.u8()?;
-                if !(1..=3).contains(&circuit) {
-                    return Err(DecodeError::Invalid {
-                        what: "unknown predicate circuit",
-                        at,
-                    });
-                }
-                let key_id = r.array::<32>()?;
-                let count = r.u8()?;
-                let mut proofs = Vec::with_capacity(usize::from(count));
-                for _ in 0..count {
-                    proofs.push(r.bytes16()?);
-                }
-                predicates.push(PredicateProof {
-                    circuit,
-                    key_id,
-                    proofs,
-                });
-            }
-        }
-        let at = r.pos;
-        let signature = r.bytes16()?;
-        if r.pos != bytes.len() {
-            return Err(DecodeError::Trailing(bytes.len() - r.pos));
-        }
+        let predicates = if version >= 2 {
+            read_predicates(&mut r)?
+        } else {
+            Vec::new()
+        };
+        let at = r.offset();
+        let signature = r.bytes_u16("signature")?.to_vec();
+        r.finish()?;
         let env = Envelope {
             suite,
             ledger,
@@ -386,86 +257,214 @@ impl Envelope {
     }
 }
 
-// Writers. Lengths are bounded by the seal path (names ≤ 1 KiB, values ≤ 4 KiB,
-// proofs ≤ a few KiB), so the casts below never truncate; `decode` enforces the bounds.
-fn put_u16(w: &mut Vec<u8>, n: usize) {
-    w.extend_from_slice(&(n.min(u16::MAX as usize) as u16).to_be_bytes());
-}
-fn put_str(w: &mut Vec<u8>, s: &str) {
-    put_bytes16(w, s.as_bytes());
-}
-fn put_bytes16(w: &mut Vec<u8>, b: &[u8]) {
-    put_u16(w, b.len());
-    w.extend_from_slice(b);
-}
-fn put_bytes32(w: &mut Vec<u8>, b: &[u8]) {
-    w.extend_from_slice(&(b.len().min(u32::MAX as usize) as u32).to_be_bytes());
-    w.extend_from_slice(b);
-}
-
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .ok_or(DecodeError::Truncated(self.pos))?;
-        let s = self
-            .buf
-            .get(self.pos..end)
-            .ok_or(DecodeError::Truncated(self.pos))?;
-        self.pos = end;
-        Ok(s)
-    }
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let at = self.pos;
-        self.take(N)?
-            .try_into()
-            .map_err(|_| DecodeError::Truncated(at))
-    }
-    fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.array::<1>()?[0])
-    }
-    fn u16(&mut self) -> Result<usize, DecodeError> {
-        Ok(u16::from_be_bytes(self.array()?) as usize)
-    }
-    fn u32(&mut self) -> Result<u32, DecodeError> {
-        Ok(u32::from_be_bytes(self.array()?))
-    }
-    fn u64(&mut self) -> Result<u64, DecodeError> {
-        Ok(u64::from_be_bytes(self.array()?))
-    }
-    fn bytes16(&mut self) -> Result<Vec<u8>, DecodeError> {
-        let n = self.u16()?;
-        Ok(self.take(n)?.to_vec())
-    }
-    fn bytes32(&mut self) -> Result<Vec<u8>, DecodeError> {
-        let at = self.pos;
-        let n = self.u32()? as usize;
-        if n > MAX_ENVELOPE_BYTES {
+/// The recipients, strictly ascending by institution id.
+fn read_recipients(r: &mut Reader<'_>) -> Result<Vec<Recipient>, DecodeError> {
+    let n = usize::from(r.u16("recipient count")?);
+    let mut recipients: Vec<Recipient> = Vec::with_capacity(n.min(64));
+    for _ in 0..n {
+        let at = r.offset();
+        let rec = Recipient {
+            institution: text(r)?,
+            enc: r.bytes_u16("encapsulated key")?.to_vec(),
+            wrapped_key: r.bytes_u16("wrapped key")?.to_vec(),
+        };
+        if recipients
+            .last()
+            .is_some_and(|p| p.institution >= rec.institution)
+        {
             return Err(DecodeError::Invalid {
-                what: "length exceeds the envelope size limit",
+                what: "recipients not in strictly ascending order",
                 at,
             });
         }
-        Ok(self.take(n)?.to_vec())
+        recipients.push(rec);
     }
-    fn str(&mut self) -> Result<String, DecodeError> {
-        let at = self.pos;
-        let b = self.bytes16()?;
-        if b.len() > MAX_STR {
+    Ok(recipients)
+}
+
+/// One field: name, body, and its ciphertexts (strictly ascending by
+/// recipient index, each index naming a listed recipient).
+fn read_field(
+    r: &mut Reader<'_>,
+    version: u8,
+    recipients: usize,
+) -> Result<SealedField, DecodeError> {
+    let name = text(r)?;
+    let body = read_body(r, version)?;
+    let m = usize::from(r.u16("ciphertext count")?);
+    let mut ciphertexts: Vec<FieldCiphertext> = Vec::with_capacity(m.min(64));
+    for _ in 0..m {
+        let at = r.offset();
+        let recipient = r.u16("recipient index")?;
+        if usize::from(recipient) >= recipients {
             return Err(DecodeError::Invalid {
-                what: "text longer than 1024 bytes",
+                what: "ciphertext names a recipient that is not listed",
                 at,
             });
         }
-        String::from_utf8(b).map_err(|_| DecodeError::Invalid {
-            what: "text is not UTF-8",
+        if ciphertexts.last().is_some_and(|c| c.recipient >= recipient) {
+            return Err(DecodeError::Invalid {
+                what: "ciphertexts not in strictly ascending recipient order",
+                at,
+            });
+        }
+        ciphertexts.push(FieldCiphertext {
+            recipient,
+            ciphertext: bytes32(r, "ciphertext")?,
+        });
+    }
+    Ok(SealedField {
+        name,
+        body,
+        ciphertexts,
+    })
+}
+
+/// A field body: its kind byte and what that kind carries.
+fn read_body(r: &mut Reader<'_>, version: u8) -> Result<FieldBody, DecodeError> {
+    let at = r.offset();
+    Ok(match r.u8("field kind")? {
+        0 => FieldBody::Public(bytes32(r, "public value")?),
+        1 => FieldBody::Pseudonym(r.array::<32>("pseudonym")?),
+        2 => {
+            let commitment = r.array::<32>("commitment")?;
+            let at = r.offset();
+            let proof = match r.u8("proof presence")? {
+                0 => None,
+                1 => Some(bytes32(r, "range proof")?),
+                _ => {
+                    return Err(DecodeError::Invalid {
+                        what: "proof presence flag is not 0 or 1",
+                        at,
+                    })
+                }
+            };
+            FieldBody::Committed { commitment, proof }
+        }
+        3 => FieldBody::Encrypted,
+        4 => FieldBody::Derived(bytes32(r, "derived value")?),
+        5 if version >= 2 => FieldBody::Bn254Committed(r.array::<32>("BN254 commitment")?),
+        _ => {
+            return Err(DecodeError::Invalid {
+                what: "unknown field kind",
+                at,
+            })
+        }
+    })
+}
+
+/// The predicate section (format version 2).
+fn read_predicates(r: &mut Reader<'_>) -> Result<Vec<PredicateProof>, DecodeError> {
+    let n = r.u16("predicate count")?;
+    let mut predicates = Vec::new();
+    for _ in 0..n {
+        let at = r.offset();
+        let circuit = r.u8("circuit")?;
+        if !(1..=3).contains(&circuit) {
+            return Err(DecodeError::Invalid {
+                what: "unknown predicate circuit",
+                at,
+            });
+        }
+        let key_id = r.array::<32>("key id")?;
+        let count = r.u8("proof count")?;
+        let mut proofs = Vec::with_capacity(usize::from(count));
+        for _ in 0..count {
+            proofs.push(r.bytes_u16("proof")?.to_vec());
+        }
+        predicates.push(PredicateProof {
+            circuit,
+            key_id,
+            proofs,
+        });
+    }
+    Ok(predicates)
+}
+
+/// `u16 length ‖ UTF-8`, at most [`MAX_STR`] bytes.
+fn text(r: &mut Reader<'_>) -> Result<String, DecodeError> {
+    let at = r.offset();
+    let b = r.bytes_u16("text")?;
+    if b.len() > MAX_STR {
+        return Err(DecodeError::Invalid {
+            what: "text longer than 1024 bytes",
             at,
-        })
+        });
+    }
+    String::from_utf8(b.to_vec()).map_err(|_| DecodeError::Invalid {
+        what: "text is not UTF-8",
+        at,
+    })
+}
+
+/// `u32 length ‖ bytes`, the length bounded by the envelope size limit
+/// before anything is allocated.
+fn bytes32(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<u8>, DecodeError> {
+    let at = r.offset();
+    let n = r.u32(what)?;
+    if usize::try_from(n).map_or(true, |n| n > MAX_ENVELOPE_BYTES) {
+        return Err(DecodeError::Invalid {
+            what: "length exceeds the envelope size limit",
+            at,
+        });
+    }
+    Ok(r.take(what, n as usize)?.to_vec())
+}
+
+impl From<CodecError> for DecodeError {
+    fn from(e: CodecError) -> Self {
+        match e {
+            CodecError::Truncated { offset, .. } => DecodeError::Truncated(offset),
+            CodecError::Trailing { extra, .. } => DecodeError::Trailing(extra),
+            CodecError::Invalid { what, offset, .. } => DecodeError::Invalid { what, at: offset },
+            // The codec's errors are non-exhaustive; any other is a malformed item.
+            _ => DecodeError::Invalid {
+                what: "malformed envelope",
+                at: 0,
+            },
+        }
+    }
+}
+
+// Writers. Lengths are bounded by the seal path (names ≤ 1 KiB, values ≤ 4 KiB,
+// proofs ≤ a few KiB, fewer than 65,536 items of each kind), so nothing is
+// clamped in practice; `decode` enforces the bounds.
+
+/// A count as its `u16`.
+fn count(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+/// One field: name, kind byte and body, then its ciphertexts.
+fn write_field(w: &mut Vec<u8>, f: &SealedField) {
+    w.put_str_u16(&f.name);
+    match &f.body {
+        FieldBody::Public(v) => {
+            w.put_u8(0);
+            w.put_bytes_u32(v);
+        }
+        FieldBody::Pseudonym(p) => {
+            w.put_u8(1);
+            w.put(p);
+        }
+        FieldBody::Committed { commitment, proof } => {
+            w.put_u8(2);
+            w.put(commitment);
+            w.put_option(proof.as_ref(), |w, p| w.put_bytes_u32(p));
+        }
+        FieldBody::Encrypted => w.put_u8(3),
+        FieldBody::Derived(v) => {
+            w.put_u8(4);
+            w.put_bytes_u32(v);
+        }
+        FieldBody::Bn254Committed(c) => {
+            w.put_u8(5);
+            w.put(c);
+        }
+    }
+    w.put_u16(count(f.ciphertexts.len()));
+    for c in &f.ciphertexts {
+        w.put_u16(c.recipient);
+        w.put_bytes_u32(&c.ciphertext);
     }
 }

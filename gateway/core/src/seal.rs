@@ -105,7 +105,66 @@ pub(crate) fn resolve_roles<'v>(
     Ok(out)
 }
 
+/// Seals a record: checks the request, wraps one data key per recipient,
+/// seals each field as its disclosure says, proves the predicates, signs.
 pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelope, SealError> {
+    let plan = req.plan;
+    let ledger = req.trust.directory.ledger.as_str();
+    let suite_id = check_request(req)?;
+    let suite = suite_id.suite();
+    let submitter = req.submitter.id.as_str();
+    let parties = admitted_parties(req)?;
+    let field_recipients = field_recipients(req, &parties)?;
+    let all: BTreeSet<String> = field_recipients.iter().flatten().cloned().collect();
+    let id = bind::envelope_id(suite, ledger, submitter, req.idempotency_key);
+    let (recipients, data_keys) = wrap_data_keys(req, suite, &id, &all, rng)?;
+    let mut sealer = FieldSealer {
+        req,
+        suite,
+        id,
+        all: &all,
+        data_keys: &data_keys,
+        bn254: predicates::bn254_fields(plan),
+        bn254_openings: BTreeMap::new(),
+    };
+    let mut fields = Vec::with_capacity(plan.fields.len());
+    for (i, ((f, value), to)) in plan
+        .fields
+        .iter()
+        .zip(&req.record.values)
+        .zip(&field_recipients)
+        .enumerate()
+    {
+        if let Some(sealed) = sealer.field(i, f, value, to, rng)? {
+            fields.push(sealed);
+        }
+    }
+    let predicate_proofs = prove_predicates(req, &sealer.bn254_openings, rng)?;
+    let mut env = Envelope {
+        suite: suite_id,
+        ledger: ledger.to_owned(),
+        id,
+        policy: PolicyRef {
+            id: plan.id.clone(),
+            version: plan.version,
+            hash: plan.hash(),
+        },
+        submitter: submitter.to_owned(),
+        timestamp_ms: req.timestamp_ms,
+        idempotency_key: req.idempotency_key.to_owned(),
+        recipients,
+        fields,
+        predicates: predicate_proofs,
+        signature: Vec::new(),
+    };
+    sign_envelope(&mut env, req.submitter);
+    Ok(env)
+}
+
+/// The request itself: the policy binds this ledger and is sealable, its
+/// suite exists, the idempotency key is well formed, and the submitter is
+/// admitted at the record's time. Returns the suite.
+fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
     let plan = req.plan;
     let ledger = req.trust.directory.ledger.as_str();
     if !plan.binds(ledger) {
@@ -117,7 +176,6 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     }
     let suite_id =
         SuiteId::from_name(&plan.suite).ok_or_else(|| SealError::Suite(plan.suite.clone()))?;
-    let suite = suite_id.suite();
     unsupported(plan).map_or(Ok(()), |why| Err(SealError::Unsupported(why)))?;
     let key = req.idempotency_key;
     if key.is_empty()
@@ -135,10 +193,15 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     {
         return Err(SealError::SubmitterNotMember(submitter.to_owned()));
     }
+    Ok(suite_id)
+}
 
-    // Every party a record names must be admitted to the ledger.
-    let mut parties: BTreeMap<&str, &str> = BTreeMap::new();
-    for (f, v) in plan.fields.iter().zip(&req.record.values) {
+/// The record's party fields (field name → institution), each of which must
+/// name an institution admitted to the ledger at the record's time.
+fn admitted_parties<'r>(req: &'r SealRequest<'_>) -> Result<BTreeMap<&'r str, &'r str>, SealError> {
+    let ledger = req.trust.directory.ledger.as_str();
+    let mut parties = BTreeMap::new();
+    for (f, v) in req.plan.fields.iter().zip(&req.record.values) {
         if let (FieldType::Party, Value::Party(p)) = (&f.ty, v) {
             if req.trust.directory.member_at(p, req.timestamp_ms).is_none() {
                 return Err(RecordError {
@@ -147,33 +210,49 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
                 }
                 .into());
             }
-            parties.insert(&f.name, p);
+            parties.insert(f.name.as_str(), p.as_str());
         }
     }
+    Ok(parties)
+}
 
-    // Recipients of each field, and the union: one data key per recipient.
-    let mut field_recipients = Vec::with_capacity(plan.fields.len());
-    let mut all = BTreeSet::new();
-    for f in &plan.fields {
-        let set = resolve_roles(
-            f.disclosure.recipients(),
-            |n| parties.get(n).copied(),
-            &req.trust.directory,
-            req.timestamp_ms,
-        )
-        .map_err(|role| SealError::EmptyRole {
-            role,
-            ledger: ledger.to_owned(),
-        })?;
-        all.extend(set.iter().cloned());
-        field_recipients.push(set);
-    }
+/// The institutions each field goes to, in the plan's field order.
+fn field_recipients(
+    req: &SealRequest<'_>,
+    parties: &BTreeMap<&str, &str>,
+) -> Result<Vec<BTreeSet<String>>, SealError> {
+    let ledger = req.trust.directory.ledger.as_str();
+    req.plan
+        .fields
+        .iter()
+        .map(|f| {
+            resolve_roles(
+                f.disclosure.recipients(),
+                |n| parties.get(n).copied(),
+                &req.trust.directory,
+                req.timestamp_ms,
+            )
+            .map_err(|role| SealError::EmptyRole {
+                role,
+                ledger: ledger.to_owned(),
+            })
+        })
+        .collect()
+}
 
-    let id = bind::envelope_id(suite, ledger, submitter, key);
-    let info = bind::wrap_info(ledger, &id);
+/// A fresh data key per recipient (never one shared key: a recipient must
+/// not decrypt fields meant for others), each wrapped to its institution.
+fn wrap_data_keys(
+    req: &SealRequest<'_>,
+    suite: &dyn crate::suite::Suite,
+    id: &[u8; 16],
+    all: &BTreeSet<String>,
+    rng: &mut dyn RngCoreCrypto,
+) -> Result<(Vec<Recipient>, Vec<zeroize::Zeroizing<[u8; 32]>>), SealError> {
+    let info = bind::wrap_info(&req.trust.directory.ledger, id);
     let mut recipients = Vec::with_capacity(all.len());
     let mut data_keys = Vec::with_capacity(all.len());
-    for inst in &all {
+    for inst in all {
         let pk = req
             .trust
             .directory
@@ -192,44 +271,75 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
         });
         data_keys.push(dk);
     }
-    let index_of = |inst: &str| all.iter().position(|i| i == inst);
+    Ok((recipients, data_keys))
+}
 
-    let bn254 = predicates::bn254_fields(plan);
-    let mut bn254_openings = BTreeMap::new();
-    let mut fields = Vec::with_capacity(plan.fields.len());
-    for (i, ((f, value), to)) in plan
-        .fields
-        .iter()
-        .zip(&req.record.values)
-        .zip(&field_recipients)
-        .enumerate()
-    {
-        let (body, plaintext) = match &f.disclosure {
-            Disclosure::Drop => continue,
+/// Seals fields one by one, keeping the BN254 openings the predicates need.
+struct FieldSealer<'a, 'r> {
+    req: &'a SealRequest<'r>,
+    suite: &'a dyn crate::suite::Suite,
+    id: [u8; 16],
+    /// Every recipient, in envelope order.
+    all: &'a BTreeSet<String>,
+    data_keys: &'a [zeroize::Zeroizing<[u8; 32]>],
+    bn254: BTreeSet<&'a str>,
+    bn254_openings: BTreeMap<String, Bn254Opening>,
+}
+
+type Plaintext = Option<zeroize::Zeroizing<Vec<u8>>>;
+
+impl FieldSealer<'_, '_> {
+    /// Field `i` of the plan (its index counts dropped fields: it is the
+    /// AES-GCM nonce), or `None` when it is dropped.
+    fn field(
+        &mut self,
+        i: usize,
+        f: &veilgate_policies::FieldPlan,
+        value: &Value,
+        to: &BTreeSet<String>,
+        rng: &mut dyn RngCoreCrypto,
+    ) -> Result<Option<SealedField>, SealError> {
+        let Some((body, plaintext)) = self.body(f, value, rng)? else {
+            return Ok(None);
+        };
+        let mut ciphertexts = Vec::with_capacity(to.len());
+        if let Some(pt) = plaintext {
+            for inst in to {
+                ciphertexts.push(self.encrypt(i, &f.name, inst, &pt)?);
+            }
+        }
+        Ok(Some(SealedField {
+            name: f.name.clone(),
+            body,
+            ciphertexts,
+        }))
+    }
+
+    /// What the ledger shows of a field, and what its recipients decrypt.
+    fn body(
+        &mut self,
+        f: &veilgate_policies::FieldPlan,
+        value: &Value,
+        rng: &mut dyn RngCoreCrypto,
+    ) -> Result<Option<(FieldBody, Plaintext)>, SealError> {
+        let secret = |v: Vec<u8>| Some(zeroize::Zeroizing::new(v));
+        Ok(Some(match &f.disclosure {
+            Disclosure::Drop => return Ok(None),
             Disclosure::Public => (FieldBody::Public(value.encode()), None),
             Disclosure::Pseudonym { .. } => {
                 let encoded = value.encode();
-                let tag = suite.pseudonym(
-                    &req.pseudonym_key.0,
-                    &bind::pseudonym_input(ledger, &encoded),
+                let tag = self.suite.pseudonym(
+                    &self.req.pseudonym_key.0,
+                    &bind::pseudonym_input(&self.req.trust.directory.ledger, &encoded),
                 );
-                (
-                    FieldBody::Pseudonym(tag),
-                    Some(zeroize::Zeroizing::new(encoded)),
-                )
+                (FieldBody::Pseudonym(tag), secret(encoded))
             }
             Disclosure::Mask { .. } | Disclosure::Generalize { .. } => {
                 let shown = value.derived(&f.disclosure).ok_or(SealError::Crypto)?;
-                (
-                    FieldBody::Derived(shown.encode()),
-                    Some(zeroize::Zeroizing::new(value.encode())),
-                )
+                (FieldBody::Derived(shown.encode()), secret(value.encode()))
             }
-            Disclosure::Encrypt { .. } => (
-                FieldBody::Encrypted,
-                Some(zeroize::Zeroizing::new(value.encode())),
-            ),
-            Disclosure::Commit { range, .. } if bn254.contains(f.name.as_str()) => {
+            Disclosure::Encrypt { .. } => (FieldBody::Encrypted, secret(value.encode())),
+            Disclosure::Commit { range, .. } if self.bn254.contains(f.name.as_str()) => {
                 if range.is_some() {
                     return Err(SealError::Unsupported(format!(
                         "field `{}` has both a range and a predicate",
@@ -242,101 +352,102 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
                 })?;
                 let opening = Bn254Opening::random(x, rng);
                 let commitment = to_bytes(&opening.commitment());
-                let plaintext = zeroize::Zeroizing::new(opening.to_bytes());
-                bn254_openings.insert(f.name.clone(), opening);
-                (FieldBody::Bn254Committed(commitment), Some(plaintext))
+                let plaintext = secret(opening.to_bytes());
+                self.bn254_openings.insert(f.name.clone(), opening);
+                (FieldBody::Bn254Committed(commitment), plaintext)
             }
-            Disclosure::Commit { range, .. } => {
-                let x = value.committed_integer().ok_or_else(|| RecordError {
-                    field: f.name.clone(),
-                    rule: "must be an integer or amount to be committed".into(),
-                })?;
-                let opening = Opening::random(x, &mut DynRng(rng));
-                let proof = match range {
-                    Some((lo, hi)) => {
-                        let ctx = bind::proof_context(ledger, &id, &f.name);
-                        let st = RangeStatement {
-                            lo: *lo,
-                            hi: *hi,
-                            context: &ctx,
-                        };
-                        Some(
-                            st.prove(&opening, &mut DynRng(rng))
-                                .map_err(|_| SealError::Proof(f.name.clone()))?
-                                .0,
-                        )
-                    }
-                    None => None,
-                };
-                (
-                    FieldBody::Committed {
-                        commitment: opening.commit().0,
-                        proof,
-                    },
-                    Some(zeroize::Zeroizing::new(opening.to_bytes().to_vec())),
-                )
-            }
+            Disclosure::Commit { range, .. } => self.pedersen(f, value, *range, rng)?,
             _ => return Err(SealError::Crypto),
-        };
-        let mut ciphertexts = Vec::with_capacity(to.len());
-        if let Some(pt) = plaintext {
-            for inst in to {
-                let r = index_of(inst).ok_or(SealError::Crypto)?;
-                let dk = data_keys.get(r).ok_or(SealError::Crypto)?;
-                let aad = bind::field_aad(ledger, &id, &f.name, inst);
-                let ciphertext = suite
-                    .seal_field(dk, bind::field_nonce(i), &aad, &pt)
-                    .map_err(|_| SealError::Crypto)?;
-                ciphertexts.push(FieldCiphertext {
-                    recipient: r as u16,
-                    ciphertext,
-                });
-            }
-        }
-        fields.push(SealedField {
-            name: f.name.clone(),
-            body,
-            ciphertexts,
-        });
+        }))
     }
 
-    let predicate_proofs = if plan.predicates.is_empty() {
-        Vec::new()
-    } else {
-        let ring = &req.trust.keys;
-        let public_value = |name: &str| {
-            plan.fields
-                .iter()
-                .position(|f| f.name == name && f.disclosure == Disclosure::Public)
-                .and_then(|i| req.record.values.get(i).cloned())
+    /// A Pedersen commitment, with a range proof bound to the field when the
+    /// policy asks for one.
+    fn pedersen(
+        &self,
+        f: &veilgate_policies::FieldPlan,
+        value: &Value,
+        range: Option<(i64, i64)>,
+        rng: &mut dyn RngCoreCrypto,
+    ) -> Result<(FieldBody, Plaintext), SealError> {
+        let x = value.committed_integer().ok_or_else(|| RecordError {
+            field: f.name.clone(),
+            rule: "must be an integer or amount to be committed".into(),
+        })?;
+        let opening = Opening::random(x, &mut DynRng(rng));
+        let proof = match range {
+            Some((lo, hi)) => {
+                let ctx = bind::proof_context(&self.req.trust.directory.ledger, &self.id, &f.name);
+                let st = RangeStatement {
+                    lo,
+                    hi,
+                    context: &ctx,
+                };
+                let proof = st
+                    .prove(&opening, &mut DynRng(rng))
+                    .map_err(|_| SealError::Proof(f.name.clone()))?;
+                Some(proof.0)
+            }
+            None => None,
         };
-        predicates::prove_all(plan, &bn254_openings, &public_value, ring, rng).map_err(
-            |e| match e {
-                ProveError::False(what) => SealError::PredicateFalse(what),
-                ProveError::Internal(why) => SealError::PredicateProof(why),
+        Ok((
+            FieldBody::Committed {
+                commitment: opening.commit().0,
+                proof,
             },
-        )?
-    };
+            Some(zeroize::Zeroizing::new(opening.to_bytes().to_vec())),
+        ))
+    }
 
-    let mut env = Envelope {
-        suite: suite_id,
-        ledger: ledger.to_owned(),
-        id,
-        policy: PolicyRef {
-            id: plan.id.clone(),
-            version: plan.version,
-            hash: plan.hash(),
-        },
-        submitter: submitter.to_owned(),
-        timestamp_ms: req.timestamp_ms,
-        idempotency_key: key.to_owned(),
-        recipients,
-        fields,
-        predicates: predicate_proofs,
-        signature: Vec::new(),
+    /// The field's plaintext under recipient `inst`'s data key, bound by AAD
+    /// to ledger, envelope, field and recipient.
+    fn encrypt(
+        &self,
+        i: usize,
+        field: &str,
+        inst: &str,
+        pt: &[u8],
+    ) -> Result<FieldCiphertext, SealError> {
+        let r = self
+            .all
+            .iter()
+            .position(|x| x == inst)
+            .ok_or(SealError::Crypto)?;
+        let dk = self.data_keys.get(r).ok_or(SealError::Crypto)?;
+        let aad = bind::field_aad(&self.req.trust.directory.ledger, &self.id, field, inst);
+        let ciphertext = self
+            .suite
+            .seal_field(dk, bind::field_nonce(i), &aad, pt)
+            .map_err(|_| SealError::Crypto)?;
+        Ok(FieldCiphertext {
+            recipient: u16::try_from(r).map_err(|_| SealError::Crypto)?,
+            ciphertext,
+        })
+    }
+}
+
+/// A Groth16 proof of every predicate of the plan, under the trust's keys.
+fn prove_predicates(
+    req: &SealRequest<'_>,
+    openings: &BTreeMap<String, Bn254Opening>,
+    rng: &mut dyn RngCoreCrypto,
+) -> Result<Vec<crate::envelope::PredicateProof>, SealError> {
+    let plan = req.plan;
+    if plan.predicates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let public_value = |name: &str| {
+        plan.fields
+            .iter()
+            .position(|f| f.name == name && f.disclosure == Disclosure::Public)
+            .and_then(|i| req.record.values.get(i).cloned())
     };
-    sign_envelope(&mut env, req.submitter);
-    Ok(env)
+    predicates::prove_all(plan, openings, &public_value, &req.trust.keys, rng).map_err(
+        |e| match e {
+            ProveError::False(what) => SealError::PredicateFalse(what),
+            ProveError::Internal(why) => SealError::PredicateProof(why),
+        },
+    )
 }
 
 /// What this build cannot yet seal or verify in a plan, if anything: set

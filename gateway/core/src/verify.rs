@@ -336,13 +336,10 @@ fn check_shape(
     plan: &Plan,
     directory: &LedgerDirectory,
 ) -> Result<Vec<RangeCheck>, Rejection> {
-    let suite = env.suite.suite();
-    let mut ranges = Vec::new();
     let expected: Vec<_> = plan
         .fields
         .iter()
-        .enumerate()
-        .filter(|(_, f)| f.disclosure != Disclosure::Drop)
+        .filter(|f| f.disclosure != Disclosure::Drop)
         .collect();
     if expected.len() != env.fields.len() {
         return Err(shape(format!(
@@ -351,27 +348,93 @@ fn check_shape(
             expected.len()
         )));
     }
-    // Public party values, needed to resolve party roles to institutions.
-    let mut parties: BTreeMap<&str, String> = BTreeMap::new();
-    for ((_, f), sealed) in expected.iter().zip(&env.fields) {
+    let shape_check = Shape {
+        env,
+        directory,
+        parties: public_parties(&expected, env),
+        bn254: predicates::bn254_fields(plan),
+    };
+    let mut ranges = Vec::new();
+    let mut used = BTreeSet::new();
+    for (f, sealed) in expected.iter().zip(&env.fields) {
+        if let Some(range) = shape_check.body(f, sealed)? {
+            ranges.push(range);
+        }
+        used.extend(shape_check.ciphertexts(f, sealed)?);
+    }
+    check_recipients(env, &used)?;
+    Ok(ranges)
+}
+
+/// Public party values by field name, needed to resolve party roles to
+/// institutions.
+fn public_parties<'p>(
+    expected: &[&'p veilgate_policies::FieldPlan],
+    env: &Envelope,
+) -> BTreeMap<&'p str, String> {
+    let mut parties = BTreeMap::new();
+    for (f, sealed) in expected.iter().zip(&env.fields) {
         if let (FieldType::Party, FieldBody::Public(bytes)) = (&f.ty, &sealed.body) {
             if let Some(Value::Party(p)) = Value::decode(&f.ty, bytes) {
-                parties.insert(&f.name, p);
+                parties.insert(f.name.as_str(), p);
             }
         }
     }
-    let bn254 = predicates::bn254_fields(plan);
-    let mut used = BTreeSet::new();
-    for ((i, f), sealed) in expected.iter().zip(&env.fields) {
-        if sealed.name != f.name {
+    parties
+}
+
+/// Checks each field of an envelope against its line in the plan.
+struct Shape<'a> {
+    env: &'a Envelope,
+    directory: &'a LedgerDirectory,
+    parties: BTreeMap<&'a str, String>,
+    bn254: BTreeSet<&'a str>,
+}
+
+impl Shape<'_> {
+    /// The field's name and kind are the plan's, and its body is well
+    /// formed; returns the range proof to check, if the field has one.
+    fn body(
+        &self,
+        f: &veilgate_policies::FieldPlan,
+        sealed: &crate::envelope::SealedField,
+    ) -> Result<Option<RangeCheck>, Rejection> {
+        let name = &f.name;
+        if sealed.name != *name {
             return Err(shape(format!(
-                "field `{}` where the policy has `{}`",
-                sealed.name, f.name
+                "field `{}` where the policy has `{name}`",
+                sealed.name
             )));
         }
-        let name = &f.name;
+        if !self.kind_matches(f, &sealed.body) {
+            return Err(shape(format!(
+                "field `{name}` is {}, not what the policy says",
+                sealed.body.kind()
+            )));
+        }
+        match &sealed.body {
+            FieldBody::Public(bytes) => self.public(f, bytes).map(|()| None),
+            FieldBody::Committed { commitment, proof } => self.committed(f, commitment, proof),
+            FieldBody::Derived(bytes) if !derived_is_well_formed(&f.disclosure, &f.ty, bytes) => {
+                Err(shape(format!(
+                    "field `{name}` is not a well-formed {} value",
+                    f.disclosure.keyword()
+                )))
+            }
+            FieldBody::Bn254Committed(c) if predicates::field_from_canonical(c).is_none() => {
+                Err(shape(format!(
+                    "commitment of field `{name}` is not a BN254 field element"
+                )))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The body's kind is the one the disclosure makes, and a commitment is
+    /// on BN254 exactly when a predicate names the field.
+    fn kind_matches(&self, f: &veilgate_policies::FieldPlan, body: &FieldBody) -> bool {
         let kind_ok = matches!(
-            (&f.disclosure, &sealed.body),
+            (&f.disclosure, body),
             (Disclosure::Public, FieldBody::Public(_))
                 | (Disclosure::Pseudonym { .. }, FieldBody::Pseudonym(_))
                 | (Disclosure::Commit { .. }, FieldBody::Committed { .. })
@@ -380,88 +443,84 @@ fn check_shape(
                 | (Disclosure::Mask { .. }, FieldBody::Derived(_))
                 | (Disclosure::Generalize { .. }, FieldBody::Derived(_))
         );
-        let committed_right = match &sealed.body {
-            FieldBody::Committed { .. } => !bn254.contains(name.as_str()),
-            FieldBody::Bn254Committed(_) => bn254.contains(name.as_str()),
-            _ => true,
-        };
-        if !kind_ok || !committed_right {
+        let on_bn254 = self.bn254.contains(f.name.as_str());
+        kind_ok
+            && match body {
+                FieldBody::Committed { .. } => !on_bn254,
+                FieldBody::Bn254Committed(_) => on_bn254,
+                _ => true,
+            }
+    }
+
+    /// A public value decodes as its type; a party names a member at the
+    /// envelope's time.
+    fn public(&self, f: &veilgate_policies::FieldPlan, bytes: &[u8]) -> Result<(), Rejection> {
+        let name = &f.name;
+        if Value::decode(&f.ty, bytes).is_none() {
             return Err(shape(format!(
-                "field `{name}` is {}, not what the policy says",
-                sealed.body.kind()
+                "public field `{name}` does not hold a valid {}",
+                f.ty.name()
             )));
         }
-        match &sealed.body {
-            FieldBody::Public(bytes) => {
-                if Value::decode(&f.ty, bytes).is_none() {
-                    return Err(shape(format!(
-                        "public field `{name}` does not hold a valid {}",
-                        f.ty.name()
-                    )));
-                }
-                if f.ty == FieldType::Party
-                    && directory
-                        .member_at(
-                            parties.get(name.as_str()).map_or("", String::as_str),
-                            env.timestamp_ms,
-                        )
-                        .is_none()
-                {
-                    return Err(shape(format!(
-                        "party field `{name}` names an institution that was not a ledger member at the envelope's time"
-                    )));
-                }
-            }
-            FieldBody::Committed { commitment, proof } => {
-                let range = match &f.disclosure {
-                    Disclosure::Commit { range, .. } => *range,
-                    _ => None,
-                };
-                match (range, proof) {
-                    (Some((lo, hi)), Some(p)) => ranges.push(RangeCheck {
-                        field: name.clone(),
-                        lo,
-                        hi,
-                        context: bind::proof_context(&env.ledger, &env.id, name),
-                        commitment: Commitment(*commitment),
-                        proof: RangeProof(p.clone()),
-                    }),
-                    (None, None) => {}
-                    (Some(_), None) => {
-                        return Err(shape(format!(
-                            "field `{name}` lacks the range proof its policy requires"
-                        )))
-                    }
-                    (None, Some(_)) => {
-                        return Err(shape(format!(
-                            "field `{name}` carries a proof its policy does not state"
-                        )))
-                    }
-                }
-            }
-            FieldBody::Derived(bytes) => {
-                if !derived_is_well_formed(&f.disclosure, &f.ty, bytes) {
-                    return Err(shape(format!(
-                        "field `{name}` is not a well-formed {} value",
-                        f.disclosure.keyword()
-                    )));
-                }
-            }
-            FieldBody::Bn254Committed(c) => {
-                if predicates::field_from_canonical(c).is_none() {
-                    return Err(shape(format!(
-                        "commitment of field `{name}` is not a BN254 field element"
-                    )));
-                }
-            }
-            FieldBody::Pseudonym(_) | FieldBody::Encrypted => {}
+        let party = self.parties.get(name.as_str()).map_or("", String::as_str);
+        if f.ty == FieldType::Party
+            && self
+                .directory
+                .member_at(party, self.env.timestamp_ms)
+                .is_none()
+        {
+            return Err(shape(format!(
+                "party field `{name}` names an institution that was not a ledger member at the envelope's time"
+            )));
         }
-        // Ciphertexts go to exactly the institutions the policy's roles name.
+        Ok(())
+    }
+
+    /// A Pedersen commitment carries a range proof exactly when its policy
+    /// states a range.
+    fn committed(
+        &self,
+        f: &veilgate_policies::FieldPlan,
+        commitment: &[u8; 32],
+        proof: &Option<Vec<u8>>,
+    ) -> Result<Option<RangeCheck>, Rejection> {
+        let name = &f.name;
+        let range = match &f.disclosure {
+            Disclosure::Commit { range, .. } => *range,
+            _ => None,
+        };
+        match (range, proof) {
+            (Some((lo, hi)), Some(p)) => Ok(Some(RangeCheck {
+                field: name.clone(),
+                lo,
+                hi,
+                context: bind::proof_context(&self.env.ledger, &self.env.id, name),
+                commitment: Commitment(*commitment),
+                proof: RangeProof(p.clone()),
+            })),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(shape(format!(
+                "field `{name}` lacks the range proof its policy requires"
+            ))),
+            (None, Some(_)) => Err(shape(format!(
+                "field `{name}` carries a proof its policy does not state"
+            ))),
+        }
+    }
+
+    /// Ciphertexts go to exactly the institutions the policy's roles name,
+    /// each of a possible length. Returns those institutions.
+    fn ciphertexts(
+        &self,
+        f: &veilgate_policies::FieldPlan,
+        sealed: &crate::envelope::SealedField,
+    ) -> Result<BTreeSet<String>, Rejection> {
+        let name = &f.name;
         let want = resolve_roles(
             f.disclosure.recipients(),
-            |n| parties.get(n).map(String::as_str),
-            directory,
-            env.timestamp_ms,
+            |n| self.parties.get(n).map(String::as_str),
+            self.directory,
+            self.env.timestamp_ms,
         )
         .map_err(|role| {
             shape(format!(
@@ -472,7 +531,8 @@ fn check_shape(
             .ciphertexts
             .iter()
             .filter_map(|c| {
-                env.recipients
+                self.env
+                    .recipients
                     .get(usize::from(c.recipient))
                     .map(|r| r.institution.clone())
             })
@@ -482,28 +542,33 @@ fn check_shape(
                 "field `{name}` is encrypted to other institutions than its policy names"
             )));
         }
+        let tag = self.env.suite.suite().aead_tag_len();
+        // Commitment openings have a fixed size; other plaintexts do not.
+        let pt_len = match &sealed.body {
+            FieldBody::Committed { .. } | FieldBody::Bn254Committed(_) => Some(40),
+            _ => None,
+        };
         for c in &sealed.ciphertexts {
-            let pt_len = match &sealed.body {
-                FieldBody::Committed { .. } | FieldBody::Bn254Committed(_) => Some(40),
-                _ => None,
-            };
-            if c.ciphertext.len() < suite.aead_tag_len()
-                || pt_len.is_some_and(|n| c.ciphertext.len() != n + suite.aead_tag_len())
-            {
+            if c.ciphertext.len() < tag || pt_len.is_some_and(|n| c.ciphertext.len() != n + tag) {
                 return Err(shape(format!(
                     "a ciphertext of field `{name}` has an impossible length"
                 )));
             }
         }
-        let _ = i;
-        used.extend(got);
+        Ok(got)
     }
+}
+
+/// The recipient list is exactly the institutions the fields go to, each
+/// with a wrapped key of a possible length.
+fn check_recipients(env: &Envelope, used: &BTreeSet<String>) -> Result<(), Rejection> {
+    let suite = env.suite.suite();
     let listed: BTreeSet<String> = env
         .recipients
         .iter()
         .map(|r| r.institution.clone())
         .collect();
-    if listed != used {
+    if listed != *used {
         return Err(shape(
             "recipient list differs from the institutions the fields are encrypted to",
         ));
@@ -516,7 +581,7 @@ fn check_shape(
             )));
         }
     }
-    Ok(ranges)
+    Ok(())
 }
 
 /// A published mask or generalization has the form its disclosure promises:

@@ -111,3 +111,52 @@ fn ledger_entry_hashes_are_as_documented() {
         assert_eq!(hex::encode(h), e["entry_hash"].as_str().unwrap());
     }
 }
+
+#[test]
+fn template_plan_hashes_are_the_known_answers() {
+    let v = vectors("plan-hash-v1.json");
+    let want = v["plans"].as_array().unwrap();
+    assert_eq!(want.len(), veilgate_policies::TEMPLATES.len());
+    for p in want {
+        let name = p["policy"].as_str().unwrap();
+        let (_, text) = veilgate_policies::TEMPLATES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap();
+        let plan = veilgate_policies::compile(text).unwrap();
+        assert_eq!(
+            hex::encode(plan.hash()),
+            p["plan_hash"].as_str().unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn record_digests_are_the_known_answers() {
+    for r in vectors("record-digest-v1.json")["records"]
+        .as_array()
+        .unwrap()
+    {
+        let name = r["policy"].as_str().unwrap();
+        let (_, text) = veilgate_policies::TEMPLATES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap();
+        let plan = veilgate_policies::compile(text).unwrap();
+        assert_eq!(hex::encode(plan.hash()), r["plan_hash"].as_str().unwrap());
+        let record = plan.validate_record(&r["record"]).unwrap();
+        let digest = veilgate_server::store::record_digest(&plan.hash(), &record);
+        assert_eq!(hex::encode(digest), r["digest"].as_str().unwrap(), "{name}");
+    }
+}
+
+#[test]
+fn verdicts_are_stored_as_the_documented_json() {
+    use veilgate_server::peer::Verdict;
+    for text in vectors("verdict-v1.json")["verdicts"].as_array().unwrap() {
+        let text = text.as_str().unwrap();
+        let v: Verdict = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), text);
+    }
+}

@@ -3,7 +3,7 @@
 //!
 //! An anchor is a ledger entry whose id is `SHA-256(AUDIT_ANCHOR_ID ‖ u64
 //! seq)[..16]` and whose bytes are `"VGAA" ‖ u64 seq ‖ hash of audit entry
-//! seq` (44 bytes). Anchors go to the gateway's first configured ledger.
+//! seq` (44 bytes). Anchors go to the gateway's ledger whose id sorts first.
 
 use sha2::{Digest, Sha256};
 use veilgate_circuits::domain;
@@ -58,8 +58,9 @@ impl Codec for Anchor {
     }
 }
 
-/// The anchor in ledger bytes, if they are one (envelopes never start with
-/// `VGAA`: they start with their version byte).
+/// The anchor in ledger bytes, if they are one (envelopes start with
+/// `VGEN`, never `VGAA`). A reader also checks the entry's id
+/// ([`Anchor::id`]) before trusting it is an anchor.
 pub fn parse(bytes: &[u8]) -> Option<Anchor> {
     Anchor::from_bytes(bytes).ok()
 }

@@ -16,6 +16,20 @@ use sha2::{Digest, Sha256};
 use veilgate_circuits::domain;
 use veilgate_codec::{Codec, CodecError, Reader, Writer};
 
+/// The longest text (actor, ledger, detail) an entry holds, in bytes.
+pub const MAX_TEXT: usize = 4096;
+
+/// Cuts `s` to at most [`MAX_TEXT`] bytes at a character boundary.
+fn cut(s: &mut String) {
+    if s.len() > MAX_TEXT {
+        let mut end = MAX_TEXT;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+}
+
 /// The previous hash of the first entry.
 pub const GENESIS: [u8; 32] = [0; 32];
 
@@ -124,7 +138,19 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// Numbers and chains an event after `prev` (`None`: the first entry).
-    pub fn chain(prev: Option<&AuditEntry>, time_ms: u64, event: AuditEvent) -> AuditEntry {
+    /// Texts longer than [`MAX_TEXT`] bytes are cut at a character boundary,
+    /// so every entry encodes and decodes.
+    pub fn chain(prev: Option<&AuditEntry>, time_ms: u64, mut event: AuditEvent) -> AuditEntry {
+        for text in [
+            Some(&mut event.actor),
+            event.ledger.as_mut(),
+            event.detail.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            cut(text);
+        }
         let mut e = AuditEntry {
             seq: prev.map_or(0, |p| p.seq + 1),
             time_ms,
@@ -269,9 +295,22 @@ mod tests {
         for a in Action::ALL {
             assert_eq!(Action::from_code(a.code()), Some(a));
         }
+        codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), Action::ALL.len());
         assert_eq!(Action::from_code(0), None);
+    }
+
+    #[test]
+    fn a_long_detail_is_cut_at_a_character_boundary_and_still_decodes() {
+        let event = AuditEvent {
+            detail: Some("é".repeat(3000)),
+            ..AuditEvent::gateway(Action::Start)
+        };
+        let e = AuditEntry::chain(None, 1, event);
+        let detail = e.event.detail.as_deref().unwrap();
+        assert!(detail.len() <= MAX_TEXT && detail.len() >= MAX_TEXT - 1);
+        assert_eq!(AuditEntry::from_bytes(&e.to_bytes()).unwrap(), e);
     }
 
     #[test]

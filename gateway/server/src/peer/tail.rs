@@ -103,7 +103,11 @@ impl Follower {
             .ledger
             .by_sequence(sequence)?
             .ok_or(PeerError::NotReadable(sequence))?;
-        let anchor = crate::audit::anchor::parse(&entry.envelope).is_some();
+        // An anchor is its bytes under its own id: a member's entry shaped
+        // like one but under another id is judged as an envelope (and
+        // rejected), never waved through.
+        let anchor = crate::audit::anchor::parse(&entry.envelope)
+            .is_some_and(|a| a.id() == entry.envelope_id);
         if !anchor {
             self.learn_policy(&entry.envelope)?;
         }

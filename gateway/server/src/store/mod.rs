@@ -164,7 +164,7 @@ impl Store {
 
     /// Queues a sealed envelope: submission, outbox entry and audit entry in
     /// one fsynced transaction — or reports the existing one / a conflict.
-    pub fn offer(
+    pub(crate) fn offer(
         &self,
         sub: &Submission,
         value: &OutboxValue,
@@ -207,7 +207,7 @@ impl Store {
     }
 
     /// The oldest outbox entries, in acceptance order.
-    pub fn pending(&self, limit: usize) -> Result<Vec<Pending>, StoreError> {
+    pub(crate) fn pending(&self, limit: usize) -> Result<Vec<Pending>, StoreError> {
         let tx = self.db.begin_read().map_err(db)?;
         let t = tx.open_table(OUTBOX).map_err(db)?;
         let mut out = Vec::new();
@@ -219,7 +219,7 @@ impl Store {
     }
 
     /// The latest deliveries to `ledger`, newest first, at most `limit`.
-    pub fn recent_deliveries(
+    pub(crate) fn recent_deliveries(
         &self,
         ledger: &str,
         limit: usize,
@@ -249,7 +249,12 @@ impl Store {
     /// Puts a delivery the ledger no longer holds back into the outbox, at
     /// its original place, and the submission back to `accepted` — audited
     /// in the same transaction.
-    pub fn requeue(&self, p: &Pending, now_ms: u64, audit: AuditEvent) -> Result<(), StoreError> {
+    pub(crate) fn requeue(
+        &self,
+        p: &Pending,
+        now_ms: u64,
+        audit: AuditEvent,
+    ) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
         {
             let mut delivered = tx.open_table(DELIVERED).map_err(db)?;
@@ -269,8 +274,8 @@ impl Store {
 
     /// Records a batch of deliveries in one transaction: outbox entries moved
     /// to `delivered`, submissions on the ledger. Returns each delivered
-    /// submission (`None` for an entry without one, such as an anchor).
-    pub fn delivered(
+    /// submission (`None` if its submission record is missing).
+    pub(crate) fn delivered(
         &self,
         batch: &[Delivery<'_>],
         now_ms: u64,
@@ -299,7 +304,7 @@ impl Store {
 
     /// Appends an audit entry on its own (an action with nothing else to
     /// commit, such as a start or an open).
-    pub fn audit(&self, time_ms: u64, e: AuditEvent) -> Result<AuditEntry, StoreError> {
+    pub(crate) fn audit(&self, time_ms: u64, e: AuditEvent) -> Result<AuditEntry, StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
         let entry = {
             let mut t = tx.open_table(AUDIT).map_err(db)?;

@@ -1,4 +1,5 @@
-//! Writes the audit log's head into the gateway's first ledger, so a
+//! Writes the audit log's head into the gateway's ledger whose id sorts
+//! first (the ledgers are a sorted map), so a
 //! rewritten log shows against the ledger (`crate::audit::anchor`).
 
 use veilgate_codec::Codec;

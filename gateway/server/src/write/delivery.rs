@@ -9,34 +9,20 @@
 //! [`super::reconcile`] checks that each ledger still holds the latest
 //! deliveries and puts back in the outbox any it lost.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use veilgate_ledger::{Appended, Ledger};
+use veilgate_ledger::Appended;
 
-use super::Pipeline;
+use super::Deliverer;
 use crate::clock::now_ms;
-use crate::metrics::Metrics;
-use crate::store::{Delivery, Pending, Store};
+use crate::store::{Delivery, Pending};
 
 const BATCH: usize = 64;
 const BACKOFF_START: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// How often an idle worker re-checks the latest deliveries.
 const RECONCILE_EVERY_MS: u64 = 5_000;
-
-/// What the worker needs of the gateway: its store, ledgers, waiters and
-/// metrics.
-#[derive(Clone)]
-pub struct Deliverer {
-    pub store: Arc<Store>,
-    pub ledgers: BTreeMap<String, Arc<dyn Ledger>>,
-    pub pipeline: Arc<Pipeline>,
-    pub metrics: Arc<Metrics>,
-    /// How often the audit head is anchored (ms).
-    pub anchor_interval_ms: u64,
-}
 
 /// Why a pass stopped early; the worker backs off and retries.
 #[derive(Debug, thiserror::Error)]

@@ -21,6 +21,25 @@ pub mod reconcile;
 pub mod submission;
 mod waiters;
 
-pub use delivery::Deliverer;
 pub use submission::{Accepted, Queue, Queued, Sealed};
 pub use waiters::{Pipeline, Waiter};
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use veilgate_ledger::Ledger;
+
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// What the worker needs of the gateway: its store, ledgers, waiters and
+/// metrics.
+#[derive(Clone)]
+pub struct Deliverer {
+    pub store: Arc<Store>,
+    pub ledgers: BTreeMap<String, Arc<dyn Ledger>>,
+    pub pipeline: Arc<Pipeline>,
+    pub metrics: Arc<Metrics>,
+    /// How often the audit head is anchored (ms).
+    pub anchor_interval_ms: u64,
+}

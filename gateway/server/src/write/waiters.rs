@@ -6,7 +6,7 @@
 //! submission. No request polls the store.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{oneshot, Notify};
@@ -19,32 +19,45 @@ pub struct Pipeline {
     outbox: Notify,
 }
 
-/// One request's claim on the receipt of an envelope.
+/// One request's claim on the receipt of an envelope. However the request
+/// ends — answered, timed out, replayed, refused, or dropped mid-flight —
+/// dropping the waiter removes its claim, so nothing accumulates.
 pub struct Waiter {
     id: [u8; 16],
-    rx: oneshot::Receiver<Submission>,
+    rx: Option<oneshot::Receiver<Submission>>,
+    pipeline: Arc<Pipeline>,
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        // Close the receiver first so `forget` sees this claim as gone.
+        self.rx = None;
+        self.pipeline.forget(&self.id);
+    }
+}
+
+impl Waiter {
+    /// The delivered submission, or `None` if it did not come within `timeout`.
+    pub async fn wait(mut self, timeout: Duration) -> Option<Submission> {
+        let rx = self.rx.take()?;
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(sub)) => Some(sub),
+            _ => None,
+        }
+    }
 }
 
 impl Pipeline {
     /// Registers interest in the delivery of envelope `id`.
-    pub fn watch(&self, id: [u8; 16]) -> Waiter {
+    pub fn watch(self: &Arc<Self>, id: [u8; 16]) -> Waiter {
         let (tx, rx) = oneshot::channel();
         if let Ok(mut m) = self.waiting.lock() {
             m.entry(id).or_default().push(tx);
         }
-        Waiter { id, rx }
-    }
-
-    /// The delivered submission, or `None` if it did not come within
-    /// `timeout` (the waiter is then forgotten).
-    pub async fn wait(&self, w: Waiter, timeout: Duration) -> Option<Submission> {
-        let Waiter { id, rx } = w;
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(sub)) => Some(sub),
-            _ => {
-                self.forget(&id);
-                None
-            }
+        Waiter {
+            id,
+            rx: Some(rx),
+            pipeline: self.clone(),
         }
     }
 
@@ -107,32 +120,45 @@ mod tests {
 
     #[tokio::test]
     async fn a_delivery_before_the_wait_is_not_missed() {
-        let p = Pipeline::default();
+        let p = Arc::new(Pipeline::default());
         let w = p.watch([1; 16]);
         p.delivered(&[1; 16], &sub());
-        let got = p.wait(w, Duration::from_millis(10)).await;
+        let got = w.wait(Duration::from_millis(10)).await;
         assert_eq!(got.unwrap().sequence, Some(4));
         assert_eq!(p.waiting(), 0);
     }
 
     #[tokio::test]
     async fn every_waiter_of_an_id_is_told_and_others_are_not() {
-        let p = std::sync::Arc::new(Pipeline::default());
+        let p = Arc::new(Pipeline::default());
         let (a, b, other) = (p.watch([1; 16]), p.watch([1; 16]), p.watch([2; 16]));
         let p2 = p.clone();
         tokio::spawn(async move { p2.delivered(&[1; 16], &sub()) });
-        assert!(p.wait(a, Duration::from_secs(5)).await.is_some());
-        assert!(p.wait(b, Duration::from_secs(5)).await.is_some());
-        assert!(p.wait(other, Duration::from_millis(10)).await.is_none());
+        assert!(a.wait(Duration::from_secs(5)).await.is_some());
+        assert!(b.wait(Duration::from_secs(5)).await.is_some());
+        assert!(other.wait(Duration::from_millis(10)).await.is_none());
+        assert_eq!(p.waiting(), 0);
     }
 
     #[tokio::test]
     async fn a_timed_out_waiter_is_forgotten() {
-        let p = Pipeline::default();
+        let p = Arc::new(Pipeline::default());
         let w = p.watch([3; 16]);
-        assert!(p.wait(w, Duration::from_millis(1)).await.is_none());
+        assert!(w.wait(Duration::from_millis(1)).await.is_none());
         assert_eq!(p.waiting(), 0);
         // A late delivery finds nobody and does not fail.
         p.delivered(&[3; 16], &sub());
+    }
+
+    #[test]
+    fn a_waiter_dropped_unused_leaves_nothing_behind() {
+        // A replay, a conflict or a cancelled request drops its waiter
+        // without waiting: its claim must go with it.
+        let p = Arc::new(Pipeline::default());
+        let (a, b) = (p.watch([4; 16]), p.watch([4; 16]));
+        drop(a);
+        assert_eq!(p.waiting(), 1, "the other claim on the same id stays");
+        drop(b);
+        assert_eq!(p.waiting(), 0);
     }
 }

@@ -14,12 +14,13 @@ mod verify;
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::{json, Value as Json};
 
 use super::auth::authorize;
 use super::error::{ApiError, ApiResponse};
 use crate::boot::Gateway;
 use crate::identity::Caller;
+use crate::store::Submission;
 
 /// Every route `route` serves, as written in the OpenAPI document (a test
 /// checks the two agree).
@@ -164,4 +165,44 @@ pub(super) fn parse_id(id: &str) -> Result<[u8; 16], ApiError> {
             )
             .field("envelope_id")
         })
+}
+
+pub(super) fn submission_body(ledger: &str, id: &[u8; 16], s: &Submission) -> Json {
+    json!({
+        "ledger": ledger,
+        "envelope_id": hex::encode(id),
+        "state": s.state,
+        "sequence": s.sequence,
+        "entry_hash": s.entry_hash,
+        "accepted_ms": s.accepted_ms,
+        "delivered_ms": s.delivered_ms,
+    })
+}
+
+/// The keys this gateway holds for the caller: it signs and opens only for
+/// institutions it hosts.
+pub(super) fn hosted_secrets(
+    state: &Gateway,
+    caller: &Caller,
+) -> Result<veilgate_core::InstitutionSecrets, ApiError> {
+    state
+        .hosted
+        .get(&caller.institution)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                403,
+                "not_hosted",
+                format!("this gateway holds no keys for `{}`", caller.institution),
+            )
+        })
+}
+
+pub(super) fn unknown_policy(ledger: &str) -> ApiError {
+    ApiError::new(
+        404,
+        "unknown_policy",
+        format!("no policy of that id is published on ledger `{ledger}`"),
+    )
+    .field("policy")
 }

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value as Json};
 
-use super::submit::hosted_secrets;
-use super::{authorize, blocking, compute, parse_id};
+use super::{authorize, blocking, compute, hosted_secrets, parse_id};
 use crate::audit::{Action, AuditEvent};
 use crate::boot::Gateway;
 use crate::clock::now_ms;

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use serde_json::{json, Value as Json};
 
-use super::submit::{submission_body, unknown_policy};
-use super::{authorize, blocking, parse_id};
+use super::{authorize, blocking, parse_id, submission_body, unknown_policy};
 use crate::boot::Gateway;
 use crate::http::error::{ApiError, ApiResponse};
 use crate::identity::Caller;
@@ -143,8 +142,9 @@ pub(super) async fn verdict(
             format!("no verdict yet for position {sequence}"),
         )
     })?;
-    Ok(ApiResponse::json(
-        200,
-        serde_json::to_value(&v).map_err(|_| ApiError::internal("encoding the verdict failed"))?,
-    ))
+    // Serialised from the struct, not through a JSON map, so the members
+    // come in the documented order (docs/formats/verdict.md).
+    let text =
+        serde_json::to_string(&v).map_err(|_| ApiError::internal("encoding the verdict failed"))?;
+    Ok(ApiResponse::raw("application/json", text))
 }

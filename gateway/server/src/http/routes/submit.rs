@@ -7,10 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 use veilgate_core::SealError;
 
-use super::{authorize, blocking, compute};
+use super::{authorize, blocking, compute, hosted_secrets, submission_body, unknown_policy};
 use crate::boot::Gateway;
 use crate::clock::now_ms;
 use crate::http::error::{ApiError, ApiResponse};
@@ -18,18 +18,6 @@ use crate::identity::Caller;
 use crate::store::Submission;
 use crate::write::submission::SealKeys;
 use crate::write::{Accepted, Queue};
-
-pub(super) fn submission_body(ledger: &str, id: &[u8; 16], s: &Submission) -> Json {
-    json!({
-        "ledger": ledger,
-        "envelope_id": hex::encode(id),
-        "state": s.state,
-        "sequence": s.sequence,
-        "entry_hash": s.entry_hash,
-        "accepted_ms": s.accepted_ms,
-        "delivered_ms": s.delivered_ms,
-    })
-}
 
 pub(super) async fn submit(
     state: Arc<Gateway>,
@@ -104,7 +92,7 @@ pub(super) async fn submit(
     // Queued is durable now. Wait briefly for the receipt so most callers
     // get it in one round trip; otherwise 202 and they poll the status.
     let ack_wait = Duration::from_millis(state.limits().ack_wait_ms);
-    Ok(match state.pipeline.wait(waiter, ack_wait).await {
+    Ok(match waiter.wait(ack_wait).await {
         Some(on_ledger) => ApiResponse::json(201, submission_body(ledger, &id, &on_ledger)),
         None => ApiResponse::json(202, submission_body(ledger, &id, &queued.submission)),
     })
@@ -167,34 +155,6 @@ fn parse_request(body: &[u8]) -> Result<SubmitRequest, ApiError> {
         idempotency_key,
         record,
     })
-}
-
-/// The keys this gateway holds for the caller: it signs and opens only for
-/// institutions it hosts.
-pub(super) fn hosted_secrets(
-    state: &Gateway,
-    caller: &Caller,
-) -> Result<veilgate_core::InstitutionSecrets, ApiError> {
-    state
-        .hosted
-        .get(&caller.institution)
-        .cloned()
-        .ok_or_else(|| {
-            ApiError::new(
-                403,
-                "not_hosted",
-                format!("this gateway holds no keys for `{}`", caller.institution),
-            )
-        })
-}
-
-pub(super) fn unknown_policy(ledger: &str) -> ApiError {
-    ApiError::new(
-        404,
-        "unknown_policy",
-        format!("no policy of that id is published on ledger `{ledger}`"),
-    )
-    .field("policy")
 }
 
 fn conflict() -> ApiError {
