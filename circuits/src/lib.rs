@@ -15,3 +15,17 @@ pub mod poseidon;
 pub mod range;
 
 pub use range::{Commitment, Opening, RangeError, RangeProof, RangeStatement};
+
+/// The math notes of every statement, rendered into rustdoc from `docs/`.
+#[cfg(doc)]
+pub mod notes {
+    /// Bulletproofs range proofs: what is proven and what soundness rests on.
+    #[doc = include_str!("../../docs/notes-range.md")]
+    pub mod range {}
+    /// Poseidon and Merkle trees.
+    #[doc = include_str!("../../docs/notes-poseidon.md")]
+    pub mod poseidon {}
+    /// Groth16 statements.
+    #[doc = include_str!("../../docs/notes-groth16.md")]
+    pub mod groth16 {}
+}

@@ -468,3 +468,108 @@ fn write_field(w: &mut Vec<u8>, f: &SealedField) {
         w.put_bytes_u32(&c.ciphertext);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn sample(version: u8) -> Envelope {
+        let bn254 = version == 2;
+        Envelope {
+            suite: SuiteId::Standard,
+            ledger: "l".into(),
+            id: [7; 16],
+            policy: PolicyRef {
+                id: "p".into(),
+                version: 3,
+                hash: [9; 32],
+            },
+            submitter: "bank-a".into(),
+            timestamp_ms: 1,
+            idempotency_key: "k".into(),
+            recipients: vec![
+                Recipient {
+                    institution: "bank-a".into(),
+                    enc: vec![1; 32],
+                    wrapped_key: vec![2; 48],
+                },
+                Recipient {
+                    institution: "bank-b".into(),
+                    enc: vec![3; 32],
+                    wrapped_key: vec![4; 48],
+                },
+            ],
+            fields: vec![
+                SealedField {
+                    name: "a".into(),
+                    body: FieldBody::Public(vec![0, 1]),
+                    ciphertexts: Vec::new(),
+                },
+                SealedField {
+                    name: "b".into(),
+                    body: if bn254 {
+                        FieldBody::Bn254Committed([5; 32])
+                    } else {
+                        FieldBody::Committed {
+                            commitment: [5; 32],
+                            proof: Some(vec![6; 10]),
+                        }
+                    },
+                    ciphertexts: vec![
+                        FieldCiphertext {
+                            recipient: 0,
+                            ciphertext: vec![8; 56],
+                        },
+                        FieldCiphertext {
+                            recipient: 1,
+                            ciphertext: vec![8; 56],
+                        },
+                    ],
+                },
+            ],
+            predicates: if bn254 {
+                vec![PredicateProof {
+                    circuit: 1,
+                    key_id: [1; 32],
+                    proofs: vec![vec![2; 128]],
+                }]
+            } else {
+                Vec::new()
+            },
+            signature: vec![0xee; 64],
+        }
+    }
+
+    #[test]
+    fn both_versions_round_trip_and_refuse_trailing_and_truncated_bytes() {
+        for version in [1, 2] {
+            let env = sample(version);
+            let bytes = env.encode();
+            assert_eq!(bytes[4], version);
+            assert_eq!(Envelope::decode(&bytes).unwrap(), env);
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert_eq!(Envelope::decode(&longer), Err(DecodeError::Trailing(1)));
+            for n in 0..bytes.len() {
+                assert!(Envelope::decode(&bytes[..n]).is_err(), "prefix {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn ciphertexts_must_name_listed_recipients_in_order() {
+        let mut env = sample(1);
+        env.fields[1].ciphertexts.swap(0, 1);
+        assert!(matches!(
+            Envelope::decode(&env.encode()),
+            Err(DecodeError::Invalid { what, .. }) if what.contains("ascending recipient order")
+        ));
+        let mut env = sample(1);
+        env.fields[1].ciphertexts[1].recipient = 2;
+        assert!(matches!(
+            Envelope::decode(&env.encode()),
+            Err(DecodeError::Invalid { what, .. }) if what.contains("not listed")
+        ));
+    }
+}

@@ -27,3 +27,20 @@ pub use seal::{seal, sign_envelope, unsupported, SealError, SealRequest, MAX_IDE
 pub use suite::SuiteId;
 pub use trust::Trust;
 pub use verify::{verify, verify_batch, PolicySet, Rejection, VerifiedEnvelope};
+
+/// The design notes this core implements, rendered into rustdoc from `docs/`.
+#[cfg(doc)]
+pub mod design {
+    /// The envelope format, byte by byte.
+    #[doc = include_str!("../../../docs/envelope.md")]
+    pub mod envelope {}
+    /// The policy plan and its hash.
+    #[doc = include_str!("../../../docs/policy-plan.md")]
+    pub mod policy_plan {}
+    /// Key files and the directory.
+    #[doc = include_str!("../../../docs/keys.md")]
+    pub mod keys {}
+    /// The Groth16 statements, keys and trust.
+    #[doc = include_str!("../../../docs/notes-groth16.md")]
+    pub mod groth16 {}
+}

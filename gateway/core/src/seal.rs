@@ -240,6 +240,9 @@ fn field_recipients(
         .collect()
 }
 
+/// A field data key, wiped when dropped.
+type DataKey = zeroize::Zeroizing<[u8; 32]>;
+
 /// A fresh data key per recipient (never one shared key: a recipient must
 /// not decrypt fields meant for others), each wrapped to its institution.
 fn wrap_data_keys(
@@ -248,7 +251,7 @@ fn wrap_data_keys(
     id: &[u8; 16],
     all: &BTreeSet<String>,
     rng: &mut dyn RngCoreCrypto,
-) -> Result<(Vec<Recipient>, Vec<zeroize::Zeroizing<[u8; 32]>>), SealError> {
+) -> Result<(Vec<Recipient>, Vec<DataKey>), SealError> {
     let info = bind::wrap_info(&req.trust.directory.ledger, id);
     let mut recipients = Vec::with_capacity(all.len());
     let mut data_keys = Vec::with_capacity(all.len());
@@ -281,7 +284,7 @@ struct FieldSealer<'a, 'r> {
     id: [u8; 16],
     /// Every recipient, in envelope order.
     all: &'a BTreeSet<String>,
-    data_keys: &'a [zeroize::Zeroizing<[u8; 32]>],
+    data_keys: &'a [DataKey],
     bn254: BTreeSet<&'a str>,
     bn254_openings: BTreeMap<String, Bn254Opening>,
 }

@@ -36,6 +36,30 @@ pub mod peer;
 pub mod store;
 pub mod write;
 
+/// The design notes, byte by byte, rendered into this crate's rustdoc from
+/// `docs/` (the repository is the source; these are its views).
+#[cfg(doc)]
+pub mod design {
+    /// Every stored and hashed format, with its vectors.
+    #[doc = include_str!("../../../docs/formats/README.md")]
+    pub mod formats {}
+    /// The audit entry and anchor.
+    #[doc = include_str!("../../../docs/formats/audit.md")]
+    pub mod audit {}
+    /// The outbox value.
+    #[doc = include_str!("../../../docs/formats/outbox.md")]
+    pub mod outbox {}
+    /// The record digest.
+    #[doc = include_str!("../../../docs/formats/record-digest.md")]
+    pub mod record_digest {}
+    /// The verdict.
+    #[doc = include_str!("../../../docs/formats/verdict.md")]
+    pub mod verdict {}
+    /// The ledger entry hash.
+    #[doc = include_str!("../../../docs/formats/ledger-entry.md")]
+    pub mod ledger_entry {}
+}
+
 use std::sync::Arc;
 
 pub use boot::{Gateway, StartError, CONFIG_FILE};

@@ -316,6 +316,9 @@ fn target(what: impl Into<String>, measured: f64, target: &str, met: bool) -> Ta
     }
 }
 
+/// Runs every stage and writes the JSON report: in-process figures per
+/// template, the embedded ledger, then (unless `--no-serve`) a real
+/// `veilgate serve` to saturation, at half rate and with a backlog.
 pub fn run(opts: &Options) -> Result<Report, String> {
     let mut plan = Plan::new(opts.quick);
     if let Some(s) = opts.seconds.filter(|s| *s > 0.0) {
@@ -341,173 +344,258 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         .iter()
         .map(|(name, text, sample)| inproc::Fixture::load(&data, name, text, sample))
         .collect::<Result<_, _>>()?;
-    let cores = inproc::num_cores();
-
     let stages = fixtures.len() as u64 * 5 + 1 + fixtures.len() as u64 * 2 + 1;
+    let bar = progress(stages)?;
+
+    let templates = fixtures
+        .iter()
+        .map(|fx| in_process(fx, &plan, &bar))
+        .collect::<Result<Vec<_>, _>>()?;
+    bar.set_message("embedded ledger: durable appends");
+    let ledger_dir = root.join("ledger-bench");
+    std::fs::create_dir_all(&ledger_dir).map_err(|e| e.to_string())?;
+    let ledger = inproc::ledger(&ledger_dir, plan.ledger_appenders, plan.budget * 2)?;
+    bar.inc(1);
+    let end_to_end = if opts.no_serve {
+        Vec::new()
+    } else {
+        served(
+            &Served {
+                root: &root,
+                data: &data,
+                plan: &plan,
+                bar: &bar,
+            },
+            &fixtures,
+            &templates,
+        )?
+    };
+    bar.finish_and_clear();
+
+    let targets = targets(&templates, &end_to_end, &ledger);
+    let report = Report {
+        format: 1,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        machine: machine(),
+        quick: opts.quick,
+        templates,
+        skipped,
+        ledger,
+        end_to_end,
+        targets,
+    };
+    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(&opts.json, json + "\n").map_err(|e| format!("{}: {e}", opts.json.display()))?;
+    Ok(report)
+}
+
+fn progress(stages: u64) -> Result<ProgressBar, String> {
     let bar = ProgressBar::new(stages);
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
             .map_err(|e| e.to_string())?
             .progress_chars("=> "),
     );
-    let step = |msg: String| {
-        bar.set_message(msg);
-    };
+    Ok(bar)
+}
 
-    let mut templates = Vec::new();
+/// One template in process: its primitives, seal on one and all cores,
+/// verification and opening.
+fn in_process(
+    fx: &inproc::Fixture,
+    plan: &Plan,
+    bar: &ProgressBar,
+) -> Result<TemplateFigures, String> {
+    let name = fx.template.clone();
+    let cores = inproc::num_cores();
     let one = inproc::pool(1)?;
-    for fx in &fixtures {
-        let name = fx.template.clone();
-        // Interleaved rounds, best of each: a shared machine's slow moments
-        // then hit the floor and the seal alike instead of skewing a ratio.
-        let rounds = plan.rounds;
-        let b = plan.budget / rounds;
-        let mut primitives: Vec<Primitive> = Vec::new();
-        let (mut seal1, mut seal_all) = (0.0f64, 0.0f64);
-        for _ in 0..rounds {
-            step(format!("{name}: primitives"));
-            let p = one.install(|| inproc::primitives(fx, b))?;
-            if primitives.is_empty() {
-                primitives = p;
-            } else {
-                for (best, now) in primitives.iter_mut().zip(p) {
-                    if now.unit_us < best.unit_us {
-                        *best = now;
-                    }
+    // Interleaved rounds, best of each: a shared machine's slow moments
+    // then hit the floor and the seal alike instead of skewing a ratio.
+    let rounds = plan.rounds;
+    let b = plan.budget / rounds;
+    let mut primitives: Vec<Primitive> = Vec::new();
+    let (mut seal1, mut seal_all) = (0.0f64, 0.0f64);
+    for _ in 0..rounds {
+        bar.set_message(format!("{name}: primitives"));
+        let p = one.install(|| inproc::primitives(fx, b))?;
+        if primitives.is_empty() {
+            primitives = p;
+        } else {
+            for (best, now) in primitives.iter_mut().zip(p) {
+                if now.unit_us < best.unit_us {
+                    *best = now;
                 }
             }
-            step(format!("{name}: seal on 1 core"));
-            seal1 = seal1.max(inproc::seal_rate(fx, 1, b * 2)?);
-            step(format!("{name}: seal on {cores} cores"));
-            seal_all = seal_all.max(inproc::seal_rate(fx, cores, b * 2)?);
         }
-        bar.inc(3);
-        step(format!("{name}: verify and open"));
-        let verify = inproc::verify_and_open(fx, plan.verify_batch, b, rounds)?;
-        bar.inc(2);
-        let floor_ms: f64 = primitives.iter().map(|p| p.total_us).sum::<f64>() / 1e3;
-        let seal_ms = 1e3 / seal1;
-        templates.push(TemplateFigures {
-            template: name,
-            envelope_bytes: fx.seal("bench-size")?.encode().len(),
-            primitives,
-            floor_ms,
-            seal_ms,
-            overhead_pct: (seal_ms / floor_ms - 1.0) * 100.0,
-            seal_per_s_one_core: seal1,
-            seal_per_s_all_cores: seal_all,
-            cores,
-            scaling: seal_all / seal1,
-            verify,
-        });
+        bar.set_message(format!("{name}: seal on 1 core"));
+        seal1 = seal1.max(inproc::seal_rate(fx, 1, b * 2)?);
+        bar.set_message(format!("{name}: seal on {cores} cores"));
+        seal_all = seal_all.max(inproc::seal_rate(fx, cores, b * 2)?);
     }
+    bar.inc(3);
+    bar.set_message(format!("{name}: verify and open"));
+    let verify = inproc::verify_and_open(fx, plan.verify_batch, b, rounds)?;
+    bar.inc(2);
+    let floor_ms: f64 = primitives.iter().map(|p| p.total_us).sum::<f64>() / 1e3;
+    let seal_ms = 1e3 / seal1;
+    Ok(TemplateFigures {
+        template: name,
+        envelope_bytes: fx.seal("bench-size")?.encode().len(),
+        primitives,
+        floor_ms,
+        seal_ms,
+        overhead_pct: (seal_ms / floor_ms - 1.0) * 100.0,
+        seal_per_s_one_core: seal1,
+        seal_per_s_all_cores: seal_all,
+        cores,
+        scaling: seal_all / seal1,
+        verify,
+    })
+}
 
-    step("embedded ledger: durable appends".into());
-    let ledger_dir = root.join("ledger-bench");
-    std::fs::create_dir_all(&ledger_dir).map_err(|e| e.to_string())?;
-    let ledger = inproc::ledger(&ledger_dir, plan.ledger_appenders, plan.budget * 2)?;
-    bar.inc(1);
+/// Where the served stages run and report.
+struct Served<'a> {
+    root: &'a Path,
+    data: &'a Path,
+    plan: &'a Plan,
+    bar: &'a ProgressBar,
+}
 
+/// A real `veilgate serve`: each template from one client to saturation and
+/// at half that rate; then the backlog stage for the first template.
+fn served(
+    s: &Served<'_>,
+    fixtures: &[inproc::Fixture],
+    templates: &[TemplateFigures],
+) -> Result<Vec<EndToEnd>, String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cores)
+        .worker_threads(inproc::num_cores())
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    let server = load::Server::start(s.data, &s.root.join("serve.log"))?;
+    let mut key = 0u64;
     let mut end_to_end = Vec::new();
-    if !opts.no_serve {
-        let server = load::Server::start(&data, &root.join("serve.log"))?;
-        let mut key = 0u64;
-        for (fx, t) in fixtures.iter().zip(&templates) {
-            let job = load::Job::new(
-                &data,
-                server.base(),
-                fx,
-                format!("bench-{}", fx.template),
-                201,
-            )?;
-            let mut levels = Vec::new();
-            for &c in &plan.levels {
-                step(format!("{}: HTTPS, {c} clients", fx.template));
-                let (p, next) = rt.block_on(load::closed_loop(
-                    job.clone(),
-                    server.pid(),
-                    c,
-                    plan.level_time,
-                    key,
-                ))?;
-                key = next;
-                levels.push(p);
-            }
-            bar.inc(1);
-            let saturation = levels
-                .iter()
-                .max_by(|a, b| a.throughput_per_s.total_cmp(&b.throughput_per_s))
-                .cloned()
-                .ok_or("no load level")?;
-            step(format!(
-                "{}: HTTPS at half the saturation rate",
-                fx.template
-            ));
-            let (half_rate, next) = rt.block_on(load::fixed_rate(
-                job.clone(),
-                server.pid(),
-                saturation.throughput_per_s / 2.0,
-                // Twice as long: a p99 needs enough samples to mean something.
-                plan.level_time * 2,
-                key,
-            ))?;
-            key = next;
-            bar.inc(1);
-            end_to_end.push(EndToEnd {
-                template: fx.template.clone(),
-                ratio_to_in_process: saturation.throughput_per_s / t.seal_per_s_all_cores,
-                in_process_per_s: t.seal_per_s_all_cores,
-                saturation,
-                levels,
-                half_rate,
-                backlog: None,
-            });
-        }
-        drop(server);
-
-        // The backlog: the first template's records pile up behind a
-        // ledger that does not answer, then load continues at saturation.
-        if let (Some(fx), Some(e2e)) = (fixtures.first(), end_to_end.first_mut()) {
-            step(format!(
-                "{}: {} records waiting in the outbox",
-                fx.template, plan.backlog
-            ));
-            stall_ledger(&data)?;
-            let server = load::Server::start(&data, &root.join("serve-stalled.log"))?;
-            let job = load::Job::new(
-                &data,
-                server.base(),
-                fx,
-                format!("bench-backlog-{}", fx.template),
-                202,
-            )?;
-            let c = e2e.saturation.concurrency.max(1);
-            let next = rt.block_on(load::fill(job.clone(), c, plan.backlog, 0))?;
-            let (p, _) = rt.block_on(load::closed_loop(
-                job.clone(),
-                server.pid(),
-                c,
-                plan.level_time,
-                next,
-            ))?;
-            // Read back from the gateway, not counted here.
-            let waiting = rt.block_on(load::outbox_depth(&job.client))?;
-            e2e.backlog = Some(Backlog {
-                records_waiting: waiting,
-                point: p,
-            });
-        }
-        bar.inc(1);
+    for (fx, t) in fixtures.iter().zip(templates) {
+        let (e2e, next) = served_template(s, &rt, &server, fx, t, key)?;
+        key = next;
+        end_to_end.push(e2e);
     }
-    bar.finish_and_clear();
+    drop(server);
+    if let (Some(fx), Some(e2e)) = (fixtures.first(), end_to_end.first_mut()) {
+        e2e.backlog = Some(backlog(s, &rt, fx, e2e.saturation.concurrency.max(1))?);
+    }
+    s.bar.inc(1);
+    Ok(end_to_end)
+}
 
+/// One template over HTTPS: closed loops at each client count, then a
+/// fixed rate at half the best throughput. Returns the next free key.
+fn served_template(
+    s: &Served<'_>,
+    rt: &tokio::runtime::Runtime,
+    server: &load::Server,
+    fx: &inproc::Fixture,
+    t: &TemplateFigures,
+    mut key: u64,
+) -> Result<(EndToEnd, u64), String> {
+    let job = load::Job::new(
+        s.data,
+        server.base(),
+        fx,
+        format!("bench-{}", fx.template),
+        201,
+    )?;
+    let mut levels = Vec::new();
+    for &c in &s.plan.levels {
+        s.bar
+            .set_message(format!("{}: HTTPS, {c} clients", fx.template));
+        let (p, next) = rt.block_on(load::closed_loop(
+            job.clone(),
+            server.pid(),
+            c,
+            s.plan.level_time,
+            key,
+        ))?;
+        key = next;
+        levels.push(p);
+    }
+    s.bar.inc(1);
+    let saturation = levels
+        .iter()
+        .max_by(|a, b| a.throughput_per_s.total_cmp(&b.throughput_per_s))
+        .cloned()
+        .ok_or("no load level")?;
+    s.bar.set_message(format!(
+        "{}: HTTPS at half the saturation rate",
+        fx.template
+    ));
+    let (half_rate, next) = rt.block_on(load::fixed_rate(
+        job.clone(),
+        server.pid(),
+        saturation.throughput_per_s / 2.0,
+        // Twice as long: a p99 needs enough samples to mean something.
+        s.plan.level_time * 2,
+        key,
+    ))?;
+    s.bar.inc(1);
+    let e2e = EndToEnd {
+        template: fx.template.clone(),
+        ratio_to_in_process: saturation.throughput_per_s / t.seal_per_s_all_cores,
+        in_process_per_s: t.seal_per_s_all_cores,
+        saturation,
+        levels,
+        half_rate,
+        backlog: None,
+    };
+    Ok((e2e, next))
+}
+
+/// The backlog: the template's records pile up behind a ledger that does
+/// not answer, then load continues at `clients`.
+fn backlog(
+    s: &Served<'_>,
+    rt: &tokio::runtime::Runtime,
+    fx: &inproc::Fixture,
+    clients: usize,
+) -> Result<Backlog, String> {
+    s.bar.set_message(format!(
+        "{}: {} records waiting in the outbox",
+        fx.template, s.plan.backlog
+    ));
+    stall_ledger(s.data)?;
+    let server = load::Server::start(s.data, &s.root.join("serve-stalled.log"))?;
+    let job = load::Job::new(
+        s.data,
+        server.base(),
+        fx,
+        format!("bench-backlog-{}", fx.template),
+        202,
+    )?;
+    let next = rt.block_on(load::fill(job.clone(), clients, s.plan.backlog, 0))?;
+    let (point, _) = rt.block_on(load::closed_loop(
+        job.clone(),
+        server.pid(),
+        clients,
+        s.plan.level_time,
+        next,
+    ))?;
+    // Read back from the gateway, not counted here.
+    let records_waiting = rt.block_on(load::outbox_depth(&job.client))?;
+    Ok(Backlog {
+        records_waiting,
+        point,
+    })
+}
+
+/// Every target, met or not, with what was measured.
+fn targets(
+    templates: &[TemplateFigures],
+    end_to_end: &[EndToEnd],
+    ledger: &LedgerFigures,
+) -> Vec<Target> {
     let mut targets = Vec::new();
-    for t in &templates {
+    for t in templates {
         targets.push(target(
             format!("{}: seal overhead over its primitives (%)", t.template),
             t.overhead_pct,
@@ -527,7 +615,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
             t.verify.batch_speedup >= 3.0,
         ));
     }
-    for e in &end_to_end {
+    for e in end_to_end {
         targets.push(target(
             format!("{}: HTTPS at saturation ÷ in-process seal (%)", e.template),
             e.ratio_to_in_process * 100.0,
@@ -568,21 +656,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         "≥ 20,000",
         ledger.batch64_per_s >= 20_000.0,
     ));
-
-    let report = Report {
-        format: 1,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-        machine: machine(),
-        quick: opts.quick,
-        templates,
-        skipped,
-        ledger,
-        end_to_end,
-        targets,
-    };
-    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-    std::fs::write(&opts.json, json + "\n").map_err(|e| format!("{}: {e}", opts.json.display()))?;
-    Ok(report)
+    targets
 }
 
 /// The report as the table `veilgate bench` prints.

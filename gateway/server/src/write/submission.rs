@@ -171,7 +171,12 @@ pub struct Queued {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
     use super::*;
 
     const POLICY: &str = "policy p version 1\nledger l\nsuite standard\n\
