@@ -48,8 +48,13 @@ pub enum SealError {
     PredicateFalse(String),
     #[error("the proof of a predicate could not be made: {0}")]
     PredicateProof(String),
+    /// The suite's AEAD refused to encrypt (it does not for valid keys).
     #[error("encryption failed")]
     Crypto,
+    /// The plan and the record disagree in a way validation should have
+    /// prevented (a bug, not the caller's input); names what broke.
+    #[error("internal error while sealing: {0}")]
+    Internal(&'static str),
     #[error("{0}")]
     Unsupported(String),
 }
@@ -338,7 +343,9 @@ impl FieldSealer<'_, '_> {
                 (FieldBody::Pseudonym(tag), secret(encoded))
             }
             Disclosure::Mask { .. } | Disclosure::Generalize { .. } => {
-                let shown = value.derived(&f.disclosure).ok_or(SealError::Crypto)?;
+                let shown = value.derived(&f.disclosure).ok_or(SealError::Internal(
+                    "a value the policy masks or generalises has no derived form",
+                ))?;
                 (FieldBody::Derived(shown.encode()), secret(value.encode()))
             }
             Disclosure::Encrypt { .. } => (FieldBody::Encrypted, secret(value.encode())),
@@ -360,7 +367,7 @@ impl FieldSealer<'_, '_> {
                 (FieldBody::Bn254Committed(commitment), plaintext)
             }
             Disclosure::Commit { range, .. } => self.pedersen(f, value, *range, rng)?,
-            _ => return Err(SealError::Crypto),
+            _ => return Err(SealError::Internal("a disclosure this build does not seal")),
         }))
     }
 
@@ -415,15 +422,21 @@ impl FieldSealer<'_, '_> {
             .all
             .iter()
             .position(|x| x == inst)
-            .ok_or(SealError::Crypto)?;
-        let dk = self.data_keys.get(r).ok_or(SealError::Crypto)?;
+            .ok_or(SealError::Internal(
+                "a field recipient missing from the recipient list",
+            ))?;
+        let dk = self
+            .data_keys
+            .get(r)
+            .ok_or(SealError::Internal("a recipient without a data key"))?;
         let aad = bind::field_aad(&self.req.trust.directory.ledger, &self.id, field, inst);
         let ciphertext = self
             .suite
             .seal_field(dk, bind::field_nonce(i), &aad, pt)
             .map_err(|_| SealError::Crypto)?;
         Ok(FieldCiphertext {
-            recipient: u16::try_from(r).map_err(|_| SealError::Crypto)?,
+            recipient: u16::try_from(r)
+                .map_err(|_| SealError::Internal("more than 65,535 recipients"))?,
             ciphertext,
         })
     }

@@ -90,7 +90,13 @@ impl Revocations {
         let mtime = std::fs::metadata(&self.path)
             .and_then(|m| m.modified())
             .ok();
-        let known = self.current.read().map(|g| g.0).unwrap_or(None);
+        // A poisoned lock still holds the last list: read it rather than
+        // fail open with an empty one.
+        let known = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0;
         if mtime == known {
             return Reloaded::Unchanged;
         }
@@ -105,14 +111,20 @@ impl Revocations {
             },
         };
         let list = Arc::new(list);
-        if let Ok(mut g) = self.current.write() {
-            *g = (mtime, list.clone());
-        }
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = (mtime, list.clone());
         Reloaded::Changed(list)
     }
 
     pub fn is_revoked(&self, caller: &Caller) -> bool {
-        let list = self.current.read().map(|g| g.1.clone()).unwrap_or_default();
+        let list = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .1
+            .clone();
         list.institutions.contains(&caller.institution)
             || list.certificates.contains(&hex::encode(caller.fingerprint))
     }
