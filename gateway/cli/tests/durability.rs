@@ -305,10 +305,10 @@ async fn a_ledger_outage_delays_delivery_in_order_and_back_pressure_holds() {
                         dir: &Path,
                         _: &Path|
           -> Result<Arc<dyn Ledger>, veilgate_server::StartError> {
-        let inner = EmbeddedLedger::open(&dir.join("ledger.redb")).map_err(|e| {
-            veilgate_server::StartError::Ledger {
+        let inner = EmbeddedLedger::open(&dir.join("ledger.redb")).map_err(|source| {
+            veilgate_server::StartError::Adapter {
                 ledger: LEDGER.into(),
-                reason: e.to_string(),
+                source,
             }
         })?;
         Ok(Arc::new(Switchable {

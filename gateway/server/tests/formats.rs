@@ -33,18 +33,10 @@ fn hex32(v: &Value) -> [u8; 32] {
 }
 
 fn action(name: &str) -> Action {
-    [
-        Action::Start,
-        Action::Submit,
-        Action::Open,
-        Action::Verify,
-        Action::PermissionsReloaded,
-        Action::Anchor,
-        Action::Requeue,
-    ]
-    .into_iter()
-    .find(|a| a.as_str() == name)
-    .unwrap()
+    Action::ALL
+        .into_iter()
+        .find(|a| a.as_str() == name)
+        .unwrap()
 }
 
 #[test]

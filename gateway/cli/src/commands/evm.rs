@@ -29,9 +29,6 @@ use veilgate_server::CONFIG_FILE;
 pub enum EvmCommandError {
     #[error(transparent)]
     Start(#[from] StartError),
-    /// A policy that does not compile, rendered with its line.
-    #[error("{0}")]
-    Policy(String),
     #[error("{path}: {reason}")]
     Config { path: String, reason: String },
     #[error("ledger `{ledger}`: {reason}")]
@@ -76,15 +73,15 @@ fn publish_policies(
     ledger: &EvmLedger,
     out: &mut Published,
 ) -> Result<(), EvmCommandError> {
-    // The verifiers are generated from the keys the gateway proves under.
-    let ring = Loaded::read(data)?.groth16_keys()?;
-    let ring = ring.as_ref();
+    // The policies as the gateway loads them (each compiled, binding this
+    // ledger, its circuits' keys present), and the verifiers generated from
+    // the keys the gateway proves under.
+    let loaded = Loaded::read(data)?;
+    let keys = loaded.groth16_keys()?;
+    let ring = keys.as_ref();
+    let (_, texts) = loaded.trust(lc, keys.clone())?;
     let mut verifiers = BTreeMap::new();
-    for file in &lc.policies {
-        let path = data.join(file);
-        let source = read(&path)?;
-        let plan = veilgate_policies::compile(&source)
-            .map_err(|e| EvmCommandError::Policy(e.render(&path.display().to_string(), &source)))?;
+    for (file, (plan, source)) in lc.policies.iter().zip(&texts) {
         let current = ledger.policy(&plan.hash()).map_err(chain_err)?;
         if current.is_some_and(|p| p.checks.is_empty() != plan.onchain) {
             out.unchanged.push(file.clone());
@@ -92,15 +89,15 @@ fn publish_policies(
         }
         let checks = if plan.onchain {
             verifiers = ledger
-                .deploy_verifiers(&plan, ring, verifiers)
+                .deploy_verifiers(plan, ring, verifiers)
                 .map_err(chain_err)?;
-            encode_checks(&chain_checks(&plan, ring).map_err(chain_err)?, &verifiers)
+            encode_checks(&chain_checks(plan, ring).map_err(chain_err)?, &verifiers)
                 .map_err(chain_err)?
         } else {
             Vec::new()
         };
         out.gas_used += ledger
-            .publish_policy(&source, &checks)
+            .publish_policy(source, &checks)
             .map_err(chain_err)?
             .gas_used;
         out.policies.push((file.clone(), plan.onchain));

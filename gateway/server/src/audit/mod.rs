@@ -58,7 +58,8 @@ pub enum Action {
 }
 
 impl Action {
-    const ALL: [Action; 7] = [
+    /// Every action, in code order.
+    pub const ALL: [Action; 7] = [
         Action::Start,
         Action::Submit,
         Action::Open,

@@ -21,9 +21,9 @@ pub fn ledger_adapters(
     match lc.kind {
         LedgerKind::Embedded => EmbeddedLedger::open(&ledger_dir.join("ledger.redb"))
             .map(|l| Arc::new(l) as Arc<dyn Ledger>)
-            .map_err(|e| StartError::Ledger {
+            .map_err(|source| StartError::Adapter {
                 ledger: lc.id.clone(),
-                reason: e.to_string(),
+                source,
             }),
         LedgerKind::Evm => evm_ledger(lc, data_dir).map(|l| Arc::new(l) as Arc<dyn Ledger>),
     }
@@ -45,12 +45,15 @@ pub fn evm_ledger(
         .filter(|_| lc.kind == LedgerKind::Evm)
         .ok_or_else(|| fail("kind \"evm\" needs a [ledger.evm] table".into()))?;
     let key = read(&data_dir.join(&evm.key_file))?;
-    let mut chain = veilgate_evm::chain::Chain::connect(&evm.rpc, key.trim())
-        .map_err(|e| fail(e.to_string()))?;
+    let evm_err = |source| StartError::Evm {
+        ledger: lc.id.clone(),
+        source: Box::new(source),
+    };
+    let mut chain = veilgate_evm::chain::Chain::connect(&evm.rpc, key.trim()).map_err(evm_err)?;
     chain.confirmations = evm.confirmations;
     let registry = evm
         .registry
         .parse()
         .map_err(|_| fail(format!("registry `{}` is not an address", evm.registry)))?;
-    veilgate_evm::ledger::EvmLedger::new(chain, registry).map_err(|e| fail(e.to_string()))
+    veilgate_evm::ledger::EvmLedger::new(chain, registry).map_err(evm_err)
 }

@@ -49,8 +49,35 @@ pub enum StartError {
     /// A policy file that does not compile, rendered with its line and caret.
     #[error("{0}")]
     Policy(String),
+    /// The configuration of a ledger is wrong (not in the directory, no
+    /// CA, a policy for another ledger…).
     #[error("ledger `{ledger}`: {reason}")]
     Ledger { ledger: String, reason: String },
+    #[error("ledger `{ledger}`: {source}")]
+    Adapter {
+        ledger: String,
+        #[source]
+        source: veilgate_ledger::LedgerError,
+    },
+    #[error("ledger `{ledger}`: {source}")]
+    Evm {
+        ledger: String,
+        /// Boxed: the chain's errors are large, start errors are rare.
+        #[source]
+        source: Box<veilgate_evm::EvmError>,
+    },
+    #[error("ledger `{ledger}`: its CAs: {source}")]
+    Ca {
+        ledger: String,
+        #[source]
+        source: rustls::server::VerifierBuilderError,
+    },
+    #[error("ledger `{ledger}`: its follower: {source}")]
+    Follower {
+        ledger: String,
+        #[source]
+        source: Box<crate::peer::PeerError>,
+    },
     #[error("TLS: {0}")]
     Tls(String),
     #[error(transparent)]
@@ -290,9 +317,9 @@ pub fn follower(
         || crate::peer::default_state(data_dir, id),
         Path::to_path_buf,
     );
-    crate::peer::Follower::new(ledger, trust, &state).map_err(|e| StartError::Ledger {
+    crate::peer::Follower::new(ledger, trust, &state).map_err(|source| StartError::Follower {
         ledger: id.to_owned(),
-        reason: e.to_string(),
+        source: Box::new(source),
     })
 }
 
@@ -312,12 +339,12 @@ fn ledger_state(
     let ledger = ledgers_by_kind(lc, &ldir, data_dir)?;
     let follower = if lc.follow {
         let state = crate::peer::default_state(data_dir, &lc.id);
-        let f = crate::peer::Follower::new(ledger.clone(), trust.clone(), &state).map_err(|e| {
-            StartError::Ledger {
+        let f = crate::peer::Follower::new(ledger.clone(), trust.clone(), &state).map_err(
+            |source| StartError::Follower {
                 ledger: lc.id.clone(),
-                reason: e.to_string(),
-            }
-        })?;
+                source: Box::new(source),
+            },
+        )?;
         Some(f)
     } else {
         None
@@ -361,9 +388,9 @@ fn ledger_cas(
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let ca = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
-        .map_err(|e| StartError::Ledger {
+        .map_err(|source| StartError::Ca {
             ledger: lc.id.clone(),
-            reason: format!("CAs: {e}"),
+            source,
         })?;
     Ok((ca, ca_certs))
 }

@@ -29,8 +29,18 @@ const RECONCILE_EVERY_MS: u64 = 5_000;
 enum PassError {
     #[error("outbox entry for ledger `{0}`, which this gateway no longer serves; kept")]
     UnknownLedger(String),
-    #[error("ledger `{ledger}`: {reason}")]
-    Ledger { ledger: String, reason: String },
+    #[error("ledger `{ledger}`: {source}")]
+    Ledger {
+        ledger: String,
+        #[source]
+        source: veilgate_ledger::LedgerError,
+    },
+    #[error("ledger `{ledger}` returned {got} receipts for {sent} envelopes")]
+    ReceiptCount {
+        ledger: String,
+        sent: usize,
+        got: usize,
+    },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("a blocking task failed")]
@@ -140,18 +150,19 @@ async fn deliver_run(d: &Arc<Deliverer>, group: Vec<Pending>) -> Result<(), Pass
     let appended = tokio::task::spawn_blocking(move || ledger.append_batch(&items))
         .await
         .map_err(|_| PassError::Join)?
-        .map_err(|e| {
+        .map_err(|source| {
             d.metrics.ledger_error();
             PassError::Ledger {
                 ledger: ledger_id.clone(),
-                reason: e.to_string(),
+                source,
             }
         })?;
     if appended.len() != group.len() {
         d.metrics.ledger_error();
-        return Err(PassError::Ledger {
+        return Err(PassError::ReceiptCount {
             ledger: ledger_id,
-            reason: "returned a receipt count that differs from the batch".into(),
+            sent: group.len(),
+            got: appended.len(),
         });
     }
     let d2 = d.clone();
