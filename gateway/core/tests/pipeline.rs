@@ -918,3 +918,54 @@ fn admission_is_judged_at_the_envelopes_time() {
     let e = veilgate_core::Directory::from_json(&text).unwrap_err();
     assert!(e.to_string().contains("removed_ms"), "{e}");
 }
+
+/// Proofs are only as good as the keys a peer trusts: an envelope proven
+/// under one setup's keys is refused by a peer holding another setup's key
+/// for the same circuit, and accepted by one holding the same keys loaded
+/// from files named by their hash.
+#[test]
+fn a_peer_refuses_proofs_under_keys_it_does_not_hold() {
+    use veilgate_circuits::groth16::compare::CompareCircuit;
+    use veilgate_circuits::groth16::Keys;
+
+    let fx = fixture(21);
+    let (plan, sample) = template("supply-chain-receivable.policy");
+    let env = try_seal(&fx, &plan, &sample, "keys-1").unwrap();
+    let mut dir = fx.directory.clone();
+    dir.ledger = plan.ledgers[0].clone();
+    let policies = PolicySet::new([plan.clone()]);
+
+    // The same development keys, written as files and loaded back by hash.
+    let same = tempfile::tempdir().unwrap();
+    keys()
+        .write(
+            same.path(),
+            &veilgate_core::predicates::Circuit::all_of(&plan),
+        )
+        .unwrap();
+    let loaded = Arc::new(KeyRing::load(same.path()).unwrap());
+    let peer = Trust::new(dir.clone(), policies.clone(), loaded);
+    veilgate_core::verify(&env.encode(), &peer, &mut ChaCha20Rng::seed_from_u64(1)).unwrap();
+
+    // Another setup of the same circuit (fresh randomness): same circuit id,
+    // another key id. Its holder refuses the envelope and names why.
+    let other = tempfile::tempdir().unwrap();
+    Keys::setup(
+        &CompareCircuit::shape(),
+        &mut ChaCha20Rng::seed_from_u64(99),
+    )
+    .unwrap()
+    .write(other.path())
+    .unwrap();
+    let foreign = Arc::new(KeyRing::load(other.path()).unwrap());
+    let peer = Trust::new(dir, policies, foreign);
+    match veilgate_core::verify(&env.encode(), &peer, &mut ChaCha20Rng::seed_from_u64(1)) {
+        Err(Rejection::PredicateFailed(why)) => {
+            assert!(
+                why.contains("verifying key this peer does not hold"),
+                "{why}"
+            )
+        }
+        other => panic!("expected a predicate rejection, got {other:?}"),
+    }
+}
