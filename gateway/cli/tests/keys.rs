@@ -1,7 +1,7 @@
 //! The gateway's Groth16 keys come from its `groth16_keys` folder, named by
 //! hash: a published policy whose circuit has no key there stops the start
 //! (no request ever finds out), and development keys are announced.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::process::Command;
 
