@@ -125,9 +125,14 @@ impl Follower {
         }
         if let Some(text) = self.ledger.policy_text(&hash)? {
             // The registry's word is checked: the text must compile to the hash.
-            if let Ok(plan) = veilgate_policies::compile(&text) {
-                if plan.hash() == hash {
-                    self.trust.policies.insert(plan);
+            match veilgate_policies::compile(&text) {
+                Ok(plan) if plan.hash() == hash => self.trust.policies.insert(plan),
+                // The envelope is then judged `unknown_policy`; say why here.
+                Ok(_) => {
+                    tracing::warn!(policy = %hex::encode(hash), "the ledger's policy text compiles to another hash; not trusted")
+                }
+                Err(e) => {
+                    tracing::warn!(policy = %hex::encode(hash), error = %e, "the ledger's policy text does not compile; not trusted")
                 }
             }
         }
@@ -149,9 +154,12 @@ pub async fn run(
         for (id, follower) in &followers {
             let f = follower.clone();
             let stepped = tokio::task::spawn_blocking(move || {
-                let mut f = f.lock().map_err(|_| None)?;
-                let verdicts = f.step().map_err(Some)?;
-                Ok::<_, Option<PeerError>>((verdicts, f.cursor().map_err(Some)?))
+                // A step that panicked left nothing half-done: verdicts are
+                // recorded batch by batch in one transaction each, so the
+                // follower carries on from its cursor.
+                let mut f = f.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let verdicts = f.step()?;
+                Ok::<_, PeerError>((verdicts, f.cursor()?))
             })
             .await;
             match stepped {
@@ -166,11 +174,13 @@ pub async fn run(
                     }
                     metrics.follow_position(id, cursor);
                 }
-                Ok(Err(Some(e))) => {
+                Ok(Err(e)) => {
                     tracing::warn!(ledger = %id, error = %e, "following the ledger failed; will retry")
                 }
-                // A poisoned lock or a panicked step: the next pass retries.
-                Ok(Err(None)) | Err(_) => {}
+                // A panicked step: the next pass retries from the cursor.
+                Err(e) => {
+                    tracing::error!(ledger = %id, error = %e, "following the ledger panicked; will retry")
+                }
             }
         }
         tokio::select! {

@@ -82,10 +82,14 @@ pub async fn run(d: Arc<Deliverer>, mut stop: tokio::sync::watch::Receiver<bool>
         if now_ms().saturating_sub(last_anchor_ms) >= d.anchor_interval_ms {
             // A ledger call blocks (a chain round trip): off the async workers.
             let d2 = d.clone();
-            if let Ok(Err(e)) =
-                tokio::task::spawn_blocking(move || super::anchor::anchor(&d2)).await
-            {
-                tracing::warn!(error = %e, "anchoring the audit log failed; will retry");
+            match tokio::task::spawn_blocking(move || super::anchor::anchor(&d2)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "anchoring the audit log failed; will retry")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "anchoring the audit log panicked; will retry")
+                }
             }
             last_anchor_ms = now_ms();
         }
@@ -106,7 +110,10 @@ async fn reconciled(d: &Arc<Deliverer>) -> bool {
             tracing::warn!(error = %e, "checking the latest deliveries failed; will retry");
             false
         }
-        Err(_) => false,
+        Err(e) => {
+            tracing::error!(error = %e, "checking the latest deliveries panicked; will retry");
+            false
+        }
     }
 }
 
