@@ -8,6 +8,7 @@
 //! - [`domain`]: every domain-separation label of the project.
 #![forbid(unsafe_code)]
 
+pub mod ceremony;
 pub mod domain;
 pub mod groth16;
 pub mod merkle;

@@ -1,0 +1,510 @@
+//! Phase 1 of the setup, the powers of τ, in snarkjs's `.ptau` format
+//! (`docs/research/snarkjs-formats.md` §2): read and written byte for byte,
+//! and checked with pairings.
+//!
+//! With `N = 2^power`, a transcript holds `τ^i·G1` (i < 2N−1), `τ^i·G2`,
+//! `α·τ^i·G1` and `β·τ^i·G1` (i < N), `β·G2`, and one record per
+//! contribution (its resulting `τ·G1`, `τ·G2`, `α·G1`, `β·G1`, `β·G2`, its
+//! public key, hashes, kind and name).
+
+use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::pairing::Pairing;
+use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ff::{PrimeField, UniformRand, Zero};
+use rand_core::{CryptoRng, RngCore};
+
+use super::binfile::{self, BinFile};
+use super::points::{self, G1_BYTES, G2_BYTES};
+use super::CeremonyError;
+
+pub const MAGIC: &[u8; 4] = b"ptau";
+/// The largest power a transcript may announce (snarkjs's ceremonies stop at 28).
+pub const MAX_POWER: u32 = 28;
+
+/// One contributor's proof-of-knowledge key for one secret: `g1_s`,
+/// `g1_sx = x·g1_s` and `g2_spx = x·g2_sp`, where `g2_sp` is hashed from
+/// the transcript and `g1_s, g1_sx`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPart {
+    pub g1_s: G1Affine,
+    pub g1_sx: G1Affine,
+    pub g2_spx: G2Affine,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Contribution,
+    /// A public random beacon: `2^iterations_exp` SHA-256 iterations of `hash`.
+    Beacon {
+        iterations_exp: u8,
+        hash: Vec<u8>,
+    },
+}
+
+/// What a contribution left, as section 7 records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contribution {
+    pub tau_g1: G1Affine,
+    pub tau_g2: G2Affine,
+    pub alpha_g1: G1Affine,
+    pub beta_g1: G1Affine,
+    pub beta_g2: G2Affine,
+    pub tau: KeyPart,
+    pub alpha: KeyPart,
+    pub beta: KeyPart,
+    /// The BLAKE2b state after hashing the contributor's response so far.
+    pub partial_hash: [u8; 216],
+    pub next_challenge: [u8; 64],
+    pub kind: Kind,
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ptau {
+    pub power: u32,
+    pub ceremony_power: u32,
+    pub tau_g1: Vec<G1Affine>,
+    pub tau_g2: Vec<G2Affine>,
+    pub alpha_tau_g1: Vec<G1Affine>,
+    pub beta_tau_g1: Vec<G1Affine>,
+    pub beta_g2: G2Affine,
+    pub contributions: Vec<Contribution>,
+}
+
+/// The BN254 base field modulus, little-endian, as the header writes it.
+fn modulus_le() -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, l) in <ark_bn254::Fq as PrimeField>::MODULUS.0.iter().enumerate() {
+        if let Some(s) = out.get_mut(i * 8..i * 8 + 8) {
+            s.copy_from_slice(&l.to_le_bytes());
+        }
+    }
+    out
+}
+
+fn invalid(what: impl Into<String>, reason: impl Into<String>) -> CeremonyError {
+    CeremonyError::Invalid {
+        what: what.into(),
+        reason: reason.into(),
+    }
+}
+
+fn sized(id: u32, name: &'static str, b: &[u8], expected: usize) -> Result<(), CeremonyError> {
+    if b.len() != expected {
+        return Err(CeremonyError::SectionSize {
+            id,
+            name,
+            found: b.len(),
+            expected,
+        });
+    }
+    Ok(())
+}
+
+/// A little cursor over a contribution record (little-endian).
+struct Cursor<'a> {
+    b: &'a [u8],
+    index: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CeremonyError> {
+        if self.b.len() < n {
+            return Err(CeremonyError::Truncated {
+                what: format!("contribution {}", self.index),
+            });
+        }
+        let (h, t) = self.b.split_at(n);
+        self.b = t;
+        Ok(h)
+    }
+    fn u32(&mut self) -> Result<u32, CeremonyError> {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(self.take(4)?);
+        Ok(u32::from_le_bytes(a))
+    }
+    fn g1(&mut self, what: &'static str) -> Result<G1Affine, CeremonyError> {
+        points::g1(self.take(G1_BYTES)?, what, self.index)
+    }
+    fn g2(&mut self, what: &'static str) -> Result<G2Affine, CeremonyError> {
+        points::g2(self.take(G2_BYTES)?, what, self.index)
+    }
+}
+
+impl Contribution {
+    fn read(c: &mut Cursor<'_>) -> Result<Contribution, CeremonyError> {
+        let (tau_g1, tau_g2) = (c.g1("contribution tauG1")?, c.g2("contribution tauG2")?);
+        let alpha_g1 = c.g1("contribution alphaG1")?;
+        let beta_g1 = c.g1("contribution betaG1")?;
+        let beta_g2 = c.g2("contribution betaG2")?;
+        // The key: the six G1 points (s, s·x per secret), then the three G2 points.
+        let (tau_s, tau_sx) = (c.g1("key tau g1_s")?, c.g1("key tau g1_sx")?);
+        let (alpha_s, alpha_sx) = (c.g1("key alpha g1_s")?, c.g1("key alpha g1_sx")?);
+        let (beta_s, beta_sx) = (c.g1("key beta g1_s")?, c.g1("key beta g1_sx")?);
+        let tau = KeyPart {
+            g1_s: tau_s,
+            g1_sx: tau_sx,
+            g2_spx: c.g2("key tau g2_spx")?,
+        };
+        let alpha = KeyPart {
+            g1_s: alpha_s,
+            g1_sx: alpha_sx,
+            g2_spx: c.g2("key alpha g2_spx")?,
+        };
+        let beta = KeyPart {
+            g1_s: beta_s,
+            g1_sx: beta_sx,
+            g2_spx: c.g2("key beta g2_spx")?,
+        };
+        let mut partial_hash = [0u8; 216];
+        partial_hash.copy_from_slice(c.take(216)?);
+        let mut next_challenge = [0u8; 64];
+        next_challenge.copy_from_slice(c.take(64)?);
+        let kind_code = c.u32()?;
+        let params_len = usize::try_from(c.u32()?).unwrap_or(usize::MAX);
+        let params = c.take(params_len)?;
+        let (name, kind) = read_params(params, kind_code, c.index)?;
+        Ok(Contribution {
+            tau_g1,
+            tau_g2,
+            alpha_g1,
+            beta_g1,
+            beta_g2,
+            tau,
+            alpha,
+            beta,
+            partial_hash,
+            next_challenge,
+            kind,
+            name,
+        })
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        points::put_g1(out, &self.tau_g1);
+        points::put_g2(out, &self.tau_g2);
+        points::put_g1(out, &self.alpha_g1);
+        points::put_g1(out, &self.beta_g1);
+        points::put_g2(out, &self.beta_g2);
+        for k in [&self.tau, &self.alpha, &self.beta] {
+            points::put_g1(out, &k.g1_s);
+            points::put_g1(out, &k.g1_sx);
+        }
+        for k in [&self.tau, &self.alpha, &self.beta] {
+            points::put_g2(out, &k.g2_spx);
+        }
+        out.extend_from_slice(&self.partial_hash);
+        out.extend_from_slice(&self.next_challenge);
+        let mut params = Vec::new();
+        if let Some(name) = &self.name {
+            let b = name.as_bytes();
+            let b = b.get(..b.len().min(255)).unwrap_or(b);
+            params.push(1);
+            params.push(b.len() as u8);
+            params.extend_from_slice(b);
+        }
+        let code: u32 = match &self.kind {
+            Kind::Contribution => 0,
+            Kind::Beacon {
+                iterations_exp,
+                hash,
+            } => {
+                params.extend_from_slice(&[2, *iterations_exp, 3, hash.len().min(255) as u8]);
+                params.extend_from_slice(hash.get(..hash.len().min(255)).unwrap_or(hash));
+                1
+            }
+        };
+        out.extend_from_slice(&code.to_le_bytes());
+        out.extend_from_slice(&(params.len() as u32).to_le_bytes());
+        out.extend_from_slice(&params);
+    }
+}
+
+/// The parameters of a contribution: TLV items with strictly increasing
+/// types: 1 name, 2 beacon iterations exponent, 3 beacon hash.
+fn read_params(
+    mut p: &[u8],
+    kind_code: u32,
+    index: usize,
+) -> Result<(Option<String>, Kind), CeremonyError> {
+    let what = || format!("contribution {index} parameters");
+    let (mut name, mut exp, mut hash, mut last) = (None, None, None, 0u8);
+    while let Some((&t, rest)) = p.split_first() {
+        if t <= last {
+            return Err(invalid(
+                what(),
+                "parameter types are not strictly increasing",
+            ));
+        }
+        last = t;
+        let (&len, rest) = rest
+            .split_first()
+            .ok_or_else(|| invalid(what(), "truncated"))?;
+        match t {
+            2 => {
+                exp = Some(len);
+                p = rest;
+            }
+            1 | 3 => {
+                let len = usize::from(len);
+                let v = rest
+                    .get(..len)
+                    .ok_or_else(|| invalid(what(), "truncated"))?;
+                if t == 1 {
+                    name = Some(
+                        String::from_utf8(v.to_vec())
+                            .map_err(|_| invalid(what(), "the name is not UTF-8"))?,
+                    );
+                } else {
+                    hash = Some(v.to_vec());
+                }
+                p = rest.get(len..).unwrap_or_default();
+            }
+            other => return Err(invalid(what(), format!("unknown parameter type {other}"))),
+        }
+    }
+    let kind = match (kind_code, exp, hash) {
+        (0, None, None) => Kind::Contribution,
+        (1, Some(iterations_exp), Some(hash)) => Kind::Beacon {
+            iterations_exp,
+            hash,
+        },
+        _ => {
+            return Err(invalid(
+                what(),
+                format!("type {kind_code} with these parameters"),
+            ))
+        }
+    };
+    Ok((name, kind))
+}
+
+impl Ptau {
+    /// Reads a transcript: the container, the header (BN254 only), every
+    /// section at its exact size, every point on its curve and in its group,
+    /// and the contribution records. Prepared phase-2 sections (12–15) are
+    /// not read.
+    pub fn read(bytes: &[u8]) -> Result<Ptau, CeremonyError> {
+        let f = BinFile::read(bytes, MAGIC, 1)?;
+        let header = f.section(1)?;
+        sized(1, "header", header, 44)?;
+        let word = |at: usize| {
+            let mut a = [0u8; 4];
+            a.copy_from_slice(header.get(at..at + 4).unwrap_or(&[0; 4]));
+            u32::from_le_bytes(a)
+        };
+        if word(0) != 32 || header.get(4..36) != Some(&modulus_le()[..]) {
+            return Err(invalid("header", "not a transcript over BN254 (bn128)"));
+        }
+        let (power, ceremony_power) = (word(36), word(40));
+        if power == 0 || power > MAX_POWER || ceremony_power < power {
+            return Err(invalid(
+                "header",
+                format!("power {power} (ceremony power {ceremony_power}) is out of range"),
+            ));
+        }
+        let n = 1usize << power;
+        let s = |id, name, size| {
+            let b = f.section(id)?;
+            sized(id, name, b, size)?;
+            Ok::<_, CeremonyError>(b)
+        };
+        let tau_g1 = points::g1s(s(2, "tauG1", (2 * n - 1) * G1_BYTES)?, "tauG1")?;
+        let tau_g2 = points::g2s(s(3, "tauG2", n * G2_BYTES)?, "tauG2")?;
+        let alpha_tau_g1 = points::g1s(s(4, "alphaTauG1", n * G1_BYTES)?, "alphaTauG1")?;
+        let beta_tau_g1 = points::g1s(s(5, "betaTauG1", n * G1_BYTES)?, "betaTauG1")?;
+        let beta_g2 = points::g2(s(6, "betaG2", G2_BYTES)?, "betaG2", 0)?;
+        let contributions = read_contributions(f.section(7)?)?;
+        Ok(Ptau {
+            power,
+            ceremony_power,
+            tau_g1,
+            tau_g2,
+            alpha_tau_g1,
+            beta_tau_g1,
+            beta_g2,
+            contributions,
+        })
+    }
+
+    /// The transcript's bytes (sections 1–7), as snarkjs writes them.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut header = Vec::with_capacity(44);
+        header.extend_from_slice(&32u32.to_le_bytes());
+        header.extend_from_slice(&modulus_le());
+        header.extend_from_slice(&self.power.to_le_bytes());
+        header.extend_from_slice(&self.ceremony_power.to_le_bytes());
+        let g1s = |ps: &[G1Affine]| {
+            let mut out = Vec::with_capacity(ps.len() * G1_BYTES);
+            ps.iter().for_each(|p| points::put_g1(&mut out, p));
+            out
+        };
+        let mut tau_g2 = Vec::with_capacity(self.tau_g2.len() * G2_BYTES);
+        self.tau_g2
+            .iter()
+            .for_each(|p| points::put_g2(&mut tau_g2, p));
+        let mut beta_g2 = Vec::new();
+        points::put_g2(&mut beta_g2, &self.beta_g2);
+        let mut contributions = (self.contributions.len() as u32).to_le_bytes().to_vec();
+        self.contributions
+            .iter()
+            .for_each(|c| c.write(&mut contributions));
+        binfile::write(
+            MAGIC,
+            1,
+            &[
+                (1, header),
+                (2, g1s(&self.tau_g1)),
+                (3, tau_g2),
+                (4, g1s(&self.alpha_tau_g1)),
+                (5, g1s(&self.beta_tau_g1)),
+                (6, beta_g2),
+                (7, contributions),
+            ],
+        )
+    }
+}
+
+fn read_contributions(b: &[u8]) -> Result<Vec<Contribution>, CeremonyError> {
+    let mut c = Cursor { b, index: 0 };
+    let n = c.u32()?;
+    let mut out = Vec::new();
+    for i in 1..=n {
+        c.index = i as usize;
+        out.push(Contribution::read(&mut c)?);
+    }
+    if !c.b.is_empty() {
+        return Err(invalid(
+            "contributions",
+            format!("{} bytes after the last one", c.b.len()),
+        ));
+    }
+    Ok(out)
+}
+
+/// `e(a1, b2) == e(a2, b1)`: a2/a1 in G1 is the ratio b2/b1 in G2. False if
+/// any point is at infinity (a zero secret would pass vacuously).
+fn same_ratio(a1: &G1Affine, a2: &G1Affine, b1: &G2Affine, b2: &G2Affine) -> bool {
+    if a1.is_zero() || a2.is_zero() || b1.is_zero() || b2.is_zero() {
+        return false;
+    }
+    Bn254::multi_pairing([*a1, -*a2], [*b2, *b1]).is_zero()
+}
+
+fn check(ok: bool, contribution: Option<usize>, what: &str) -> Result<(), CeremonyError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(CeremonyError::Check {
+            contribution,
+            check: what.to_owned(),
+        })
+    }
+}
+
+/// Random linear combinations `Σ r_i·P_i` and `Σ r_i·P_{i+1}`: a
+/// consecutive-ratio check of all the points at once.
+fn shifted_sums<G>(ps: &[G::Affine], rs: &[Fr]) -> Option<(G::Affine, G::Affine)>
+where
+    G: CurveGroup + VariableBaseMSM<ScalarField = Fr>,
+{
+    let k = ps.len().checked_sub(1)?;
+    let lo = G::msm(ps.get(..k)?, rs.get(..k)?).ok()?;
+    let hi = G::msm(ps.get(1..)?, rs.get(..k)?).ok()?;
+    Some((lo.into_affine(), hi.into_affine()))
+}
+
+impl Ptau {
+    /// The checks that need no transcript hashing:
+    /// - each contribution's τ and β updates in G2 have the ratio its key
+    ///   shows in G1, and its τ·G1, τ·G2, β·G1, β·G2 agree with each other;
+    /// - the last contribution is what the sections hold;
+    /// - every section is a sequence of consecutive powers of the same τ
+    ///   (random linear combinations, one pairing equation per section).
+    ///
+    /// Not yet checked: the proofs of knowledge (each `g2_sp` is hashed from
+    /// the previous challenge, BLAKE2b) and the α update, which rest on them.
+    pub fn verify_structure<R: RngCore + CryptoRng>(
+        &self,
+        rng: &mut R,
+    ) -> Result<(), CeremonyError> {
+        let last = self.contributions.last().ok_or_else(|| {
+            invalid(
+                "contributions",
+                "there are none: a fresh transcript proves nothing",
+            )
+        })?;
+        let (g1, g2) = (G1Affine::generator(), G2Affine::generator());
+        let (mut prev_tau_g2, mut prev_beta_g2) = (g2, g2);
+        for (i, c) in self.contributions.iter().enumerate() {
+            let at = Some(i + 1);
+            check(
+                same_ratio(&c.tau.g1_s, &c.tau.g1_sx, &prev_tau_g2, &c.tau_g2),
+                at,
+                "τ update in G2 against its key",
+            )?;
+            check(
+                same_ratio(&c.beta.g1_s, &c.beta.g1_sx, &prev_beta_g2, &c.beta_g2),
+                at,
+                "β update in G2 against its key",
+            )?;
+            check(
+                same_ratio(&g1, &c.tau_g1, &g2, &c.tau_g2),
+                at,
+                "τ·G1 and τ·G2 name the same τ",
+            )?;
+            check(
+                same_ratio(&g1, &c.beta_g1, &g2, &c.beta_g2),
+                at,
+                "β·G1 and β·G2 name the same β",
+            )?;
+            prev_tau_g2 = c.tau_g2;
+            prev_beta_g2 = c.beta_g2;
+        }
+        let n = self.contributions.len();
+        let first = |v: &[G1Affine], i: usize| v.get(i).copied().unwrap_or_default();
+        check(
+            first(&self.tau_g1, 0) == g1 && first(&self.tau_g1, 1) == last.tau_g1,
+            Some(n),
+            "tauG1 starts with G1, τ·G1",
+        )?;
+        check(
+            self.tau_g2.first() == Some(&g2) && self.tau_g2.get(1) == Some(&last.tau_g2),
+            Some(n),
+            "tauG2 starts with G2, τ·G2",
+        )?;
+        check(
+            first(&self.alpha_tau_g1, 0) == last.alpha_g1,
+            Some(n),
+            "alphaTauG1 starts with α·G1",
+        )?;
+        check(
+            first(&self.beta_tau_g1, 0) == last.beta_g1,
+            Some(n),
+            "betaTauG1 starts with β·G1",
+        )?;
+        check(self.beta_g2 == last.beta_g2, Some(n), "betaG2 is β·G2")?;
+
+        let rs: Vec<Fr> = (0..self.tau_g1.len()).map(|_| Fr::rand(rng)).collect();
+        for (name, ps) in [
+            ("tauG1", &self.tau_g1),
+            ("alphaTauG1", &self.alpha_tau_g1),
+            ("betaTauG1", &self.beta_tau_g1),
+        ] {
+            let (lo, hi) = shifted_sums::<G1Projective>(ps, &rs)
+                .ok_or_else(|| invalid(name, "too few points"))?;
+            check(
+                same_ratio(&lo, &hi, &g2, &last.tau_g2),
+                None,
+                &format!("{name} holds consecutive powers of τ"),
+            )?;
+        }
+        let (lo, hi) = shifted_sums::<G2Projective>(&self.tau_g2, &rs)
+            .ok_or_else(|| invalid("tauG2", "too few points"))?;
+        check(
+            same_ratio(&g1, &last.tau_g1, &lo, &hi),
+            None,
+            "tauG2 holds consecutive powers of τ",
+        )
+    }
+}

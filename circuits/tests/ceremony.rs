@@ -1,0 +1,147 @@
+//! Phase-1 transcripts made by snarkjs (tests/vectors/ptau): read, written
+//! back byte for byte, checked with pairings, and tampered copies refused
+//! with the section, point or contribution named.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use ark_bn254::G1Affine;
+use ark_ec::AffineRepr;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use veilgate_circuits::ceremony::ptau::{Kind, Ptau};
+use veilgate_circuits::ceremony::CeremonyError;
+
+fn file(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/vectors/ptau/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn rng() -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(7)
+}
+
+#[test]
+fn snarkjs_transcripts_read_and_write_back_byte_for_byte() {
+    for name in ["pot4-new.ptau", "pot4-two.ptau", "pot4-beacon.ptau"] {
+        let bytes = file(name);
+        let t = Ptau::read(&bytes).unwrap();
+        assert_eq!((t.power, t.ceremony_power), (4, 4), "{name}");
+        assert_eq!(t.tau_g1.len(), 31);
+        assert_eq!(t.tau_g2.len(), 16);
+        assert_eq!(t.to_bytes(), bytes, "{name}");
+    }
+}
+
+#[test]
+fn contributions_are_read_with_their_names_and_the_beacon() {
+    let t = Ptau::read(&file("pot4-beacon.ptau")).unwrap();
+    let names: Vec<_> = t.contributions.iter().map(|c| c.name.as_deref()).collect();
+    assert_eq!(names, [Some("first"), Some("second"), Some("final beacon")]);
+    assert_eq!(t.contributions[0].kind, Kind::Contribution);
+    match &t.contributions[2].kind {
+        Kind::Beacon {
+            iterations_exp,
+            hash,
+        } => {
+            assert_eq!(*iterations_exp, 10);
+            assert_eq!(hash, &(1u8..=31).collect::<Vec<_>>());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Each file keeps the records of the contributions before it.
+    let two = Ptau::read(&file("pot4-two.ptau")).unwrap();
+    assert_eq!(two.contributions[..], t.contributions[..2]);
+}
+
+#[test]
+fn contributed_transcripts_pass_the_structure_checks() {
+    for name in ["pot4-two.ptau", "pot4-beacon.ptau"] {
+        Ptau::read(&file(name))
+            .unwrap()
+            .verify_structure(&mut rng())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+#[test]
+fn a_fresh_transcript_proves_nothing() {
+    let e = Ptau::read(&file("pot4-new.ptau"))
+        .unwrap()
+        .verify_structure(&mut rng())
+        .unwrap_err();
+    assert!(e.to_string().contains("there are none"), "{e}");
+}
+
+#[test]
+fn swapped_powers_are_caught_by_the_pairing_check() {
+    let mut t = Ptau::read(&file("pot4-beacon.ptau")).unwrap();
+    t.tau_g1.swap(5, 6);
+    let bytes = t.to_bytes();
+    let e = Ptau::read(&bytes)
+        .unwrap()
+        .verify_structure(&mut rng())
+        .unwrap_err();
+    assert_eq!(
+        e,
+        CeremonyError::Check {
+            contribution: None,
+            check: "tauG1 holds consecutive powers of τ".into()
+        }
+    );
+    let mut t = Ptau::read(&file("pot4-beacon.ptau")).unwrap();
+    t.beta_tau_g1[3] = G1Affine::generator();
+    let e = t.verify_structure(&mut rng()).unwrap_err();
+    assert!(
+        e.to_string().contains("betaTauG1 holds consecutive powers"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_contribution_that_does_not_follow_its_key_is_named() {
+    let mut t = Ptau::read(&file("pot4-beacon.ptau")).unwrap();
+    // The second contributor claims the first one's τ·G2 as its own result.
+    t.contributions[1].tau_g2 = t.contributions[0].tau_g2;
+    let e = t.verify_structure(&mut rng()).unwrap_err();
+    assert_eq!(
+        e,
+        CeremonyError::Check {
+            contribution: Some(2),
+            check: "τ update in G2 against its key".into()
+        }
+    );
+}
+
+#[test]
+fn corrupt_files_are_refused_naming_what_is_wrong() {
+    let bytes = file("pot4-beacon.ptau");
+    // Every truncation.
+    for n in (0..bytes.len()).step_by(97) {
+        assert!(Ptau::read(&bytes[..n]).is_err(), "prefix {n}");
+    }
+    // A byte changed inside tauG1 point 3 (section 2 starts after the
+    // 12-byte file header, the 56-byte header section and its 12-byte
+    // section header).
+    let mut bad = bytes.clone();
+    bad[12 + 56 + 12 + 3 * 64 + 5] ^= 1;
+    match Ptau::read(&bad) {
+        Err(CeremonyError::Point { what, index, .. }) => assert_eq!((what, index), ("tauG1", 3)),
+        other => panic!("{other:?}"),
+    }
+    let mut wrong = bytes.clone();
+    wrong[..4].copy_from_slice(b"zkey");
+    assert!(matches!(
+        Ptau::read(&wrong),
+        Err(CeremonyError::Magic { .. })
+    ));
+    let mut longer = bytes;
+    longer.push(0);
+    assert!(Ptau::read(&longer).is_err());
+}
