@@ -61,11 +61,11 @@ fn contributions_are_read_with_their_names_and_the_beacon() {
 }
 
 #[test]
-fn contributed_transcripts_pass_the_structure_checks() {
+fn contributed_transcripts_verify_proofs_of_knowledge_and_powers() {
     for name in ["pot4-two.ptau", "pot4-beacon.ptau"] {
         Ptau::read(&file(name))
             .unwrap()
-            .verify_structure(&mut rng())
+            .verify(&mut rng())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
@@ -74,7 +74,7 @@ fn contributed_transcripts_pass_the_structure_checks() {
 fn a_fresh_transcript_proves_nothing() {
     let e = Ptau::read(&file("pot4-new.ptau"))
         .unwrap()
-        .verify_structure(&mut rng())
+        .verify(&mut rng())
         .unwrap_err();
     assert!(e.to_string().contains("there are none"), "{e}");
 }
@@ -84,10 +84,7 @@ fn swapped_powers_are_caught_by_the_pairing_check() {
     let mut t = Ptau::read(&file("pot4-beacon.ptau")).unwrap();
     t.tau_g1.swap(5, 6);
     let bytes = t.to_bytes();
-    let e = Ptau::read(&bytes)
-        .unwrap()
-        .verify_structure(&mut rng())
-        .unwrap_err();
+    let e = Ptau::read(&bytes).unwrap().verify(&mut rng()).unwrap_err();
     assert_eq!(
         e,
         CeremonyError::Check {
@@ -97,7 +94,7 @@ fn swapped_powers_are_caught_by_the_pairing_check() {
     );
     let mut t = Ptau::read(&file("pot4-beacon.ptau")).unwrap();
     t.beta_tau_g1[3] = G1Affine::generator();
-    let e = t.verify_structure(&mut rng()).unwrap_err();
+    let e = t.verify(&mut rng()).unwrap_err();
     assert!(
         e.to_string().contains("betaTauG1 holds consecutive powers"),
         "{e}"
@@ -109,7 +106,7 @@ fn a_contribution_that_does_not_follow_its_key_is_named() {
     let mut t = Ptau::read(&file("pot4-beacon.ptau")).unwrap();
     // The second contributor claims the first one's τ·G2 as its own result.
     t.contributions[1].tau_g2 = t.contributions[0].tau_g2;
-    let e = t.verify_structure(&mut rng()).unwrap_err();
+    let e = t.verify(&mut rng()).unwrap_err();
     assert_eq!(
         e,
         CeremonyError::Check {
@@ -144,4 +141,52 @@ fn corrupt_files_are_refused_naming_what_is_wrong() {
     let mut longer = bytes;
     longer.push(0);
     assert!(Ptau::read(&longer).is_err());
+}
+
+#[test]
+fn a_forged_proof_of_knowledge_is_named() {
+    let mut t = Ptau::read(&file("pot4-beacon.ptau")).unwrap();
+    // Contribution 2 reuses contribution 1's proof for τ.
+    t.contributions[1].tau.g2_spx = t.contributions[0].tau.g2_spx;
+    assert_eq!(
+        t.verify(&mut rng()).unwrap_err(),
+        CeremonyError::Check {
+            contribution: Some(2),
+            check: "proof of knowledge of τ".into()
+        }
+    );
+}
+
+#[test]
+fn a_contribution_that_restarts_the_transcript_is_caught() {
+    // A contributor that ignores the previous τ and publishes powers of its
+    // own: its key proves knowledge of its secret, but τ·G1 is no longer
+    // the previous τ·G1 times it.
+    let mut t = Ptau::read(&file("pot4-beacon.ptau")).unwrap();
+    t.contributions[1].tau_g1 = t.contributions[0].tau_g1;
+    assert_eq!(
+        t.verify(&mut rng()).unwrap_err(),
+        CeremonyError::Check {
+            contribution: Some(2),
+            check: "τ update in G1 against its key".into()
+        }
+    );
+}
+
+#[test]
+fn the_beacon_key_is_reproduced_from_its_public_parameters() {
+    let t = Ptau::read(&file("pot4-beacon.ptau")).unwrap();
+    t.verify(&mut rng()).unwrap();
+    // Another beacon hash would have given another key.
+    let mut bent = t.clone();
+    if let Kind::Beacon { hash, .. } = &mut bent.contributions[2].kind {
+        hash[0] ^= 1;
+    }
+    assert_eq!(
+        bent.verify(&mut rng()).unwrap_err(),
+        CeremonyError::Check {
+            contribution: Some(3),
+            check: "the beacon's key is the one its hash and iterations derive".into()
+        }
+    );
 }

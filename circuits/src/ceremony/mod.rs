@@ -2,18 +2,24 @@
 //! consortium can start from a public transcript (the Perpetual Powers of
 //! Tau) and check a ceremony with an independent implementation.
 //!
-//! Built so far: the iden3 binary container ([`binfile`]) and phase 1's
-//! `.ptau` transcript ([`ptau`]): read and written byte for byte, every
-//! point checked to be on its curve and in its subgroup, and the pairing
-//! checks that tie the powers together and each contribution to the one
-//! before. Layouts: `docs/research/snarkjs-formats.md`.
+//! Built so far, for phase 1 (`.ptau`, [`ptau`]): the iden3 binary
+//! container ([`binfile`]); points as snarkjs stores them ([`points`]);
+//! its randomness reproduced bit for bit ([`rng`]: ChaCha seeded from a
+//! hash, field elements and points drawn its way, hash to G2); proofs of
+//! knowledge and beacons ([`pok`]); and `Ptau::verify`, which checks every
+//! contribution's proofs of knowledge and updates, beacons, and that the
+//! sections hold consecutive powers. Layouts and procedures:
+//! `docs/research/snarkjs-formats.md`.
 //!
-//! Not yet: the proof-of-knowledge hashes (BLAKE2b transcript, hash to G2,
-//! beacon), contributing, and phase 2 (`.zkey`).
+//! Not yet: checking the last challenge hash against the sections (it
+//! resumes a stored BLAKE2b state), making a new transcript and
+//! contributing, and phase 2 (`.zkey`).
 
 pub mod binfile;
 pub mod points;
+pub mod pok;
 pub mod ptau;
+pub mod rng;
 
 /// Why a ceremony file was refused. Each names the file's part at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -15,6 +15,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use super::binfile::{self, BinFile};
 use super::points::{self, G1_BYTES, G2_BYTES};
+use super::pok;
 use super::CeremonyError;
 
 pub const MAGIC: &[u8; 4] = b"ptau";
@@ -415,19 +416,21 @@ where
 }
 
 impl Ptau {
-    /// The checks that need no transcript hashing:
-    /// - each contribution's τ and β updates in G2 have the ratio its key
-    ///   shows in G1, and its τ·G1, τ·G2, β·G1, β·G2 agree with each other;
-    /// - the last contribution is what the sections hold;
-    /// - every section is a sequence of consecutive powers of the same τ
-    ///   (random linear combinations, one pairing equation per section).
+    /// Checks the transcript as snarkjs's `powersoftau verify` does:
+    /// - every contribution proves knowledge of its τ, α and β (each key's
+    ///   `g2_sp` hashed from the challenge it answers: the previous
+    ///   contribution's `next_challenge`, or a fresh transcript's hash);
+    /// - its τ·G1, α·G1, β·G1 are the previous ones times its secrets, and
+    ///   its τ·G2, β·G2 likewise; a beacon's key is exactly the one its
+    ///   public parameters derive;
+    /// - the sections are the last contribution's, and each holds
+    ///   consecutive powers of one τ (random linear combinations, one
+    ///   pairing equation per section).
     ///
-    /// Not yet checked: the proofs of knowledge (each `g2_sp` is hashed from
-    /// the previous challenge, BLAKE2b) and the α update, which rest on them.
-    pub fn verify_structure<R: RngCore + CryptoRng>(
-        &self,
-        rng: &mut R,
-    ) -> Result<(), CeremonyError> {
+    /// Not yet checked: that the last contribution's `next_challenge` is
+    /// the hash of the sections (it needs resuming the stored BLAKE2b
+    /// state); errors name the contribution (1-based) and the check.
+    pub fn verify<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<(), CeremonyError> {
         let last = self.contributions.last().ok_or_else(|| {
             invalid(
                 "contributions",
@@ -435,32 +438,34 @@ impl Ptau {
             )
         })?;
         let (g1, g2) = (G1Affine::generator(), G2Affine::generator());
-        let (mut prev_tau_g2, mut prev_beta_g2) = (g2, g2);
+        let mut prev = Prev {
+            tau_g1: g1,
+            tau_g2: g2,
+            alpha_g1: g1,
+            beta_g1: g1,
+            beta_g2: g2,
+            challenge: pok::first_challenge(self.ceremony_power),
+        };
         for (i, c) in self.contributions.iter().enumerate() {
-            let at = Some(i + 1);
-            check(
-                same_ratio(&c.tau.g1_s, &c.tau.g1_sx, &prev_tau_g2, &c.tau_g2),
-                at,
-                "τ update in G2 against its key",
-            )?;
-            check(
-                same_ratio(&c.beta.g1_s, &c.beta.g1_sx, &prev_beta_g2, &c.beta_g2),
-                at,
-                "β update in G2 against its key",
-            )?;
-            check(
-                same_ratio(&g1, &c.tau_g1, &g2, &c.tau_g2),
-                at,
-                "τ·G1 and τ·G2 name the same τ",
-            )?;
-            check(
-                same_ratio(&g1, &c.beta_g1, &g2, &c.beta_g2),
-                at,
-                "β·G1 and β·G2 name the same β",
-            )?;
-            prev_tau_g2 = c.tau_g2;
-            prev_beta_g2 = c.beta_g2;
+            verify_contribution(c, &prev, i + 1)?;
+            prev = Prev {
+                tau_g1: c.tau_g1,
+                tau_g2: c.tau_g2,
+                alpha_g1: c.alpha_g1,
+                beta_g1: c.beta_g1,
+                beta_g2: c.beta_g2,
+                challenge: c.next_challenge,
+            };
         }
+        self.verify_sections(last, rng)
+    }
+
+    fn verify_sections<R: RngCore + CryptoRng>(
+        &self,
+        last: &Contribution,
+        rng: &mut R,
+    ) -> Result<(), CeremonyError> {
+        let (g1, g2) = (G1Affine::generator(), G2Affine::generator());
         let n = self.contributions.len();
         let first = |v: &[G1Affine], i: usize| v.get(i).copied().unwrap_or_default();
         check(
@@ -507,4 +512,70 @@ impl Ptau {
             "tauG2 holds consecutive powers of τ",
         )
     }
+}
+
+/// What a contribution builds on.
+struct Prev {
+    tau_g1: G1Affine,
+    tau_g2: G2Affine,
+    alpha_g1: G1Affine,
+    beta_g1: G1Affine,
+    beta_g2: G2Affine,
+    challenge: [u8; 64],
+}
+
+/// One contribution against the one before (`verifyContribution`).
+fn verify_contribution(c: &Contribution, prev: &Prev, index: usize) -> Result<(), CeremonyError> {
+    let at = Some(index);
+    if let Kind::Beacon {
+        iterations_exp,
+        hash,
+    } = &c.kind
+    {
+        let (_, key) =
+            pok::key_from_rng(&mut pok::beacon_rng(hash, *iterations_exp), &prev.challenge);
+        check(
+            key == [c.tau.clone(), c.alpha.clone(), c.beta.clone()],
+            at,
+            "the beacon's key is the one its hash and iterations derive",
+        )?;
+    }
+    let sp = |i: u8, k: &KeyPart| pok::g2_sp(i, &prev.challenge, &k.g1_s, &k.g1_sx);
+    let (tau_sp, alpha_sp, beta_sp) = (sp(0, &c.tau), sp(1, &c.alpha), sp(2, &c.beta));
+    for (name, k, sp) in [
+        ("τ", &c.tau, &tau_sp),
+        ("α", &c.alpha, &alpha_sp),
+        ("β", &c.beta, &beta_sp),
+    ] {
+        check(
+            same_ratio(&k.g1_s, &k.g1_sx, sp, &k.g2_spx),
+            at,
+            &format!("proof of knowledge of {name}"),
+        )?;
+    }
+    check(
+        same_ratio(&prev.tau_g1, &c.tau_g1, &tau_sp, &c.tau.g2_spx),
+        at,
+        "τ update in G1 against its key",
+    )?;
+    check(
+        same_ratio(&c.tau.g1_s, &c.tau.g1_sx, &prev.tau_g2, &c.tau_g2),
+        at,
+        "τ update in G2 against its key",
+    )?;
+    check(
+        same_ratio(&prev.alpha_g1, &c.alpha_g1, &alpha_sp, &c.alpha.g2_spx),
+        at,
+        "α update against its key",
+    )?;
+    check(
+        same_ratio(&prev.beta_g1, &c.beta_g1, &beta_sp, &c.beta.g2_spx),
+        at,
+        "β update in G1 against its key",
+    )?;
+    check(
+        same_ratio(&c.beta.g1_s, &c.beta.g1_sx, &prev.beta_g2, &c.beta_g2),
+        at,
+        "β update in G2 against its key",
+    )
 }
