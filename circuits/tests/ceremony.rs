@@ -190,3 +190,18 @@ fn the_beacon_key_is_reproduced_from_its_public_parameters() {
         }
     );
 }
+
+#[test]
+fn the_last_challenge_must_hash_the_sections() {
+    // Changing the last contribution's partial hash changes its response
+    // hash, so the stored challenge no longer matches the points.
+    let mut t = Ptau::read(&file("pot4-beacon.ptau")).unwrap();
+    t.contributions[2].partial_hash[0] ^= 1;
+    assert_eq!(
+        t.verify(&mut rng()).unwrap_err(),
+        CeremonyError::Check {
+            contribution: Some(3),
+            check: "the last challenge hash is the hash of the response and the sections".into()
+        }
+    );
+}

@@ -16,6 +16,7 @@
 //! contributing, and phase 2 (`.zkey`).
 
 pub mod binfile;
+pub mod blake2b;
 pub mod points;
 pub mod pok;
 pub mod ptau;

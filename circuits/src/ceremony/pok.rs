@@ -127,3 +127,17 @@ mod tests {
         );
     }
 }
+
+/// A key's nine points in "U" form, in the record's order: the six G1
+/// points (s, s·x for τ, α, β), then the three G2 points.
+pub fn u_key(keys: [&KeyPart; 3]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(768);
+    for k in keys {
+        out.extend(u_g1(&k.g1_s));
+        out.extend(u_g1(&k.g1_sx));
+    }
+    for k in keys {
+        out.extend(u_g2(&k.g2_spx));
+    }
+    out
+}

@@ -14,6 +14,7 @@ use ark_ff::{PrimeField, UniformRand, Zero};
 use rand_core::{CryptoRng, RngCore};
 
 use super::binfile::{self, BinFile};
+use super::blake2b::Blake2b;
 use super::points::{self, G1_BYTES, G2_BYTES};
 use super::pok;
 use super::CeremonyError;
@@ -427,9 +428,12 @@ impl Ptau {
     ///   consecutive powers of one τ (random linear combinations, one
     ///   pairing equation per section).
     ///
-    /// Not yet checked: that the last contribution's `next_challenge` is
-    /// the hash of the sections (it needs resuming the stored BLAKE2b
-    /// state); errors name the contribution (1-based) and the check.
+    /// - the last contribution's `next_challenge` is the hash of its
+    ///   response (resumed from the stored BLAKE2b state, then its key) and
+    ///   of the sections (skipped for a transcript truncated below its
+    ///   ceremony's power, as snarkjs does).
+    ///
+    /// Errors name the contribution (1-based) and the check.
     pub fn verify<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<(), CeremonyError> {
         let last = self.contributions.last().ok_or_else(|| {
             invalid(
@@ -457,7 +461,40 @@ impl Ptau {
                 challenge: c.next_challenge,
             };
         }
-        self.verify_sections(last, rng)
+        self.verify_sections(last, rng)?;
+        if self.power == self.ceremony_power {
+            check(
+                self.challenge_after(last)? == last.next_challenge,
+                Some(self.contributions.len()),
+                "the last challenge hash is the hash of the response and the sections",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `BLAKE2b(response hash ‖ U(every point of every section))`, the
+    /// response hash resumed from `last`'s saved state and its key.
+    fn challenge_after(&self, last: &Contribution) -> Result<[u8; 64], CeremonyError> {
+        let mut response = Blake2b::resume(&last.partial_hash).ok_or_else(|| {
+            invalid(
+                format!("contribution {}", self.contributions.len()),
+                "its saved hash state is not a BLAKE2b state",
+            )
+        })?;
+        response.update(&pok::u_key([&last.tau, &last.alpha, &last.beta]));
+        let mut h = Blake2b::default();
+        h.update(&response.finalize());
+        for p in self.tau_g1.iter() {
+            h.update(&pok::u_g1(p));
+        }
+        for p in self.tau_g2.iter() {
+            h.update(&pok::u_g2(p));
+        }
+        for p in self.alpha_tau_g1.iter().chain(&self.beta_tau_g1) {
+            h.update(&pok::u_g1(p));
+        }
+        h.update(&pok::u_g2(&self.beta_g2));
+        Ok(h.finalize())
     }
 
     fn verify_sections<R: RngCore + CryptoRng>(
