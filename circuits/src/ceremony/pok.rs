@@ -141,3 +141,40 @@ pub fn u_key(keys: [&KeyPart; 3]) -> Vec<u8> {
     }
     out
 }
+
+/// A point's "C" (compressed) encoding, hashed into a response: x
+/// big-endian (G2: `x.c1 ‖ x.c0`), bit 0x80 of the first byte set when y
+/// is "negative", infinity as 0x40 then zeros.
+pub fn c_g1(p: &G1Affine) -> Vec<u8> {
+    if p.is_zero() {
+        return infinity_c(32);
+    }
+    flagged(p.x.into_bigint().to_bytes_be(), rng::negative(&p.y))
+}
+
+fn infinity_c(len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    if let Some(b) = out.first_mut() {
+        *b = 0x40;
+    }
+    out
+}
+
+fn flagged(mut out: Vec<u8>, negative: bool) -> Vec<u8> {
+    if let (Some(b), true) = (out.first_mut(), negative) {
+        *b |= 0x80;
+    }
+    out
+}
+
+pub fn c_g2(p: &G2Affine) -> Vec<u8> {
+    if p.is_zero() {
+        return infinity_c(64);
+    }
+    let x = [
+        p.x.c1.into_bigint().to_bytes_be(),
+        p.x.c0.into_bigint().to_bytes_be(),
+    ]
+    .concat();
+    flagged(x, rng::negative2(&p.y))
+}

@@ -17,6 +17,7 @@ use super::binfile::{self, BinFile};
 use super::blake2b::Blake2b;
 use super::points::{self, G1_BYTES, G2_BYTES};
 use super::pok;
+use super::rng::ChaCha;
 use super::CeremonyError;
 
 pub const MAGIC: &[u8; 4] = b"ptau";
@@ -615,4 +616,146 @@ fn verify_contribution(c: &Contribution, prev: &Prev, index: usize) -> Result<()
         at,
         "β update in G2 against its key",
     )
+}
+
+/// A contributor's randomness, as snarkjs seeds it: ChaCha from
+/// `BLAKE2b(64 bytes of OS randomness ‖ the typed entropy)`.
+pub fn contributor_rng<R: RngCore + CryptoRng>(os: &mut R, entropy: &str) -> ChaCha {
+    let mut seed = [0u8; 64];
+    os.fill_bytes(&mut seed);
+    let mut h = Blake2b::default();
+    h.update(&seed);
+    h.update(entropy.as_bytes());
+    ChaCha::from_hash(&h.finalize())
+}
+
+/// `out[i] = ps[i] · first · inc^i`, in affine form.
+fn apply_key<G: CurveGroup<ScalarField = Fr>>(
+    ps: &[G::Affine],
+    first: Fr,
+    inc: Fr,
+) -> Vec<G::Affine> {
+    let mut k = first;
+    let scaled: Vec<G> = ps
+        .iter()
+        .map(|p| {
+            let q = *p * k;
+            k *= inc;
+            q
+        })
+        .collect();
+    G::normalize_batch(&scaled)
+}
+
+impl Ptau {
+    /// A fresh transcript of `2^power` powers: every point a generator, no
+    /// contribution yet.
+    pub fn new(power: u32) -> Result<Ptau, CeremonyError> {
+        if power == 0 || power > MAX_POWER {
+            return Err(invalid(
+                "power",
+                format!("{power} is out of range (1–{MAX_POWER})"),
+            ));
+        }
+        let n = 1usize << power;
+        let (g1, g2) = (G1Affine::generator(), G2Affine::generator());
+        Ok(Ptau {
+            power,
+            ceremony_power: power,
+            tau_g1: vec![g1; 2 * n - 1],
+            tau_g2: vec![g2; n],
+            alpha_tau_g1: vec![g1; n],
+            beta_tau_g1: vec![g1; n],
+            beta_g2: g2,
+            contributions: Vec::new(),
+        })
+    }
+
+    /// The challenge the next contribution answers.
+    pub fn challenge(&self) -> [u8; 64] {
+        self.contributions.last().map_or_else(
+            || pok::first_challenge(self.ceremony_power),
+            |c| c.next_challenge,
+        )
+    }
+
+    /// Adds a contribution with secrets drawn from `rng` (see
+    /// [`contributor_rng`]); the secrets live only inside this call.
+    pub fn contribute(&self, rng: &mut ChaCha, name: &str) -> Result<Ptau, CeremonyError> {
+        self.apply(rng, Kind::Contribution, name)
+    }
+
+    /// Adds the public random beacon: `hash` through SHA-256
+    /// `2^iterations_exp` times seeds the secrets, so anyone recomputes them.
+    pub fn beacon(
+        &self,
+        hash: &[u8],
+        iterations_exp: u8,
+        name: &str,
+    ) -> Result<Ptau, CeremonyError> {
+        if hash.is_empty() || hash.len() > 255 || !(10..=63).contains(&iterations_exp) {
+            return Err(invalid(
+                "beacon",
+                "the hash must be 1–255 bytes and the iterations exponent 10–63",
+            ));
+        }
+        let kind = Kind::Beacon {
+            iterations_exp,
+            hash: hash.to_vec(),
+        };
+        self.apply(&mut pok::beacon_rng(hash, iterations_exp), kind, name)
+    }
+
+    fn apply(&self, rng: &mut ChaCha, kind: Kind, name: &str) -> Result<Ptau, CeremonyError> {
+        if self.power != self.ceremony_power {
+            return Err(invalid(
+                "transcript",
+                "it was truncated below its ceremony's power; contribute to the full one",
+            ));
+        }
+        let challenge = self.challenge();
+        let ([tau, alpha, beta], [kt, ka, kb]) = pok::key_from_rng(rng, &challenge);
+        let one = Fr::from(1u64);
+        let mut next = Ptau {
+            tau_g1: apply_key::<G1Projective>(&self.tau_g1, one, tau),
+            tau_g2: apply_key::<G2Projective>(&self.tau_g2, one, tau),
+            alpha_tau_g1: apply_key::<G1Projective>(&self.alpha_tau_g1, alpha, tau),
+            beta_tau_g1: apply_key::<G1Projective>(&self.beta_tau_g1, beta, tau),
+            beta_g2: (self.beta_g2 * beta).into_affine(),
+            ..self.clone()
+        };
+        // The response: the challenge, the new points compressed, the key.
+        let mut response = Blake2b::default();
+        response.update(&challenge);
+        next.tau_g1
+            .iter()
+            .for_each(|p| response.update(&pok::c_g1(p)));
+        next.tau_g2
+            .iter()
+            .for_each(|p| response.update(&pok::c_g2(p)));
+        next.alpha_tau_g1
+            .iter()
+            .chain(&next.beta_tau_g1)
+            .for_each(|p| response.update(&pok::c_g1(p)));
+        response.update(&pok::c_g2(&next.beta_g2));
+        let partial_hash = response.save();
+        let first = |v: &[G1Affine], i: usize| v.get(i).copied().unwrap_or_default();
+        let mut c = Contribution {
+            tau_g1: first(&next.tau_g1, 1),
+            tau_g2: next.tau_g2.get(1).copied().unwrap_or_default(),
+            alpha_g1: first(&next.alpha_tau_g1, 0),
+            beta_g1: first(&next.beta_tau_g1, 0),
+            beta_g2: next.beta_g2,
+            tau: kt,
+            alpha: ka,
+            beta: kb,
+            partial_hash,
+            next_challenge: [0; 64],
+            kind,
+            name: Some(name.chars().take(64).collect()),
+        };
+        c.next_challenge = next.challenge_after(&c)?;
+        next.contributions.push(c);
+        Ok(next)
+    }
 }

@@ -114,14 +114,14 @@ impl ChaCha {
 }
 
 /// `a` is "negative" for ffjavascript: its canonical value is above (q−1)/2.
-fn negative(a: &Fq) -> bool {
+pub fn negative(a: &Fq) -> bool {
     let mut half = Fq::MODULUS;
     half.div2();
     a.into_bigint() > half
 }
 
 /// For Fq2: the sign of `c1`, or of `c0` when `c1` is zero.
-fn negative2(a: &Fq2) -> bool {
+pub fn negative2(a: &Fq2) -> bool {
     if a.c1.is_zero() {
         negative(&a.c0)
     } else {
