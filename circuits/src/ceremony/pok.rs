@@ -104,30 +104,6 @@ pub fn beacon_rng(hash: &[u8], iterations_exp: u8) -> ChaCha {
     ChaCha::from_hash(&h)
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
-
-    /// Known answers from snarkjs (docs/research/snarkjs-formats.md §1.4, §3.2).
-    #[test]
-    fn u_encoding_and_the_first_challenge_match_snarkjs() {
-        assert_eq!(
-            hex(&u_g1(&G1Affine::generator())),
-            format!("{:064x}{:064x}", 1, 2)
-        );
-        assert_eq!(hex(&u_g2(&G2Affine::generator())), "198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c21800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed090689d0585ff075ec9e99ad690c3395bc4b313370b38ef355acdadcd122975b12c85ea5db8c6deb4aab71808dcb408fe3d1e7690c43d37b4ce6cc0166fa7daa");
-        assert_eq!(
-            hex(&first_challenge(12)),
-            "9e63a5f62b96538daaed2372481920d1a40b91959ea38ef9f5f6a3033b8865160710d067c09d09615f928ea517bcdf49ad75abd2c8340b400e3b18e968b4ffef"
-        );
-    }
-}
-
 /// A key's nine points in "U" form, in the record's order: the six G1
 /// points (s, s·x for τ, α, β), then the three G2 points.
 pub fn u_key(keys: [&KeyPart; 3]) -> Vec<u8> {
@@ -177,4 +153,28 @@ pub fn c_g2(p: &G2Affine) -> Vec<u8> {
     ]
     .concat();
     flagged(x, rng::negative2(&p.y))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    /// Known answers from snarkjs (docs/research/snarkjs-formats.md §1.4, §3.2).
+    #[test]
+    fn u_encoding_and_the_first_challenge_match_snarkjs() {
+        assert_eq!(
+            hex(&u_g1(&G1Affine::generator())),
+            format!("{:064x}{:064x}", 1, 2)
+        );
+        assert_eq!(hex(&u_g2(&G2Affine::generator())), "198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c21800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed090689d0585ff075ec9e99ad690c3395bc4b313370b38ef355acdadcd122975b12c85ea5db8c6deb4aab71808dcb408fe3d1e7690c43d37b4ce6cc0166fa7daa");
+        assert_eq!(
+            hex(&first_challenge(12)),
+            "9e63a5f62b96538daaed2372481920d1a40b91959ea38ef9f5f6a3033b8865160710d067c09d09615f928ea517bcdf49ad75abd2c8340b400e3b18e968b4ffef"
+        );
+    }
 }

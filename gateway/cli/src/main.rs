@@ -74,10 +74,24 @@ enum Command {
     /// appends, and a real `veilgate serve` over HTTPS/mTLS up to
     /// saturation. Prints a table and the targets; writes JSON.
     Bench(veilgate_devtools::bench::Options),
+    /// The Groth16 setup ceremony (snarkjs-compatible files).
+    Ceremony {
+        #[command(subcommand)]
+        command: CeremonyCommand,
+    },
     /// EVM ledger tools (FISCO BCOS 3.x, Besu, GoQuorum, anvil).
     Evm {
         #[command(subcommand)]
         command: EvmCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CeremonyCommand {
+    /// Phase 1: the powers of τ (`.ptau`).
+    Ptau {
+        #[command(subcommand)]
+        command: commands::ceremony::PtauCommand,
     },
 }
 
@@ -216,6 +230,9 @@ fn main() -> ExitCode {
             veilgate_devtools::demo::run(&dir).await
         }),
         Command::Policy { command } => commands::policy::run(command),
+        Command::Ceremony {
+            command: CeremonyCommand::Ptau { command },
+        } => commands::ceremony::ptau(command).map_err(Into::into),
         Command::Audit {
             command: AuditCommand::Verify { data },
         } => commands::audit::verify(&data),

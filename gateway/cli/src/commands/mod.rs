@@ -2,6 +2,7 @@
 //! result `main` prints.
 
 pub mod audit;
+pub mod ceremony;
 pub mod evm;
 pub mod follow;
 pub mod policy;

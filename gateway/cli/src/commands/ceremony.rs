@@ -1,0 +1,185 @@
+//! `veilgate ceremony ptau new | contribute | beacon | verify`: phase 1 of
+//! the Groth16 setup (powers of τ) in snarkjs's `.ptau` format, so a
+//! consortium can run its own or build on a public transcript, and check
+//! either with snarkjs too.
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use veilgate_circuits::ceremony::ptau::{contributor_rng, Ptau};
+use veilgate_circuits::ceremony::CeremonyError;
+
+#[derive(Subcommand)]
+pub enum PtauCommand {
+    /// Start a transcript of 2^power powers (no contribution yet).
+    New {
+        /// log2 of the number of powers: circuits of up to 2^power constraints.
+        #[arg(long)]
+        power: u32,
+        /// The transcript file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add your contribution: secrets from the OS's randomness and your
+    /// typed entropy, used once and forgotten.
+    Contribute {
+        /// The transcript you received (checked before you contribute).
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// Where your transcript goes (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// Your name in the transcript (at most 64 characters).
+        #[arg(long)]
+        name: String,
+        /// Extra entropy mixed into the OS's randomness.
+        #[arg(long, default_value = "")]
+        entropy: String,
+    },
+    /// Close with a public random beacon (e.g. a future block hash).
+    Beacon {
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// The beacon value, hex (1–255 bytes).
+        #[arg(long)]
+        hash: String,
+        /// log2 of the SHA-256 iterations applied to it (10–63).
+        #[arg(long, default_value_t = 10)]
+        iterations_exp: u8,
+        #[arg(long, default_value = "beacon")]
+        name: String,
+    },
+    /// Check the whole transcript: every proof of knowledge, every update,
+    /// the beacon, the powers, the last challenge.
+    Verify { file: PathBuf },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CeremonyCommandError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Transcript {
+        path: String,
+        #[source]
+        source: CeremonyError,
+    },
+    #[error("{path} exists; choose a new file (a good transcript is never written over)")]
+    Exists { path: String },
+    #[error("--hash: not hex")]
+    Hash,
+}
+
+fn read(path: &Path) -> Result<Ptau, CeremonyCommandError> {
+    let bytes = std::fs::read(path).map_err(|source| CeremonyCommandError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ptau::read(&bytes).map_err(|source| CeremonyCommandError::Transcript {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn verify(path: &Path, t: &Ptau) -> Result<(), CeremonyCommandError> {
+    t.verify(&mut rand_core::OsRng)
+        .map_err(|source| CeremonyCommandError::Transcript {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+/// Writes a new file (never over an existing one), through a temporary
+/// file renamed into place so a crash leaves no half transcript.
+fn write_new(path: &Path, t: &Ptau) -> Result<(), CeremonyCommandError> {
+    if path.exists() {
+        return Err(CeremonyCommandError::Exists {
+            path: path.display().to_string(),
+        });
+    }
+    let io = |source| CeremonyCommandError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let tmp = path.with_extension("ptau.partial");
+    std::fs::write(&tmp, t.to_bytes()).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+fn transcript_err(path: &Path) -> impl FnOnce(CeremonyError) -> CeremonyCommandError + '_ {
+    move |source| CeremonyCommandError::Transcript {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+pub fn ptau(command: PtauCommand) -> Result<(), CeremonyCommandError> {
+    match command {
+        PtauCommand::New { power, out } => {
+            write_new(&out, &Ptau::new(power).map_err(transcript_err(&out))?)?;
+            println!("{}: new transcript of 2^{power} powers", out.display());
+        }
+        PtauCommand::Contribute {
+            input,
+            out,
+            name,
+            entropy,
+        } => {
+            let t = read(&input)?;
+            if !t.contributions.is_empty() {
+                verify(&input, &t)?;
+            }
+            let mut rng = contributor_rng(&mut rand_core::OsRng, &entropy);
+            let next = t
+                .contribute(&mut rng, &name)
+                .map_err(transcript_err(&input))?;
+            write_new(&out, &next)?;
+            println!(
+                "{}: contribution {} by `{name}` added; challenge {}",
+                out.display(),
+                next.contributions.len(),
+                hex::encode(next.challenge())
+            );
+        }
+        PtauCommand::Beacon {
+            input,
+            out,
+            hash,
+            iterations_exp,
+            name,
+        } => {
+            let t = read(&input)?;
+            verify(&input, &t)?;
+            let hash = hex::decode(hash).map_err(|_| CeremonyCommandError::Hash)?;
+            let next = t
+                .beacon(&hash, iterations_exp, &name)
+                .map_err(transcript_err(&input))?;
+            write_new(&out, &next)?;
+            println!(
+                "{}: beacon added as contribution {}",
+                out.display(),
+                next.contributions.len()
+            );
+        }
+        PtauCommand::Verify { file } => {
+            let t = read(&file)?;
+            verify(&file, &t)?;
+            println!(
+                "{}: transcript ok — 2^{} powers, {} contributions",
+                file.display(),
+                t.power,
+                t.contributions.len()
+            );
+            for (i, c) in t.contributions.iter().enumerate() {
+                println!("  {}: {}", i + 1, c.name.as_deref().unwrap_or("(unnamed)"));
+            }
+        }
+    }
+    Ok(())
+}
