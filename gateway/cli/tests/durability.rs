@@ -41,6 +41,8 @@ fn bin() -> &'static str {
 fn start(data: &Path, listen: &str, log: &Path) -> (Child, String) {
     let mut o = veilgate_testkit::process::Options::new(bin(), data, log);
     o.listen = listen.to_owned();
+    // A development data directory: its Groth16 keys are development keys.
+    o.dev = true;
     let p = veilgate_testkit::process::Process::start(&o).unwrap();
     let base = p.base.clone();
     (p.into_child().unwrap(), base)

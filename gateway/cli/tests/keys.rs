@@ -31,7 +31,7 @@ prove {
 "#;
 
 fn serve(data: &std::path::Path) -> std::process::Output {
-    // Only called where loading fails, so the process exits by itself.
+    // Only called where the start is refused, so the process exits by itself.
     Command::new(env!("CARGO_BIN_EXE_veilgate"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
@@ -122,6 +122,24 @@ fn a_key_file_that_does_not_match_its_name_stops_the_start() {
     assert!(
         e.contains(&*vk.file_name().unwrap().to_string_lossy()),
         "{e}"
+    );
+}
+
+#[test]
+fn serve_without_dev_refuses_development_keys_even_unmarked() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    veilgate_testkit::material::init(&data).unwrap();
+    // Removing the mark does not hide them: their ids give them away.
+    std::fs::remove_file(data.join("keys/groth16/DEVELOPMENT")).unwrap();
+    let out = serve(&data);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("are development keys")
+            && stderr.contains("compare64-v1")
+            && stderr.contains("--dev"),
+        "{stderr}"
     );
 }
 

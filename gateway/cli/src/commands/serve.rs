@@ -24,6 +24,9 @@ pub async fn run(
         veilgate_testkit::material::init(&data)?;
     }
     let state = Arc::new(Gateway::load(&data)?);
+    if !dev {
+        refuse_development_keys(&state)?;
+    }
     let listen = listen.unwrap_or_else(|| state.config.listen.clone());
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let addr = listener.local_addr()?;
@@ -63,4 +66,27 @@ pub async fn run(
     };
     veilgate_server::run(state, listener, shutdown).await?;
     Ok(())
+}
+
+/// Without `--dev`, a gateway will not prove or verify under development
+/// Groth16 keys: anyone can forge proofs under them.
+fn refuse_development_keys(gateway: &Gateway) -> Result<(), Box<dyn std::error::Error>> {
+    let Some(ls) = gateway.ledgers.values().next() else {
+        return Ok(());
+    };
+    // Every ledger shares the gateway's one key ring.
+    let dev = ls.trust.keys.development_circuits()?;
+    if dev.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{}: the Groth16 keys for {} are development keys, under which anyone can forge proofs; \
+         put a ceremony's keys there (docs/keys.md) or pass --dev for development",
+        gateway
+            .data_dir
+            .join(&gateway.config.groth16_keys)
+            .display(),
+        dev.join(", ")
+    )
+    .into())
 }

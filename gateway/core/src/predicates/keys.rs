@@ -275,6 +275,24 @@ impl KeyRing {
         self.get(Circuit::of(p)?).ok().map(|k| k.id())
     }
 
+    /// The circuits whose keys here are the development keys (derived from
+    /// the circuit id, so anyone can forge proofs under them), found by
+    /// deriving those keys again and comparing ids — a renamed or unmarked
+    /// development key is still found.
+    pub fn development_circuits(&self) -> Result<Vec<String>, KeyRingError> {
+        let held: Vec<(Circuit, [u8; 32])> = match self.keys.lock() {
+            Ok(keys) => keys.iter().map(|(c, k)| (*c, k.id())).collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut out = Vec::new();
+        for (c, id) in held {
+            if CircuitKeys::development(c)?.id() == id {
+                out.push(c.id());
+            }
+        }
+        Ok(out)
+    }
+
     /// Writes the keys of `circuits` into `dir` (files named by hash).
     pub fn write(&self, dir: &Path, circuits: &BTreeSet<Circuit>) -> Result<(), KeyRingError> {
         std::fs::create_dir_all(dir).map_err(|e| KeyRingError::Dir {
@@ -332,6 +350,24 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("date-threshold-v1"), "{e}");
+    }
+
+    #[test]
+    fn development_keys_are_recognised_by_their_ids() {
+        use rand_chacha::rand_core::SeedableRng;
+        let dir = tempfile::tempdir().unwrap();
+        KeyRing::development()
+            .write(dir.path(), &[Circuit::Compare].into())
+            .unwrap();
+        Keys::setup(
+            &DateThresholdCircuit::shape(),
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(5),
+        )
+        .unwrap()
+        .write(dir.path())
+        .unwrap();
+        let ring = KeyRing::load(dir.path()).unwrap();
+        assert_eq!(ring.development_circuits().unwrap(), ["compare64-v1"]);
     }
 
     #[test]

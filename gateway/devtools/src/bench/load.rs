@@ -20,6 +20,8 @@ impl Server {
     pub fn start(data: &Path, log: &Path) -> Result<Server, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut o = veilgate_testkit::process::Options::new(exe, data, log);
+        // The bench's data directory holds development keys.
+        o.dev = true;
         o.rust_log = Some("warn".into());
         veilgate_testkit::process::Process::start(&o).map(Server)
     }
