@@ -206,10 +206,41 @@ fn the_last_challenge_must_hash_the_sections() {
     );
 }
 
-mod making {
-    use super::*;
+mod making_tools {
     use std::path::PathBuf;
     use std::process::Command;
+
+    /// snarkjs, when CI installed it (VEILGATE_SNARKJS); outside CI the
+    /// interop half of these tests is skipped with a message.
+    pub fn snarkjs() -> Option<PathBuf> {
+        match std::env::var_os("VEILGATE_SNARKJS") {
+            Some(p) => Some(PathBuf::from(p)),
+            None if std::env::var_os("CI").is_some() => {
+                panic!("CI must set VEILGATE_SNARKJS (see .ci/run)")
+            }
+            None => {
+                eprintln!("skipping the snarkjs cross-check: VEILGATE_SNARKJS is not set");
+                None
+            }
+        }
+    }
+
+    pub fn run(snarkjs: &PathBuf, args: &[&str]) -> String {
+        let out = Command::new("node")
+            .arg(snarkjs)
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "snarkjs {args:?}: {text}");
+        text
+    }
+}
+
+mod making {
+    use super::making_tools::{run, snarkjs};
+    use super::*;
     use veilgate_circuits::ceremony::ptau::contributor_rng;
 
     /// Our own three-contributor transcript: two contributions and a beacon.
@@ -247,33 +278,6 @@ mod making {
         t.verify(&mut rng()).unwrap();
     }
 
-    /// snarkjs, when CI installed it (VEILGATE_SNARKJS); outside CI the
-    /// interop half of these tests is skipped with a message.
-    fn snarkjs() -> Option<PathBuf> {
-        match std::env::var_os("VEILGATE_SNARKJS") {
-            Some(p) => Some(PathBuf::from(p)),
-            None if std::env::var_os("CI").is_some() => {
-                panic!("CI must set VEILGATE_SNARKJS (see .ci/run)")
-            }
-            None => {
-                eprintln!("skipping the snarkjs cross-check: VEILGATE_SNARKJS is not set");
-                None
-            }
-        }
-    }
-
-    fn run(snarkjs: &PathBuf, args: &[&str]) -> String {
-        let out = Command::new("node")
-            .arg(snarkjs)
-            .args(args)
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "snarkjs {args:?}: {text}");
-        text
-    }
-
     #[test]
     fn snarkjs_verifies_ours_and_we_verify_its_contribution_on_top() {
         let Some(s) = snarkjs() else { return };
@@ -299,5 +303,63 @@ mod making {
         let t = Ptau::read(&std::fs::read(&theirs).unwrap()).unwrap();
         assert_eq!(t.contributions.len(), 4);
         t.verify(&mut rng()).unwrap();
+    }
+}
+
+mod r1cs {
+    use super::making_tools::{run, snarkjs};
+    use veilgate_circuits::ceremony::r1cs;
+    use veilgate_circuits::groth16::compare::CompareCircuit;
+    use veilgate_circuits::groth16::constraint_matrices;
+
+    /// snarkjs reads the compare circuit's `.r1cs` and finds exactly our
+    /// constraints: counts, and every coefficient of every row.
+    #[test]
+    fn snarkjs_reads_our_r1cs_as_the_same_constraint_system() {
+        let m = constraint_matrices(&CompareCircuit::shape()).unwrap();
+        let bytes = r1cs::write(&m);
+        assert_eq!(&bytes[..4], b"r1cs");
+        let Some(s) = snarkjs() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("compare.r1cs");
+        std::fs::write(&file, &bytes).unwrap();
+        let info = run(&s, &["r1cs", "info", file.to_str().unwrap()]);
+        assert!(
+            info.contains(&format!("# of Constraints: {}", m.a.len())),
+            "{info}"
+        );
+        assert!(
+            info.contains(&format!("# of Wires: {}", m.num_instance + m.num_witness)),
+            "{info}"
+        );
+        let json = dir.path().join("compare.json");
+        run(
+            &s,
+            &[
+                "r1cs",
+                "export",
+                "json",
+                file.to_str().unwrap(),
+                json.to_str().unwrap(),
+            ],
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let rows = v["constraints"].as_array().unwrap();
+        assert_eq!(rows.len(), m.a.len());
+        use ark_ff::PrimeField;
+        for (i, row) in rows.iter().enumerate() {
+            for (k, ours) in [&m.a[i], &m.b[i], &m.c[i]].into_iter().enumerate() {
+                let theirs = row[k].as_object().unwrap();
+                assert_eq!(theirs.len(), ours.len(), "row {i} matrix {k}");
+                for (coeff, wire) in ours {
+                    assert_eq!(
+                        theirs[&wire.to_string()].as_str().unwrap(),
+                        coeff.into_bigint().to_string(),
+                        "row {i} matrix {k} wire {wire}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -11,15 +11,18 @@
 //! sections hold consecutive powers. Layouts and procedures:
 //! `docs/research/snarkjs-formats.md`.
 //!
-//! Not yet: checking the last challenge hash against the sections (it
-//! resumes a stored BLAKE2b state), making a new transcript and
-//! contributing, and phase 2 (`.zkey`).
+//! Phase 1 is complete: new transcripts, contributions, beacons and
+//! verification, all in snarkjs's format (snarkjs verifies ours; we verify
+//! its). For phase 2, circuits export as iden3 `.r1cs` files ([`r1cs`]).
+//! Not yet: the `.zkey` (initial parameters from the Lagrange basis,
+//! contributions to δ, verification, import and export).
 
 pub mod binfile;
 pub mod blake2b;
 pub mod points;
 pub mod pok;
 pub mod ptau;
+pub mod r1cs;
 pub mod rng;
 
 /// Why a ceremony file was refused. Each names the file's part at fault.

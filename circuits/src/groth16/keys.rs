@@ -76,6 +76,35 @@ struct Shape {
     num_constraints: usize,
 }
 
+/// A circuit's rank-1 constraint system, as a ceremony exports it: rows
+/// are constraints, columns `[1, public inputs…, witnesses…]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConstraintMatrices {
+    pub a: Matrix<Fr>,
+    pub b: Matrix<Fr>,
+    pub c: Matrix<Fr>,
+    /// Instance variables, the constant 1 included.
+    pub num_instance: usize,
+    pub num_witness: usize,
+}
+
+/// The constraint matrices of the circuit of `blank`, exactly as its keys
+/// are set up over.
+pub fn constraint_matrices<S: Statement>(blank: &S) -> Result<ConstraintMatrices, Groth16Error> {
+    let shape = shape_of(blank.blank())?;
+    let mut m = shape.matrices.into_iter();
+    let (Some(a), Some(b), Some(c)) = (m.next(), m.next(), m.next()) else {
+        return Err(Groth16Error::Setup);
+    };
+    Ok(ConstraintMatrices {
+        a,
+        b,
+        c,
+        num_instance: shape.num_inputs,
+        num_witness: shape.num_witnesses,
+    })
+}
+
 fn shape_of<S: Statement>(blank: S) -> Result<Shape, Groth16Error> {
     let cs = ConstraintSystem::<Fr>::new_ref();
     cs.set_optimization_goal(OptimizationGoal::Constraints);

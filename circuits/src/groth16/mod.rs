@@ -19,7 +19,10 @@ pub mod range;
 pub mod solidity;
 pub mod sum;
 
-pub use keys::{proof_from_bytes, proof_to_bytes, Groth16Error, Keys, Statement};
+pub use keys::{
+    constraint_matrices, proof_from_bytes, proof_to_bytes, ConstraintMatrices, Groth16Error, Keys,
+    Statement,
+};
 
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};

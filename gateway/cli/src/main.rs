@@ -93,6 +93,15 @@ enum CeremonyCommand {
         #[command(subcommand)]
         command: commands::ceremony::PtauCommand,
     },
+    /// Export a circuit's constraint system as an iden3 `.r1cs` file.
+    R1cs {
+        /// The circuit id (as in key file names), e.g. `compare64-v1`.
+        #[arg(long)]
+        circuit: String,
+        /// The file to create.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -233,6 +242,9 @@ fn main() -> ExitCode {
         Command::Ceremony {
             command: CeremonyCommand::Ptau { command },
         } => commands::ceremony::ptau(command).map_err(Into::into),
+        Command::Ceremony {
+            command: CeremonyCommand::R1cs { circuit, out },
+        } => commands::ceremony::r1cs(&circuit, &out).map_err(Into::into),
         Command::Audit {
             command: AuditCommand::Verify { data },
         } => commands::audit::verify(&data),

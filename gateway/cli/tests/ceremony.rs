@@ -138,3 +138,30 @@ fn a_tampered_transcript_is_refused_and_nothing_is_written() {
         0
     );
 }
+
+#[test]
+fn every_circuit_exports_as_r1cs_and_unknown_ones_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for circuit in ["compare64-v1", "date-threshold-v1", "sum3x64-v1"] {
+        let out = dir.path().join(format!("{circuit}.r1cs"));
+        let o = Command::new(env!("CARGO_BIN_EXE_veilgate"))
+            .args(["ceremony", "r1cs", "--circuit", circuit, "--out", s(&out)])
+            .output()
+            .unwrap();
+        ok(o);
+        assert_eq!(&std::fs::read(&out).unwrap()[..4], b"r1cs");
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_veilgate"))
+        .args([
+            "ceremony",
+            "r1cs",
+            "--circuit",
+            "sum17x64-v1",
+            "--out",
+            s(&dir.path().join("x")),
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no circuit `sum17x64-v1`"));
+}

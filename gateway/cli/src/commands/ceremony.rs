@@ -56,8 +56,31 @@ pub enum PtauCommand {
     Verify { file: PathBuf },
 }
 
+/// `veilgate ceremony r1cs`: a circuit's constraint system as an iden3
+/// `.r1cs` file.
+pub fn r1cs(circuit: &str, out: &Path) -> Result<(), CeremonyCommandError> {
+    let c = veilgate_core::predicates::Circuit::from_id(circuit)
+        .ok_or_else(|| CeremonyCommandError::Circuit(circuit.to_owned()))?;
+    let bytes = c
+        .r1cs()
+        .map_err(|e| CeremonyCommandError::Circuit(format!("{circuit}: {e}")))?;
+    if out.exists() {
+        return Err(CeremonyCommandError::Exists {
+            path: out.display().to_string(),
+        });
+    }
+    std::fs::write(out, bytes).map_err(|source| CeremonyCommandError::Io {
+        path: out.display().to_string(),
+        source,
+    })?;
+    println!("{}: circuit `{circuit}`", out.display());
+    Ok(())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CeremonyCommandError {
+    #[error("no circuit `{0}` (compare64-v1, date-threshold-v1, sum1x64-v1 … sum16x64-v1)")]
+    Circuit(String),
     #[error("{path}: {source}")]
     Io {
         path: String,

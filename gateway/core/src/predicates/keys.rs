@@ -58,6 +58,18 @@ impl Circuit {
         }
     }
 
+    /// The circuit's constraint system as an iden3 `.r1cs` file, exactly the
+    /// one its keys are set up over (for a ceremony, or to check with snarkjs).
+    pub fn r1cs(&self) -> Result<Vec<u8>, Groth16Error> {
+        use veilgate_circuits::groth16::constraint_matrices;
+        let m = match self {
+            Circuit::Compare => constraint_matrices(&CompareCircuit::shape())?,
+            Circuit::DateThreshold => constraint_matrices(&DateThresholdCircuit::shape())?,
+            Circuit::Sum(n) => constraint_matrices(&SumCircuit::shape(*n))?,
+        };
+        Ok(veilgate_circuits::ceremony::r1cs::write(&m))
+    }
+
     /// The circuit a key file's circuit id names, if envelopes use it.
     pub fn from_id(id: &str) -> Option<Circuit> {
         if id == Circuit::Compare.id() {
