@@ -47,9 +47,13 @@ pub enum Rejection {
     Shape(String),
     #[error("proof for field `{0}` does not verify")]
     ProofFailed(String),
-    /// A predicate's proof is missing, malformed, under an unknown key or false.
+    /// A predicate's proof is missing, malformed or false.
     #[error("predicate proof rejected: {0}")]
     PredicateFailed(String),
+    /// A predicate's proof was made under a verifying key this peer does
+    /// not trust for its circuit (another setup, development keys).
+    #[error("the proof of `{predicate}` is under verifying key {key_id}, which this peer does not trust")]
+    UnknownKey { predicate: String, key_id: String },
     #[error("{0}")]
     Unsupported(String),
 }
@@ -69,6 +73,7 @@ impl Rejection {
             Rejection::BadEnvelopeId => "bad_envelope_id",
             Rejection::Shape(_) => "shape",
             Rejection::ProofFailed(_) | Rejection::PredicateFailed(_) => "proof_failed",
+            Rejection::UnknownKey { .. } => "unknown_key",
             Rejection::Unsupported(_) => "unsupported",
         }
     }
@@ -311,7 +316,15 @@ fn precheck(bytes: &[u8], trust: &Trust) -> Result<Checked, Rejection> {
     }
     let ranges = check_shape(&env, &plan, directory)?;
     let groth16 = if !plan.predicates.is_empty() || !env.predicates.is_empty() {
-        predicates::statements(&plan, &env, &trust.keys).map_err(Rejection::PredicateFailed)?
+        predicates::statements(&plan, &env, &trust.keys).map_err(|e| match e {
+            predicates::check::StatementError::UnknownKey { predicate, key_id } => {
+                Rejection::UnknownKey {
+                    predicate,
+                    key_id: hex::encode(key_id),
+                }
+            }
+            other => Rejection::PredicateFailed(other.to_string()),
+        })?
     } else {
         Vec::new()
     };

@@ -62,6 +62,29 @@ pub fn verify_batch(checks: &[&Groth16Check], rng: &mut dyn RngCoreCrypto) -> bo
     }
 }
 
+/// Why an envelope's predicate section does not yield statements to check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StatementError {
+    /// A proof made under a key this peer does not trust for its circuit
+    /// (another setup, a development key, a forged key).
+    #[error(
+        "the proof of `{predicate}` is under verifying key {}, which this peer does not trust",
+        hex::encode(key_id)
+    )]
+    UnknownKey { predicate: String, key_id: [u8; 32] },
+    /// The section does not match the plan, or a proof or commitment is
+    /// malformed; names the predicate or field.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<String> for StatementError {
+    fn from(s: String) -> Self {
+        StatementError::Invalid(s)
+    }
+}
+
 /// The Groth16 statements an envelope's predicate section makes, with their
 /// public inputs rebuilt from the envelope (commitments, public fields) and
 /// the plan (constants) — everything but the pairing checks themselves.
@@ -70,13 +93,13 @@ pub fn statements(
     plan: &Plan,
     env: &Envelope,
     ring: &KeyRing,
-) -> Result<Vec<Groth16Check>, String> {
+) -> Result<Vec<Groth16Check>, StatementError> {
     if env.predicates.len() != plan.predicates.len() {
-        return Err(format!(
+        return Err(StatementError::Invalid(format!(
             "{} predicate proofs, the policy states {}",
             env.predicates.len(),
             plan.predicates.len()
-        ));
+        )));
     }
     // Commitments and public values by field name.
     let mut commitments: BTreeMap<&str, Fr> = BTreeMap::new();
@@ -104,13 +127,16 @@ pub fn statements(
     for (p, entry) in plan.predicates.iter().zip(&env.predicates) {
         let what = p.describe();
         if entry.circuit != circuit_tag(p) {
-            return Err(format!("the proof of `{what}` is for another circuit"));
+            return Err(StatementError::Invalid(format!(
+                "the proof of `{what}` is for another circuit"
+            )));
         }
         let key = Circuit::of(p)
             .and_then(|c| ring.get(c).ok())
             .filter(|k| k.id() == entry.key_id)
-            .ok_or_else(|| {
-                format!("the proof of `{what}` is under a verifying key this peer does not hold")
+            .ok_or_else(|| StatementError::UnknownKey {
+                predicate: what.clone(),
+                key_id: entry.key_id,
             })?;
         let proofs: Vec<_> = entry
             .proofs
@@ -154,10 +180,17 @@ pub fn statements(
                 ];
                 vec![inputs]
             }
-            _ => return Err(format!("the proof of `{what}` does not verify")),
+            _ => {
+                return Err(StatementError::Invalid(format!(
+                    "the proof of `{what}` does not verify"
+                )))
+            }
         };
         if inputs.len() != proofs.len() {
-            return Err(format!("`{what}` needs {} proofs", inputs.len()));
+            return Err(StatementError::Invalid(format!(
+                "`{what}` needs {} proofs",
+                inputs.len()
+            )));
         }
         for (inputs, proof) in inputs.into_iter().zip(proofs) {
             out.push(Groth16Check {
