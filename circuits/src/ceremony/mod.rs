@@ -19,11 +19,14 @@
 
 pub mod binfile;
 pub mod blake2b;
+pub mod lagrange;
+pub mod phase2;
 pub mod points;
 pub mod pok;
 pub mod ptau;
 pub mod r1cs;
 pub mod rng;
+pub mod zkey;
 
 /// Why a ceremony file was refused. Each names the file's part at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

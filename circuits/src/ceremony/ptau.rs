@@ -15,6 +15,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use super::binfile::{self, BinFile};
 use super::blake2b::Blake2b;
+use super::lagrange::{self, Lagrange};
 use super::points::{self, G1_BYTES, G2_BYTES};
 use super::pok;
 use super::rng::ChaCha;
@@ -72,10 +73,12 @@ pub struct Ptau {
     pub beta_tau_g1: Vec<G1Affine>,
     pub beta_g2: G2Affine,
     pub contributions: Vec<Contribution>,
+    /// Sections 12–15, once prepared for phase 2 ([`Ptau::prepare`]).
+    pub lagrange: Option<Lagrange>,
 }
 
 /// The BN254 base field modulus, little-endian, as the header writes it.
-fn modulus_le() -> [u8; 32] {
+pub(super) fn modulus_le() -> [u8; 32] {
     let mut out = [0u8; 32];
     for (i, l) in <ark_bn254::Fq as PrimeField>::MODULUS.0.iter().enumerate() {
         if let Some(s) = out.get_mut(i * 8..i * 8 + 8) {
@@ -85,14 +88,14 @@ fn modulus_le() -> [u8; 32] {
     out
 }
 
-fn invalid(what: impl Into<String>, reason: impl Into<String>) -> CeremonyError {
+pub(super) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> CeremonyError {
     CeremonyError::Invalid {
         what: what.into(),
         reason: reason.into(),
     }
 }
 
-fn sized(id: u32, name: &'static str, b: &[u8], expected: usize) -> Result<(), CeremonyError> {
+pub(super) fn sized(id: u32, name: &'static str, b: &[u8], expected: usize) -> Result<(), CeremonyError> {
     if b.len() != expected {
         return Err(CeremonyError::SectionSize {
             id,
@@ -105,13 +108,13 @@ fn sized(id: u32, name: &'static str, b: &[u8], expected: usize) -> Result<(), C
 }
 
 /// A little cursor over a contribution record (little-endian).
-struct Cursor<'a> {
-    b: &'a [u8],
-    index: usize,
+pub(super) struct Cursor<'a> {
+    pub(super) b: &'a [u8],
+    pub(super) index: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], CeremonyError> {
+    pub(super) fn take(&mut self, n: usize) -> Result<&'a [u8], CeremonyError> {
         if self.b.len() < n {
             return Err(CeremonyError::Truncated {
                 what: format!("contribution {}", self.index),
@@ -121,15 +124,15 @@ impl<'a> Cursor<'a> {
         self.b = t;
         Ok(h)
     }
-    fn u32(&mut self) -> Result<u32, CeremonyError> {
+    pub(super) fn u32(&mut self) -> Result<u32, CeremonyError> {
         let mut a = [0u8; 4];
         a.copy_from_slice(self.take(4)?);
         Ok(u32::from_le_bytes(a))
     }
-    fn g1(&mut self, what: &'static str) -> Result<G1Affine, CeremonyError> {
+    pub(super) fn g1(&mut self, what: &'static str) -> Result<G1Affine, CeremonyError> {
         points::g1(self.take(G1_BYTES)?, what, self.index)
     }
-    fn g2(&mut self, what: &'static str) -> Result<G2Affine, CeremonyError> {
+    pub(super) fn g2(&mut self, what: &'static str) -> Result<G2Affine, CeremonyError> {
         points::g2(self.take(G2_BYTES)?, what, self.index)
     }
 }
@@ -198,34 +201,40 @@ impl Contribution {
         }
         out.extend_from_slice(&self.partial_hash);
         out.extend_from_slice(&self.next_challenge);
-        let mut params = Vec::new();
-        if let Some(name) = &self.name {
-            let b = name.as_bytes();
-            let b = b.get(..b.len().min(255)).unwrap_or(b);
-            params.push(1);
-            params.push(b.len() as u8);
-            params.extend_from_slice(b);
-        }
-        let code: u32 = match &self.kind {
-            Kind::Contribution => 0,
-            Kind::Beacon {
-                iterations_exp,
-                hash,
-            } => {
-                params.extend_from_slice(&[2, *iterations_exp, 3, hash.len().min(255) as u8]);
-                params.extend_from_slice(hash.get(..hash.len().min(255)).unwrap_or(hash));
-                1
-            }
-        };
-        out.extend_from_slice(&code.to_le_bytes());
-        out.extend_from_slice(&(params.len() as u32).to_le_bytes());
-        out.extend_from_slice(&params);
+        write_params(out, self.name.as_deref(), &self.kind);
     }
+}
+
+/// `u32 type ‖ u32 length ‖ parameters` of a contribution record (both
+/// phases): TLV items 1 name, 2 beacon iterations exponent, 3 beacon hash.
+pub(super) fn write_params(out: &mut Vec<u8>, name: Option<&str>, kind: &Kind) {
+    let mut params = Vec::new();
+    if let Some(name) = name {
+        let b = name.as_bytes();
+        let b = b.get(..b.len().min(255)).unwrap_or(b);
+        params.push(1);
+        params.push(b.len() as u8);
+        params.extend_from_slice(b);
+    }
+    let code: u32 = match kind {
+        Kind::Contribution => 0,
+        Kind::Beacon {
+            iterations_exp,
+            hash,
+        } => {
+            params.extend_from_slice(&[2, *iterations_exp, 3, hash.len().min(255) as u8]);
+            params.extend_from_slice(hash.get(..hash.len().min(255)).unwrap_or(hash));
+            1
+        }
+    };
+    out.extend_from_slice(&code.to_le_bytes());
+    out.extend_from_slice(&(params.len() as u32).to_le_bytes());
+    out.extend_from_slice(&params);
 }
 
 /// The parameters of a contribution: TLV items with strictly increasing
 /// types: 1 name, 2 beacon iterations exponent, 3 beacon hash.
-fn read_params(
+pub(super) fn read_params(
     mut p: &[u8],
     kind_code: u32,
     index: usize,
@@ -318,6 +327,31 @@ impl Ptau {
         let beta_tau_g1 = points::g1s(s(5, "betaTauG1", n * G1_BYTES)?, "betaTauG1")?;
         let beta_g2 = points::g2(s(6, "betaG2", G2_BYTES)?, "betaG2", 0)?;
         let contributions = read_contributions(f.section(7)?)?;
+        let prepared = [12, 13, 14, 15].map(|id| f.has(id));
+        let lagrange = match prepared {
+            [false, false, false, false] => None,
+            [true, true, true, true] => {
+                let (g1, g2) = (lagrange::points_through(power + 1), lagrange::points_through(power));
+                Some(Lagrange {
+                    tau_g1: points::g1s(s(12, "lagrange tauG1", g1 * G1_BYTES)?, "lagrange tauG1")?,
+                    tau_g2: points::g2s(s(13, "lagrange tauG2", g2 * G2_BYTES)?, "lagrange tauG2")?,
+                    alpha_tau_g1: points::g1s(
+                        s(14, "lagrange alphaTauG1", g2 * G1_BYTES)?,
+                        "lagrange alphaTauG1",
+                    )?,
+                    beta_tau_g1: points::g1s(
+                        s(15, "lagrange betaTauG1", g2 * G1_BYTES)?,
+                        "lagrange betaTauG1",
+                    )?,
+                })
+            }
+            _ => {
+                return Err(invalid(
+                    "prepared sections",
+                    "some of sections 12–15 are present but not all",
+                ))
+            }
+        };
         Ok(Ptau {
             power,
             ceremony_power,
@@ -327,6 +361,7 @@ impl Ptau {
             beta_tau_g1,
             beta_g2,
             contributions,
+            lagrange,
         })
     }
 
@@ -352,19 +387,42 @@ impl Ptau {
         self.contributions
             .iter()
             .for_each(|c| c.write(&mut contributions));
-        binfile::write(
-            MAGIC,
-            1,
-            &[
-                (1, header),
-                (2, g1s(&self.tau_g1)),
-                (3, tau_g2),
-                (4, g1s(&self.alpha_tau_g1)),
-                (5, g1s(&self.beta_tau_g1)),
-                (6, beta_g2),
-                (7, contributions),
-            ],
-        )
+        let mut sections = vec![
+            (1, header),
+            (2, g1s(&self.tau_g1)),
+            (3, tau_g2),
+            (4, g1s(&self.alpha_tau_g1)),
+            (5, g1s(&self.beta_tau_g1)),
+            (6, beta_g2),
+            (7, contributions),
+        ];
+        if let Some(l) = &self.lagrange {
+            let mut tau_g2 = Vec::with_capacity(l.tau_g2.len() * G2_BYTES);
+            l.tau_g2.iter().for_each(|p| points::put_g2(&mut tau_g2, p));
+            sections.push((12, g1s(&l.tau_g1)));
+            sections.push((13, tau_g2));
+            sections.push((14, g1s(&l.alpha_tau_g1)));
+            sections.push((15, g1s(&l.beta_tau_g1)));
+        }
+        binfile::write(MAGIC, 1, &sections)
+    }
+
+    /// The transcript with its phase-2 sections (12–15) computed from its
+    /// powers, as `snarkjs powersoftau prepare phase2` writes them. The
+    /// header keeps its ceremony power (snarkjs resets it to the power,
+    /// which only differs for a truncated transcript).
+    pub fn prepare(&self) -> Result<Ptau, CeremonyError> {
+        let lagrange = Lagrange::compute(
+            self.power,
+            &self.tau_g1,
+            &self.tau_g2,
+            &self.alpha_tau_g1,
+            &self.beta_tau_g1,
+        )?;
+        Ok(Ptau {
+            lagrange: Some(lagrange),
+            ..self.clone()
+        })
     }
 }
 
@@ -387,14 +445,14 @@ fn read_contributions(b: &[u8]) -> Result<Vec<Contribution>, CeremonyError> {
 
 /// `e(a1, b2) == e(a2, b1)`: a2/a1 in G1 is the ratio b2/b1 in G2. False if
 /// any point is at infinity (a zero secret would pass vacuously).
-fn same_ratio(a1: &G1Affine, a2: &G1Affine, b1: &G2Affine, b2: &G2Affine) -> bool {
+pub(super) fn same_ratio(a1: &G1Affine, a2: &G1Affine, b1: &G2Affine, b2: &G2Affine) -> bool {
     if a1.is_zero() || a2.is_zero() || b1.is_zero() || b2.is_zero() {
         return false;
     }
     Bn254::multi_pairing([*a1, -*a2], [*b2, *b1]).is_zero()
 }
 
-fn check(ok: bool, contribution: Option<usize>, what: &str) -> Result<(), CeremonyError> {
+pub(super) fn check(ok: bool, contribution: Option<usize>, what: &str) -> Result<(), CeremonyError> {
     if ok {
         Ok(())
     } else {
@@ -463,6 +521,16 @@ impl Ptau {
             };
         }
         self.verify_sections(last, rng)?;
+        if let Some(l) = &self.lagrange {
+            l.verify(
+                self.power,
+                &self.tau_g1,
+                &self.tau_g2,
+                &self.alpha_tau_g1,
+                &self.beta_tau_g1,
+                rng,
+            )?;
+        }
         if self.power == self.ceremony_power {
             check(
                 self.challenge_after(last)? == last.next_challenge,
@@ -668,6 +736,7 @@ impl Ptau {
             beta_tau_g1: vec![g1; n],
             beta_g2: g2,
             contributions: Vec::new(),
+            lagrange: None,
         })
     }
 
@@ -722,6 +791,8 @@ impl Ptau {
             alpha_tau_g1: apply_key::<G1Projective>(&self.alpha_tau_g1, alpha, tau),
             beta_tau_g1: apply_key::<G1Projective>(&self.beta_tau_g1, beta, tau),
             beta_g2: (self.beta_g2 * beta).into_affine(),
+            // The prepared sections are of the old powers: prepare anew.
+            lagrange: None,
             ..self.clone()
         };
         // The response: the challenge, the new points compressed, the key.

@@ -168,7 +168,9 @@ impl<S: Statement> Keys<S> {
         Self::setup(blank, &mut ChaCha20Rng::from_seed(seed))
     }
 
-    fn from_proving_key(blank: &S, pk: ProvingKey<Bn254>) -> Result<Self, Groth16Error> {
+    /// Keys from a proving key made elsewhere (a ceremony's), checked
+    /// against the circuit's shape.
+    pub fn from_proving_key(blank: &S, pk: ProvingKey<Bn254>) -> Result<Self, Groth16Error> {
         let shape = shape_of(blank.blank())?;
         // The key must be for this shape: one query entry per variable, one
         // IC point per input, one L point per witness.

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod membership;
 pub mod non_membership;
 pub mod range;
+pub mod snarkjs;
 pub mod solidity;
 pub mod sum;
 
