@@ -48,18 +48,9 @@ fn start(data: &Path, listen: &str, log: &Path) -> (Child, String) {
     (p.into_child().unwrap(), base)
 }
 
-/// A fresh dev data directory with some settings changed.
+/// A fresh dev data directory with some settings changed (each must occur).
 fn data_dir(root: &Path, edits: &[(&str, &str)]) -> PathBuf {
-    let data = root.join("data");
-    veilgate_testkit::material::init(&data).unwrap();
-    let cfg = data.join("veilgate.toml");
-    let mut text = std::fs::read_to_string(&cfg).unwrap();
-    for (from, to) in edits {
-        assert!(text.contains(from), "{from}");
-        text = text.replace(from, to);
-    }
-    std::fs::write(cfg, text).unwrap();
-    data
+    veilgate_testkit::data::dev_data_dir(root, edits).unwrap()
 }
 
 fn envelope_ids_on(ledger: &dyn Ledger) -> Vec<String> {

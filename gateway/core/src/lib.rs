@@ -23,7 +23,10 @@ pub use keys::{
     Directory, InstitutionSecrets, KeyError, LedgerDirectory, MemberKeys, PseudonymKey,
 };
 pub use open::{open, Access, OpenError, OpenedField};
-pub use seal::{seal, sign_envelope, unsupported, SealError, SealRequest, MAX_IDEMPOTENCY_KEY};
+pub use seal::{
+    seal, sign_envelope, unsupported, valid_idempotency_key, SealError, SealRequest,
+    MAX_IDEMPOTENCY_KEY,
+};
 pub use suite::SuiteId;
 pub use trust::Trust;
 pub use verify::{verify, verify_batch, PolicySet, Rejection, VerifiedEnvelope};

@@ -18,6 +18,12 @@ use crate::trust::Trust;
 /// Longest idempotency key. It is public on the ledger: it must never carry customer data.
 pub const MAX_IDEMPOTENCY_KEY: usize = 128;
 
+/// An idempotency key is 1–[`MAX_IDEMPOTENCY_KEY`] bytes, each printable
+/// ASCII other than space (0x21–0x7E).
+pub fn valid_idempotency_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// Why a record could not be sealed. The caller's input or the gateway's
 /// configuration is at fault; no message carries a field value.
 #[derive(Debug, thiserror::Error)]
@@ -182,11 +188,7 @@ fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
     let suite_id =
         SuiteId::from_name(&plan.suite).ok_or_else(|| SealError::Suite(plan.suite.clone()))?;
     unsupported(plan).map_or(Ok(()), |why| Err(SealError::Unsupported(why)))?;
-    let key = req.idempotency_key;
-    if key.is_empty()
-        || key.len() > MAX_IDEMPOTENCY_KEY
-        || !key.bytes().all(|b| b.is_ascii_graphic())
-    {
+    if !valid_idempotency_key(req.idempotency_key) {
         return Err(SealError::IdempotencyKey);
     }
     let submitter = req.submitter.id.as_str();

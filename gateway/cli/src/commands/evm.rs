@@ -68,7 +68,7 @@ fn connect(
 /// Publishes each of `lc`'s policies the registry does not hold as
 /// configured (text, and checks exactly when the policy requires them).
 fn publish_policies(
-    data: &Path,
+    loaded: &Loaded,
     lc: &LedgerConfig,
     ledger: &EvmLedger,
     out: &mut Published,
@@ -76,7 +76,6 @@ fn publish_policies(
     // The policies as the gateway loads them (each compiled, binding this
     // ledger, its circuits' keys present), and the verifiers generated from
     // the keys the gateway proves under.
-    let loaded = Loaded::read(data)?;
     let keys = loaded.groth16_keys()?;
     let ring = keys.as_ref();
     let (_, texts) = loaded.trust(lc, keys.clone())?;
@@ -133,7 +132,7 @@ pub fn deploy(
         gas_used: mined.gas_used,
         ..Published::default()
     };
-    publish_policies(data, lc, &ledger, &mut out)?;
+    publish_policies(&loaded, lc, &ledger, &mut out)?;
     switch_to_evm(data, ledger_id, rpc, key_file, confirmations, &out.registry)?;
     Ok(out)
 }
@@ -194,7 +193,7 @@ pub fn publish(data: &Path, ledger_id: &str) -> Result<Published, EvmCommandErro
         registry: format!("{:#x}", ledger.address()),
         ..Published::default()
     };
-    publish_policies(data, lc, &ledger, &mut out)?;
+    publish_policies(&loaded, lc, &ledger, &mut out)?;
     Ok(out)
 }
 

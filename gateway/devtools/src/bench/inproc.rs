@@ -51,12 +51,7 @@ impl Fixture {
             .map_err(|e| format!("{template} sample: {e}"))?;
         let ledger = veilgate_testkit::material::DEV_LEDGER;
         let trust = veilgate_testkit::data::trust(data, ledger, PolicySet::new([plan.clone()]))?;
-        let secrets = |id: &str| {
-            InstitutionSecrets::from_json(&read(
-                &data.join("institutions").join(id).join("secrets.json"),
-            )?)
-            .map_err(|e| e.to_string())
-        };
+        let secrets = |id: &str| veilgate_testkit::data::secrets(data, id);
         let key: [u8; 32] =
             hex::decode(read(&data.join("ledgers").join(ledger).join("pseudonym.key"))?.trim())
                 .ok()

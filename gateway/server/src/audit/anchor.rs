@@ -59,10 +59,17 @@ impl Codec for Anchor {
 }
 
 /// The anchor in ledger bytes, if they are one (envelopes start with
-/// `VGEN`, never `VGAA`). A reader also checks the entry's id
-/// ([`Anchor::id`]) before trusting it is an anchor.
+/// `VGEN`, never `VGAA`). Readers of a ledger use [`in_entry`], which also
+/// checks the entry's id.
 pub fn parse(bytes: &[u8]) -> Option<Anchor> {
     Anchor::from_bytes(bytes).ok()
+}
+
+/// The anchor a ledger entry is, if it is one: its bytes are an anchor's
+/// and its id is that anchor's id. A member's entry shaped like an anchor
+/// under another id is not one (a peer judges it as an envelope).
+pub fn in_entry(id: &[u8; 16], bytes: &[u8]) -> Option<Anchor> {
+    parse(bytes).filter(|a| a.id() == *id)
 }
 
 /// A ledger anchor that disagrees with the log.
@@ -85,7 +92,7 @@ pub fn verify_anchors(entries: &[AuditEntry], ledger: &dyn Ledger) -> Result<u64
         let Some(entry) = ledger.by_sequence(position)? else {
             continue;
         };
-        let Some(a) = parse(&entry.envelope) else {
+        let Some(a) = in_entry(&entry.envelope_id, &entry.envelope) else {
             continue;
         };
         anchors += 1;

@@ -103,11 +103,7 @@ impl Follower {
             .ledger
             .by_sequence(sequence)?
             .ok_or(PeerError::NotReadable(sequence))?;
-        // An anchor is its bytes under its own id: a member's entry shaped
-        // like one but under another id is judged as an envelope (and
-        // rejected), never waved through.
-        let anchor = crate::audit::anchor::parse(&entry.envelope)
-            .is_some_and(|a| a.id() == entry.envelope_id);
+        let anchor = crate::audit::anchor::in_entry(&entry.envelope_id, &entry.envelope).is_some();
         if !anchor {
             self.learn_policy(&entry.envelope)?;
         }

@@ -124,23 +124,24 @@ async fn pass(d: &Arc<Deliverer>) -> Result<bool, PassError> {
     let batch = tokio::task::spawn_blocking(move || d2.store.pending(BATCH))
         .await
         .map_err(|_| PassError::Join)??;
-    // Runs of consecutive entries for one ledger; order kept across ledgers.
-    let mut rest = batch.as_slice();
-    while let Some(first) = rest.first() {
-        let run = rest
-            .iter()
-            .take_while(|p| p.value.ledger == first.value.ledger)
-            .count();
-        let (group, tail) = rest.split_at(run);
-        rest = tail;
-        deliver_run(d, group.to_vec()).await?;
+    let full = batch.len() == BATCH;
+    // Runs of consecutive entries for one ledger (moved, not copied); order
+    // kept across ledgers.
+    let mut batch = batch.into_iter().peekable();
+    while let Some(first) = batch.next() {
+        let ledger = first.value.ledger.clone();
+        let mut group = vec![first];
+        while let Some(p) = batch.next_if(|p| p.value.ledger == ledger) {
+            group.push(p);
+        }
+        deliver_run(d, group).await?;
     }
-    Ok(batch.len() == BATCH)
+    Ok(full)
 }
 
 /// Appends a run of entries for one ledger in one call, records the
 /// receipts in one store transaction, and tells the waiters.
-async fn deliver_run(d: &Arc<Deliverer>, group: Vec<Pending>) -> Result<(), PassError> {
+async fn deliver_run(d: &Arc<Deliverer>, mut group: Vec<Pending>) -> Result<(), PassError> {
     let Some(first) = group.first() else {
         return Ok(());
     };
@@ -150,9 +151,11 @@ async fn deliver_run(d: &Arc<Deliverer>, group: Vec<Pending>) -> Result<(), Pass
         .get(&ledger_id)
         .cloned()
         .ok_or_else(|| PassError::UnknownLedger(ledger_id.clone()))?;
+    // The envelopes move to the ledger call; recording a delivery needs only
+    // each entry's outbox key and id (the store moves its own bytes).
     let items: Vec<_> = group
-        .iter()
-        .map(|p| (p.value.envelope_id, p.value.envelope.clone()))
+        .iter_mut()
+        .map(|p| (p.value.envelope_id, std::mem::take(&mut p.value.envelope)))
         .collect();
     let appended = tokio::task::spawn_blocking(move || ledger.append_batch(&items))
         .await

@@ -45,10 +45,8 @@ impl Accepted {
         accepted_ms: u64,
     ) -> Result<Accepted, SealError> {
         let key = idempotency_key;
-        if key.is_empty()
-            || key.len() > veilgate_core::MAX_IDEMPOTENCY_KEY
-            || !key.bytes().all(|b| b.is_ascii_graphic())
-        {
+        // Checked before the proof is made: a bad key costs no seal.
+        if !veilgate_core::valid_idempotency_key(key) {
             return Err(SealError::IdempotencyKey);
         }
         let suite = veilgate_core::SuiteId::from_name(&plan.suite)
