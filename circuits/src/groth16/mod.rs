@@ -9,6 +9,7 @@
 //! setup, cached proving, single and batch verification and key files;
 //! [`evm`] the EIP-197 word order, [`solidity`] a verifier contract per key.
 
+pub mod catalog;
 pub mod compare;
 pub mod date;
 pub mod evm;

@@ -93,6 +93,9 @@ enum CeremonyCommand {
         #[command(subcommand)]
         command: commands::ceremony::PtauCommand,
     },
+    /// Phase 2, per circuit (`.zkey`): init, contribute, verify, finalize.
+    #[command(flatten)]
+    Phase2(commands::ceremony::phase2::Phase2Command),
     /// Export a circuit's constraint system as an iden3 `.r1cs` file.
     R1cs {
         /// The circuit id (as in key file names), e.g. `compare64-v1`.
@@ -242,6 +245,9 @@ fn main() -> ExitCode {
         Command::Ceremony {
             command: CeremonyCommand::Ptau { command },
         } => commands::ceremony::ptau(command).map_err(Into::into),
+        Command::Ceremony {
+            command: CeremonyCommand::Phase2(command),
+        } => commands::ceremony::phase2::run(command).map_err(Into::into),
         Command::Ceremony {
             command: CeremonyCommand::R1cs { circuit, out },
         } => commands::ceremony::r1cs(&circuit, &out).map_err(Into::into),

@@ -1,7 +1,10 @@
-//! `veilgate ceremony ptau new | contribute | beacon | verify`: phase 1 of
-//! the Groth16 setup (powers of τ) in snarkjs's `.ptau` format, so a
+//! `veilgate ceremony`: the Groth16 setup in snarkjs's formats, so a
 //! consortium can run its own or build on a public transcript, and check
-//! either with snarkjs too.
+//! every step with snarkjs too. Phase 1 (`ptau new | contribute | beacon |
+//! verify | prepare`, the powers of τ) is here; phase 2 (`init |
+//! contribute | verify | finalize`, per circuit) in [`phase2`].
+
+pub mod phase2;
 
 use std::path::{Path, PathBuf};
 
@@ -52,18 +55,23 @@ pub enum PtauCommand {
         name: String,
     },
     /// Check the whole transcript: every proof of knowledge, every update,
-    /// the beacon, the powers, the last challenge.
+    /// the beacon, the powers, the last challenge (and the prepared
+    /// sections, if any).
     Verify { file: PathBuf },
+    /// Prepare a checked transcript for phase 2: its powers as Lagrange
+    /// bases (what `snarkjs powersoftau prepare phase2` writes).
+    Prepare {
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// `veilgate ceremony r1cs`: a circuit's constraint system as an iden3
 /// `.r1cs` file.
 pub fn r1cs(circuit: &str, out: &Path) -> Result<(), CeremonyCommandError> {
-    let c = veilgate_core::predicates::Circuit::from_id(circuit)
-        .ok_or_else(|| CeremonyCommandError::Circuit(circuit.to_owned()))?;
-    let bytes = c
-        .r1cs()
-        .map_err(|e| CeremonyCommandError::Circuit(format!("{circuit}: {e}")))?;
+    let bytes = veilgate_circuits::ceremony::r1cs::write(&phase2::matrices(circuit)?);
     if out.exists() {
         return Err(CeremonyCommandError::Exists {
             path: out.display().to_string(),
@@ -79,8 +87,12 @@ pub fn r1cs(circuit: &str, out: &Path) -> Result<(), CeremonyCommandError> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CeremonyCommandError {
-    #[error("no circuit `{0}` (compare64-v1, date-threshold-v1, sum1x64-v1 … sum16x64-v1)")]
+    #[error("no circuit `{0}` ({forms})", forms = veilgate_circuits::groth16::catalog::ID_FORMS)]
     Circuit(String),
+    #[error("{path}: {message}")]
+    Policy { path: String, message: String },
+    #[error("{path}: {message}")]
+    Ceremony { path: String, message: String },
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -99,7 +111,7 @@ pub enum CeremonyCommandError {
     Hash,
 }
 
-fn read(path: &Path) -> Result<Ptau, CeremonyCommandError> {
+pub(crate) fn read(path: &Path) -> Result<Ptau, CeremonyCommandError> {
     let bytes = std::fs::read(path).map_err(|source| CeremonyCommandError::Io {
         path: path.display().to_string(),
         source,
@@ -110,7 +122,7 @@ fn read(path: &Path) -> Result<Ptau, CeremonyCommandError> {
     })
 }
 
-fn verify(path: &Path, t: &Ptau) -> Result<(), CeremonyCommandError> {
+pub(crate) fn verify(path: &Path, t: &Ptau) -> Result<(), CeremonyCommandError> {
     t.verify(&mut rand_core::OsRng)
         .map_err(|source| CeremonyCommandError::Transcript {
             path: path.display().to_string(),
@@ -121,6 +133,11 @@ fn verify(path: &Path, t: &Ptau) -> Result<(), CeremonyCommandError> {
 /// Writes a new file (never over an existing one), through a temporary
 /// file renamed into place so a crash leaves no half transcript.
 fn write_new(path: &Path, t: &Ptau) -> Result<(), CeremonyCommandError> {
+    write_new_bytes(path, &t.to_bytes())
+}
+
+/// Writes a new file (never over an existing one) through a temporary.
+pub(crate) fn write_new_bytes(path: &Path, bytes: &[u8]) -> Result<(), CeremonyCommandError> {
     if path.exists() {
         return Err(CeremonyCommandError::Exists {
             path: path.display().to_string(),
@@ -130,12 +147,14 @@ fn write_new(path: &Path, t: &Ptau) -> Result<(), CeremonyCommandError> {
         path: path.display().to_string(),
         source,
     };
-    let tmp = path.with_extension("ptau.partial");
-    std::fs::write(&tmp, t.to_bytes()).map_err(io)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
 }
 
-fn transcript_err(path: &Path) -> impl FnOnce(CeremonyError) -> CeremonyCommandError + '_ {
+pub(crate) fn transcript_err(path: &Path) -> impl FnOnce(CeremonyError) -> CeremonyCommandError + '_ {
     move |source| CeremonyCommandError::Transcript {
         path: path.display().to_string(),
         source,
@@ -202,6 +221,16 @@ pub fn ptau(command: PtauCommand) -> Result<(), CeremonyCommandError> {
             for (i, c) in t.contributions.iter().enumerate() {
                 println!("  {}: {}", i + 1, c.name.as_deref().unwrap_or("(unnamed)"));
             }
+            if t.lagrange.is_some() {
+                println!("  prepared for phase 2");
+            }
+        }
+        PtauCommand::Prepare { input, out } => {
+            let t = read(&input)?;
+            verify(&input, &t)?;
+            let next = t.prepare().map_err(transcript_err(&input))?;
+            write_new(&out, &next)?;
+            println!("{}: prepared for phase 2 (circuits up to 2^{} rows)", out.display(), t.power);
         }
     }
     Ok(())
