@@ -247,4 +247,8 @@ impl PseudonymKey {
         rng.fill_bytes(k.as_mut());
         PseudonymKey(k)
     }
+
+    pub fn from_bytes(key: [u8; 32]) -> Self {
+        PseudonymKey(Zeroizing::new(key))
+    }
 }

@@ -56,3 +56,42 @@ pub fn trust(data: &Path, ledger: &str, policies: PolicySet) -> Result<Trust, St
         Arc::new(keys),
     ))
 }
+
+/// Adds a ledger to a development data directory: the development
+/// ledger's members and roles under another id, its own pseudonym key,
+/// and a `[[ledger]]` section publishing `policies` (paths relative to the
+/// data directory), followed by the gateway as a peer.
+pub fn add_ledger(data: &Path, ledger: &str, policies: &[&str]) -> Result<(), String> {
+    let path = data.join("consortium.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut d = Directory::from_json(&text).map_err(|e| e.to_string())?;
+    let mut entry = ledger_directory(data, crate::material::DEV_LEDGER)?;
+    entry.ledger = ledger.to_owned();
+    d.ledgers.push(entry);
+    let json = serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?;
+    std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+    let dir = data.join("ledgers").join(ledger);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let key = veilgate_core::PseudonymKey::generate(&mut rand_core::OsRng);
+    std::fs::write(dir.join("pseudonym.key"), hex::encode(key.0.as_ref()))
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let cfg = data.join(veilgate_server::CONFIG_FILE);
+    let mut text = std::fs::read_to_string(&cfg).map_err(|e| format!("{}: {e}", cfg.display()))?;
+    let list: Vec<String> = policies.iter().map(|p| format!("\"{p}\"")).collect();
+    text.push_str(&format!(
+        "\n[[ledger]]\nid = \"{ledger}\"\nkind = \"embedded\"\nca = [\"ca/ca.pem\"]\npolicies = [{}]\nfollow = true\n",
+        list.join(", ")
+    ));
+    std::fs::write(&cfg, text).map_err(|e| format!("{}: {e}", cfg.display()))
+}
+
+/// A ledger's pseudonym key (`ledgers/<id>/pseudonym.key`, 32 bytes of hex).
+pub fn pseudonym_key(data: &Path, ledger: &str) -> Result<veilgate_core::PseudonymKey, String> {
+    let path = data.join("ledgers").join(ledger).join("pseudonym.key");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let key: [u8; 32] = hex::decode(text.trim())
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| format!("{}: not 32 bytes of hex", path.display()))?;
+    Ok(veilgate_core::PseudonymKey::from_bytes(key))
+}
