@@ -82,6 +82,20 @@ pub fn diff(old: &Plan, new: &Plan) -> Vec<String> {
             "no longer requires its proofs to be verified on chain".to_owned()
         });
     }
+    for (c, k) in &new.keys {
+        match old.keys.get(c) {
+            None => out.push(format!("now pins key {} for circuit `{c}`", hex(k))),
+            Some(o) if o != k => out.push(format!(
+                "circuit `{c}`: pinned key {} → {}",
+                hex(o),
+                hex(k)
+            )),
+            Some(_) => {}
+        }
+    }
+    for c in old.keys.keys().filter(|c| !new.keys.contains_key(*c)) {
+        out.push(format!("no longer pins a key for circuit `{c}`"));
+    }
     if old.suite != new.suite {
         out.push(format!("crypto suite: `{}` → `{}`", old.suite, new.suite));
     }
@@ -217,4 +231,8 @@ pub fn diff(old: &Plan, new: &Plan) -> Vec<String> {
         );
     }
     out
+}
+
+fn hex(k: &[u8; 32]) -> String {
+    k.iter().map(|b| format!("{b:02x}")).collect()
 }

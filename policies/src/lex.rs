@@ -10,6 +10,10 @@ pub enum Tok {
     Ident(String),
     /// A number literal kept as written (`0.01`, `-5`), parsed per field type later.
     Number(String),
+    /// Letters and digits starting with a digit and holding a letter (a key
+    /// id in hex): never a valid name or number, so no policy that parsed
+    /// before reads differently.
+    Word(String),
     LBrace,
     RBrace,
     LParen,
@@ -36,6 +40,7 @@ impl Tok {
         match self {
             Tok::Ident(s) => format!("`{s}`"),
             Tok::Number(n) => format!("number `{n}`"),
+            Tok::Word(w) => format!("`{w}`"),
             Tok::LBrace => "`{`".into(),
             Tok::RBrace => "`}`".into(),
             Tok::LParen => "`(`".into(),
@@ -148,7 +153,14 @@ pub fn lex(src: &str) -> Result<Vec<Token>, PolicyError> {
             }) {
                 i += 1;
             }
-            Tok::Number(chars.get(begin..i).unwrap_or_default().iter().collect())
+            if chars.get(i).is_some_and(|d| d.is_ascii_alphabetic()) && c != '-' {
+                while chars.get(i).is_some_and(|d| d.is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+                Tok::Word(chars.get(begin..i).unwrap_or_default().iter().collect())
+            } else {
+                Tok::Number(chars.get(begin..i).unwrap_or_default().iter().collect())
+            }
         } else if c.is_ascii_alphabetic() || c == '_' {
             while chars
                 .get(i)

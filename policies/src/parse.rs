@@ -5,6 +5,7 @@
 //! policy    := 'policy' NAME 'version' INT header* record roles? sets? disclose prove? when*
 //! header    := 'ledger' NAME (',' NAME)*  |  'suite' NAME  |  'require' 'encrypt' 'to' '[' NAME,+ ']'
 //!            | 'require' 'proofs' 'on' 'chain'
+//!            | 'require' 'key' NAME HEX64       (a circuit's verifying key id)
 //! record    := 'record' '{' (NAME ':' type)* '}'
 //! type      := 'string' | 'integer' | 'bool' | 'date' | 'party' | 'bytes'
 //!            | 'amount' '(' INT ')' | 'enum' '(' NAME (',' NAME)* ')'
@@ -53,6 +54,13 @@ pub enum Header {
     Require(Vec<Name>, Span),
     /// `require proofs on chain`: the ledger's contract verifies the predicates.
     OnChain(Span),
+    /// `require key CIRCUIT HEX`: proofs of that circuit only under that
+    /// verifying key (its id, as written).
+    Key {
+        circuit: Name,
+        key: (String, Span),
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -365,6 +373,22 @@ impl Parser {
         }
     }
 
+    /// A key id as written: hex reads as a word, a name or (all digits) a
+    /// number; `check` says whether it is 64 hex digits.
+    fn key_id(&mut self) -> Result<(String, Span), PolicyError> {
+        match self.peek() {
+            Some(Token {
+                tok: Tok::Word(w) | Tok::Ident(w) | Tok::Number(w),
+                span,
+            }) => {
+                let out = (w.clone(), *span);
+                self.bump();
+                Ok(out)
+            }
+            _ => Err(self.unexpected("a verifying key id (64 hex digits)")),
+        }
+    }
+
     fn count(&mut self, what: &str) -> Result<u32, PolicyError> {
         let (n, span) = self.number(what)?;
         n.parse()
@@ -429,6 +453,11 @@ impl Parser {
                     self.keyword("on")?;
                     self.keyword("chain")?;
                     Header::OnChain(span)
+                } else if self.at_keyword("key") {
+                    self.bump();
+                    let circuit = self.name("a circuit id, e.g. `compare64-v1`")?;
+                    let key = self.key_id()?;
+                    Header::Key { circuit, key, span }
                 } else {
                     self.keyword("encrypt")?;
                     self.keyword("to")?;

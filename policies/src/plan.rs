@@ -1,6 +1,8 @@
 //! The compiled disclosure plan: what seal follows and verify enforces, field
 //! by field, and its canonical hash (`docs/policy-plan.md` documents the bytes).
 
+use std::collections::BTreeMap;
+
 use sha2::{Digest, Sha256};
 use veilgate_circuits::domain;
 
@@ -283,6 +285,9 @@ pub struct Plan {
     /// `require proofs on chain`: the ledger's registry contract verifies
     /// every predicate before it records an envelope.
     pub onchain: bool,
+    /// `require key`: the verifying key id each named circuit's proofs
+    /// must be under, by circuit id.
+    pub keys: BTreeMap<String, [u8; 32]>,
     pub(crate) hash: [u8; 32],
 }
 
@@ -382,9 +387,20 @@ impl Plan {
                 put_list(o, roles, put_role);
             });
         });
-        // A trailer only when set, so plans without it keep their hashes.
+        // Trailers only when set, so plans without them keep their hashes:
+        // 0x01 proofs on chain; 0x02 then the pinned keys (u32 count, each
+        // circuit id as a string and the 32-byte key id, by circuit id).
         if self.onchain {
             out.push(1);
+        }
+        if !self.keys.is_empty() {
+            out.push(2);
+            let keys: Vec<(String, [u8; 32])> =
+                self.keys.iter().map(|(c, k)| (c.clone(), *k)).collect();
+            put_list(&mut out, &keys, |o, (c, k)| {
+                put_str(o, c);
+                o.extend_from_slice(k);
+            });
         }
         out
     }

@@ -578,3 +578,60 @@ fn the_error_reads_as_it_did_for_a_single_mistake() {
     assert_eq!(e.len(), 1);
     assert!(!e.render("p", &bad).contains("could not compile"));
 }
+
+/// `require key CIRCUIT ID` pins a circuit's verifying key: the plan holds
+/// it, `fmt` keeps it (lower case), `diff` reports it, the hash changes
+/// only for policies that pin; a key id that is not 64 hex digits, or two
+/// pins for one circuit, are named.
+#[test]
+fn require_key_pins_a_verifying_key_per_circuit() {
+    let t = template_named("supply-chain-receivable");
+    let key = "876b0e915284197cc2c3d50170642266f7748e7aa2f7ef819fdf258c7eee7c64";
+    let pin = |k: &str| {
+        t.replacen(
+            "require encrypt to [regulator]\n",
+            &format!("require encrypt to [regulator]\nrequire key compare64-v1 {k}\n"),
+            1,
+        )
+    };
+    let (plain, pinned) = (compile(t).unwrap(), compile(&pin(key)).unwrap());
+    assert!(plain.keys.is_empty());
+    assert_eq!(
+        hex_of(&pinned.keys["compare64-v1"]),
+        key,
+        "the plan holds the key id"
+    );
+    assert_ne!(plain.hash(), pinned.hash());
+    // Upper-case hex is the same key; fmt writes it in lower case.
+    let upper = compile(&pin(&key.to_ascii_uppercase())).unwrap();
+    assert_eq!(upper.hash(), pinned.hash());
+    let formatted = fmt::format(&pin(&key.to_ascii_uppercase())).unwrap();
+    assert!(
+        formatted.contains(&format!("\nrequire key compare64-v1 {key}\n")),
+        "{formatted}"
+    );
+    assert_eq!(compile(&formatted).unwrap().hash(), pinned.hash());
+    assert_eq!(
+        veilgate_policies::diff::diff(&plain, &pinned),
+        [format!("now pins key {key} for circuit `compare64-v1`")]
+    );
+    // A key id starting with letters or all digits reads too.
+    let letters = "ab".repeat(32);
+    assert!(compile(&pin(&letters)).is_ok());
+    assert!(compile(&pin(&"1".repeat(64))).is_ok());
+    for bad in [&key[..63], "xyz", &format!("{key}00")] {
+        let e = compile(&pin(bad)).unwrap_err().to_string();
+        assert!(e.contains("64 hex digits"), "{bad}: {e}");
+    }
+    let twice = pin(key).replacen(
+        "require key",
+        &format!("require key compare64-v1 {key}\nrequire key"),
+        1,
+    );
+    let e = compile(&twice).unwrap_err().to_string();
+    assert!(e.contains("two keys for circuit `compare64-v1`"), "{e}");
+}
+
+fn hex_of(k: &[u8; 32]) -> String {
+    k.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -54,6 +54,14 @@ pub enum Rejection {
     /// not trust for its circuit (another setup, development keys).
     #[error("the proof of `{predicate}` is under verifying key {key_id}, which this peer does not trust")]
     UnknownKey { predicate: String, key_id: String },
+    /// A predicate's proof was made under another key than the one its
+    /// policy pins for the circuit.
+    #[error("the proof of `{predicate}` is under verifying key {key_id}; the policy pins {pinned}")]
+    UnpinnedKey {
+        predicate: String,
+        key_id: String,
+        pinned: String,
+    },
     #[error("{0}")]
     Unsupported(String),
 }
@@ -74,6 +82,7 @@ impl Rejection {
             Rejection::Shape(_) => "shape",
             Rejection::ProofFailed(_) | Rejection::PredicateFailed(_) => "proof_failed",
             Rejection::UnknownKey { .. } => "unknown_key",
+            Rejection::UnpinnedKey { .. } => "unpinned_key",
             Rejection::Unsupported(_) => "unsupported",
         }
     }
@@ -323,6 +332,15 @@ fn precheck(bytes: &[u8], trust: &Trust) -> Result<Checked, Rejection> {
                     key_id: hex::encode(key_id),
                 }
             }
+            predicates::check::StatementError::UnpinnedKey {
+                predicate,
+                key_id,
+                pinned,
+            } => Rejection::UnpinnedKey {
+                predicate,
+                key_id: hex::encode(key_id),
+                pinned: hex::encode(pinned),
+            },
             other => Rejection::PredicateFailed(other.to_string()),
         })?
     } else {

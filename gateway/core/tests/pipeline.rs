@@ -970,3 +970,96 @@ fn a_peer_refuses_proofs_under_keys_it_does_not_hold() {
         other => panic!("expected an unknown-key rejection, got {other:?}"),
     }
 }
+
+/// A policy pins the key it accepts per circuit (`require key`): a ring
+/// holding two keys for the circuit seals under the pinned one, and a peer
+/// checks each proof under the key it names; a proof under another key
+/// than the pin — even one the peer holds — is `unpinned_key`.
+#[test]
+fn a_policy_pins_the_key_of_its_circuit() {
+    use veilgate_circuits::groth16::compare::CompareCircuit;
+    use veilgate_circuits::groth16::Keys;
+    use veilgate_core::predicates::Circuit;
+
+    let fx = fixture(23);
+    let (plain, sample) = template("supply-chain-receivable.policy");
+    // Two setups of the compare circuit in one folder.
+    let dir = tempfile::tempdir().unwrap();
+    keys()
+        .write(dir.path(), &Circuit::all_of(&plain))
+        .unwrap();
+    let other = Keys::setup(&CompareCircuit::shape(), &mut ChaCha20Rng::seed_from_u64(5)).unwrap();
+    other.write(dir.path()).unwrap();
+    let ring = Arc::new(KeyRing::load(dir.path()).unwrap());
+    let text = TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == "supply-chain-receivable.policy")
+        .unwrap()
+        .1;
+    let pinned = |id: [u8; 32]| {
+        compile(&text.replacen(
+            "require encrypt to [regulator]\n",
+            &format!(
+                "require encrypt to [regulator]\nrequire key compare64-v1 {}\n",
+                hex::encode(id)
+            ),
+            1,
+        ))
+        .unwrap()
+    };
+    let plan = pinned(other.id());
+    // Unpinned, the ring cannot choose; pinned, it proves under the pin.
+    assert!(ring.require(&plain).is_err());
+    ring.require(&plan).unwrap();
+    let mut ldir = fx.directory.clone();
+    ldir.ledger = plan.ledgers[0].clone();
+    let seal_with = |plan: &Plan, ring: Arc<KeyRing>, key: &str| {
+        let record = plan.validate_record(&sample).unwrap();
+        seal(
+            &SealRequest {
+                plan,
+                record: &record,
+                trust: &Trust::new(ldir.clone(), PolicySet::default(), ring),
+                submitter: &fx.secrets["bank-a"],
+                pseudonym_key: &fx.pseudonym_key,
+                idempotency_key: key,
+                timestamp_ms: TIMESTAMP,
+            },
+            &mut ChaCha20Rng::seed_from_u64(3),
+        )
+        .unwrap()
+    };
+    let env = seal_with(&plan, ring.clone(), "pin-1");
+    assert_eq!(env.predicates[0].key_id, other.id());
+    let peer = Trust::new(ldir.clone(), PolicySet::new([plan.clone()]), ring.clone());
+    veilgate_core::verify(&env.encode(), &peer, &mut ChaCha20Rng::seed_from_u64(1)).unwrap();
+
+    // A submitter proves under the development key and claims the pinning
+    // policy: the peer holds that key too, and still refuses.
+    let mut forged = seal_with(&plain, keys(), "pin-2");
+    forged.policy = veilgate_core::envelope::PolicyRef {
+        id: plan.id.clone(),
+        version: plan.version,
+        hash: plan.hash(),
+    };
+    veilgate_core::sign_envelope(&mut forged, &fx.secrets["bank-a"]);
+    match veilgate_core::verify(&forged.encode(), &peer, &mut ChaCha20Rng::seed_from_u64(1)) {
+        Err(r @ Rejection::UnpinnedKey { .. }) => {
+            assert_eq!(r.code(), "unpinned_key");
+            assert!(r.to_string().contains(&hex::encode(other.id())), "{r}");
+        }
+        other => panic!("expected an unpinned-key rejection, got {other:?}"),
+    }
+    // A pin for a circuit the policy does not use is named at start.
+    let stray = compile(&text.replacen(
+        "require encrypt to [regulator]\n",
+        &format!(
+            "require encrypt to [regulator]\nrequire key sum2x64-v1 {}\n",
+            hex::encode(other.id())
+        ),
+        1,
+    ))
+    .unwrap();
+    let e = ring.require(&stray).unwrap_err().to_string();
+    assert!(e.contains("sum2x64-v1") && e.contains("none of its predicates"), "{e}");
+}

@@ -69,7 +69,7 @@ pub async fn deploy_verifiers(
     use veilgate_circuits::groth16::solidity;
     for p in &plan.predicates {
         let (circuit, key_id, vk) = ring
-            .verifying_key(p)
+            .verifying_key(plan, p)
             .ok_or_else(|| EvmError::Rpc(format!("no key for `{}`", p.describe())))?;
         if have.contains_key(&key_id) {
             continue;

@@ -1,8 +1,9 @@
 //! The header: the `policy` line (id and version) and the lines after it —
-//! `ledger`, `suite`, `require encrypt to [...]`, `require proofs on chain`.
+//! `ledger`, `suite`, `require encrypt to [...]`, `require proofs on chain`,
+//! `require key CIRCUIT ID`.
 //! Each may appear once; a repeated line is reported and otherwise ignored.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{err, with_suggestion, Found};
 use crate::error::{PolicyError, Span};
@@ -21,6 +22,8 @@ pub(super) struct Header<'a> {
     /// The names of `require encrypt to [...]`, resolved once roles are known.
     pub(super) require: Option<&'a [Name]>,
     pub(super) onchain: bool,
+    /// Pinned verifying key ids by circuit id.
+    pub(super) keys: BTreeMap<String, [u8; 32]>,
 }
 
 pub(super) fn check<'a>(ast: &'a PolicyAst, found: &mut Found) -> Header<'a> {
@@ -48,6 +51,7 @@ pub(super) fn check<'a>(ast: &'a PolicyAst, found: &mut Found) -> Header<'a> {
         suite: lines.suite.unwrap_or_else(|| "standard".to_owned()),
         require: lines.require,
         onchain: lines.onchain.is_some(),
+        keys: lines.keys,
     }
 }
 
@@ -65,6 +69,7 @@ struct Lines<'a> {
     suite: Option<String>,
     require: Option<&'a [Name]>,
     onchain: Option<Span>,
+    keys: BTreeMap<String, [u8; 32]>,
 }
 
 impl<'a> Lines<'a> {
@@ -106,6 +111,17 @@ impl<'a> Lines<'a> {
                 }
                 self.onchain = Some(*span);
             }
+            Line::Key { circuit, key, .. } => {
+                if self.keys.contains_key(&circuit.text) {
+                    return Err(err(
+                        circuit.span,
+                        format!("the policy pins two keys for circuit `{}`", circuit.text),
+                    )
+                    .with_help("a policy accepts one verifying key per circuit"));
+                }
+                let id = key_id(key)?;
+                self.keys.insert(circuit.text.clone(), id);
+            }
         }
         Ok(())
     }
@@ -119,6 +135,24 @@ fn ledgers(names: &[Name]) -> Result<Vec<String>, PolicyError> {
         }
     }
     Ok(set.into_iter().collect())
+}
+
+/// A verifying key id: 64 hex digits (lower or upper case).
+fn key_id((text, span): &(String, Span)) -> Result<[u8; 32], PolicyError> {
+    let bytes = (text.len() == 64)
+        .then(|| {
+            (0..32)
+                .map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
+                .collect::<Option<Vec<u8>>>()
+        })
+        .flatten();
+    bytes
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| {
+            err(*span, "a verifying key id is 64 hex digits").with_help(
+                "copy the key id `veilgate ceremony finalize` printed (the hex in the key file's name)",
+            )
+        })
 }
 
 fn suite(s: &Name) -> Result<(), PolicyError> {

@@ -67,6 +67,7 @@ pub fn check(ast: PolicyAst) -> Result<Plan, Diagnostics> {
         predicates: predicates.into_iter().collect(),
         conditions,
         onchain: header.onchain,
+        keys: header.keys,
         hash: [0; 32],
     }
     .seal_hash())

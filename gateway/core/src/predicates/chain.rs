@@ -34,13 +34,14 @@ impl KeyRing {
     /// verifier): circuit id, key id and the key.
     pub fn verifying_key(
         &self,
+        plan: &Plan,
         p: &Predicate,
     ) -> Option<(
         String,
         [u8; 32],
         ark_groth16::VerifyingKey<ark_bn254::Bn254>,
     )> {
-        let k = self.get(Circuit::of(p)?).ok()?;
+        let k = self.for_plan(plan, Circuit::of(p)?).ok()?;
         Some((k.circuit_id().to_owned(), k.id(), k.verifying_key().clone()))
     }
 }
@@ -92,7 +93,7 @@ pub fn chain_checks(plan: &Plan, ring: &KeyRing) -> Result<Vec<ChainCheck>, Stri
             }
         };
         let (circuit_id, key_id, _) = ring
-            .verifying_key(p)
+            .verifying_key(plan, p)
             .ok_or_else(|| format!("no key for `{}`", p.describe()))?;
         out.push(ChainCheck {
             circuit_id,

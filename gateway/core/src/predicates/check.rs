@@ -73,6 +73,18 @@ pub enum StatementError {
         hex::encode(key_id)
     )]
     UnknownKey { predicate: String, key_id: [u8; 32] },
+    /// A proof under another key than the one the policy pins for its
+    /// circuit (even one this peer holds: an older ceremony's, say).
+    #[error(
+        "the proof of `{predicate}` is under verifying key {}; the policy pins {}",
+        hex::encode(key_id),
+        hex::encode(pinned)
+    )]
+    UnpinnedKey {
+        predicate: String,
+        key_id: [u8; 32],
+        pinned: [u8; 32],
+    },
     /// The section does not match the plan, or a proof or commitment is
     /// malformed; names the predicate or field.
     #[error("{0}")]
@@ -131,9 +143,18 @@ pub fn statements(
                 "the proof of `{what}` is for another circuit"
             )));
         }
-        let key = Circuit::of(p)
-            .and_then(|c| ring.get(c).ok())
-            .filter(|k| k.id() == entry.key_id)
+        let circuit = Circuit::of(p);
+        if let Some(pinned) = circuit.and_then(|c| plan.keys.get(&c.id())) {
+            if *pinned != entry.key_id {
+                return Err(StatementError::UnpinnedKey {
+                    predicate: what,
+                    key_id: entry.key_id,
+                    pinned: *pinned,
+                });
+            }
+        }
+        let key = circuit
+            .and_then(|c| ring.by_id(c, entry.key_id))
             .ok_or_else(|| StatementError::UnknownKey {
                 predicate: what.clone(),
                 key_id: entry.key_id,

@@ -6,7 +6,10 @@
 //! - [`KeyRing::load`]: key files named by their hash
 //!   (`<circuit id>-<key id hex>.{vk,pk}`, `veilgate_circuits::groth16::Keys`),
 //!   each checked against its own id and its circuit's shape. A ceremony's
-//!   output drops in here.
+//!   output drops in here. A folder may hold several keys for one circuit
+//!   (an old ceremony's and a new one's): a policy then pins the one it
+//!   proves under (`require key`), and a proof is checked under the key it
+//!   names, so old envelopes keep verifying.
 //! - [`KeyRing::development`]: deterministic keys derived from each circuit
 //!   id, built on first use. **Anyone can forge proofs under them**
 //!   (`docs/notes-groth16.md`, "Setup and trust"): for `--dev`, the demo and
@@ -158,13 +161,20 @@ impl CircuitKeys {
 pub enum KeyRingError {
     #[error("no Groth16 keys for circuit `{circuit}` in {dir}")]
     Missing { circuit: String, dir: String },
-    #[error("{dir}: two keys for circuit `{circuit}` ({first} and {second}); keep one")]
+    #[error("no Groth16 key {key} for circuit `{circuit}` in {dir} (the policy pins it)")]
+    PinnedMissing {
+        circuit: String,
+        key: String,
+        dir: String,
+    },
+    #[error("{dir}: {count} keys for circuit `{circuit}` and the policy pins none; pin one with `require key {circuit} <key id>`")]
     Ambiguous {
         dir: String,
         circuit: String,
-        first: String,
-        second: String,
+        count: usize,
     },
+    #[error("policy `{policy}` pins a key for circuit `{circuit}`, which none of its predicates use")]
+    PinUnused { policy: String, circuit: String },
     #[error("{path}: {reason}")]
     Dir { path: String, reason: String },
     #[error(transparent)]
@@ -182,7 +192,8 @@ pub enum Origin {
 
 pub struct KeyRing {
     origin: Origin,
-    keys: Mutex<BTreeMap<Circuit, CircuitKeys>>,
+    /// Per circuit, every key held (development rings: built on first use).
+    keys: Mutex<BTreeMap<Circuit, Vec<CircuitKeys>>>,
 }
 
 impl KeyRing {
@@ -211,7 +222,7 @@ impl KeyRing {
             path: shown.clone(),
             reason: e.to_string(),
         })?;
-        let mut found: BTreeMap<Circuit, (String, [u8; 32])> = BTreeMap::new();
+        let mut found: Vec<(Circuit, [u8; 32])> = Vec::new();
         for item in listing {
             let name = item
                 .map_err(|e| KeyRingError::Dir {
@@ -224,19 +235,15 @@ impl KeyRing {
             let Some((circuit, id)) = parse_key_file(&name) else {
                 continue;
             };
-            if let Some((first, _)) = found.get(&circuit) {
-                return Err(KeyRingError::Ambiguous {
-                    dir: shown,
-                    circuit: circuit.id(),
-                    first: first.clone(),
-                    second: name,
-                });
-            }
-            found.insert(circuit, (name, id));
+            found.push((circuit, id));
         }
-        let mut keys = BTreeMap::new();
-        for (circuit, (_, id)) in found {
-            keys.insert(circuit, CircuitKeys::load(dir, circuit, id)?);
+        // In name order, so a ring lists its keys the same way every start.
+        found.sort();
+        let mut keys: BTreeMap<Circuit, Vec<CircuitKeys>> = BTreeMap::new();
+        for (circuit, id) in found {
+            keys.entry(circuit)
+                .or_default()
+                .push(CircuitKeys::load(dir, circuit, id)?);
         }
         Ok(KeyRing {
             origin: Origin::Files(dir.to_owned()),
@@ -252,39 +259,95 @@ impl KeyRing {
         self.origin == Origin::Development
     }
 
-    /// The keys of `circuit`: held, or (development ring) built now.
-    pub fn get(&self, circuit: Circuit) -> Result<CircuitKeys, KeyRingError> {
-        let mut keys = self.keys.lock().map_err(|_| KeyRingError::Dir {
+    fn lock(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, BTreeMap<Circuit, Vec<CircuitKeys>>>, KeyRingError> {
+        self.keys.lock().map_err(|_| KeyRingError::Dir {
             path: "key ring".into(),
             reason: "a thread panicked while building keys".into(),
-        })?;
-        if let Some(k) = keys.get(&circuit) {
+        })
+    }
+
+    /// The keys held for `circuit`; a development ring builds its one key now.
+    fn held(&self, circuit: Circuit) -> Result<Vec<CircuitKeys>, KeyRingError> {
+        let mut keys = self.lock()?;
+        if let Some(k) = keys.get(&circuit).filter(|k| !k.is_empty()) {
             return Ok(k.clone());
         }
         match &self.origin {
             Origin::Development => {
                 let k = CircuitKeys::development(circuit)?;
-                keys.insert(circuit, k.clone());
-                Ok(k)
+                keys.insert(circuit, vec![k.clone()]);
+                Ok(vec![k])
             }
-            Origin::Files(dir) => Err(KeyRingError::Missing {
+            Origin::Files(_) => Ok(Vec::new()),
+        }
+    }
+
+    fn dir_shown(&self) -> String {
+        match &self.origin {
+            Origin::Development => "the development key ring".into(),
+            Origin::Files(dir) => dir.display().to_string(),
+        }
+    }
+
+    /// The one key of `circuit` (what a policy that pins none proves under).
+    pub fn get(&self, circuit: Circuit) -> Result<CircuitKeys, KeyRingError> {
+        let mut held = self.held(circuit)?;
+        match held.len() {
+            0 => Err(KeyRingError::Missing {
                 circuit: circuit.id(),
-                dir: dir.display().to_string(),
+                dir: self.dir_shown(),
+            }),
+            1 => Ok(held.remove(0)),
+            count => Err(KeyRingError::Ambiguous {
+                dir: self.dir_shown(),
+                circuit: circuit.id(),
+                count,
             }),
         }
     }
 
-    /// Checks that every circuit `plan` needs has keys here (at start, so a
-    /// policy the gateway cannot prove is found before any request).
-    pub fn require(&self, plan: &Plan) -> Result<(), KeyRingError> {
-        Circuit::all_of(plan)
-            .into_iter()
-            .try_for_each(|c| self.get(c).map(|_| ()))
+    /// The key with id `id` for `circuit`, if held (what a proof naming
+    /// that key is checked under).
+    pub fn by_id(&self, circuit: Circuit, id: [u8; 32]) -> Option<CircuitKeys> {
+        self.held(circuit).ok()?.into_iter().find(|k| k.id() == id)
     }
 
-    /// The key id this ring holds for a predicate's circuit.
-    pub fn key_id(&self, p: &Predicate) -> Option<[u8; 32]> {
-        self.get(Circuit::of(p)?).ok().map(|k| k.id())
+    /// The key `plan` proves `circuit` under: the one it pins, or else the
+    /// one held.
+    pub fn for_plan(&self, plan: &Plan, circuit: Circuit) -> Result<CircuitKeys, KeyRingError> {
+        match plan.keys.get(&circuit.id()) {
+            Some(pin) => self
+                .by_id(circuit, *pin)
+                .ok_or_else(|| KeyRingError::PinnedMissing {
+                    circuit: circuit.id(),
+                    key: hex::encode(pin),
+                    dir: self.dir_shown(),
+                }),
+            None => self.get(circuit),
+        }
+    }
+
+    /// Checks that every circuit `plan` needs has its key here, and that
+    /// each key it pins is for a circuit it uses (at start, so a policy the
+    /// gateway cannot prove is found before any request).
+    pub fn require(&self, plan: &Plan) -> Result<(), KeyRingError> {
+        let used = Circuit::all_of(plan);
+        let used_ids: BTreeSet<String> = used.iter().map(Circuit::id).collect();
+        if let Some(c) = plan.keys.keys().find(|c| !used_ids.contains(*c)) {
+            return Err(KeyRingError::PinUnused {
+                policy: plan.id.clone(),
+                circuit: c.clone(),
+            });
+        }
+        used.into_iter()
+            .try_for_each(|c| self.for_plan(plan, c).map(|_| ()))
+    }
+
+    /// The key id `plan` proves a predicate under.
+    pub fn key_id(&self, plan: &Plan, p: &Predicate) -> Option<[u8; 32]> {
+        self.for_plan(plan, Circuit::of(p)?).ok().map(|k| k.id())
     }
 
     /// The circuits whose keys here are the development keys (derived from
@@ -293,12 +356,15 @@ impl KeyRing {
     /// development key is still found.
     pub fn development_circuits(&self) -> Result<Vec<String>, KeyRingError> {
         let held: Vec<(Circuit, [u8; 32])> = match self.keys.lock() {
-            Ok(keys) => keys.iter().map(|(c, k)| (*c, k.id())).collect(),
+            Ok(keys) => keys
+                .iter()
+                .flat_map(|(c, ks)| ks.iter().map(move |k| (*c, k.id())))
+                .collect(),
             Err(_) => Vec::new(),
         };
         let mut out = Vec::new();
         for (c, id) in held {
-            if CircuitKeys::development(c)?.id() == id {
+            if CircuitKeys::development(c)?.id() == id && !out.contains(&c.id()) {
                 out.push(c.id());
             }
         }
@@ -383,25 +449,28 @@ mod tests {
     }
 
     #[test]
-    fn two_keys_for_one_circuit_are_refused() {
+    fn two_keys_for_one_circuit_load_and_need_a_pin() {
+        use rand_chacha::rand_core::SeedableRng;
         let dir = tempfile::tempdir().unwrap();
         KeyRing::development()
             .write(dir.path(), &[Circuit::Compare].into())
             .unwrap();
-        let vk = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "vk"))
-            .unwrap();
-        std::fs::write(
-            dir.path()
-                .join(format!("compare64-v1-{}.vk", "ab".repeat(32))),
-            std::fs::read(vk).unwrap(),
+        Keys::setup(
+            &CompareCircuit::shape(),
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(9),
         )
+        .unwrap()
+        .write(dir.path())
         .unwrap();
+        // Both load; a policy that pins neither cannot choose, each is
+        // found by the id a proof names.
+        let ring = KeyRing::load(dir.path()).unwrap();
         assert!(matches!(
-            KeyRing::load(dir.path()),
-            Err(KeyRingError::Ambiguous { .. })
+            ring.get(Circuit::Compare),
+            Err(KeyRingError::Ambiguous { count: 2, .. })
         ));
+        let dev = KeyRing::development().get(Circuit::Compare).unwrap().id();
+        assert_eq!(ring.by_id(Circuit::Compare, dev).unwrap().id(), dev);
+        assert!(ring.by_id(Circuit::Compare, [7; 32]).is_none());
     }
 }

@@ -39,7 +39,10 @@ pub fn prove_all(
                 .get(name)
                 .ok_or_else(|| ProveError::Internal(format!("no opening for `{name}`")))
         };
-        let key = |c: Circuit| ring.get(c).map_err(|e| ProveError::Internal(e.to_string()));
+        let key = |c: Circuit| {
+            ring.for_plan(plan, c)
+                .map_err(|e| ProveError::Internal(e.to_string()))
+        };
         let false_claim = |e: veilgate_circuits::groth16::Groth16Error| match e {
             veilgate_circuits::groth16::Groth16Error::Unsatisfied => {
                 ProveError::False(what.clone())
