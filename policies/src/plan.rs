@@ -388,8 +388,9 @@ impl Plan {
             });
         });
         // Trailers only when set, so plans without them keep their hashes:
-        // 0x01 proofs on chain; 0x02 then the pinned keys (u32 count, each
-        // circuit id as a string and the 32-byte key id, by circuit id).
+        // 0x01 proofs on chain; 0x02 then the pinned keys (a list: u16
+        // count, each circuit id as lp() and the 32-byte key id, sorted by
+        // circuit id).
         if self.onchain {
             out.push(1);
         }
@@ -434,4 +435,32 @@ fn put_list<T>(out: &mut Vec<u8>, items: &[T], mut each: impl FnMut(&mut Vec<u8>
 fn put_str(out: &mut Vec<u8>, s: &str) {
     put_len(out, s.len());
     out.extend_from_slice(s.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// The pinned-key trailer, byte for byte as docs/policy-plan.md lays it.
+    #[test]
+    fn pinned_keys_are_a_trailer_after_the_plan() {
+        let text = crate::TEMPLATES
+            .iter()
+            .find(|(n, _)| *n == "supply-chain-receivable.policy")
+            .unwrap()
+            .1;
+        let plain = crate::compile(text).unwrap();
+        let pinned = crate::compile(&text.replacen(
+            "require encrypt to [regulator]\n",
+            &format!("require encrypt to [regulator]\nrequire key compare64-v1 {}\n", "0f".repeat(32)),
+            1,
+        ))
+        .unwrap();
+        let mut want = plain.canonical_bytes();
+        want.push(2);
+        want.extend_from_slice(&[0, 1, 0, 12]);
+        want.extend_from_slice(b"compare64-v1");
+        want.extend_from_slice(&[0x0f; 32]);
+        assert_eq!(pinned.canonical_bytes(), want);
+    }
 }

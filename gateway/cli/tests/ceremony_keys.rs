@@ -81,8 +81,9 @@ fn sample(policy: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// Phase 1 and phase 2 through the binary; returns the keys folder.
-fn run_ceremony(root: &Path, policies: &[PathBuf]) -> PathBuf {
+/// Phase 1 and phase 2 through the binary; returns the keys folder and
+/// what `finalize` printed (each circuit's key id).
+fn run_ceremony(root: &Path, policies: &[PathBuf]) -> (PathBuf, String) {
     std::fs::create_dir_all(root).unwrap();
     let f = |n: &str| root.join(n);
     veilgate(&["ceremony", "ptau", "new", "--power", "11", "--out", p(&f("pot0.ptau"))]);
@@ -152,7 +153,7 @@ fn run_ceremony(root: &Path, policies: &[PathBuf]) -> PathBuf {
         "--name", "regulator",
     ]);
     let keys = f("keys");
-    veilgate(&[
+    let finalized = veilgate(&[
         "ceremony", "finalize", "--in", p(&f("c3")), "--ptau", p(&ptau), "--out", p(&f("final")),
         "--keys", p(&keys), "--beacon", "00000000000000000001ffeeddccbbaa99887766554433221100ffeeddccbbaa",
     ]);
@@ -173,7 +174,28 @@ fn run_ceremony(root: &Path, policies: &[PathBuf]) -> PathBuf {
             assert!(out.contains("ZKey Ok!"), "{id}: {out}");
         }
     }
-    keys
+    (keys, finalized)
+}
+
+/// The key id `finalize` printed for a circuit (`ID: key HEX (path)`).
+fn printed_key(finalized: &str, circuit: &str) -> String {
+    let prefix = format!("{circuit}: key ");
+    finalized
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no key printed for {circuit}: {finalized}"))
+        .to_owned()
+}
+
+/// A development-key proof is refused as under a key the policy does not
+/// pin where it pins one, else as under a key the peer does not hold.
+fn refusal(ledger: &str) -> &'static str {
+    if ledger == "supply-chain-finance" {
+        "unpinned_key"
+    } else {
+        "unknown_key"
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -189,7 +211,7 @@ async fn a_ceremony_s_keys_seal_verify_and_open_and_development_proofs_are_refus
         .iter()
         .map(|t| data.join(format!("policies/{}.policy", t.1)))
         .collect();
-    let keys = tokio::task::spawn_blocking({
+    let (keys, finalized) = tokio::task::spawn_blocking({
         let root = root.path().to_owned();
         move || run_ceremony(&root.join("ceremony"), &policies)
     })
@@ -199,6 +221,18 @@ async fn a_ceremony_s_keys_seal_verify_and_open_and_development_proofs_are_refus
     let key_dir = data.join("keys/groth16");
     std::fs::remove_dir_all(&key_dir).unwrap();
     std::fs::rename(&keys, &key_dir).unwrap();
+    // supply-chain-receivable pins its circuit's key (published with the
+    // policy); syndicated-loan proves under the one key the folder holds.
+    let pinned = data.join("policies/supply-chain-receivable.policy");
+    let text = std::fs::read_to_string(&pinned).unwrap().replacen(
+        "require encrypt to [regulator]\n",
+        &format!(
+            "require encrypt to [regulator]\nrequire key compare64-v1 {}\n",
+            printed_key(&finalized, "compare64-v1")
+        ),
+        1,
+    );
+    std::fs::write(&pinned, text).unwrap();
 
     let start = || {
         let o = veilgate_testkit::process::Options::new(
@@ -241,11 +275,23 @@ async fn a_ceremony_s_keys_seal_verify_and_open_and_development_proofs_are_refus
             Arc::new(KeyRing::development()),
         );
         let plan: veilgate_policies::Plan = (**set.iter().next().unwrap()).clone();
-        let envelope = veilgate_core::seal(
+        assert_eq!(plan.keys.len(), usize::from(*ledger == "supply-chain-finance"));
+        // Sealed under the template as shipped (a pin would name a key the
+        // development ring lacks), then labelled with the published policy
+        // and signed again: what a member bypassing its gateway could do.
+        let shipped = veilgate_policies::compile(
+            veilgate_policies::TEMPLATES
+                .iter()
+                .find(|(n, _)| *n == format!("{policy}.policy"))
+                .unwrap()
+                .1,
+        )
+        .unwrap();
+        let mut envelope = veilgate_core::seal(
             &SealRequest {
                 trust: &dev,
-                plan: &plan,
-                record: &plan.validate_record(&record).unwrap(),
+                plan: &shipped,
+                record: &shipped.validate_record(&record).unwrap(),
                 submitter: &veilgate_testkit::data::secrets(&data, "bank-a").unwrap(),
                 pseudonym_key: &veilgate_testkit::data::pseudonym_key(&data, ledger).unwrap(),
                 idempotency_key: &format!("forged-{i}"),
@@ -254,6 +300,15 @@ async fn a_ceremony_s_keys_seal_verify_and_open_and_development_proofs_are_refus
             &mut rand_core::OsRng,
         )
         .unwrap();
+        envelope.policy = veilgate_core::envelope::PolicyRef {
+            id: plan.id.clone(),
+            version: plan.version,
+            hash: plan.hash(),
+        };
+        veilgate_core::sign_envelope(
+            &mut envelope,
+            &veilgate_testkit::data::secrets(&data, "bank-a").unwrap(),
+        );
         let bytes = envelope.encode();
         let body = json!({"envelope": base64::engine::general_purpose::STANDARD.encode(&bytes)});
         let (status, answer) = peer
@@ -267,7 +322,7 @@ async fn a_ceremony_s_keys_seal_verify_and_open_and_development_proofs_are_refus
         let answer: Value = serde_json::from_slice(&answer).unwrap();
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer["accepted"], false, "{answer}");
-        assert_eq!(answer["reason"], "unknown_key", "{answer}");
+        assert_eq!(answer["reason"], refusal(ledger), "{answer}");
         forged.push((ledger.to_string(), envelope.id, bytes));
     }
 
@@ -294,7 +349,7 @@ async fn a_ceremony_s_keys_seal_verify_and_open_and_development_proofs_are_refus
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         assert_eq!(verdict["verdict"], "rejected", "{ledger}: {verdict}");
-        assert_eq!(verdict["code"], "unknown_key", "{ledger}: {verdict}");
+        assert_eq!(verdict["code"], refusal(&ledger), "{ledger}: {verdict}");
         // The envelope the gateway sealed itself, before, is valid.
         let (_, first) = peer
             .request("GET", &format!("/v1/ledgers/{ledger}/verdicts/0"), None)
