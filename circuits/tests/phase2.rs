@@ -106,7 +106,11 @@ fn a_prepared_transcript_round_trips_and_verifies() {
     let mut bent = t.clone();
     let l = bent.lagrange.as_mut().unwrap();
     l.alpha_tau_g1.swap(5, 6);
-    check_failure(bent.verify(&mut rng()).unwrap_err(), None, "lagrange alphaTauG1 block 2");
+    check_failure(
+        bent.verify(&mut rng()).unwrap_err(),
+        None,
+        "lagrange alphaTauG1 block 2",
+    );
 }
 
 #[test]
@@ -224,9 +228,7 @@ fn a_delta_inconsistent_with_the_queries_is_named() {
 #[test]
 fn parameters_for_another_circuit_are_refused() {
     let sum = constraint_matrices(&SumCircuit::shape(1)).unwrap();
-    let e = ceremony()
-        .verify(&sum, prepared(), &mut rng())
-        .unwrap_err();
+    let e = ceremony().verify(&sum, prepared(), &mut rng()).unwrap_err();
     assert!(e.to_string().contains("circuit hash"), "{e}");
 }
 
@@ -285,7 +287,13 @@ mod against_snarkjs {
         let theirs = dir.path().join("theirs.ptau");
         run(
             &s,
-            &["powersoftau", "prepare", "phase2", &raw, theirs.to_str().unwrap()],
+            &[
+                "powersoftau",
+                "prepare",
+                "phase2",
+                &raw,
+                theirs.to_str().unwrap(),
+            ],
         );
         assert_eq!(std::fs::read(&theirs).unwrap(), prepared().to_bytes());
     }
@@ -324,7 +332,13 @@ mod against_snarkjs {
         let vk_path = dir.path().join("vk.json");
         run(
             &s,
-            &["zkey", "export", "verificationkey", &zkey, vk_path.to_str().unwrap()],
+            &[
+                "zkey",
+                "export",
+                "verificationkey",
+                &zkey,
+                vk_path.to_str().unwrap(),
+            ],
         );
         let theirs: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&vk_path).unwrap()).unwrap();
@@ -342,7 +356,10 @@ mod against_snarkjs {
         let public_json = veilgate_circuits::groth16::snarkjs::public_inputs(&public).to_string();
         let p = write(dir.path(), "proof.json", proof_json.as_bytes());
         let x = write(dir.path(), "public.json", public_json.as_bytes());
-        let text = run(&s, &["groth16", "verify", vk_path.to_str().unwrap(), &x, &p]);
+        let text = run(
+            &s,
+            &["groth16", "verify", vk_path.to_str().unwrap(), &x, &p],
+        );
         assert!(text.contains("OK!"), "{text}");
         // And a wrong public input does not.
         let mut wrong = public.clone();
@@ -360,7 +377,10 @@ mod against_snarkjs {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(!text.contains("OK!") && text.contains("Invalid proof"), "{text}");
+        assert!(
+            !text.contains("OK!") && text.contains("Invalid proof"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -387,7 +407,11 @@ mod against_snarkjs {
         );
         let z = Zkey::read(&std::fs::read(&two).unwrap()).unwrap();
         assert_eq!(z.contributions.len(), 2);
-        assert_eq!(z.contributions[1].name.as_deref(), Some("bank-b with snarkjs"));
+        assert_eq!(
+            z.contributions[1].name.as_deref(),
+            Some("bank-b with snarkjs")
+        );
+        z.check_circuit(&compare(), prepared(), &mut rng()).unwrap();
         let z = z
             .contribute(&mut contributor_rng(&mut os, "c"), "bank-c")
             .unwrap()
@@ -401,4 +425,78 @@ mod against_snarkjs {
         keys.verify(&public, &keys.prove(st, &mut rng()).unwrap())
             .unwrap();
     }
+}
+
+/// The member's quick check (random linear combinations) accepts the
+/// ceremony and the initial parameters, and names every kind of bent
+/// section the full verification names.
+#[test]
+fn the_quick_check_before_contributing_catches_bent_sections() {
+    let (m, t) = (compare(), prepared());
+    ceremony().check_circuit(&m, t, &mut rng()).unwrap();
+    phase2::init(&m, t)
+        .unwrap()
+        .check_circuit(&m, t, &mut rng())
+        .unwrap();
+    let n = ceremony().contributions.len();
+    let triple = |p: &ark_bn254::G1Affine| (*p * Fr::from(3u64)).into_affine();
+    let mut a = ceremony().clone();
+    a.a[4] = triple(&a.a[4]);
+    check_failure(
+        a.check_circuit(&m, t, &mut rng()).unwrap_err(),
+        None,
+        "the A section",
+    );
+    let mut b1 = ceremony().clone();
+    b1.b1.swap(10, 11);
+    let e = b1.check_circuit(&m, t, &mut rng()).unwrap_err();
+    assert!(e.to_string().contains("B1"), "{e}");
+    let mut b2 = ceremony().clone();
+    b2.b2[5] = (b2.b2[5] * Fr::from(2u64)).into_affine();
+    check_failure(
+        b2.check_circuit(&m, t, &mut rng()).unwrap_err(),
+        None,
+        "the B2 section",
+    );
+    let mut ic = ceremony().clone();
+    ic.ic[1] = triple(&ic.ic[1]);
+    check_failure(
+        ic.check_circuit(&m, t, &mut rng()).unwrap_err(),
+        None,
+        "the IC section",
+    );
+    let mut l = ceremony().clone();
+    l.l[7] = triple(&l.l[7]);
+    check_failure(
+        l.check_circuit(&m, t, &mut rng()).unwrap_err(),
+        Some(n),
+        "L query",
+    );
+    let mut h = ceremony().clone();
+    h.h[2] = triple(&h.h[2]);
+    check_failure(
+        h.check_circuit(&m, t, &mut rng()).unwrap_err(),
+        Some(n),
+        "H query",
+    );
+    let mut c = ceremony().clone();
+    c.coefs[3].value += Fr::from(1u64);
+    check_failure(
+        c.check_circuit(&m, t, &mut rng()).unwrap_err(),
+        None,
+        "coefficients",
+    );
+    let mut pok = ceremony().clone();
+    pok.contributions[0].key.g1_s = triple(&pok.contributions[0].key.g1_s);
+    check_failure(
+        pok.check_circuit(&m, t, &mut rng()).unwrap_err(),
+        Some(1),
+        "transcript",
+    );
+    let sum = constraint_matrices(&SumCircuit::shape(1)).unwrap();
+    let e = ceremony().check_circuit(&sum, t, &mut rng()).unwrap_err();
+    assert!(
+        e.to_string().contains("sizes") || e.to_string().contains("section"),
+        "{e}"
+    );
 }

@@ -85,11 +85,9 @@ pub fn diff(old: &Plan, new: &Plan) -> Vec<String> {
     for (c, k) in &new.keys {
         match old.keys.get(c) {
             None => out.push(format!("now pins key {} for circuit `{c}`", hex(k))),
-            Some(o) if o != k => out.push(format!(
-                "circuit `{c}`: pinned key {} → {}",
-                hex(o),
-                hex(k)
-            )),
+            Some(o) if o != k => {
+                out.push(format!("circuit `{c}`: pinned key {} → {}", hex(o), hex(k)))
+            }
             Some(_) => {}
         }
     }

@@ -187,7 +187,11 @@ fn render(ast: &PolicyAst) -> String {
             Header::Require(r, _) => format!("require encrypt to [{}]", names(r)),
             Header::OnChain(_) => "require proofs on chain".to_owned(),
             Header::Key { circuit, key, .. } => {
-                format!("require key {} {}", circuit.text, key.0.to_ascii_lowercase())
+                format!(
+                    "require key {} {}",
+                    circuit.text,
+                    key.0.to_ascii_lowercase()
+                )
             }
         };
         line(&mut out, &text, &h.trailing);

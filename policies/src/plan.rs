@@ -452,7 +452,10 @@ mod tests {
         let plain = crate::compile(text).unwrap();
         let pinned = crate::compile(&text.replacen(
             "require encrypt to [regulator]\n",
-            &format!("require encrypt to [regulator]\nrequire key compare64-v1 {}\n", "0f".repeat(32)),
+            &format!(
+                "require encrypt to [regulator]\nrequire key compare64-v1 {}\n",
+                "0f".repeat(32)
+            ),
             1,
         ))
         .unwrap();

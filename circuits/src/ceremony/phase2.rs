@@ -54,9 +54,11 @@ fn layout(m: &ConstraintMatrices) -> Result<Layout, CeremonyError> {
     let constraints = m.a.len();
     let public = m.num_instance.saturating_sub(1);
     let rows = constraints + public;
-    if m.num_instance == 0 || rows == 0 || m.b.len() != constraints || m.c.len() != constraints
-    {
-        return Err(invalid("circuit", "no constraints, or matrices of different heights"));
+    if m.num_instance == 0 || rows == 0 || m.b.len() != constraints || m.c.len() != constraints {
+        return Err(invalid(
+            "circuit",
+            "no constraints, or matrices of different heights",
+        ));
     }
     // The smallest power of two above m + ℓ (snarkjs: log2(m + ℓ) + 1).
     let power = usize::BITS - rows.leading_zeros();
@@ -80,14 +82,13 @@ fn sorted_rows(mat: &[Vec<(Fr, usize)>]) -> Vec<Vec<(Fr, usize)>> {
 }
 
 /// `Σ coeff·point`, ±1 coefficients by addition (most R1CS terms).
+/// Serial on purpose: it runs inside a parallel loop over variables, and a
+/// parallel MSM nested in it let rayon's work stealing pile tasks on one
+/// worker's stack until it overflowed (seen on the depth-20 circuits).
 fn combine<G>(terms: &[(Fr, G::Affine)]) -> G
 where
-    G: CurveGroup<ScalarField = Fr> + VariableBaseMSM,
+    G: CurveGroup<ScalarField = Fr>,
 {
-    if terms.len() >= 32 {
-        let (scalars, bases): (Vec<Fr>, Vec<G::Affine>) = terms.iter().copied().unzip();
-        return G::msm(&bases, &scalars).unwrap_or_else(|_| G::zero());
-    }
     let minus_one = -Fr::one();
     terms.iter().fold(G::zero(), |acc, (k, p)| {
         if k.is_one() {
@@ -101,7 +102,10 @@ where
 }
 
 /// Per variable, the `(coefficient, constraint)` terms of one matrix.
-fn by_variable(rows: &[Vec<(Fr, usize)>], vars: usize) -> Result<Vec<Vec<(Fr, usize)>>, CeremonyError> {
+fn by_variable(
+    rows: &[Vec<(Fr, usize)>],
+    vars: usize,
+) -> Result<Vec<Vec<(Fr, usize)>>, CeremonyError> {
     let mut out = vec![Vec::new(); vars];
     for (c, row) in rows.iter().enumerate() {
         for (k, s) in row {
@@ -119,6 +123,70 @@ fn at<T: Copy>(v: &[T], i: usize, what: &str) -> Result<T, CeremonyError> {
         .ok_or_else(|| invalid(what.to_owned(), format!("point {i} is missing")))
 }
 
+/// The prepared points a circuit of `2^power` rows is built from.
+struct Bases<'a> {
+    /// `L_c(τ)` in G1, G2, times α and times β (G1).
+    lg1: &'a [G1Affine],
+    lg2: &'a [G2Affine],
+    la: &'a [G1Affine],
+    lb: &'a [G1Affine],
+    /// The `2n`-point basis in G1 (H is its odd points).
+    h2n: &'a [G1Affine],
+}
+
+fn bases(ptau: &Ptau, power: u32) -> Result<Bases<'_>, CeremonyError> {
+    if power > ptau.power {
+        return Err(invalid(
+            "transcript",
+            format!(
+                "the circuit needs 2^{power} powers; the transcript has 2^{}",
+                ptau.power
+            ),
+        ));
+    }
+    let lag = ptau.lagrange.as_ref().ok_or_else(|| {
+        invalid(
+            "transcript",
+            "not prepared for phase 2 (run `ceremony ptau prepare`)",
+        )
+    })?;
+    let missing = || invalid("transcript", "a prepared section is too short");
+    Ok(Bases {
+        lg1: block(&lag.tau_g1, power).ok_or_else(missing)?,
+        lg2: block(&lag.tau_g2, power).ok_or_else(missing)?,
+        la: block(&lag.alpha_tau_g1, power).ok_or_else(missing)?,
+        lb: block(&lag.beta_tau_g1, power).ok_or_else(missing)?,
+        h2n: block(&lag.tau_g1, power + 1).ok_or_else(missing)?,
+    })
+}
+
+/// Section 4: for each constraint its A terms then its B terms (in wire
+/// order), then the instance rows `x_s · 0 = 0`.
+fn coefficients(ra: &[Vec<(Fr, usize)>], rb: &[Vec<(Fr, usize)>], lay: &Layout) -> Vec<Coef> {
+    let mut coefs = Vec::new();
+    for (c, (row_a, row_b)) in ra.iter().zip(rb).enumerate() {
+        for (matrix, row) in [(0, row_a), (1, row_b)] {
+            for (value, s) in row {
+                coefs.push(Coef {
+                    matrix,
+                    constraint: c as u32,
+                    signal: *s as u32,
+                    value: *value,
+                });
+            }
+        }
+    }
+    for s in 0..=lay.public {
+        coefs.push(Coef {
+            matrix: 0,
+            constraint: (lay.constraints + s) as u32,
+            signal: s as u32,
+            value: Fr::one(),
+        });
+    }
+    coefs
+}
+
 /// The initial parameters (`snarkjs zkey new`) of a circuit from a
 /// prepared phase-1 transcript: byte for byte what snarkjs computes.
 pub fn init(m: &ConstraintMatrices, ptau: &Ptau) -> Result<Zkey, CeremonyError> {
@@ -132,20 +200,14 @@ pub fn init(m: &ConstraintMatrices, ptau: &Ptau) -> Result<Zkey, CeremonyError> 
             ),
         ));
     }
-    let lag = ptau.lagrange.as_ref().ok_or_else(|| {
-        invalid(
-            "transcript",
-            "not prepared for phase 2 (run `ceremony ptau prepare`)",
-        )
-    })?;
+    let Bases {
+        lg1,
+        lg2,
+        la,
+        lb,
+        h2n,
+    } = bases(ptau, lay.power)?;
     let p = lay.power;
-    let missing = || invalid("transcript", "a prepared section is too short");
-    let lg1 = block(&lag.tau_g1, p).ok_or_else(missing)?;
-    let lg2 = block(&lag.tau_g2, p).ok_or_else(missing)?;
-    let la = block(&lag.alpha_tau_g1, p).ok_or_else(missing)?;
-    let lb = block(&lag.beta_tau_g1, p).ok_or_else(missing)?;
-    let h2n = block(&lag.tau_g1, p + 1).ok_or_else(missing)?;
-
     let (ra, rb, rc) = (sorted_rows(&m.a), sorted_rows(&m.b), sorted_rows(&m.c));
     let (va, vb, vc) = (
         by_variable(&ra, lay.vars)?,
@@ -171,15 +233,27 @@ pub fn init(m: &ConstraintMatrices, ptau: &Ptau) -> Result<Zkey, CeremonyError> 
     let b1: Vec<G1Projective> = (0..lay.vars)
         .into_par_iter()
         .map(|s| {
-            let t = vb.get(s).into_iter().flatten().map(|(k, c)| Ok((*k, at(lg1, *c, "lagrange tauG1")?)));
-            Ok(combine::<G1Projective>(&t.collect::<Result<Vec<_>, CeremonyError>>()?))
+            let t = vb
+                .get(s)
+                .into_iter()
+                .flatten()
+                .map(|(k, c)| Ok((*k, at(lg1, *c, "lagrange tauG1")?)));
+            Ok(combine::<G1Projective>(
+                &t.collect::<Result<Vec<_>, CeremonyError>>()?,
+            ))
         })
         .collect::<Result<_, CeremonyError>>()?;
     let b2: Vec<G2Projective> = (0..lay.vars)
         .into_par_iter()
         .map(|s| {
-            let t = vb.get(s).into_iter().flatten().map(|(k, c)| Ok((*k, at(lg2, *c, "lagrange tauG2")?)));
-            Ok(combine::<G2Projective>(&t.collect::<Result<Vec<_>, CeremonyError>>()?))
+            let t = vb
+                .get(s)
+                .into_iter()
+                .flatten()
+                .map(|(k, c)| Ok((*k, at(lg2, *c, "lagrange tauG2")?)));
+            Ok(combine::<G2Projective>(
+                &t.collect::<Result<Vec<_>, CeremonyError>>()?,
+            ))
         })
         .collect::<Result<_, CeremonyError>>()?;
     let k: Vec<G1Projective> = (0..lay.vars)
@@ -206,27 +280,7 @@ pub fn init(m: &ConstraintMatrices, ptau: &Ptau) -> Result<Zkey, CeremonyError> 
         .map(|i| at(h2n, 2 * i + 1, "lagrange tauG1"))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut coefs = Vec::new();
-    for (c, (row_a, row_b)) in ra.iter().zip(&rb).enumerate() {
-        for (matrix, row) in [(0, row_a), (1, row_b)] {
-            for (value, s) in row {
-                coefs.push(Coef {
-                    matrix,
-                    constraint: c as u32,
-                    signal: *s as u32,
-                    value: *value,
-                });
-            }
-        }
-    }
-    for s in 0..=lay.public {
-        coefs.push(Coef {
-            matrix: 0,
-            constraint: (lay.constraints + s) as u32,
-            signal: s as u32,
-            value: Fr::one(),
-        });
-    }
+    let coefs = coefficients(&ra, &rb, &lay);
     let k = G1Projective::normalize_batch(&k);
     let (ic, l) = k.split_at(lay.public + 1);
     let mut z = Zkey {
@@ -323,7 +377,9 @@ impl Zkey {
     fn transcript_so_far(&self) -> Blake2b512 {
         let mut h = Blake2b512::new();
         h.update(self.cs_hash);
-        self.contributions.iter().for_each(|c| hash_pub_key(&mut h, c));
+        self.contributions
+            .iter()
+            .for_each(|c| hash_pub_key(&mut h, c));
         h
     }
 
@@ -336,17 +392,13 @@ impl Zkey {
     /// Adds a public random beacon as the last contribution: δ′ is drawn
     /// from `hash` through SHA-256 `2^iterations_exp` times, so anyone can
     /// recompute it.
-    pub fn beacon(&self, hash: &[u8], iterations_exp: u8, name: &str) -> Result<Zkey, CeremonyError> {
-        if hash.is_empty() || hash.len() > 255 || !(10..=63).contains(&iterations_exp) {
-            return Err(invalid(
-                "beacon",
-                "the hash must be 1–255 bytes and the iterations exponent 10–63",
-            ));
-        }
-        let kind = Kind::Beacon {
-            iterations_exp,
-            hash: hash.to_vec(),
-        };
+    pub fn beacon(
+        &self,
+        hash: &[u8],
+        iterations_exp: u8,
+        name: &str,
+    ) -> Result<Zkey, CeremonyError> {
+        let kind = super::ptau::beacon_kind(hash, iterations_exp)?;
         self.apply(&mut beacon_rng(hash, iterations_exp), kind, name)
     }
 
@@ -431,7 +483,12 @@ impl Zkey {
         )?;
         check(self.delta1 == delta, at, "δ·G1 is the last contribution's")?;
         check(
-            same_ratio(&G1Affine::generator(), &delta, &G2Affine::generator(), &self.delta2),
+            same_ratio(
+                &G1Affine::generator(),
+                &delta,
+                &G2Affine::generator(),
+                &self.delta2,
+            ),
             at,
             "δ·G2 matches δ·G1",
         )?;
@@ -450,7 +507,136 @@ impl Zkey {
             "the L and H sections have the circuit's sizes",
         )?;
         self.check_l(init, rng, at)?;
-        self.check_h(init, tau_g1, rng, at)
+        self.check_h(&init.delta2, tau_g1, rng, at)
+    }
+
+    /// What a member checks before contributing, in seconds where
+    /// [`Zkey::verify`] recomputes the initial parameters in minutes: that
+    /// these are the circuit's parameters over this transcript, by random
+    /// linear combinations. With random `ρ_s` and, per row `c`, `a_c = Σ_s
+    /// ρ_s·a_{c,s}` (and `b_c`, `c_c`, instance rows included), each query
+    /// must satisfy `Σ ρ_s·A_s = Σ a_c·[L_c]₁`, likewise B in G1 and G2,
+    /// `Σ ρ_s·IC_s = Σ (a_c·[βL_c] + b_c·[αL_c] + c_c·[L_c])` over the
+    /// instance variables and the same, divided by δ, for L over the
+    /// witnesses (one pairing); a wrong point passes with probability
+    /// 1/r. Also the coefficients, α, β, γ, every contribution's proof and
+    /// δ update, and H against the powers. Not the circuit hash (it covers
+    /// the initial L, which only the full recomputation yields).
+    pub fn check_circuit<R: RngCore + CryptoRng>(
+        &self,
+        m: &ConstraintMatrices,
+        ptau: &Ptau,
+        rng: &mut R,
+    ) -> Result<(), CeremonyError> {
+        let lay = layout(m)?;
+        let b = bases(ptau, lay.power)?;
+        let n = 1usize << lay.power;
+        let at = (!self.contributions.is_empty()).then_some(self.contributions.len());
+        check(
+            (
+                self.n_vars as usize,
+                self.n_public as usize,
+                self.domain_size as usize,
+            ) == (lay.vars, lay.public, n)
+                && self.ic.len() == lay.public + 1
+                && self.a.len() == lay.vars
+                && self.b1.len() == lay.vars
+                && self.b2.len() == lay.vars
+                && self.l.len() == lay.vars - lay.public - 1
+                && self.h.len() == n,
+            None,
+            "the circuit's sizes (variables, public inputs, domain) are this circuit's",
+        )?;
+        check(
+            (self.alpha1, self.beta1, self.beta2, self.gamma2)
+                == (
+                    at_point(&ptau.alpha_tau_g1, 0)?,
+                    at_point(&ptau.beta_tau_g1, 0)?,
+                    ptau.beta_g2,
+                    G2Affine::generator(),
+                ),
+            None,
+            "α, β and γ are the transcript's",
+        )?;
+        let (ra, rb) = (sorted_rows(&m.a), sorted_rows(&m.b));
+        check(
+            self.coefs == coefficients(&ra, &rb, &lay),
+            None,
+            "the coefficients section is the circuit's",
+        )?;
+        let delta = self.verify_chain()?;
+        check(self.delta1 == delta, at, "δ·G1 is the last contribution's")?;
+        check(
+            same_ratio(
+                &G1Affine::generator(),
+                &delta,
+                &G2Affine::generator(),
+                &self.delta2,
+            ),
+            at,
+            "δ·G2 matches δ·G1",
+        )?;
+
+        // Row sums of the random combination, instance and witness parts.
+        let rho: Vec<Fr> = (0..lay.vars).map(|_| Fr::rand(rng)).collect();
+        let sums = |mat: &[Vec<(Fr, usize)>], public: bool| -> Vec<Fr> {
+            let mut out = vec![Fr::zero(); n];
+            for (row, acc) in mat.iter().zip(out.iter_mut()) {
+                for (k, s) in row {
+                    if (*s <= lay.public) == public {
+                        *acc += *k * rho.get(*s).copied().unwrap_or_default();
+                    }
+                }
+            }
+            out
+        };
+        let mut a_pub = sums(&m.a, true);
+        for s in 0..=lay.public {
+            if let (Some(x), Some(r)) = (a_pub.get_mut(lay.constraints + s), rho.get(s)) {
+                *x += r;
+            }
+        }
+        let (a_wit, b_pub, b_wit) = (sums(&m.a, false), sums(&m.b, true), sums(&m.b, false));
+        let (c_pub, c_wit) = (sums(&m.c, true), sums(&m.c, false));
+        let add =
+            |x: &[Fr], y: &[Fr]| -> Vec<Fr> { x.iter().zip(y).map(|(p, q)| *p + q).collect() };
+        let (a_all, b_all) = (add(&a_pub, &a_wit), add(&b_pub, &b_wit));
+        let msm1 = |ps: &[G1Affine], ks: &[Fr]| {
+            G1Projective::msm(ps, ks)
+                .map_err(|_| invalid("parameters", "a section has the wrong size"))
+        };
+        let (rho_pub, rho_wit) = rho.split_at(lay.public + 1);
+        check(
+            msm1(&self.a, &rho)? == msm1(b.lg1, &a_all)?,
+            None,
+            "the A section is the circuit's",
+        )?;
+        check(
+            msm1(&self.b1, &rho)? == msm1(b.lg1, &b_all)?,
+            None,
+            "the B1 section is the circuit's",
+        )?;
+        let b2 = G2Projective::msm(&self.b2, &rho).map_err(|_| invalid("B2", "wrong size"))?;
+        let want = G2Projective::msm(b.lg2, &b_all).map_err(|_| invalid("B2", "wrong size"))?;
+        check(b2 == want, None, "the B2 section is the circuit's")?;
+        let k = |a: &[Fr], bb: &[Fr], c: &[Fr]| -> Result<G1Projective, CeremonyError> {
+            Ok(msm1(b.lb, a)? + msm1(b.la, bb)? + msm1(b.lg1, c)?)
+        };
+        check(
+            msm1(&self.ic, rho_pub)? == k(&a_pub, &b_pub, &c_pub)?,
+            None,
+            "the IC section is the circuit's",
+        )?;
+        if !self.l.is_empty() {
+            let l = msm1(&self.l, rho_wit)?.into_affine();
+            let want = k(&a_wit, &b_wit, &c_wit)?.into_affine();
+            check(
+                same_ratio(&want, &l, &self.delta2, &G2Affine::generator()),
+                at,
+                "the L query is the circuit's divided by δ",
+            )?;
+        }
+        self.check_h(&G2Affine::generator(), &ptau.tau_g1, rng, at)
     }
 
     /// Each contribution's transcript, proof of knowledge and δ update
@@ -514,7 +700,12 @@ impl Zkey {
         let r1 = G1Projective::msm(&init.l, &r).map_err(|_| invalid("L", "wrong size"))?;
         let r2 = G1Projective::msm(&self.l, &r).map_err(|_| invalid("L", "wrong size"))?;
         check(
-            same_ratio(&r1.into_affine(), &r2.into_affine(), &self.delta2, &init.delta2),
+            same_ratio(
+                &r1.into_affine(),
+                &r2.into_affine(),
+                &self.delta2,
+                &init.delta2,
+            ),
             at,
             "the L query is the circuit's divided by δ",
         )
@@ -525,7 +716,7 @@ impl Zkey {
     /// `Σ r_i·(τ^{i+n} − τ^i)·G1 = Σ_k DFT(r_i·(−2)·ω_{2n}^i)_k · δ·H_k`.
     fn check_h<R: RngCore + CryptoRng>(
         &self,
-        init: &Zkey,
+        delta_init: &G2Affine,
         tau_g1: &[G1Affine],
         rng: &mut R,
         at: Option<usize>,
@@ -538,8 +729,11 @@ impl Zkey {
         let diffs: Vec<G1Projective> = (0..n.saturating_sub(1))
             .map(|i| Ok(at_point(tau_g1, i + n)?.into_group() - at_point(tau_g1, i)?))
             .collect::<Result<_, CeremonyError>>()?;
-        let r1 = G1Projective::msm(&G1Projective::normalize_batch(&diffs), r.get(..diffs.len()).unwrap_or_default())
-            .map_err(|_| invalid("H", "wrong size"))?;
+        let r1 = G1Projective::msm(
+            &G1Projective::normalize_batch(&diffs),
+            r.get(..diffs.len()).unwrap_or_default(),
+        )
+        .map_err(|_| invalid("H", "wrong size"))?;
         let w = domain(2 * n)?.group_gen();
         let mut k = -Fr::from(2u64);
         for x in r.iter_mut() {
@@ -549,7 +743,12 @@ impl Zkey {
         let r_hat = domain(n)?.fft(&r);
         let r2 = G1Projective::msm(&self.h, &r_hat).map_err(|_| invalid("H", "wrong size"))?;
         check(
-            same_ratio(&r1.into_affine(), &r2.into_affine(), &self.delta2, &init.delta2),
+            same_ratio(
+                &r1.into_affine(),
+                &r2.into_affine(),
+                &self.delta2,
+                delta_init,
+            ),
             at,
             "the H query is the circuit's divided by δ",
         )

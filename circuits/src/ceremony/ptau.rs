@@ -95,7 +95,12 @@ pub(super) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> Cer
     }
 }
 
-pub(super) fn sized(id: u32, name: &'static str, b: &[u8], expected: usize) -> Result<(), CeremonyError> {
+pub(super) fn sized(
+    id: u32,
+    name: &'static str,
+    b: &[u8],
+    expected: usize,
+) -> Result<(), CeremonyError> {
     if b.len() != expected {
         return Err(CeremonyError::SectionSize {
             id,
@@ -331,7 +336,10 @@ impl Ptau {
         let lagrange = match prepared {
             [false, false, false, false] => None,
             [true, true, true, true] => {
-                let (g1, g2) = (lagrange::points_through(power + 1), lagrange::points_through(power));
+                let (g1, g2) = (
+                    lagrange::points_through(power + 1),
+                    lagrange::points_through(power),
+                );
                 Some(Lagrange {
                     tau_g1: points::g1s(s(12, "lagrange tauG1", g1 * G1_BYTES)?, "lagrange tauG1")?,
                     tau_g2: points::g2s(s(13, "lagrange tauG2", g2 * G2_BYTES)?, "lagrange tauG2")?,
@@ -452,7 +460,11 @@ pub(super) fn same_ratio(a1: &G1Affine, a2: &G1Affine, b1: &G2Affine, b2: &G2Aff
     Bn254::multi_pairing([*a1, -*a2], [*b2, *b1]).is_zero()
 }
 
-pub(super) fn check(ok: bool, contribution: Option<usize>, what: &str) -> Result<(), CeremonyError> {
+pub(super) fn check(
+    ok: bool,
+    contribution: Option<usize>,
+    what: &str,
+) -> Result<(), CeremonyError> {
     if ok {
         Ok(())
     } else {
@@ -686,6 +698,21 @@ fn verify_contribution(c: &Contribution, prev: &Prev, index: usize) -> Result<()
     )
 }
 
+/// A beacon's record (both phases): the hash must be 1–255 bytes and the
+/// iterations exponent 10–63, as snarkjs requires.
+pub(super) fn beacon_kind(hash: &[u8], iterations_exp: u8) -> Result<Kind, CeremonyError> {
+    if hash.is_empty() || hash.len() > 255 || !(10..=63).contains(&iterations_exp) {
+        return Err(invalid(
+            "beacon",
+            "the hash must be 1–255 bytes and the iterations exponent 10–63",
+        ));
+    }
+    Ok(Kind::Beacon {
+        iterations_exp,
+        hash: hash.to_vec(),
+    })
+}
+
 /// A contributor's randomness, as snarkjs seeds it: ChaCha from
 /// `BLAKE2b(64 bytes of OS randomness ‖ the typed entropy)`.
 pub fn contributor_rng<R: RngCore + CryptoRng>(os: &mut R, entropy: &str) -> ChaCha {
@@ -762,16 +789,7 @@ impl Ptau {
         iterations_exp: u8,
         name: &str,
     ) -> Result<Ptau, CeremonyError> {
-        if hash.is_empty() || hash.len() > 255 || !(10..=63).contains(&iterations_exp) {
-            return Err(invalid(
-                "beacon",
-                "the hash must be 1–255 bytes and the iterations exponent 10–63",
-            ));
-        }
-        let kind = Kind::Beacon {
-            iterations_exp,
-            hash: hash.to_vec(),
-        };
+        let kind = beacon_kind(hash, iterations_exp)?;
         self.apply(&mut pok::beacon_rng(hash, iterations_exp), kind, name)
     }
 

@@ -268,7 +268,10 @@ impl Zkey {
             sized(id, name, b, size)?;
             Ok::<_, CeremonyError>(b)
         };
-        let ic = points::g1s(s(3, "IC", bytes_for(h.n_public + 1, G1_BYTES, "IC")?)?, "IC")?;
+        let ic = points::g1s(
+            s(3, "IC", bytes_for(h.n_public + 1, G1_BYTES, "IC")?)?,
+            "IC",
+        )?;
         let coefs = read_coefs(f.section(4)?, &h)?;
         let vars = |size, what| bytes_for(h.n_vars, size, what);
         let a = points::g1s(s(5, "A", vars(G1_BYTES, "A")?)?, "A")?;

@@ -46,7 +46,8 @@ impl Circuit {
             "compare64-v1" => Circuit::Compare(CompareCircuit::shape()),
             "date-threshold-v1" => Circuit::DateThreshold(DateThresholdCircuit::shape()),
             _ => {
-                if let Some(n) = number(id, "sum", "x64-v1").filter(|n| (1..=MAX_TERMS).contains(n)) {
+                if let Some(n) = number(id, "sum", "x64-v1").filter(|n| (1..=MAX_TERMS).contains(n))
+                {
                     Circuit::Sum(SumCircuit::shape(n))
                 } else if let Some(d) =
                     number(id, "non-membership-d", "-v1").filter(|d| (1..=MAX_DEPTH).contains(d))
@@ -132,7 +133,13 @@ mod tests {
         ] {
             assert_eq!(Circuit::from_id(id).map(|c| c.id()).as_deref(), Some(id));
         }
-        for id in ["sum0x64-v1", "sum17x64-v1", "sum03x64-v1", "membership-d33-v1", "x"] {
+        for id in [
+            "sum0x64-v1",
+            "sum17x64-v1",
+            "sum03x64-v1",
+            "membership-d33-v1",
+            "x",
+        ] {
             assert!(Circuit::from_id(id).is_none(), "{id}");
         }
     }

@@ -25,8 +25,8 @@ pub fn run(snarkjs: &PathBuf, args: &[&str]) -> String {
         .args(args)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "snarkjs {args:?}: {text}");
     text
 }

@@ -165,3 +165,138 @@ fn every_circuit_exports_as_r1cs_and_unknown_ones_are_named() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no circuit `sum17x64-v1`"));
 }
+
+fn phase2(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_veilgate"))
+        .arg("ceremony")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Phase 2 through the binary: a member refuses a ceremony folder whose
+/// file was tampered with (naming the file, the contribution and the
+/// check) and writes nothing; an unprepared transcript and a transcript
+/// too small for the circuit are named.
+#[test]
+fn a_tampered_phase_2_folder_is_refused_and_nothing_is_written() {
+    use ark_ec::CurveGroup;
+    use veilgate_circuits::ceremony::zkey::Zkey;
+
+    let dir = tempfile::tempdir().unwrap();
+    let f = |n: &str| dir.path().join(n);
+    // date-threshold-v1: 306 constraints, 2^9 rows.
+    ok(veilgate(&["new", "--power", "9", "--out", s(&f("0.ptau"))]));
+    ok(veilgate(&[
+        "contribute",
+        "--in",
+        s(&f("0.ptau")),
+        "--out",
+        s(&f("1.ptau")),
+        "--name",
+        "a",
+    ]));
+    let out = phase2(&[
+        "init",
+        "--ptau",
+        s(&f("1.ptau")),
+        "--circuit",
+        "date-threshold-v1",
+        "--out",
+        s(&f("c0")),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not prepared"));
+    ok(veilgate(&[
+        "prepare",
+        "--in",
+        s(&f("1.ptau")),
+        "--out",
+        s(&f("pot.ptau")),
+    ]));
+    let out = phase2(&[
+        "init",
+        "--ptau",
+        s(&f("pot.ptau")),
+        "--circuit",
+        "compare64-v1",
+        "--out",
+        s(&f("big")),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("2^10 powers"),
+        "{err}"
+    );
+    assert!(!f("big").exists());
+    let out = phase2(&[
+        "init",
+        "--ptau",
+        s(&f("pot.ptau")),
+        "--circuit",
+        "nonsense-v1",
+        "--out",
+        s(&f("x")),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no circuit `nonsense-v1`"));
+
+    ok(phase2(&[
+        "init",
+        "--ptau",
+        s(&f("pot.ptau")),
+        "--circuit",
+        "date-threshold-v1",
+        "--out",
+        s(&f("c0")),
+    ]));
+    ok(phase2(&[
+        "contribute",
+        "--in",
+        s(&f("c0")),
+        "--out",
+        s(&f("c1")),
+        "--ptau",
+        s(&f("pot.ptau")),
+        "--name",
+        "bank-a",
+    ]));
+    // Contribution 1's proof of knowledge bent: g1_sx doubled.
+    let file = f("c1/date-threshold-v1.zkey");
+    let mut z = Zkey::read(&std::fs::read(&file).unwrap()).unwrap();
+    let k = &mut z.contributions[0].key;
+    k.g1_sx = (k.g1_sx + k.g1_sx).into_affine();
+    std::fs::write(&file, z.to_bytes()).unwrap();
+    let out = phase2(&[
+        "contribute",
+        "--in",
+        s(&f("c1")),
+        "--out",
+        s(&f("c2")),
+        "--ptau",
+        s(&f("pot.ptau")),
+        "--name",
+        "bank-b",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("date-threshold-v1.zkey") && err.contains("contribution 1"),
+        "{err}"
+    );
+    assert!(!f("c2").exists(), "nothing is written");
+    let out = phase2(&["verify", "--ptau", s(&f("pot.ptau")), s(&f("c1"))]);
+    assert!(!out.status.success());
+    // An existing folder is never written over.
+    let out = phase2(&[
+        "contribute",
+        "--in",
+        s(&f("c0")),
+        "--out",
+        s(&f("c1")),
+        "--ptau",
+        s(&f("pot.ptau")),
+        "--name",
+        "bank-b",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
+}

@@ -44,8 +44,8 @@ fn veilgate(args: &[&str]) -> String {
 }
 
 fn text_of(out: Output, args: &[&str]) -> String {
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{args:?}: {text}");
     text
 }
@@ -86,7 +86,15 @@ fn sample(policy: &str) -> Value {
 fn run_ceremony(root: &Path, policies: &[PathBuf]) -> (PathBuf, String) {
     std::fs::create_dir_all(root).unwrap();
     let f = |n: &str| root.join(n);
-    veilgate(&["ceremony", "ptau", "new", "--power", "11", "--out", p(&f("pot0.ptau"))]);
+    veilgate(&[
+        "ceremony",
+        "ptau",
+        "new",
+        "--power",
+        "11",
+        "--out",
+        p(&f("pot0.ptau")),
+    ]);
     for (i, who) in ["bank-a", "bank-b", "regulator"].iter().enumerate() {
         veilgate(&[
             "ceremony",
@@ -103,11 +111,24 @@ fn run_ceremony(root: &Path, policies: &[PathBuf]) -> (PathBuf, String) {
         ]);
     }
     veilgate(&[
-        "ceremony", "ptau", "beacon", "--in", p(&f("pot3.ptau")), "--out",
-        p(&f("pot-beacon.ptau")), "--hash", "00000000000000000000a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6",
+        "ceremony",
+        "ptau",
+        "beacon",
+        "--in",
+        p(&f("pot3.ptau")),
+        "--out",
+        p(&f("pot-beacon.ptau")),
+        "--hash",
+        "00000000000000000000a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6",
     ]);
     veilgate(&[
-        "ceremony", "ptau", "prepare", "--in", p(&f("pot-beacon.ptau")), "--out", p(&f("pot.ptau")),
+        "ceremony",
+        "ptau",
+        "prepare",
+        "--in",
+        p(&f("pot-beacon.ptau")),
+        "--out",
+        p(&f("pot.ptau")),
     ]);
     let ptau = f("pot.ptau");
 
@@ -117,11 +138,22 @@ fn run_ceremony(root: &Path, policies: &[PathBuf]) -> (PathBuf, String) {
         init.extend(["--policy", p(pol)]);
     }
     let text = veilgate(&init);
-    assert!(text.contains("compare64-v1") && text.contains("sum3x64-v1"), "{text}");
+    assert!(
+        text.contains("compare64-v1") && text.contains("sum3x64-v1"),
+        "{text}"
+    );
 
     veilgate(&[
-        "ceremony", "contribute", "--in", p(&f("c0")), "--out", p(&f("c1")), "--ptau", p(&ptau),
-        "--name", "bank-a",
+        "ceremony",
+        "contribute",
+        "--in",
+        p(&f("c0")),
+        "--out",
+        p(&f("c1")),
+        "--ptau",
+        p(&ptau),
+        "--name",
+        "bank-a",
     ]);
     // The second member uses snarkjs, one file per circuit.
     match snarkjs() {
@@ -143,19 +175,45 @@ fn run_ceremony(root: &Path, policies: &[PathBuf]) -> (PathBuf, String) {
         }
         None => {
             veilgate(&[
-                "ceremony", "contribute", "--in", p(&f("c1")), "--out", p(&f("c2")), "--ptau",
-                p(&ptau), "--name", "bank-b",
+                "ceremony",
+                "contribute",
+                "--in",
+                p(&f("c1")),
+                "--out",
+                p(&f("c2")),
+                "--ptau",
+                p(&ptau),
+                "--name",
+                "bank-b",
             ]);
         }
     }
     veilgate(&[
-        "ceremony", "contribute", "--in", p(&f("c2")), "--out", p(&f("c3")), "--ptau", p(&ptau),
-        "--name", "regulator",
+        "ceremony",
+        "contribute",
+        "--in",
+        p(&f("c2")),
+        "--out",
+        p(&f("c3")),
+        "--ptau",
+        p(&ptau),
+        "--name",
+        "regulator",
     ]);
     let keys = f("keys");
     let finalized = veilgate(&[
-        "ceremony", "finalize", "--in", p(&f("c3")), "--ptau", p(&ptau), "--out", p(&f("final")),
-        "--keys", p(&keys), "--beacon", "00000000000000000001ffeeddccbbaa99887766554433221100ffeeddccbbaa",
+        "ceremony",
+        "finalize",
+        "--in",
+        p(&f("c3")),
+        "--ptau",
+        p(&ptau),
+        "--out",
+        p(&f("final")),
+        "--keys",
+        p(&keys),
+        "--beacon",
+        "00000000000000000001ffeeddccbbaa99887766554433221100ffeeddccbbaa",
     ]);
     let text = veilgate(&["ceremony", "verify", "--ptau", p(&ptau), p(&f("final"))]);
     assert_eq!(text.matches("4 contributions").count(), 2, "{text}");
@@ -261,11 +319,17 @@ async fn a_ceremony_s_keys_seal_verify_and_open_and_development_proofs_are_refus
         assert!(!trust.keys.is_development());
         let verified =
             veilgate_core::verify(&fetched.bytes, &trust, &mut rand_core::OsRng).unwrap();
-        let fields =
-            veilgate_core::open(&verified, &veilgate_testkit::data::secrets(&data, reader).unwrap(), None)
-                .unwrap();
+        let fields = veilgate_core::open(
+            &verified,
+            &veilgate_testkit::data::secrets(&data, reader).unwrap(),
+            None,
+        )
+        .unwrap();
         let opened = fields.iter().find(|f| f.name == *secret_field).unwrap();
-        assert_eq!(opened.value.display(), record[secret_field].as_str().unwrap());
+        assert_eq!(
+            opened.value.display(),
+            record[secret_field].as_str().unwrap()
+        );
 
         // The same record proven under development keys: well formed and
         // signed by a member, but under keys anyone can forge with.
@@ -275,7 +339,10 @@ async fn a_ceremony_s_keys_seal_verify_and_open_and_development_proofs_are_refus
             Arc::new(KeyRing::development()),
         );
         let plan: veilgate_policies::Plan = (**set.iter().next().unwrap()).clone();
-        assert_eq!(plan.keys.len(), usize::from(*ledger == "supply-chain-finance"));
+        assert_eq!(
+            plan.keys.len(),
+            usize::from(*ledger == "supply-chain-finance")
+        );
         // Sealed under the template as shipped (a pin would name a key the
         // development ring lacks), then labelled with the published policy
         // and signed again: what a member bypassing its gateway could do.
@@ -331,9 +398,12 @@ async fn a_ceremony_s_keys_seal_verify_and_open_and_development_proofs_are_refus
     gw.kill();
     let mut positions = Vec::new();
     for (ledger, id, bytes) in &forged {
-        let l = EmbeddedLedger::open(&data.join("ledgers").join(ledger).join("ledger.redb"))
-            .unwrap();
-        positions.push((ledger.clone(), l.append(*id, bytes).unwrap().receipt.sequence));
+        let l =
+            EmbeddedLedger::open(&data.join("ledgers").join(ledger).join("ledger.redb")).unwrap();
+        positions.push((
+            ledger.clone(),
+            l.append(*id, bytes).unwrap().receipt.sequence,
+        ));
     }
     let gw = start();
     let peer = client("bank-c", &gw.base);

@@ -56,7 +56,9 @@ pub enum Rejection {
     UnknownKey { predicate: String, key_id: String },
     /// A predicate's proof was made under another key than the one its
     /// policy pins for the circuit.
-    #[error("the proof of `{predicate}` is under verifying key {key_id}; the policy pins {pinned}")]
+    #[error(
+        "the proof of `{predicate}` is under verifying key {key_id}; the policy pins {pinned}"
+    )]
     UnpinnedKey {
         predicate: String,
         key_id: String,

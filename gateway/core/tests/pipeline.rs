@@ -985,9 +985,7 @@ fn a_policy_pins_the_key_of_its_circuit() {
     let (plain, sample) = template("supply-chain-receivable.policy");
     // Two setups of the compare circuit in one folder.
     let dir = tempfile::tempdir().unwrap();
-    keys()
-        .write(dir.path(), &Circuit::all_of(&plain))
-        .unwrap();
+    keys().write(dir.path(), &Circuit::all_of(&plain)).unwrap();
     let other = Keys::setup(&CompareCircuit::shape(), &mut ChaCha20Rng::seed_from_u64(5)).unwrap();
     other.write(dir.path()).unwrap();
     let ring = Arc::new(KeyRing::load(dir.path()).unwrap());
@@ -1061,5 +1059,8 @@ fn a_policy_pins_the_key_of_its_circuit() {
     ))
     .unwrap();
     let e = ring.require(&stray).unwrap_err().to_string();
-    assert!(e.contains("sum2x64-v1") && e.contains("none of its predicates"), "{e}");
+    assert!(
+        e.contains("sum2x64-v1") && e.contains("none of its predicates"),
+        "{e}"
+    );
 }

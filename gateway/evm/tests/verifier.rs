@@ -175,3 +175,60 @@ async fn generated_verifiers_accept_exactly_the_true_proofs_on_chain() {
     }
     net.stop().unwrap();
 }
+
+/// Keys from a multi-party ceremony (two phase-1 members and a beacon,
+/// two phase-2 members and a beacon, all in process) generate a verifier
+/// that accepts their proofs on chain and refuses a wrong input.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ceremony_s_keys_verify_on_chain() {
+    use veilgate_circuits::ceremony::phase2;
+    use veilgate_circuits::ceremony::ptau::{contributor_rng, Ptau};
+    use veilgate_circuits::groth16::compare::CompareCircuit;
+    use veilgate_circuits::groth16::constraint_matrices;
+
+    if !tools_or_skip() {
+        return;
+    }
+    let mut os = rand_chacha::ChaCha20Rng::seed_from_u64(31);
+    let mut t = Ptau::new(10).unwrap();
+    for who in ["bank-a", "bank-b"] {
+        t = t
+            .contribute(&mut contributor_rng(&mut os, who), who)
+            .unwrap();
+    }
+    let t = t.beacon(&[9; 32], 10, "beacon").unwrap().prepare().unwrap();
+    let shape = CompareCircuit::shape();
+    let m = constraint_matrices(&shape).unwrap();
+    let mut z = phase2::init(&m, &t).unwrap();
+    for who in ["bank-a", "bank-b"] {
+        z = z
+            .contribute(&mut contributor_rng(&mut os, who), who)
+            .unwrap();
+    }
+    let z = z.beacon(&[3; 32], 10, "beacon").unwrap();
+    z.verify(&m, &t, &mut os).unwrap();
+    let keys = Keys::from_proving_key(&shape, z.proving_key().unwrap()).unwrap();
+
+    let st = CompareCircuit::new(960_000, Fr::from(5u64), 1_200_000, Fr::from(6u64));
+    let public = st.public_inputs();
+    let proof = keys.prove(st, &mut os).unwrap();
+    let net = Devnet::start(None).unwrap();
+    let chain = Chain::connect(&net.url(), DEV_KEY).unwrap();
+    let (at, _) = deploy_verifier(&chain, "compare64-v1", keys.id(), keys.verifying_key())
+        .await
+        .unwrap();
+    let to_words = |xs: &[Fr]| -> Vec<U256> {
+        use ark_ff::{BigInteger, PrimeField};
+        xs.iter()
+            .map(|x| U256::from_be_slice(&x.into_bigint().to_bytes_be()))
+            .collect()
+    };
+    let proof_w: Vec<U256> = evm::proof_words(&proof)
+        .iter()
+        .map(|w| U256::from_be_slice(w))
+        .collect();
+    assert!(verifies(&chain, at, proof8(&proof_w), to_words(&public)).await);
+    let mut wrong = public.clone();
+    wrong[0] += Fr::from(1u64);
+    assert!(!verifies(&chain, at, proof8(&proof_w), to_words(&wrong)).await);
+}

@@ -173,7 +173,9 @@ pub enum KeyRingError {
         circuit: String,
         count: usize,
     },
-    #[error("policy `{policy}` pins a key for circuit `{circuit}`, which none of its predicates use")]
+    #[error(
+        "policy `{policy}` pins a key for circuit `{circuit}`, which none of its predicates use"
+    )]
     PinUnused { policy: String, circuit: String },
     #[error("{path}: {reason}")]
     Dir { path: String, reason: String },

@@ -154,7 +154,9 @@ pub(crate) fn write_new_bytes(path: &Path, bytes: &[u8]) -> Result<(), CeremonyC
     std::fs::rename(&tmp, path).map_err(io)
 }
 
-pub(crate) fn transcript_err(path: &Path) -> impl FnOnce(CeremonyError) -> CeremonyCommandError + '_ {
+pub(crate) fn transcript_err(
+    path: &Path,
+) -> impl FnOnce(CeremonyError) -> CeremonyCommandError + '_ {
     move |source| CeremonyCommandError::Transcript {
         path: path.display().to_string(),
         source,
@@ -230,7 +232,11 @@ pub fn ptau(command: PtauCommand) -> Result<(), CeremonyCommandError> {
             verify(&input, &t)?;
             let next = t.prepare().map_err(transcript_err(&input))?;
             write_new(&out, &next)?;
-            println!("{}: prepared for phase 2 (circuits up to 2^{} rows)", out.display(), t.power);
+            println!(
+                "{}: prepared for phase 2 (circuits up to 2^{} rows)",
+                out.display(),
+                t.power
+            );
         }
     }
     Ok(())

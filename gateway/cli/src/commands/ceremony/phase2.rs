@@ -152,7 +152,13 @@ fn members_of(dir: &Path) -> Result<Vec<(String, PathBuf)>, CeremonyCommandError
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             circuit(&id).map_err(|_| {
-                ceremony_err(&path, format!("`{id}` is not a circuit id ({})", veilgate_circuits::groth16::catalog::ID_FORMS))
+                ceremony_err(
+                    &path,
+                    format!(
+                        "`{id}` is not a circuit id ({})",
+                        veilgate_circuits::groth16::catalog::ID_FORMS
+                    ),
+                )
             })?;
             out.push((id, path));
         }
@@ -172,20 +178,19 @@ fn read_zkey(path: &Path) -> Result<Zkey, CeremonyCommandError> {
     Zkey::read(&bytes).map_err(|e| ceremony_err(path, e))
 }
 
-/// Checks a circuit's parameters against the transcript: an initial file
-/// must be exactly the initial parameters, a contributed one must verify.
+/// Checks a circuit's parameters against the transcript before a member
+/// builds on them: by random linear combinations (seconds), every section
+/// against the circuit and every contribution (`Zkey::check_circuit`).
+fn check_input(path: &Path, id: &str, z: &Zkey, ptau: &Ptau) -> Result<(), CeremonyCommandError> {
+    z.check_circuit(&matrices(id)?, ptau, &mut rand_core::OsRng)
+        .map_err(|e| ceremony_err(path, e))
+}
+
+/// The full check (`snarkjs zkey verify`'s): the initial parameters are
+/// recomputed from the circuit and the transcript and compared, circuit
+/// hash included.
 fn check(path: &Path, id: &str, z: &Zkey, ptau: &Ptau) -> Result<(), CeremonyCommandError> {
     let init = phase2::init(&matrices(id)?, ptau).map_err(|e| ceremony_err(path, e))?;
-    if z.contributions.is_empty() {
-        return if *z == init {
-            Ok(())
-        } else {
-            Err(ceremony_err(
-                path,
-                "not the initial parameters of this circuit and transcript",
-            ))
-        };
-    }
     z.verify_from(&init, &ptau.tau_g1, &mut rand_core::OsRng)
         .map_err(|e| ceremony_err(path, e))
 }
@@ -229,20 +234,35 @@ pub fn run(command: Phase2Command) -> Result<(), CeremonyCommandError> {
         } => {
             let ids = wanted(&circuits)?;
             let t = prepared(&ptau)?;
-            create_dir(&out)?;
+            if out.exists() {
+                return Err(CeremonyCommandError::Exists {
+                    path: out.display().to_string(),
+                });
+            }
+            // Every circuit first: a circuit the transcript cannot hold
+            // leaves no half-made folder.
+            let mut made = Vec::new();
             for id in &ids {
                 let m = matrices(id)?;
-                let z = phase2::init(&m, &t).map_err(|e| ceremony_err(&ptau, format!("{id}: {e}")))?;
+                let z =
+                    phase2::init(&m, &t).map_err(|e| ceremony_err(&ptau, format!("{id}: {e}")))?;
+                made.push((id, m.a.len(), z));
+            }
+            create_dir(&out)?;
+            for (id, constraints, z) in made {
                 write_new_bytes(&out.join(format!("{id}.zkey")), &z.to_bytes())?;
                 write_r1cs(&out, id)?;
                 println!(
-                    "{id}: {} constraints, domain 2^{}, circuit hash {}",
-                    m.a.len(),
+                    "{id}: {constraints} constraints, domain 2^{}, circuit hash {}",
                     z.domain_size.trailing_zeros(),
                     hex::encode(z.cs_hash)
                 );
             }
-            println!("{}: ceremony started for {} circuits", out.display(), ids.len());
+            println!(
+                "{}: ceremony started for {} circuits",
+                out.display(),
+                ids.len()
+            );
         }
         Phase2Command::Contribute {
             input,
@@ -256,9 +276,11 @@ pub fn run(command: Phase2Command) -> Result<(), CeremonyCommandError> {
             let mut next = Vec::new();
             for (id, path) in &members {
                 let z = read_zkey(path)?;
-                check(path, id, &z, &t)?;
+                check_input(path, id, &z, &t)?;
                 let mut rng = contributor_rng(&mut rand_core::OsRng, &entropy);
-                let z = z.contribute(&mut rng, &name).map_err(|e| ceremony_err(path, e))?;
+                let z = z
+                    .contribute(&mut rng, &name)
+                    .map_err(|e| ceremony_err(path, e))?;
                 next.push((id, z));
             }
             create_dir(&out)?;
@@ -307,7 +329,14 @@ pub fn run(command: Phase2Command) -> Result<(), CeremonyCommandError> {
             keys,
             beacon,
             iterations_exp,
-        } => finalize(&input, &ptau, &out, &keys, beacon.as_deref(), iterations_exp)?,
+        } => finalize(
+            &input,
+            &ptau,
+            &out,
+            &keys,
+            beacon.as_deref(),
+            iterations_exp,
+        )?,
     }
     Ok(())
 }
@@ -351,7 +380,10 @@ fn finalize(
         write_new_bytes(&out.join(format!("{id}.zkey")), &z.to_bytes())?;
         write_r1cs(out, id)?;
         let vk = veilgate_circuits::groth16::snarkjs::verifying_key(&z.verifying_key());
-        write_new_bytes(&out.join(format!("{id}.vk.json")), vk.to_string().as_bytes())?;
+        write_new_bytes(
+            &out.join(format!("{id}.vk.json")),
+            vk.to_string().as_bytes(),
+        )?;
         let pk = z.proving_key().map_err(|e| ceremony_err(out, e))?;
         let (vk_path, _, key_id) = circuit(id)?
             .write_keys(pk, keys)
