@@ -101,6 +101,27 @@ where
     })
 }
 
+/// One query: per variable, `Σ coeff·bases[row]` over its terms.
+fn query<G>(
+    by_var: &[Vec<(Fr, usize)>],
+    bases: &[G::Affine],
+    what: &str,
+) -> Result<Vec<G>, CeremonyError>
+where
+    G: CurveGroup<ScalarField = Fr>,
+{
+    by_var
+        .par_iter()
+        .map(|terms| {
+            let t = terms
+                .iter()
+                .map(|(k, c)| Ok((*k, at(bases, *c, what)?)))
+                .collect::<Result<Vec<_>, CeremonyError>>()?;
+            Ok(combine::<G>(&t))
+        })
+        .collect()
+}
+
 /// Per variable, the `(coefficient, constraint)` terms of one matrix.
 fn by_variable(
     rows: &[Vec<(Fr, usize)>],
@@ -230,32 +251,8 @@ pub fn init(m: &ConstraintMatrices, ptau: &Ptau) -> Result<Zkey, CeremonyError> 
             Ok(combine::<G1Projective>(&t))
         })
         .collect::<Result<_, CeremonyError>>()?;
-    let b1: Vec<G1Projective> = (0..lay.vars)
-        .into_par_iter()
-        .map(|s| {
-            let t = vb
-                .get(s)
-                .into_iter()
-                .flatten()
-                .map(|(k, c)| Ok((*k, at(lg1, *c, "lagrange tauG1")?)));
-            Ok(combine::<G1Projective>(
-                &t.collect::<Result<Vec<_>, CeremonyError>>()?,
-            ))
-        })
-        .collect::<Result<_, CeremonyError>>()?;
-    let b2: Vec<G2Projective> = (0..lay.vars)
-        .into_par_iter()
-        .map(|s| {
-            let t = vb
-                .get(s)
-                .into_iter()
-                .flatten()
-                .map(|(k, c)| Ok((*k, at(lg2, *c, "lagrange tauG2")?)));
-            Ok(combine::<G2Projective>(
-                &t.collect::<Result<Vec<_>, CeremonyError>>()?,
-            ))
-        })
-        .collect::<Result<_, CeremonyError>>()?;
+    let b1 = query::<G1Projective>(&vb, lg1, "lagrange tauG1")?;
+    let b2 = query::<G2Projective>(&vb, lg2, "lagrange tauG2")?;
     let k: Vec<G1Projective> = (0..lay.vars)
         .into_par_iter()
         .map(|s| {
