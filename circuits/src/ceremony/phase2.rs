@@ -459,7 +459,7 @@ impl Zkey {
                 "there are none: δ is still 1 and anyone can forge proofs",
             ));
         }
-        let delta = self.verify_chain()?;
+        self.verify_delta()?;
         let at = Some(last);
         check(
             init.cs_hash == self.cs_hash,
@@ -477,17 +477,6 @@ impl Zkey {
                 == (init.alpha1, init.beta1, init.beta2, init.gamma2),
             None,
             "α, β and γ are the transcript's",
-        )?;
-        check(self.delta1 == delta, at, "δ·G1 is the last contribution's")?;
-        check(
-            same_ratio(
-                &G1Affine::generator(),
-                &delta,
-                &G2Affine::generator(),
-                &self.delta2,
-            ),
-            at,
-            "δ·G2 matches δ·G1",
         )?;
         for (same, what) in [
             (self.ic == init.ic, "IC"),
@@ -561,18 +550,7 @@ impl Zkey {
             None,
             "the coefficients section is the circuit's",
         )?;
-        let delta = self.verify_chain()?;
-        check(self.delta1 == delta, at, "δ·G1 is the last contribution's")?;
-        check(
-            same_ratio(
-                &G1Affine::generator(),
-                &delta,
-                &G2Affine::generator(),
-                &self.delta2,
-            ),
-            at,
-            "δ·G2 matches δ·G1",
-        )?;
+        self.verify_delta()?;
 
         // Row sums of the random combination, instance and witness parts.
         let rho: Vec<Fr> = (0..lay.vars).map(|_| Fr::rand(rng)).collect();
@@ -634,6 +612,25 @@ impl Zkey {
             )?;
         }
         self.check_h(&G2Affine::generator(), &ptau.tau_g1, rng, at)
+    }
+
+    /// The contribution chain, and that the header's δ (G1 and G2) is the
+    /// last contribution's.
+    fn verify_delta(&self) -> Result<(), CeremonyError> {
+        let delta = self.verify_chain()?;
+        let at = (!self.contributions.is_empty()).then_some(self.contributions.len());
+        check(self.delta1 == delta, at, "δ·G1 is the last contribution's")?;
+        check(
+            same_ratio(
+                &G1Affine::generator(),
+                &delta,
+                &G2Affine::generator(),
+                &self.delta2,
+            ),
+            at,
+            "δ·G2 matches δ·G1",
+        )?;
+        Ok(())
     }
 
     /// Each contribution's transcript, proof of knowledge and δ update
