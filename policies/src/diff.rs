@@ -104,6 +104,21 @@ pub fn diff(old: &Plan, new: &Plan) -> Vec<String> {
             list(new.required.iter().map(Role::name))
         ));
     }
+    if old.sees_all != new.sees_all {
+        out.push(format!(
+            "roles that see every field: [{}] → [{}]",
+            list(old.sees_all.iter().map(Role::name)),
+            list(new.sees_all.iter().map(Role::name))
+        ));
+    }
+    if old.submitter != new.submitter {
+        let name = |s: &Option<String>| s.as_ref().map_or("none".to_owned(), |f| format!("`{f}`"));
+        out.push(format!(
+            "submitter field: {} → {}",
+            name(&old.submitter),
+            name(&new.submitter)
+        ));
+    }
     for r in new
         .ledger_roles
         .iter()

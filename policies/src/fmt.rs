@@ -110,6 +110,7 @@ fn action_text(a: &Action) -> String {
         Action::Drop(_) => "drop".into(),
         Action::Pseudonym(_) => "pseudonym".into(),
         Action::Commit(_) => "commit".into(),
+        Action::Submitter(_) => "submitter".into(),
         Action::EncryptTo(r, _) => format!("encrypt to [{}]", names(r)),
         Action::Range { lo, hi, .. } => format!("range {lo} ..= {hi}"),
         Action::Mask { first, last, .. } => {
@@ -185,6 +186,7 @@ fn render(ast: &PolicyAst) -> String {
             Header::Ledger(l) => format!("ledger {}", names(l)),
             Header::Suite(s) => format!("suite {}", s.text),
             Header::Require(r, _) => format!("require encrypt to [{}]", names(r)),
+            Header::SeesAll(r, _) => format!("require all fields to [{}]", names(r)),
             Header::OnChain(_) => "require proofs on chain".to_owned(),
             Header::Key { circuit, key, .. } => {
                 format!(

@@ -4,6 +4,7 @@
 //! ```text
 //! policy    := 'policy' NAME 'version' INT header* record roles? sets? disclose prove? when*
 //! header    := 'ledger' NAME (',' NAME)*  |  'suite' NAME  |  'require' 'encrypt' 'to' '[' NAME,+ ']'
+//!            | 'require' 'all' 'fields' 'to' '[' NAME,+ ']'
 //!            | 'require' 'proofs' 'on' 'chain'
 //!            | 'require' 'key' NAME HEX64       (a circuit's verifying key id)
 //! record    := 'record' '{' (NAME ':' type)* '}'
@@ -12,7 +13,7 @@
 //! roles     := 'roles' '{' NAME* '}'
 //! sets      := 'sets' '{' NAME* '}'
 //! disclose  := 'disclose' '{' (NAME ':' action (',' action)*)* '}'
-//! action    := 'public' | 'drop' | 'pseudonym' | 'commit'
+//! action    := 'public' | 'drop' | 'pseudonym' | 'commit' | 'submitter'
 //!            | 'encrypt' 'to' '[' NAME,+ ']'  |  'range' NUMBER '..=' NUMBER
 //!            | 'mask' ('first' INT)? ('last' INT)?
 //!            | 'generalize' ('year' | 'month' | 'bucket' NUMBER)
@@ -52,6 +53,8 @@ pub enum Header {
     Ledger(Vec<Name>),
     Suite(Name),
     Require(Vec<Name>, Span),
+    /// `require all fields to [...]`: these roles see every field in full.
+    SeesAll(Vec<Name>, Span),
     /// `require proofs on chain`: the ledger's contract verifies the predicates.
     OnChain(Span),
     /// `require key CIRCUIT HEX`: proofs of that circuit only under that
@@ -84,15 +87,29 @@ pub enum Action {
     Pseudonym(Span),
     Commit(Span),
     EncryptTo(Vec<Name>, Span),
-    Range { lo: String, hi: String, span: Span },
-    Mask { first: u32, last: u32, span: Span },
+    Range {
+        lo: String,
+        hi: String,
+        span: Span,
+    },
+    Mask {
+        first: u32,
+        last: u32,
+        span: Span,
+    },
     Generalize(Generalize, Span),
+    /// `submitter`: the (public party) field names the submitting institution.
+    Submitter(Span),
 }
 
 impl Action {
     pub fn span(&self) -> Span {
         match self {
-            Action::Public(s) | Action::Drop(s) | Action::Pseudonym(s) | Action::Commit(s) => *s,
+            Action::Public(s)
+            | Action::Drop(s)
+            | Action::Pseudonym(s)
+            | Action::Commit(s)
+            | Action::Submitter(s) => *s,
             Action::EncryptTo(_, s)
             | Action::Range { span: s, .. }
             | Action::Mask { span: s, .. }
@@ -453,6 +470,11 @@ impl Parser {
                     self.keyword("on")?;
                     self.keyword("chain")?;
                     Header::OnChain(span)
+                } else if self.at_keyword("all") {
+                    self.bump();
+                    self.keyword("fields")?;
+                    self.keyword("to")?;
+                    Header::SeesAll(self.list("a role name")?, span)
                 } else if self.at_keyword("key") {
                     self.bump();
                     let circuit = self.name("a circuit id, e.g. `compare64-v1`")?;
@@ -674,7 +696,7 @@ impl Parser {
     }
 
     fn action(&mut self) -> Result<Action, PolicyError> {
-        const KINDS: [&str; 8] = [
+        const KINDS: [&str; 9] = [
             "public",
             "drop",
             "pseudonym",
@@ -683,6 +705,7 @@ impl Parser {
             "range",
             "mask",
             "generalize",
+            "submitter",
         ];
         let (text, span) = match self.peek() {
             Some(Token { tok: Tok::Ident(s), span }) => (s.clone(), *span),
@@ -701,6 +724,7 @@ impl Parser {
             "drop" => Action::Drop(span),
             "pseudonym" => Action::Pseudonym(span),
             "commit" => Action::Commit(span),
+            "submitter" => Action::Submitter(span),
             "encrypt" => {
                 self.keyword("to")?;
                 Action::EncryptTo(self.list("a role name")?, span)

@@ -272,6 +272,13 @@ pub struct Plan {
     pub suite: String,
     /// Roles every field with recipients must reach (`require encrypt to [...]`), sorted.
     pub required: Vec<Role>,
+    /// Roles every field reaches in full (`require all fields to [...]`):
+    /// no field is dropped and every hidden one is encrypted to them. Sorted.
+    pub sees_all: Vec<Role>,
+    /// The public party field that names the submitting institution
+    /// (`field: public, submitter`): peers reject an envelope signed by
+    /// another member.
+    pub submitter: Option<String>,
     /// Ledger-wide roles the policy declares, sorted.
     pub ledger_roles: Vec<String>,
     /// Sets published by Merkle root that predicates refer to, sorted.
@@ -304,6 +311,17 @@ impl Plan {
 
     pub fn binds(&self, ledger: &str) -> bool {
         self.ledgers.iter().any(|l| l == ledger)
+    }
+
+    /// The first field `role` does not see in full: a dropped field, or a
+    /// hidden one (encrypted, committed, pseudonymised, masked, generalised)
+    /// not encrypted to it. `None`: the role sees every field.
+    pub fn withheld_from(&self, role: &Role) -> Option<&FieldPlan> {
+        self.fields.iter().find(|f| match &f.disclosure {
+            Disclosure::Public => false,
+            Disclosure::Drop => true,
+            d => !d.recipients().contains(role),
+        })
     }
 
     pub(crate) fn canonical_bytes(&self) -> Vec<u8> {
@@ -390,7 +408,8 @@ impl Plan {
         // Trailers only when set, so plans without them keep their hashes:
         // 0x01 proofs on chain; 0x02 then the pinned keys (a list: u16
         // count, each circuit id as lp() and the 32-byte key id, sorted by
-        // circuit id).
+        // circuit id); 0x03 then the submitter field's name as lp(); 0x04
+        // then the roles that see every field (a list of roles).
         if self.onchain {
             out.push(1);
         }
@@ -402,6 +421,14 @@ impl Plan {
                 put_str(o, c);
                 o.extend_from_slice(k);
             });
+        }
+        if let Some(f) = &self.submitter {
+            out.push(3);
+            put_str(&mut out, f);
+        }
+        if !self.sees_all.is_empty() {
+            out.push(4);
+            put_list(&mut out, &self.sees_all, put_role);
         }
         out
     }
@@ -449,6 +476,8 @@ mod tests {
             .find(|(n, _)| *n == "supply-chain-receivable.policy")
             .unwrap()
             .1;
+        // Without its submitter: that trailer (0x03) comes after this one.
+        let text = &text.replacen("public, submitter", "public", 1);
         let plain = crate::compile(text).unwrap();
         let pinned = crate::compile(&text.replacen(
             "require encrypt to [regulator]\n",
@@ -465,5 +494,31 @@ mod tests {
         want.extend_from_slice(b"compare64-v1");
         want.extend_from_slice(&[0x0f; 32]);
         assert_eq!(pinned.canonical_bytes(), want);
+    }
+
+    /// The submitter (0x03) and sees-all (0x04) trailers, byte for byte as
+    /// docs/policy-plan.md lays them, after the plan without them.
+    #[test]
+    fn submitter_and_sees_all_are_trailers_after_the_plan() {
+        let text = crate::TEMPLATES
+            .iter()
+            .find(|(n, _)| *n == "large-value-report.policy")
+            .unwrap()
+            .1;
+        let full = crate::compile(text).unwrap();
+        let plain = crate::compile(
+            &text
+                .replacen("require all fields to [regulator]\n", "", 1)
+                .replacen("public, submitter", "public", 1),
+        )
+        .unwrap();
+        let mut want = plain.canonical_bytes();
+        want.push(3);
+        want.extend_from_slice(&[0, 14]);
+        want.extend_from_slice(b"reporting_bank");
+        want.push(4);
+        want.extend_from_slice(&[0, 1, 2, 0, 9]);
+        want.extend_from_slice(b"regulator");
+        assert_eq!(full.canonical_bytes(), want);
     }
 }

@@ -219,6 +219,29 @@ impl Plan {
         }
         Ok(Record { values })
     }
+
+    /// The policy's `submitter` field must name `institution`, the member
+    /// that submits the record: no member writes in another's name.
+    pub fn check_submitter(&self, record: &Record, institution: &str) -> Result<(), RecordError> {
+        let Some(name) = &self.submitter else {
+            return Ok(());
+        };
+        let named = self
+            .fields
+            .iter()
+            .zip(&record.values)
+            .find(|(f, _)| &f.name == name)
+            .map(|(_, v)| v);
+        match named {
+            Some(Value::Party(p)) if p == institution => Ok(()),
+            _ => Err(err(
+                name,
+                format!(
+                    "must name the submitting institution `{institution}`: the policy marks it `submitter`"
+                ),
+            )),
+        }
+    }
 }
 
 fn parse_value(name: &str, ty: &FieldType, raw: &serde_json::Value) -> Result<Value, RecordError> {

@@ -7,7 +7,9 @@
 //!     { "name": "sample payment", "record_file": "interbank-payment.sample.json",
 //!       "expect": { "ledger observer": { "amount": "<commitment>" }, "regulator": { "amount": "1250000.00" } },
 //!       "expect_proofs": ["amount in [0.01, 1000000000.00] (bulletproofs range proof)"] },
-//!     { "name": "zero amount refused", "record": { "...": "..." }, "expect_error": { "field": "amount" } } ] }
+//!     { "name": "zero amount refused", "record": { "...": "..." }, "expect_error": { "field": "amount" } },
+//!     { "name": "bank-b cannot pay from bank-a", "record_file": "interbank-payment.sample.json",
+//!       "submitter": "bank-b", "expect_error": { "field": "payer_bank" } } ] }
 //! ```
 //!
 //! A case lists, per role, the cells it checks (the texts `preview` prints).
@@ -19,7 +21,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::plan::Plan;
-use crate::preview::preview;
+use crate::preview::preview_record;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +42,11 @@ pub struct TestCase {
     pub record_file: Option<String>,
     #[serde(default)]
     pub set: BTreeMap<String, serde_json::Value>,
+    /// The institution that submits the record (a policy with a `submitter`
+    /// field refuses a record naming another one there). Default: the
+    /// institution the record names, so cases need it only to test a refusal.
+    #[serde(default)]
+    pub submitter: Option<String>,
     #[serde(default)]
     pub expect: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
@@ -112,7 +119,13 @@ fn run_case(
         }
     }
     let mut failures = Vec::new();
-    match (preview(plan, &record), &case.expect_error) {
+    let previewed = plan.validate_record(&record).and_then(|r| {
+        if let Some(who) = &case.submitter {
+            plan.check_submitter(&r, who)?;
+        }
+        Ok(preview_record(plan, &r))
+    });
+    match (previewed, &case.expect_error) {
         (Err(e), Some(want)) if e.field == want.field => {}
         (Err(e), Some(want)) => failures.push(format!(
             "refused on field `{}` ({e}), expected field `{}`",

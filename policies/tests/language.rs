@@ -21,7 +21,7 @@ fn the_interbank_template_compiles_to_the_plan_it_states() {
             plan.version,
             plan.ledgers.join(",").as_str()
         ),
-        ("interbank-payment", 1, "interbank-settlement")
+        ("interbank-payment", 2, "interbank-settlement")
     );
     assert_eq!(
         plan.field("payer_bank").unwrap().disclosure,
@@ -74,7 +74,7 @@ fn the_hash_ignores_layout_and_comments() {
 fn the_hash_changes_under_every_semantic_edit() {
     let base = compile(template()).unwrap().hash();
     let edits = [
-        ("version 1", "version 2"),
+        ("version 2", "version 3"),
         ("policy interbank-payment", "policy interbank-payment-b"),
         ("ledger interbank-settlement", "ledger other-ledger"),
         ("JPY)", "JPY, SGD)"),
@@ -130,9 +130,9 @@ fn errors_point_at_the_line_and_say_what_to_do() {
         ("payer_account: string", "payer_account: strin", "error: unknown type `strin`\n  --> p:15:18\n   |\n15 |   payer_account: strin\n   |                  ^^^^^\n   = help: did you mean `string`?\n"),
         ("amount:        commit,", "amount:        pseudonym,", "error: `range` is proven about a commitment: it needs `commit`\n  --> p:30:29\n   |\n30 |   amount:        pseudonym, range 0.01 ..= 1000000000.00, encrypt to [payer_bank, payee_bank, regulator]\n   |                             ^^^^^\n   = help: write `amount: commit, range ...`\n"),
         ("range 0.01 ..=", "range 0.001 ..=", "error: range bound `0.001` is not a number with at most 2 decimal places\n  --> p:30:26\n   |\n30 |   amount:        commit, range 0.001 ..= 1000000000.00, encrypt to [payer_bank, payee_bank, regulator]\n   |                          ^^^^^\n"),
-        ("payer_bank:    public", "payer_bank:    drop", "error: party field `payer_bank` names a recipient, so it must be `public`\n  --> p:25:3\n   |\n25 |   payer_bank:    drop\n   |   ^^^^^^^^^^\n   = help: field `amount` is encrypted to `payer_bank`; peers check recipients against it\n"),
+        ("payer_bank:    public, submitter", "payer_bank:    drop", "error: party field `payer_bank` names a recipient, so it must be `public`\n  --> p:25:3\n   |\n25 |   payer_bank:    drop\n   |   ^^^^^^^^^^\n   = help: field `amount` is encrypted to `payer_bank`; peers check recipients against it\n"),
         ("suite standard", "suite sm9", "error: unknown crypto suite `sm9`\n --> p:7:7\n  |\n7 | suite sm9\n  |       ^^^\n  = help: known suites: standard\n"),
-        ("version 1", "version 0", "error: version must be a whole number from 1 to 4294967295\n --> p:5:34\n  |\n5 | policy interbank-payment version 0\n  |                                  ^\n"),
+        ("version 2", "version 0", "error: version must be a whole number from 1 to 4294967295\n --> p:5:34\n  |\n5 | policy interbank-payment version 0\n  |                                  ^\n"),
     ];
     let mut mismatches = Vec::new();
     for (from, to, want) in cases {
@@ -166,17 +166,17 @@ fn errors_for_predicates_conditions_and_requirements_are_pinned() {
         ("supply-chain-receivable", "  financed_amount: commit, encrypt", "  financed_amount: commit, range 0 ..= 100, encrypt",
          "error: field `financed_amount` has a range proof and appears in `financed_amount <= invoice_amount`\n  --> p:37:3\n   |\n37 |   financed_amount <= invoice_amount\n   |   ^^^^^^^^^^^^^^^\n   = help: a bulletproofs range and a Groth16 predicate would commit to it twice, unlinked; drop one\n"),
         ("large-value-report", "  channel:           public", "  channel:           mask last 2",
-         "error: `mask` keeps characters of a string, `channel` is enum(BRANCH, ONLINE, MOBILE, CORRESPONDENT)\n  --> p:33:22\n   |\n33 |   channel:           mask last 2\n   |                      ^^^^\n"),
+         "error: `mask` keeps characters of a string, `channel` is enum(BRANCH, ONLINE, MOBILE, CORRESPONDENT)\n  --> p:35:22\n   |\n35 |   channel:           mask last 2\n   |                      ^^^^\n"),
         ("syndicated-loan", "  maturity:   generalize year", "  maturity:   generalize bucket 5",
          "error: `generalize bucket` needs an integer or amount field, `maturity` is date\n  --> p:36:15\n   |\n36 |   maturity:   generalize bucket 5, encrypt to [agent_bank, lender_a, lender_b, lender_c, regulator]\n   |               ^^^^^^^^^^\n"),
         ("kyc-attestation", "  risk_tier:    encrypt to [relying_bank, regulator]", "  risk_tier:    encrypt to [relying_bank]",
          "error: field `risk_tier` does not reach `regulator`, which this policy requires\n  --> p:36:3\n   |\n36 |   risk_tier:    encrypt to [relying_bank]\n   |   ^^^^^^^^^\n   = help: add `regulator` to its `encrypt to [...]`\n"),
         ("large-value-report", "when amount >= 50000.00 {", "when narrative >= 5 {",
-         "error: a condition needs an integer or amount field, `narrative` is string\n  --> p:40:6\n   |\n40 | when narrative >= 5 {\n   |      ^^^^^^^^^\n"),
+         "error: a condition needs an integer or amount field, `narrative` is string\n  --> p:42:6\n   |\n42 | when narrative >= 5 {\n   |      ^^^^^^^^^\n"),
         ("large-value-report", "  customer_account: encrypt to [aml_monitor]", "  channel: encrypt to [aml_monitor]",
-         "error: field `channel` is public or dropped: a condition cannot add recipients to it\n  --> p:42:3\n   |\n42 |   channel: encrypt to [aml_monitor]\n   |   ^^^^^^^\n"),
+         "error: field `channel` is public or dropped: a condition cannot add recipients to it\n  --> p:44:3\n   |\n44 |   channel: encrypt to [aml_monitor]\n   |   ^^^^^^^\n"),
         ("kyc-attestation", "ledger kyc-network\n", "",
-         "error: policy `kyc-attestation` binds no ledger\n --> p:5:8\n  |\n5 | policy kyc-attestation version 1\n  |        ^^^^^^^^^^^^^^^\n  = help: add a line `ledger NAME` after the `policy` line\n"),
+         "error: policy `kyc-attestation` binds no ledger\n --> p:5:8\n  |\n5 | policy kyc-attestation version 2\n  |        ^^^^^^^^^^^^^^^\n  = help: add a line `ledger NAME` after the `policy` line\n"),
         ("kyc-attestation", "  attested_on:  public", "  attested_on:  encrypt to [regulator]",
          "error: `attested_on` must be a public date: peers need it to check the age\n  --> p:42:19\n   |\n42 |   age(birth_date, attested_on) >= 18\n   |                   ^^^^^^^^^^^\n"),
         ("kyc-attestation", "  pep:          encrypt to [relying_bank, regulator]", "  pep:          pseudonym, encrypt to [relying_bank, regulator]",
@@ -187,6 +187,22 @@ fn errors_for_predicates_conditions_and_requirements_are_pinned() {
          "error: `require proofs on chain` needs predicates: the policy proves nothing\n --> p:7:1\n  |\n7 | require proofs on chain\n  | ^^^^^^^\n  = help: add a `prove { ... }` block, or remove this line\n"),
         ("syndicated-loan", "ledger syndicated-lending\n", "ledger syndicated-lending\nrequire proofs on chain\nrequire proofs on chain\n",
          "error: the policy says `require proofs on chain` twice\n --> p:7:1\n  |\n7 | require proofs on chain\n  | ^^^^^^^\n"),
+        ("large-value-report", "  narrative:         encrypt to [regulator]", "  narrative:         drop",
+         "error: field `narrative` is dropped, but `regulator` must see every field\n  --> p:37:3\n   |\n37 |   narrative:         drop\n   |   ^^^^^^^^^\n   = help: the policy says `require all fields to [...]`: write `narrative: encrypt to [regulator]` so only `regulator` reads it\n"),
+        ("large-value-report", "  customer_account:  mask last 4, encrypt to [reporting_bank, regulator]", "  customer_account:  mask last 4, encrypt to [reporting_bank]",
+         "error: field `customer_account` (`mask`) is not encrypted to `regulator`, who must see every field\n  --> p:32:3\n   |\n32 |   customer_account:  mask last 4, encrypt to [reporting_bank]\n   |   ^^^^^^^^^^^^^^^^\n   = help: add `regulator` to its `encrypt to [...]` (`require all fields to [...]`)\n"),
+        ("cross-border-remittance", "require all fields to [regulator]\n", "require all fields to [regulator]\nrequire all fields to [regulator]\n",
+         "error: the policy has two `require all fields to` lines\n --> p:9:1\n  |\n9 | require all fields to [regulator]\n  | ^^^^^^^\n  = help: list every such role in one `require all fields to [...]`\n"),
+        ("cross-border-remittance", "require all fields to [regulator]\n", "require all fields to [auditor]\n",
+         "error: unknown role `auditor`\n --> p:8:24\n  |\n8 | require all fields to [auditor]\n  |                        ^^^^^^^\n  = help: a role is a `party` field or a name declared in `roles { ... }`\n"),
+        ("interbank-payment", "  currency:      public", "  currency:      public, submitter",
+         "error: `submitter` marks a party field, `currency` is enum(CNY, USD, EUR, HKD, GBP, JPY)\n  --> p:27:26\n   |\n27 |   currency:      public, submitter\n   |                          ^^^^^^^^^\n   = help: mark the `party` field that names the institution sending the record\n"),
+        ("interbank-payment", "  payee_bank:    public", "  payee_bank:    public, submitter",
+         "error: field `payee_bank` is a second `submitter`\n  --> p:26:26\n   |\n26 |   payee_bank:    public, submitter\n   |                          ^^^^^^^^^\n   = help: `payer_bank` already names the submitting institution; a record has one submitter\n"),
+        ("interbank-payment", "  payer_bank:    public, submitter", "  payer_bank:    pseudonym, submitter",
+         "error: the submitter field `payer_bank` must be `public`\n  --> p:25:29\n   |\n25 |   payer_bank:    pseudonym, submitter\n   |                             ^^^^^^^^^\n   = help: peers check it against the envelope's signer: write `payer_bank: public, submitter`\n"),
+        ("interbank-payment", "  payer_bank:    public, submitter", "  payer_bank:    submitter",
+         "error: the submitter field `payer_bank` must be `public`\n  --> p:25:18\n   |\n25 |   payer_bank:    submitter\n   |                  ^^^^^^^^^\n   = help: peers check it against the envelope's signer: write `payer_bank: public, submitter`\n"),
     ];
     let mut mismatches = Vec::new();
     for (name, from, to, want) in cases {
@@ -415,7 +431,7 @@ fn every_mistake_is_reported_in_file_order() {
         // An unknown type in the schema.
         ("  full_name:    string", "  full_name:    strng"),
         // A bad version.
-        ("version 1", "version 0"),
+        ("version 2", "version 0"),
     ];
     let mut src = template_named("kyc-attestation").to_owned();
     for (from, to) in edits {
@@ -473,7 +489,7 @@ fn a_field_of_unknown_type_is_reported_once() {
             "large-value-report",
             "amount:            amount(2)",
             "amount:            amout",
-            "11:22: unknown type `amout`",
+            "13:22: unknown type `amout`",
         ),
         // A committed date in an age predicate.
         (
@@ -556,7 +572,7 @@ fn mask_counts_too_large_to_add_are_refused() {
 /// diagnostic prints exactly as a `PolicyError` does.
 #[test]
 fn the_error_reads_as_it_did_for_a_single_mistake() {
-    let src = template().replacen("version 1", "version 0", 1);
+    let src = template().replacen("version 2", "version 0", 1);
     let e = compile(&src).unwrap_err();
     let one: &veilgate_policies::PolicyError = e.iter().next().unwrap();
     assert_eq!(e.len(), 1);

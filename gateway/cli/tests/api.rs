@@ -103,9 +103,24 @@ async fn routes_statuses_and_identity() {
     .unwrap();
     let body = json!({"policy": "interbank-payment", "idempotency_key": "k1", "record": sample})
         .to_string();
+    // bank-b may not send a payment whose payer is bank-a (`submitter`).
     let r = route(
         s.clone(),
         bank("bank-b"),
+        "POST",
+        "/v1/ledgers/interbank-settlement/records",
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["code"].as_str(), r.body["field"].as_str()),
+        (422, Some("invalid_record"), Some("payer_bank")),
+        "{}",
+        r.body
+    );
+    let r = route(
+        s.clone(),
+        bank("bank-a"),
         "POST",
         "/v1/ledgers/interbank-settlement/records",
         body.as_bytes(),
@@ -134,7 +149,7 @@ async fn routes_statuses_and_identity() {
     ));
     let mut delivered = None;
     for _ in 0..500 {
-        let st = route(s.clone(), bank("bank-b"), "GET", &status_path, b"").await;
+        let st = route(s.clone(), bank("bank-a"), "GET", &status_path, b"").await;
         if st.body["state"] == "on_ledger" {
             delivered = Some(st.body);
             break;
@@ -162,7 +177,7 @@ async fn routes_statuses_and_identity() {
     )
     .await;
     assert_eq!(by_id.body, by_seq.body);
-    assert_eq!(by_id.body["view"]["submitter"], "bank-b");
+    assert_eq!(by_id.body["view"]["submitter"], "bank-a");
     let bad = route(
         s.clone(),
         bank("bank-c"),

@@ -64,8 +64,18 @@ fn every_template_checks_is_formatted_previews_diffs_and_passes_its_tests() {
 
         // A modified copy: a new version that also gives one field to an auditor.
         let original = std::fs::read_to_string(&policy).unwrap();
+        let version: u32 = original
+            .split_once(" version ")
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        let next = version + 1;
         let modified = original
-            .replacen("version 1", "version 2", 1)
+            .replacen(
+                &format!(" version {version}\n"),
+                &format!(" version {next}\n"),
+                1,
+            )
             .replacen("roles { regulator", "roles { auditor regulator", 1)
             .replacen("disclose {", "disclose {\n  # changed", 1);
         // The first `encrypt to [` inside `disclose` (not a `require` line).
@@ -80,7 +90,10 @@ fn every_template_checks_is_formatted_previews_diffs_and_passes_its_tests() {
         let o = veilgate(&["policy", "diff", p, copy.to_str().unwrap()]);
         let (out, err) = text(&o);
         assert!(o.status.success(), "{name}: {err}");
-        assert!(out.contains("version: 1 → 2"), "{name}: {out}");
+        assert!(
+            out.contains(&format!("version: {version} → {next}")),
+            "{name}: {out}"
+        );
         assert!(
             out.contains("now also visible to `auditor`"),
             "{name}: {out}"

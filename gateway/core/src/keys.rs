@@ -182,12 +182,26 @@ pub struct LedgerDirectory {
     pub members: Vec<MemberKeys>,
     /// Ledger-wide role → institution ids (`regulator` → `["regulator"]`).
     pub roles: BTreeMap<String, Vec<String>>,
+    /// Ledger-wide roles that must see every field of every record on this
+    /// ledger: seal refuses, and peers reject, a policy that drops a field
+    /// or hides one from them (`require all fields to [...]` on the ledger).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sees_all: Vec<String>,
 }
 
 impl LedgerDirectory {
     /// The member `id`, admitted or not at any given time.
     pub fn member(&self, id: &str) -> Option<&MemberKeys> {
         self.members.iter().find(|m| m.id == id)
+    }
+
+    /// The first role this ledger requires to see every field that `plan`
+    /// withholds from it, with the field.
+    pub fn withheld<'p>(&self, plan: &'p veilgate_policies::Plan) -> Option<(&str, &'p str)> {
+        self.sees_all.iter().find_map(|role| {
+            plan.withheld_from(&veilgate_policies::Role::Ledger(role.clone()))
+                .map(|f| (role.as_str(), f.name.as_str()))
+        })
     }
 
     /// The member `id` if it was admitted at `time_ms`.

@@ -63,6 +63,14 @@ pub enum SealError {
     Internal(&'static str),
     #[error("{0}")]
     Unsupported(String),
+    /// The ledger requires `role` to see every field; the policy withholds `field`.
+    #[error("ledger `{ledger}` requires `{role}` to see every field, but policy `{policy}` withholds `{field}` from it")]
+    Withheld {
+        ledger: String,
+        policy: String,
+        role: String,
+        field: String,
+    },
 }
 
 pub struct SealRequest<'a> {
@@ -188,6 +196,14 @@ fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
     let suite_id =
         SuiteId::from_name(&plan.suite).ok_or_else(|| SealError::Suite(plan.suite.clone()))?;
     unsupported(plan).map_or(Ok(()), |why| Err(SealError::Unsupported(why)))?;
+    if let Some((role, field)) = req.trust.directory.withheld(plan) {
+        return Err(SealError::Withheld {
+            ledger: ledger.to_owned(),
+            policy: plan.id.clone(),
+            role: role.to_owned(),
+            field: field.to_owned(),
+        });
+    }
     if !valid_idempotency_key(req.idempotency_key) {
         return Err(SealError::IdempotencyKey);
     }
@@ -204,9 +220,11 @@ fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
 }
 
 /// The record's party fields (field name → institution), each of which must
-/// name an institution admitted to the ledger at the record's time.
+/// name an institution admitted to the ledger at the record's time; the
+/// policy's submitter field must name the submitter.
 fn admitted_parties<'r>(req: &'r SealRequest<'_>) -> Result<BTreeMap<&'r str, &'r str>, SealError> {
     let ledger = req.trust.directory.ledger.as_str();
+    req.plan.check_submitter(req.record, &req.submitter.id)?;
     let mut parties = BTreeMap::new();
     for (f, v) in req.plan.fields.iter().zip(&req.record.values) {
         if let (FieldType::Party, Value::Party(p)) = (&f.ty, v) {

@@ -66,6 +66,12 @@ pub enum Rejection {
     },
     #[error("{0}")]
     Unsupported(String),
+    /// The policy's submitter field names another institution than the signer.
+    #[error("field `{field}` names another institution than the submitter `{submitter}`")]
+    NotSubmitter { field: String, submitter: String },
+    /// The ledger requires `role` to see every field; the policy withholds `field`.
+    #[error("the ledger requires `{role}` to see every field; the policy withholds `{field}`")]
+    Withheld { role: String, field: String },
 }
 
 impl Rejection {
@@ -86,6 +92,8 @@ impl Rejection {
             Rejection::UnknownKey { .. } => "unknown_key",
             Rejection::UnpinnedKey { .. } => "unpinned_key",
             Rejection::Unsupported(_) => "unsupported",
+            Rejection::NotSubmitter { .. } => "not_submitter",
+            Rejection::Withheld { .. } => "withheld",
         }
     }
 }
@@ -299,6 +307,12 @@ fn precheck(bytes: &[u8], trust: &Trust) -> Result<Checked, Rejection> {
     if let Some(why) = crate::seal::unsupported(&plan) {
         return Err(Rejection::Unsupported(why));
     }
+    if let Some((role, field)) = directory.withheld(&plan) {
+        return Err(Rejection::Withheld {
+            role: role.to_owned(),
+            field: field.to_owned(),
+        });
+    }
     let suite = env.suite.suite();
     let member = directory
         .member(&env.submitter)
@@ -381,10 +395,19 @@ fn check_shape(
             expected.len()
         )));
     }
+    let parties = public_parties(&expected, env);
+    if let Some(field) = &plan.submitter {
+        if parties.get(field.as_str()) != Some(&env.submitter) {
+            return Err(Rejection::NotSubmitter {
+                field: field.clone(),
+                submitter: env.submitter.clone(),
+            });
+        }
+    }
     let shape_check = Shape {
         env,
         directory,
-        parties: public_parties(&expected, env),
+        parties,
         bn254: predicates::bn254_fields(plan),
     };
     let mut ranges = Vec::new();

@@ -77,6 +77,7 @@ fn fixture(seed: u64) -> Fixture {
         suite: "standard".into(),
         members: secrets.values().map(|s| s.public()).collect(),
         roles: BTreeMap::from([("regulator".to_owned(), vec!["regulator".to_owned()])]),
+        sees_all: Vec::new(),
     };
     Fixture {
         plan,
@@ -232,7 +233,7 @@ fn verify_names_the_reason() {
     let env = seal_sample(&fx, &sample(), "pay-0004", &mut rng);
     let policies = PolicySet::new([fx.plan.clone()]);
 
-    let other = compile(&TEMPLATES[0].1.replace("version 1", "version 2")).unwrap();
+    let other = compile(&TEMPLATES[0].1.replace("version 2", "version 3")).unwrap();
     assert!(matches!(
         verify(
             &env.encode(),
@@ -340,6 +341,11 @@ fn a_malicious_submitter_cannot_bend_the_shape_or_proofs() {
         code(&|e| e.idempotency_key = "pay-0006".into()),
         "bad_envelope_id"
     );
+    // A payer that is not the submitter (bank-a writing in bank-b's name).
+    assert_eq!(
+        code(&|e| e.fields[0].body = FieldBody::Public([&[5u8][..], b"bank-b"].concat())),
+        "not_submitter"
+    );
     // A payee that is not a ledger member.
     assert_eq!(
         code(&|e| e.fields[1].body = FieldBody::Public([&[5u8][..], b"bank-z"].concat())),
@@ -347,18 +353,67 @@ fn a_malicious_submitter_cannot_bend_the_shape_or_proofs() {
     );
 }
 
+/// The submitter field must name the sealing member, and a ledger that
+/// requires the regulator to see every field refuses a policy that drops one.
+#[test]
+fn seal_refuses_another_members_name_and_a_withheld_field() {
+    let fx = fixture(11);
+    let mut rng = ChaCha20Rng::seed_from_u64(12);
+    let mut record = sample();
+    record["payer_bank"] = "bank-b".into();
+    let record = fx.plan.validate_record(&record).unwrap();
+    let plain = trust(&fx.directory, &PolicySet::default());
+    let mut strict = fx.directory.clone();
+    strict.sees_all = vec!["regulator".into()];
+    let strict_trust = trust(&strict, &PolicySet::default());
+    let request = |trust, record| SealRequest {
+        plan: &fx.plan,
+        record,
+        trust,
+        submitter: &fx.secrets["bank-a"],
+        pseudonym_key: &fx.pseudonym_key,
+        idempotency_key: "pay-0100",
+        timestamp_ms: TIMESTAMP,
+    };
+    match seal(&request(&plain, &record), &mut rng) {
+        Err(veilgate_core::SealError::Record(e)) => {
+            assert_eq!(e.field, "payer_bank");
+            assert!(
+                e.rule.contains("bank-a") && !e.rule.contains("bank-b"),
+                "{e}"
+            );
+        }
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    // Payer bank-a sealed by bank-a, on a ledger where the regulator sees all:
+    // the template drops the customer names, so seal and peers refuse it.
+    let env = seal_sample(&fx, &sample(), "pay-0101", &mut rng);
+    let good = fx.plan.validate_record(&sample()).unwrap();
+    match seal(&request(&strict_trust, &good), &mut rng) {
+        Err(e @ veilgate_core::SealError::Withheld { .. }) => {
+            assert!(e.to_string().contains("`payer_name`"), "{e}");
+        }
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    let policies = PolicySet::new([fx.plan.clone()]);
+    let rejection = verify(&env.encode(), &policies, &strict, &mut rng).unwrap_err();
+    assert_eq!(rejection.code(), "withheld", "{rejection}");
+    verify(&env.encode(), &policies, &fx.directory, &mut rng).unwrap();
+}
+
 /// Known-answer vector: fixed seeds give the bytes in `vectors/envelope-v1.json`;
 /// those bytes verify and open to the recorded views. Every SDK checks the same file.
 #[test]
 fn known_answer_envelope() {
-    let fx = fixture(2026);
+    let mut fx = fixture(2026);
+    fx.plan = frozen("envelope-v1.policy");
     let mut rng = ChaCha20Rng::seed_from_u64(2027);
     let env = seal_sample(&fx, &sample(), "kat-0001", &mut rng);
     known_answer(
         &fx,
         &env,
         "envelope-v1.json",
-        "policies/templates/interbank-payment.policy",
+        "gateway/core/tests/vectors/envelope-v1.policy",
         "Veilgate envelope format v1 known-answer vector: the interbank-payment template's sample record sealed by bank-a. Verify `envelope_hex` with `directory` and the policy of hash `policy_hash`; open it with each secret; compare to `views` (bank-c is not a recipient).",
     );
 }
@@ -368,7 +423,8 @@ fn known_answer_envelope() {
 #[test]
 fn known_answer_envelope_v2() {
     let mut fx = fixture(2026);
-    let (plan, sample) = template("supply-chain-receivable.policy");
+    let (_, sample) = template("supply-chain-receivable.policy");
+    let plan = frozen("envelope-v2.policy");
     fx.directory.ledger = plan.ledgers[0].clone();
     fx.plan = plan;
     let env = try_seal(&fx, &fx.plan, &sample, "kat-v2-0001").unwrap();
@@ -377,9 +433,16 @@ fn known_answer_envelope_v2() {
         &fx,
         &env,
         "envelope-v2.json",
-        "policies/templates/supply-chain-receivable.policy",
+        "gateway/core/tests/vectors/envelope-v2.policy",
         "Veilgate envelope format v2 known-answer vector: the supply-chain-receivable template's sample record sealed by bank-a, with BN254 Poseidon commitments and a Groth16 proof (development keys, circuit compare64-v1) of `financed_amount <= invoice_amount`. Verify `envelope_hex` with `directory` and the policy of hash `policy_hash`; open it with each secret; compare to `views`.",
     );
+}
+
+/// A known-answer vector's policy: the template as it was when the vector
+/// was made, kept beside it so later template versions leave its bytes alone.
+fn frozen(file: &str) -> Plan {
+    let path = format!("{}/tests/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+    compile(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn known_answer(fx: &Fixture, env: &Envelope, file: &str, policy_file: &str, description: &str) {
@@ -531,7 +594,7 @@ fn try_seal(
             plan,
             record: &record,
             trust: &trust(&dir, &PolicySet::default()),
-            submitter: &fx.secrets["bank-a"],
+            submitter: &fx.secrets[submitter_of(plan, &record)],
             pseudonym_key: &fx.pseudonym_key,
             idempotency_key: key,
             timestamp_ms: TIMESTAMP,
@@ -542,6 +605,21 @@ fn try_seal(
                 .fold(9u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b))),
         ),
     )
+}
+
+/// The member a template's record names as its submitter (bank-a when the
+/// policy has no submitter field).
+fn submitter_of(plan: &Plan, record: &veilgate_policies::Record) -> &'static str {
+    let named = plan
+        .fields
+        .iter()
+        .zip(&record.values)
+        .find(|(f, _)| plan.submitter.as_deref() == Some(f.name.as_str()))
+        .map(|(_, v)| v.display());
+    MEMBERS
+        .into_iter()
+        .find(|m| named.as_deref() == Some(*m))
+        .unwrap_or("bank-a")
 }
 
 fn check(fx: &Fixture, plan: &Plan, env: &Envelope) -> Result<(), Rejection> {

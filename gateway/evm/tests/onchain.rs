@@ -100,6 +100,7 @@ impl World {
                 suite: "standard".into(),
                 members: secrets.values().map(|s| s.public()).collect(),
                 roles: BTreeMap::new(),
+                sees_all: Vec::new(),
             },
             plan,
             secrets,

@@ -106,6 +106,7 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
             suite: "standard".into(),
             members,
             roles: BTreeMap::from([("regulator".to_owned(), vec!["regulator".to_owned()])]),
+            sees_all: Vec::new(),
         }],
     };
     write(

@@ -1,6 +1,6 @@
 //! The header: the `policy` line (id and version) and the lines after it —
-//! `ledger`, `suite`, `require encrypt to [...]`, `require proofs on chain`,
-//! `require key CIRCUIT ID`.
+//! `ledger`, `suite`, `require encrypt to [...]`, `require all fields to
+//! [...]`, `require proofs on chain`, `require key CIRCUIT ID`.
 //! Each may appear once; a repeated line is reported and otherwise ignored.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +21,8 @@ pub(super) struct Header<'a> {
     pub(super) suite: String,
     /// The names of `require encrypt to [...]`, resolved once roles are known.
     pub(super) require: Option<&'a [Name]>,
+    /// The names of `require all fields to [...]`, resolved likewise.
+    pub(super) sees_all: Option<&'a [Name]>,
     pub(super) onchain: bool,
     /// Pinned verifying key ids by circuit id.
     pub(super) keys: BTreeMap<String, [u8; 32]>,
@@ -50,6 +52,7 @@ pub(super) fn check<'a>(ast: &'a PolicyAst, found: &mut Found) -> Header<'a> {
         ledgers,
         suite: lines.suite.unwrap_or_else(|| "standard".to_owned()),
         require: lines.require,
+        sees_all: lines.sees_all,
         onchain: lines.onchain.is_some(),
         keys: lines.keys,
     }
@@ -68,6 +71,7 @@ struct Lines<'a> {
     ledgers: Option<Vec<String>>,
     suite: Option<String>,
     require: Option<&'a [Name]>,
+    sees_all: Option<&'a [Name]>,
     onchain: Option<Span>,
     keys: BTreeMap<String, [u8; 32]>,
 }
@@ -96,11 +100,21 @@ impl<'a> Lines<'a> {
             }
             Line::Require(names, span) => {
                 if self.require.is_some() {
-                    return Err(err(*span, "the policy has two `require` lines").with_help(
-                        "list every required recipient in one `require encrypt to [...]`",
-                    ));
+                    return Err(err(*span, "the policy has two `require encrypt to` lines")
+                        .with_help(
+                            "list every required recipient in one `require encrypt to [...]`",
+                        ));
                 }
                 self.require = Some(names);
+            }
+            Line::SeesAll(names, span) => {
+                if self.sees_all.is_some() {
+                    return Err(
+                        err(*span, "the policy has two `require all fields to` lines")
+                            .with_help("list every such role in one `require all fields to [...]`"),
+                    );
+                }
+                self.sees_all = Some(names);
             }
             Line::OnChain(span) => {
                 if self.onchain.is_some() {
@@ -236,7 +250,7 @@ mod tests {
                 "3:8: the policy has two `ledger` lines",
                 "4:7: unknown crypto suite `sm9`",
                 "5:7: the policy names two crypto suites",
-                "7:1: the policy has two `require` lines",
+                "7:1: the policy has two `require encrypt to` lines",
                 "9:1: the policy says `require proofs on chain` twice",
                 "8:1: `require proofs on chain` needs predicates: the policy proves nothing",
             ]

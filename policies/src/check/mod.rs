@@ -38,10 +38,15 @@ pub fn check(ast: PolicyAst) -> Result<Plan, Diagnostics> {
     let sets = schema::sets(&ast.sets, &fields, &ledger_roles, &mut found);
     let scope = Scope::new(&fields, &ledger_roles);
     let required = roles::required(header.require, &scope, &mut found);
+    let sees_all = roles::required(header.sees_all, &scope, &mut found);
     let rules = rules::check(&ast.rules, &scope, &mut found);
     let predicates = predicates::check(&ast.proofs, &scope, &sets, &rules, &mut found);
     let conditions = conditions::check(&ast.whens, &scope, &rules, &mut found);
-    roles::recipients(&scope, &rules, &conditions, &required, &mut found);
+    let wanted = roles::Wanted {
+        required: &required,
+        sees_all: &sees_all,
+    };
+    roles::recipients(&scope, &rules, &conditions, wanted, &mut found);
     found.finish()?;
 
     // No mistake was found, so every field has its type and its disclosure.
@@ -61,6 +66,8 @@ pub fn check(ast: PolicyAst) -> Result<Plan, Diagnostics> {
         ledgers: header.ledgers,
         suite: header.suite,
         required,
+        sees_all,
+        submitter: rules.submitter.map(str::to_owned),
         ledger_roles: ledger_roles.into_iter().collect(),
         sets: sets.into_iter().collect(),
         fields,

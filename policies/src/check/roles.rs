@@ -2,8 +2,8 @@
 //! the record names) or a ledger-wide name declared in `roles { ... }`. This
 //! pass declares the ledger roles, resolves recipient lists, and checks, once
 //! every disclosure is known, that recipients are consistent: a party that
-//! receives a field is public, and every field that goes to anyone reaches
-//! the roles the policy requires.
+//! receives a field is public, every field that goes to anyone reaches the
+//! roles the policy requires, and the roles that must see all see every field.
 
 use std::collections::BTreeSet;
 
@@ -86,17 +86,26 @@ pub(super) fn required(
         .unwrap_or_default()
 }
 
+/// Who the header says must receive what.
+#[derive(Clone, Copy)]
+pub(super) struct Wanted<'a> {
+    /// `require encrypt to [...]`: every field that goes to anyone.
+    pub(super) required: &'a [Role],
+    /// `require all fields to [...]`: every field, in full.
+    pub(super) sees_all: &'a [Role],
+}
+
 /// The checks that need every disclosure and condition. Fields and
 /// conditions with a mistake (reported) are left out of them.
 pub(super) fn recipients(
     scope: &Scope<'_>,
     rules: &Rules<'_>,
     conditions: &[Condition],
-    required: &[Role],
+    wanted: Wanted<'_>,
     found: &mut Found,
 ) {
     let reported = parties_are_public(scope, rules, conditions, found);
-    required_are_reached(scope, rules, required, &reported, found);
+    required_are_reached(scope, rules, wanted, &reported, found);
 }
 
 /// A party field that names a recipient must itself be public: the envelope's
@@ -142,13 +151,14 @@ fn parties_are_public<'r>(
     reported
 }
 
-/// The ledger's requirement: every field that goes to anyone reaches the
-/// required roles. A party whose rule is reported as not public is left out:
-/// making it public, the fix, makes it reach no one, as it should.
+/// The header's requirements: every field that goes to anyone reaches the
+/// required roles, and every field reaches the roles that see all. A party
+/// whose rule is reported as not public is left out: making it public, the
+/// fix, makes it reach no one and everyone see it, as it should.
 fn required_are_reached(
     scope: &Scope<'_>,
     rules: &Rules<'_>,
-    required: &[Role],
+    wanted: Wanted<'_>,
     not_public: &BTreeSet<&str>,
     found: &mut Found,
 ) {
@@ -161,6 +171,10 @@ fn required_are_reached(
             continue;
         }
         let r = d.recipients();
+        if let Some(e) = sees_all(name, span, d, wanted.sees_all) {
+            found.push(e);
+            continue;
+        }
         // Public and dropped fields carry no ciphertext. Any other disclosure
         // hides the value on the ledger, so someone must be able to open it.
         let hidden_on_ledger = matches!(
@@ -173,7 +187,7 @@ fn required_are_reached(
         if r.is_empty() && !hidden_on_ledger {
             continue;
         }
-        if let Some(missing) = required.iter().find(|q| !r.contains(q)) {
+        if let Some(missing) = wanted.required.iter().find(|q| !r.contains(q)) {
             found.push(
                 err(
                     span,
@@ -189,6 +203,47 @@ fn required_are_reached(
             );
         }
     }
+}
+
+/// A field every role of `require all fields to [...]` sees: public, or
+/// encrypted in full to each (a mask, generalisation, pseudonym or
+/// commitment shows the ledger less, so its value goes to them too).
+fn sees_all(
+    name: &str,
+    span: crate::error::Span,
+    d: &Disclosure,
+    roles: &[Role],
+) -> Option<PolicyError> {
+    let role = roles.first()?.name();
+    if *d == Disclosure::Drop {
+        return Some(
+            err(
+                span,
+                format!("field `{name}` is dropped, but `{role}` must see every field"),
+            )
+            .with_help(format!(
+                "the policy says `require all fields to [...]`: write `{name}: encrypt to [{role}]` so only `{role}` reads it"
+            )),
+        );
+    }
+    if *d == Disclosure::Public {
+        return None;
+    }
+    let missing = roles.iter().find(|q| !d.recipients().contains(q))?;
+    Some(
+        err(
+            span,
+            format!(
+                "field `{name}` (`{}`) is not encrypted to `{}`, who must see every field",
+                d.keyword(),
+                missing.name()
+            ),
+        )
+        .with_help(format!(
+            "add `{}` to its `encrypt to [...]` (`require all fields to [...]`)",
+            missing.name()
+        )),
+    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Disclosure rules: exactly one per field, each a base disclosure (`public`,
 //! `drop`, `pseudonym`, `commit`, `mask`, `generalize`) and/or recipients
-//! (`encrypt to [...]`), and a `range` on a commitment. Every rule is checked;
-//! each reports its first mistake.
+//! (`encrypt to [...]`), a `range` on a commitment, and `submitter` on the
+//! public party field that names the submitting institution. Every rule is
+//! checked; each reports its first mistake.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,8 @@ use crate::record::parse_decimal;
 /// disclosure if the rule has no mistake.
 pub(super) struct Rules<'a> {
     by_field: BTreeMap<&'a str, (Span, Option<Disclosure>)>,
+    /// The field marked `submitter`, if one is (and its rule is right).
+    pub(super) submitter: Option<&'a str>,
 }
 
 impl Rules<'_> {
@@ -35,6 +38,7 @@ impl Rules<'_> {
 
 pub(super) fn check<'a>(block: &'a Block<Rule>, scope: &Scope<'_>, found: &mut Found) -> Rules<'a> {
     let mut by_field: BTreeMap<&str, (Span, Option<Disclosure>)> = BTreeMap::new();
+    let mut submitter: Option<(&str, Span)> = None;
     let mut all_named_fields = true;
     for rule in block.items.iter().map(|i| &i.node) {
         let f = &rule.field;
@@ -59,7 +63,26 @@ pub(super) fn check<'a>(block: &'a Block<Rule>, scope: &Scope<'_>, found: &mut F
             );
             continue;
         }
-        let disclosure = found.item(ty.and_then(|ty| disclosure(f, ty, &rule.actions, scope)));
+        let checked = found.item(ty.and_then(|ty| disclosure(f, ty, &rule.actions, scope)));
+        let disclosure = match checked {
+            Some((d, Some(span))) => match submitter {
+                Some((first, _)) => {
+                    found.push(
+                        err(span, format!("field `{}` is a second `submitter`", f.text))
+                            .with_help(format!(
+                                "`{first}` already names the submitting institution; a record has one submitter"
+                            )),
+                    );
+                    None
+                }
+                None => {
+                    submitter = Some((f.text.as_str(), span));
+                    Some(d)
+                }
+            },
+            Some((d, None)) => Some(d),
+            None => None,
+        };
         by_field.insert(f.text.as_str(), (f.span, disclosure));
     }
     // A rule naming no field was perhaps meant for one of those left without
@@ -71,7 +94,10 @@ pub(super) fn check<'a>(block: &'a Block<Rule>, scope: &Scope<'_>, found: &mut F
             }
         }
     }
-    Rules { by_field }
+    Rules {
+        by_field,
+        submitter: submitter.map(|(f, _)| f),
+    }
 }
 
 fn no_rule(span: Span, field: &str) -> PolicyError {
@@ -80,14 +106,51 @@ fn no_rule(span: Span, field: &str) -> PolicyError {
     ))
 }
 
+/// The field's disclosure, and where its rule says `submitter` if it does.
 fn disclosure(
     field: &Name,
     ty: &FieldType,
     actions: &[Action],
     scope: &Scope<'_>,
-) -> Result<Disclosure, Stop> {
+) -> Result<(Disclosure, Option<Span>), Stop> {
     let actions = Actions::by_kind(field, actions, scope)?;
-    Ok(actions.disclosure(field, ty)?)
+    let submitter = actions.submitter;
+    if let Some(span) = submitter {
+        submitter_fits(field, ty, &actions, span)?;
+    }
+    Ok((actions.disclosure(field, ty)?, submitter))
+}
+
+/// `submitter` marks a public party field: peers compare its value with the
+/// envelope's signer, so they must be able to read it.
+fn submitter_fits(
+    field: &Name,
+    ty: &FieldType,
+    actions: &Actions<'_>,
+    span: Span,
+) -> Result<(), PolicyError> {
+    if *ty != FieldType::Party {
+        return Err(err(
+            span,
+            format!(
+                "`submitter` marks a party field, `{}` is {}",
+                field.text,
+                ty.name()
+            ),
+        )
+        .with_help("mark the `party` field that names the institution sending the record"));
+    }
+    if !matches!(actions.base, Some(Action::Public(_))) || actions.encrypt.is_some() {
+        return Err(err(
+            span,
+            format!("the submitter field `{}` must be `public`", field.text),
+        )
+        .with_help(format!(
+            "peers check it against the envelope's signer: write `{}: public, submitter`",
+            field.text
+        )));
+    }
+    Ok(())
 }
 
 /// A rule's actions by kind, each kind at most once, recipients resolved.
@@ -95,6 +158,7 @@ struct Actions<'a> {
     base: Option<&'a Action>,
     encrypt: Option<(Vec<Role>, Span)>,
     range: Option<(&'a str, &'a str, Span)>,
+    submitter: Option<Span>,
 }
 
 impl<'a> Actions<'a> {
@@ -105,9 +169,20 @@ impl<'a> Actions<'a> {
             base: None,
             encrypt: None,
             range: None,
+            submitter: None,
         };
         for a in actions {
             match a {
+                Action::Submitter(span) => {
+                    if out.submitter.is_some() {
+                        let e = err(
+                            *span,
+                            format!("field `{}` says `submitter` twice", field.text),
+                        );
+                        return Err(e.into());
+                    }
+                    out.submitter = Some(*span);
+                }
                 Action::EncryptTo(names, span) => {
                     if out.encrypt.is_some() {
                         return Err(err(
@@ -194,6 +269,7 @@ fn describe(a: &Action) -> &'static str {
         Action::Range { .. } => "range",
         Action::Mask { .. } => "mask",
         Action::Generalize(..) => "generalize",
+        Action::Submitter(_) => "submitter",
     }
 }
 

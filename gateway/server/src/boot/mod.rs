@@ -217,6 +217,15 @@ impl Loaded {
         let directory = self.ledger_directory(&lc.id)?;
         let (policies, texts) = load_policies(lc, &self.data_dir)?;
         for (plan, _) in &texts {
+            if let Some((role, field)) = directory.withheld(plan) {
+                return Err(StartError::Ledger {
+                    ledger: lc.id.clone(),
+                    reason: format!(
+                        "policy `{}` version {} withholds field `{field}` from `{role}`, whom the directory requires to see every field (`sees_all`)",
+                        plan.id, plan.version
+                    ),
+                });
+            }
             keys.require(plan)
                 .map_err(|source| StartError::PolicyKeys {
                     policy: format!(

@@ -62,6 +62,11 @@ impl From<SealError> for ApiError {
             SealError::Unsupported(why) => {
                 ApiError::new(501, "unsupported_policy", why).field("policy")
             }
+            // The ledger's rule that a role sees every field forbids this
+            // policy there: the caller cannot fix it, the operator must.
+            SealError::Withheld { .. } => {
+                ApiError::new(409, "policy_withholds", e.to_string()).field("policy")
+            }
             // A valid record that breaks a predicate of its policy: the message
             // names the predicate as the policy writes it, never a value.
             SealError::PredicateFalse(_) => {

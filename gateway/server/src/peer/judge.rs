@@ -106,6 +106,7 @@ mod tests {
                     suite: "standard".into(),
                     members: Vec::new(),
                     roles: Default::default(),
+                    sees_all: Vec::new(),
                 },
                 veilgate_core::PolicySet::default(),
                 std::sync::Arc::new(veilgate_core::predicates::KeyRing::development()),
