@@ -665,7 +665,7 @@ async fn only_admitted_certificates_get_in() {
             status,
             serde_json::from_slice::<Value>(&body).unwrap()["version"].as_u64()
         ),
-        (200, Some(1))
+        (200, Some(2))
     );
     assert_eq!(
         bank_c
