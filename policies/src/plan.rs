@@ -468,14 +468,14 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    fn template(name: &str) -> &'static str {
+        crate::TEMPLATES.iter().find(|(n, _)| *n == name).unwrap().1
+    }
+
     /// The pinned-key trailer, byte for byte as docs/policy-plan.md lays it.
     #[test]
     fn pinned_keys_are_a_trailer_after_the_plan() {
-        let text = crate::TEMPLATES
-            .iter()
-            .find(|(n, _)| *n == "supply-chain-receivable.policy")
-            .unwrap()
-            .1;
+        let text = template("supply-chain-receivable.policy");
         // Without its submitter: that trailer (0x03) comes after this one.
         let text = &text.replacen("public, submitter", "public", 1);
         let plain = crate::compile(text).unwrap();
@@ -500,11 +500,7 @@ mod tests {
     /// docs/policy-plan.md lays them, after the plan without them.
     #[test]
     fn submitter_and_sees_all_are_trailers_after_the_plan() {
-        let text = crate::TEMPLATES
-            .iter()
-            .find(|(n, _)| *n == "large-value-report.policy")
-            .unwrap()
-            .1;
+        let text = template("large-value-report.policy");
         let full = crate::compile(text).unwrap();
         let plain = crate::compile(
             &text

@@ -220,20 +220,26 @@ impl Plan {
         Ok(Record { values })
     }
 
+    /// The institution `record`'s submitter field names, if the policy has one.
+    pub fn submitter_in<'r>(&self, record: &'r Record) -> Option<&'r str> {
+        let name = self.submitter.as_deref()?;
+        self.fields
+            .iter()
+            .zip(&record.values)
+            .find_map(|(f, v)| match v {
+                Value::Party(p) if f.name == name => Some(p.as_str()),
+                _ => None,
+            })
+    }
+
     /// The policy's `submitter` field must name `institution`, the member
     /// that submits the record: no member writes in another's name.
     pub fn check_submitter(&self, record: &Record, institution: &str) -> Result<(), RecordError> {
         let Some(name) = &self.submitter else {
             return Ok(());
         };
-        let named = self
-            .fields
-            .iter()
-            .zip(&record.values)
-            .find(|(f, _)| &f.name == name)
-            .map(|(_, v)| v);
-        match named {
-            Some(Value::Party(p)) if p == institution => Ok(()),
+        match self.submitter_in(record) {
+            Some(p) if p == institution => Ok(()),
             _ => Err(err(
                 name,
                 format!(

@@ -610,15 +610,10 @@ fn try_seal(
 /// The member a template's record names as its submitter (bank-a when the
 /// policy has no submitter field).
 fn submitter_of(plan: &Plan, record: &veilgate_policies::Record) -> &'static str {
-    let named = plan
-        .fields
-        .iter()
-        .zip(&record.values)
-        .find(|(f, _)| plan.submitter.as_deref() == Some(f.name.as_str()))
-        .map(|(_, v)| v.display());
+    let named = plan.submitter_in(record);
     MEMBERS
         .into_iter()
-        .find(|m| named.as_deref() == Some(*m))
+        .find(|m| named == Some(*m))
         .unwrap_or("bank-a")
 }
 
