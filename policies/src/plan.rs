@@ -252,6 +252,24 @@ impl Condition {
             CmpOp::Eq => value == self.threshold,
         }
     }
+
+    /// The integers `[lo, hi]` a value lies in when the condition's outcome
+    /// is `met`: what a range proof on a committed field shows. `None` when
+    /// that side is empty (`>= i64::MIN` not met) or not one interval
+    /// (`==` not met), which the checker refuses on committed fields.
+    pub fn interval(&self, met: bool) -> Option<(i64, i64)> {
+        let t = self.threshold;
+        let (below, above) = ((i64::MIN, t), (t, i64::MAX));
+        let side = match (self.op, met) {
+            (CmpOp::Ge, true) | (CmpOp::Lt, false) => above,
+            (CmpOp::Gt, true) | (CmpOp::Le, false) => (t.checked_add(1)?, i64::MAX),
+            (CmpOp::Le, true) | (CmpOp::Gt, false) => below,
+            (CmpOp::Lt, true) | (CmpOp::Ge, false) => (i64::MIN, t.checked_sub(1)?),
+            (CmpOp::Eq, true) => (t, t),
+            (CmpOp::Eq, false) => return None,
+        };
+        Some(side)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -299,6 +317,38 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Which of the plan's conditions the record meets, in plan order. A
+    /// condition whose field holds no integer counts as not met (validation
+    /// makes every condition field an integer or amount).
+    pub fn conditions_met(&self, record: &crate::Record) -> Vec<bool> {
+        self.conditions
+            .iter()
+            .map(|c| {
+                self.fields
+                    .iter()
+                    .position(|f| f.name == c.field)
+                    .and_then(|i| record.values.get(i))
+                    .and_then(|v| v.committed_integer())
+                    .is_some_and(|x| c.holds(x))
+            })
+            .collect()
+    }
+
+    /// The roles field `field` goes to in full: its disclosure's, and those
+    /// each met condition adds (`met` as [`Plan::conditions_met`] gives it).
+    /// Sorted, no duplicates.
+    pub fn recipients_with(&self, field: &FieldPlan, met: &[bool]) -> Vec<Role> {
+        let mut roles: Vec<Role> = field.disclosure.recipients().to_vec();
+        for (c, _) in self.conditions.iter().zip(met).filter(|(_, m)| **m) {
+            if let Some((_, extra)) = c.extra.iter().find(|(name, _)| *name == field.name) {
+                roles.extend(extra.iter().cloned());
+            }
+        }
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+
     /// The canonical policy hash: SHA-256 of the plan's canonical bytes. Comments
     /// and layout of the source do not change it; every semantic edit does.
     pub fn hash(&self) -> [u8; 32] {

@@ -147,30 +147,17 @@ pub fn preview_record(plan: &Plan, record: &Record) -> Preview {
     let mut columns = vec![OBSERVER.to_owned()];
     columns.extend(roles.iter().map(|r| r.name().to_owned()));
 
-    let value_of = |name: &str| {
-        plan.fields
-            .iter()
-            .position(|f| f.name == name)
-            .and_then(|i| record.values.get(i))
-    };
+    let outcomes = plan.conditions_met(record);
     let met: Vec<&crate::plan::Condition> = plan
         .conditions
         .iter()
-        .filter(|c| {
-            value_of(&c.field)
-                .and_then(|v| v.committed_integer())
-                .is_some_and(|x| c.holds(x))
-        })
+        .zip(&outcomes)
+        .filter_map(|(c, m)| m.then_some(c))
         .collect();
 
     let mut rows = Vec::with_capacity(plan.fields.len());
     for (f, v) in plan.fields.iter().zip(&record.values) {
-        let mut readers: BTreeSet<&Role> = f.disclosure.recipients().iter().collect();
-        for c in &met {
-            if let Some((_, extra)) = c.extra.iter().find(|(name, _)| name == &f.name) {
-                readers.extend(extra.iter());
-            }
-        }
+        let readers: BTreeSet<Role> = plan.recipients_with(f, &outcomes).into_iter().collect();
         let ledger = match &f.disclosure {
             Disclosure::Public => Cell::Value(v.display()),
             Disclosure::Drop => Cell::Nothing,

@@ -173,6 +173,8 @@ fn errors_for_predicates_conditions_and_requirements_are_pinned() {
          "error: field `risk_tier` does not reach `regulator`, which this policy requires\n  --> p:36:3\n   |\n36 |   risk_tier:    encrypt to [relying_bank]\n   |   ^^^^^^^^^\n   = help: add `regulator` to its `encrypt to [...]`\n"),
         ("large-value-report", "when amount >= 50000.00 {", "when narrative >= 5 {",
          "error: a condition needs an integer or amount field, `narrative` is string\n  --> p:42:6\n   |\n42 | when narrative >= 5 {\n   |      ^^^^^^^^^\n"),
+        ("large-value-report", "when amount >= 50000.00 {", "when amount == 50000.00 {",
+         "error: a condition on the committed field `amount` cannot use `==`\n  --> p:42:6\n   |\n42 | when amount == 50000.00 {\n   |      ^^^^^^\n   = help: peers see a range proof of the outcome: `==` met would reveal the value, and not met is two ranges; use `<`, `<=`, `>` or `>=`\n"),
         ("large-value-report", "  customer_account: encrypt to [aml_monitor]", "  channel: encrypt to [aml_monitor]",
          "error: field `channel` is public or dropped: a condition cannot add recipients to it\n  --> p:44:3\n   |\n44 |   channel: encrypt to [aml_monitor]\n   |   ^^^^^^^\n"),
         ("kyc-attestation", "ledger kyc-network\n", "",

@@ -71,6 +71,26 @@ pub fn proof_context(ledger: &str, id: &[u8; ENVELOPE_ID_LEN], field: &str) -> V
     m
 }
 
+/// Context an aggregated range proof (format 3) is bound to: ledger,
+/// envelope, the proof's index in the range section, and the names of the
+/// fields it covers, in order.
+pub fn aggregate_context(
+    ledger: &str,
+    id: &[u8; ENVELOPE_ID_LEN],
+    index: u8,
+    fields: &[&str],
+) -> Vec<u8> {
+    let mut m = Vec::with_capacity(64);
+    lp(&mut m, ledger.as_bytes());
+    m.extend_from_slice(id);
+    m.push(index);
+    m.push(u8::try_from(fields.len()).unwrap_or(u8::MAX));
+    for f in fields {
+        lp(&mut m, f.as_bytes());
+    }
+    m
+}
+
 /// Pseudonym input: ledger and canonical value. The field name is left out on
 /// purpose, so one account seen as payer and as payee links within the ledger.
 pub fn pseudonym_input(ledger: &str, value: &[u8]) -> Vec<u8> {

@@ -1,5 +1,5 @@
-//! The envelope: what lands on the ledger. Format v1 is documented byte by byte
-//! in `docs/envelope.md`; [`Envelope::encode`] and [`Envelope::decode`] are its
+//! The envelope: what lands on the ledger. Formats v1–v3 are documented byte
+//! by byte in `docs/envelope.md`; [`Envelope::encode`] and [`Envelope::decode`] are its
 //! only codec. Decoding is strict — one byte string per envelope — so the
 //! signature covers a unique encoding and any flipped byte is caught.
 
@@ -8,8 +8,8 @@ use veilgate_codec::{CodecError, Reader, Writer};
 use crate::suite::SuiteId;
 
 pub const MAGIC: &[u8; 4] = b"VGEN";
-/// The newest format version this codec reads and writes (it reads 1 and 2).
-pub const FORMAT_VERSION: u8 = 2;
+/// The newest format version this codec reads and writes (it reads 1, 2 and 3).
+pub const FORMAT_VERSION: u8 = 3;
 pub const ENVELOPE_ID_LEN: usize = 16;
 
 /// Upper bounds a decoder enforces before allocating.
@@ -38,7 +38,8 @@ pub enum FieldBody {
     Public(Vec<u8>),
     /// Keyed per-ledger pseudonym.
     Pseudonym([u8; 32]),
-    /// Pedersen commitment, and a range proof when the policy asks for one.
+    /// Pedersen commitment, and (formats 1 and 2 only) a range proof when the
+    /// policy asks for one; format 3 proves ranges in [`Envelope::range_proofs`].
     Committed {
         commitment: [u8; 32],
         proof: Option<Vec<u8>>,
@@ -105,8 +106,14 @@ pub struct Envelope {
     /// In the plan's field order; dropped fields are absent.
     pub fields: Vec<SealedField>,
     /// One entry per predicate of the policy, in the plan's order. Non-empty
-    /// only in format version 2.
+    /// only in format versions 2 and 3.
     pub predicates: Vec<PredicateProof>,
+    /// Format 3: whether the record meets each of the policy's conditions,
+    /// in the plan's order (the submitter's claim, which peers check).
+    pub conditions: Vec<bool>,
+    /// Format 3: the aggregated bulletproofs over the envelope's range facts,
+    /// eight fields per proof (`docs/envelope.md`, "Range section").
+    pub range_proofs: Vec<Vec<u8>>,
     pub signature: Vec<u8>,
 }
 
@@ -131,14 +138,18 @@ pub enum DecodeError {
 }
 
 impl Envelope {
-    /// 2 when the envelope carries Groth16 predicates or BN254 commitments,
-    /// else 1 (so envelopes without them keep their version-1 bytes).
+    /// 3 when the envelope carries condition outcomes or aggregated range
+    /// proofs; else 2 when it carries Groth16 predicates or BN254
+    /// commitments; else 1. Each version is the least that can say what the
+    /// envelope holds, so the bytes of an envelope are unique.
     pub fn format_version(&self) -> u8 {
         let bn254 = self
             .fields
             .iter()
             .any(|f| matches!(f.body, FieldBody::Bn254Committed(_)));
-        if bn254 || !self.predicates.is_empty() {
+        if !self.conditions.is_empty() || !self.range_proofs.is_empty() {
+            3
+        } else if bn254 || !self.predicates.is_empty() {
             2
         } else {
             1
@@ -179,6 +190,16 @@ impl Envelope {
                 for proof in &p.proofs {
                     w.put_bytes_u16(proof);
                 }
+            }
+        }
+        if version >= 3 {
+            w.put_u16(count(self.conditions.len()));
+            for met in &self.conditions {
+                w.put_u8(u8::from(*met));
+            }
+            w.put_u8(u8::try_from(self.range_proofs.len()).unwrap_or(u8::MAX));
+            for proof in &self.range_proofs {
+                w.put_bytes_u32(proof);
             }
         }
         w
@@ -230,6 +251,11 @@ impl Envelope {
         } else {
             Vec::new()
         };
+        let (conditions, range_proofs) = if version >= 3 {
+            (read_conditions(&mut r)?, read_range_proofs(&mut r)?)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let at = r.offset();
         let signature = r.bytes_u16("signature")?.to_vec();
         r.finish()?;
@@ -244,12 +270,19 @@ impl Envelope {
             recipients,
             fields,
             predicates,
+            conditions,
+            range_proofs,
             signature,
         };
-        // One encoding per envelope: version 2 only when version 1 cannot say it.
+        // One encoding per envelope: each version only when the one below
+        // cannot say what the envelope holds.
         if env.format_version() != version {
             return Err(DecodeError::Invalid {
-                what: "format version 2 without predicates or BN254 commitments",
+                what: if version == 3 {
+                    "format version 3 without condition outcomes or range proofs"
+                } else {
+                    "format version 2 without predicates or BN254 commitments"
+                },
                 at,
             });
         }
@@ -331,6 +364,13 @@ fn read_body(r: &mut Reader<'_>, version: u8) -> Result<FieldBody, DecodeError> 
             let at = r.offset();
             let proof = match r.u8("proof presence")? {
                 0 => None,
+                // Format 3 proves every range in its range section.
+                1 if version >= 3 => {
+                    return Err(DecodeError::Invalid {
+                        what: "a format 3 field carries its own range proof",
+                        at,
+                    })
+                }
                 1 => Some(bytes32(r, "range proof")?),
                 _ => {
                     return Err(DecodeError::Invalid {
@@ -379,6 +419,36 @@ fn read_predicates(r: &mut Reader<'_>) -> Result<Vec<PredicateProof>, DecodeErro
         });
     }
     Ok(predicates)
+}
+
+/// Condition outcomes (format version 3): one byte each, 0 or 1.
+fn read_conditions(r: &mut Reader<'_>) -> Result<Vec<bool>, DecodeError> {
+    let n = r.u16("condition count")?;
+    let mut out = Vec::with_capacity(usize::from(n).min(256));
+    for _ in 0..n {
+        let at = r.offset();
+        out.push(match r.u8("condition outcome")? {
+            0 => false,
+            1 => true,
+            _ => {
+                return Err(DecodeError::Invalid {
+                    what: "condition outcome is not 0 or 1",
+                    at,
+                })
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// The range section (format version 3): aggregated proofs, `u32` length each.
+fn read_range_proofs(r: &mut Reader<'_>) -> Result<Vec<Vec<u8>>, DecodeError> {
+    let n = r.u8("range proof count")?;
+    let mut out = Vec::with_capacity(usize::from(n));
+    for _ in 0..n {
+        out.push(bytes32(r, "range proof")?);
+    }
+    Ok(out)
 }
 
 /// `u16 length ‖ UTF-8`, at most [`MAX_STR`] bytes.
@@ -475,7 +545,8 @@ mod tests {
     use super::*;
 
     fn sample(version: u8) -> Envelope {
-        let bn254 = version == 2;
+        let bn254 = version >= 2;
+        let v3 = version == 3;
         Envelope {
             suite: SuiteId::Standard,
             ledger: "l".into(),
@@ -508,7 +579,12 @@ mod tests {
                 },
                 SealedField {
                     name: "b".into(),
-                    body: if bn254 {
+                    body: if v3 {
+                        FieldBody::Committed {
+                            commitment: [5; 32],
+                            proof: None,
+                        }
+                    } else if bn254 {
                         FieldBody::Bn254Committed([5; 32])
                     } else {
                         FieldBody::Committed {
@@ -537,13 +613,15 @@ mod tests {
             } else {
                 Vec::new()
             },
+            conditions: if v3 { vec![true, false] } else { Vec::new() },
+            range_proofs: if v3 { vec![vec![3; 672]] } else { Vec::new() },
             signature: vec![0xee; 64],
         }
     }
 
     #[test]
     fn both_versions_round_trip_and_refuse_trailing_and_truncated_bytes() {
-        for version in [1, 2] {
+        for version in [1, 2, 3] {
             let env = sample(version);
             let bytes = env.encode();
             assert_eq!(bytes[4], version);
@@ -555,6 +633,42 @@ mod tests {
                 assert!(Envelope::decode(&bytes[..n]).is_err(), "prefix {n}");
             }
         }
+    }
+
+    #[test]
+    fn version_3_is_strict_about_its_sections() {
+        // A field's own range proof, an outcome byte other than 0/1, and a
+        // version 3 header without anything version 3 carries are refused.
+        let mut env = sample(3);
+        env.fields[1].body = FieldBody::Committed {
+            commitment: [5; 32],
+            proof: Some(vec![6; 10]),
+        };
+        assert!(matches!(
+            Envelope::decode(&env.encode()),
+            Err(DecodeError::Invalid { what, .. }) if what.contains("its own range proof")
+        ));
+        let env = sample(3);
+        let mut bytes = env.encode();
+        let outcomes = bytes.len() - 2 - 64 - 1 - 4 - 672 - 2;
+        assert_eq!(&bytes[outcomes - 2..outcomes + 2], &[0, 2, 1, 0]);
+        bytes[outcomes] = 2;
+        assert!(matches!(
+            Envelope::decode(&bytes),
+            Err(DecodeError::Invalid { what, .. }) if what.contains("not 0 or 1")
+        ));
+        let mut env = sample(3);
+        env.conditions.clear();
+        env.range_proofs.clear();
+        let mut bytes = env.signed_bytes();
+        bytes[4] = 3;
+        bytes.extend_from_slice(&[0, 0, 0]);
+        bytes.extend_from_slice(&[0, 64]);
+        bytes.extend_from_slice(&[0xee; 64]);
+        assert!(matches!(
+            Envelope::decode(&bytes),
+            Err(DecodeError::Invalid { what, .. }) if what.contains("version 3 without")
+        ));
     }
 
     #[test]

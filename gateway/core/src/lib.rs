@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod keys;
 mod open;
 pub mod predicates;
+pub mod ranges;
 mod seal;
 pub mod suite;
 mod trust;

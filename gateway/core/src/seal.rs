@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use veilgate_circuits::{Opening, RangeStatement};
+use veilgate_circuits::range::AggregateRange;
+use veilgate_circuits::Opening;
 use veilgate_policies::{Disclosure, FieldType, Plan, Record, RecordError, Role, Value};
 
 use veilgate_circuits::merkle::to_bytes;
@@ -12,6 +13,7 @@ use crate::bind;
 use crate::envelope::{Envelope, FieldBody, FieldCiphertext, PolicyRef, Recipient, SealedField};
 use crate::keys::{InstitutionSecrets, LedgerDirectory, PseudonymKey};
 use crate::predicates::{self, Bn254Opening, ProveError};
+use crate::ranges;
 use crate::suite::{DynRng, RngCoreCrypto, SuiteId};
 use crate::trust::Trust;
 
@@ -47,7 +49,7 @@ pub enum SealError {
     EmptyRole { role: String, ledger: String },
     #[error("member `{0}` has no usable public key in the directory")]
     MemberKey(String),
-    #[error("range proof for field `{0}` could not be made")]
+    #[error("the range proof of {0} could not be made")]
     Proof(String),
     /// The record does not satisfy a predicate of its policy (as written there).
     #[error("the record does not satisfy `{0}`, which its policy requires")]
@@ -133,7 +135,8 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     let suite = suite_id.suite();
     let submitter = req.submitter.id.as_str();
     let parties = admitted_parties(req)?;
-    let field_recipients = field_recipients(req, &parties)?;
+    let met = plan.conditions_met(req.record);
+    let field_recipients = field_recipients(req, &parties, &met)?;
     let all: BTreeSet<String> = field_recipients.iter().flatten().cloned().collect();
     let id = bind::envelope_id(suite, ledger, submitter, req.idempotency_key);
     let (recipients, data_keys) = wrap_data_keys(req, suite, &id, &all, rng)?;
@@ -145,6 +148,7 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
         data_keys: &data_keys,
         bn254: predicates::bn254_fields(plan),
         bn254_openings: BTreeMap::new(),
+        pedersen_openings: BTreeMap::new(),
     };
     let mut fields = Vec::with_capacity(plan.fields.len());
     for (i, ((f, value), to)) in plan
@@ -159,6 +163,7 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
         }
     }
     let predicate_proofs = prove_predicates(req, &sealer.bn254_openings, rng)?;
+    let range_proofs = prove_ranges(req, &id, &met, &sealer.pedersen_openings, rng)?;
     let mut env = Envelope {
         suite: suite_id,
         ledger: ledger.to_owned(),
@@ -174,6 +179,8 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
         recipients,
         fields,
         predicates: predicate_proofs,
+        conditions: met,
+        range_proofs,
         signature: Vec::new(),
     };
     sign_envelope(&mut env, req.submitter);
@@ -241,10 +248,12 @@ fn admitted_parties<'r>(req: &'r SealRequest<'_>) -> Result<BTreeMap<&'r str, &'
     Ok(parties)
 }
 
-/// The institutions each field goes to, in the plan's field order.
+/// The institutions each field goes to, in the plan's field order: its
+/// disclosure's roles and those of the conditions the record meets (`met`).
 fn field_recipients(
     req: &SealRequest<'_>,
     parties: &BTreeMap<&str, &str>,
+    met: &[bool],
 ) -> Result<Vec<BTreeSet<String>>, SealError> {
     let ledger = req.trust.directory.ledger.as_str();
     req.plan
@@ -252,7 +261,7 @@ fn field_recipients(
         .iter()
         .map(|f| {
             resolve_roles(
-                f.disclosure.recipients(),
+                &req.plan.recipients_with(f, met),
                 |n| parties.get(n).copied(),
                 &req.trust.directory,
                 req.timestamp_ms,
@@ -312,6 +321,8 @@ struct FieldSealer<'a, 'r> {
     data_keys: &'a [DataKey],
     bn254: BTreeSet<&'a str>,
     bn254_openings: BTreeMap<String, Bn254Opening>,
+    /// Pedersen openings by field, for the envelope's range proofs.
+    pedersen_openings: BTreeMap<String, Opening>,
 }
 
 type Plaintext = Option<zeroize::Zeroizing<Vec<u8>>>;
@@ -386,18 +397,17 @@ impl FieldSealer<'_, '_> {
                 self.bn254_openings.insert(f.name.clone(), opening);
                 (FieldBody::Bn254Committed(commitment), plaintext)
             }
-            Disclosure::Commit { range, .. } => self.pedersen(f, value, *range, rng)?,
+            Disclosure::Commit { .. } => self.pedersen(f, value, rng)?,
             _ => return Err(SealError::Internal("a disclosure this build does not seal")),
         }))
     }
 
-    /// A Pedersen commitment, with a range proof bound to the field when the
-    /// policy asks for one.
+    /// A Pedersen commitment; its range, if it has one, is proven with the
+    /// envelope's others once every field is sealed.
     fn pedersen(
-        &self,
+        &mut self,
         f: &veilgate_policies::FieldPlan,
         value: &Value,
-        range: Option<(i64, i64)>,
         rng: &mut dyn RngCoreCrypto,
     ) -> Result<(FieldBody, Plaintext), SealError> {
         let x = value.committed_integer().ok_or_else(|| RecordError {
@@ -405,28 +415,13 @@ impl FieldSealer<'_, '_> {
             rule: "must be an integer or amount to be committed".into(),
         })?;
         let opening = Opening::random(x, &mut DynRng(rng));
-        let proof = match range {
-            Some((lo, hi)) => {
-                let ctx = bind::proof_context(&self.req.trust.directory.ledger, &self.id, &f.name);
-                let st = RangeStatement {
-                    lo,
-                    hi,
-                    context: &ctx,
-                };
-                let proof = st
-                    .prove(&opening, &mut DynRng(rng))
-                    .map_err(|_| SealError::Proof(f.name.clone()))?;
-                Some(proof.0)
-            }
-            None => None,
+        let body = FieldBody::Committed {
+            commitment: opening.commit().0,
+            proof: None,
         };
-        Ok((
-            FieldBody::Committed {
-                commitment: opening.commit().0,
-                proof,
-            },
-            Some(zeroize::Zeroizing::new(opening.to_bytes().to_vec())),
-        ))
+        let plaintext = Some(zeroize::Zeroizing::new(opening.to_bytes().to_vec()));
+        self.pedersen_openings.insert(f.name.clone(), opening);
+        Ok((body, plaintext))
     }
 
     /// The field's plaintext under recipient `inst`'s data key, bound by AAD
@@ -462,6 +457,40 @@ impl FieldSealer<'_, '_> {
     }
 }
 
+/// The aggregated range proofs of the envelope's range facts (its policy
+/// ranges cut by its condition outcomes), eight fields per proof.
+fn prove_ranges(
+    req: &SealRequest<'_>,
+    id: &[u8; 16],
+    met: &[bool],
+    openings: &BTreeMap<String, Opening>,
+    rng: &mut dyn RngCoreCrypto,
+) -> Result<Vec<Vec<u8>>, SealError> {
+    let facts = ranges::facts(req.plan, met).map_err(|field| RecordError {
+        field,
+        rule: "must lie in its policy range on the side of each condition it meets".into(),
+    })?;
+    let mut proofs = Vec::with_capacity(ranges::proof_count(facts.len()));
+    for (k, group) in ranges::groups(&facts).enumerate() {
+        let (intervals, names) = ranges::statement(group);
+        let index = u8::try_from(k).map_err(|_| SealError::Internal("over 255 range proofs"))?;
+        let context = bind::aggregate_context(&req.trust.directory.ledger, id, index, &names);
+        let group_openings = names
+            .iter()
+            .map(|n| openings.get(*n).cloned())
+            .collect::<Option<Vec<_>>>()
+            .ok_or(SealError::Internal("a range fact without its opening"))?;
+        let proof = AggregateRange {
+            ranges: &intervals,
+            context: &context,
+        }
+        .prove(&group_openings, &mut DynRng(rng))
+        .map_err(|_| SealError::Proof(format!("`{}`", names.join("`, `"))))?;
+        proofs.push(proof.0);
+    }
+    Ok(proofs)
+}
+
 /// A Groth16 proof of every predicate of the plan, under the trust's keys.
 fn prove_predicates(
     req: &SealRequest<'_>,
@@ -488,7 +517,7 @@ fn prove_predicates(
 
 /// What this build cannot yet seal or verify in a plan, if anything: set
 /// membership predicates (no set roots on ledgers yet), sums of more terms
-/// than the circuit takes, and conditional recipients.
+/// than the circuit takes, and conditions on fields committed on BN254.
 pub fn unsupported(plan: &Plan) -> Option<String> {
     if let Some(why) = plan
         .predicates
@@ -497,13 +526,17 @@ pub fn unsupported(plan: &Plan) -> Option<String> {
     {
         return Some(why);
     }
-    if let Some(c) = plan.conditions.first() {
+    let bn254 = predicates::bn254_fields(plan);
+    if let Some(c) = plan
+        .conditions
+        .iter()
+        .find(|c| bn254.contains(c.field.as_str()))
+    {
         return Some(format!(
-            "conditional recipients (`when {} ...`) are not sealed by this build yet",
+            "a condition on `{}`, which a predicate also proves facts about, needs a Groth16 proof of its outcome, which this build does not make yet",
             c.field
         ));
     }
-    let bn254 = predicates::bn254_fields(plan);
     if let Some(f) = plan.fields.iter().find(|f| {
         matches!(f.disclosure, Disclosure::Commit { .. })
             && f.ty.scale().is_none()

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use veilgate_circuits::range::AggregateRange;
 use veilgate_circuits::{Commitment, RangeProof, RangeStatement};
 use veilgate_policies::{Disclosure, FieldType, Generalization, Plan, Value};
 
@@ -12,6 +13,7 @@ use crate::bind;
 use crate::envelope::{DecodeError, Envelope, FieldBody};
 use crate::keys::LedgerDirectory;
 use crate::predicates;
+use crate::ranges;
 use crate::seal::resolve_roles;
 use crate::suite::{DynRng, RngCoreCrypto};
 use crate::trust::Trust;
@@ -254,33 +256,57 @@ impl Checked {
     }
 }
 
-/// One bulletproofs range proof to check, bound to its field.
+/// One bulletproofs range proof to check: a format 1/2 field's own proof,
+/// or a format 3 aggregate over several fields.
 struct RangeCheck {
-    field: String,
-    lo: i64,
-    hi: i64,
+    /// The fields it covers, in order.
+    fields: Vec<String>,
+    ranges: Vec<(i64, i64)>,
+    commitments: Vec<Commitment>,
     context: Vec<u8>,
-    commitment: Commitment,
     proof: RangeProof,
+    aggregate: bool,
 }
 
 impl RangeCheck {
-    fn statement(&self) -> RangeStatement<'_> {
-        RangeStatement {
-            lo: self.lo,
-            hi: self.hi,
+    fn rejection(&self) -> Rejection {
+        Rejection::ProofFailed(self.fields.join(", "))
+    }
+    fn aggregate(&self) -> AggregateRange<'_> {
+        AggregateRange {
+            ranges: &self.ranges,
             context: &self.context,
         }
     }
+    /// A field's own proof: one range, one commitment.
+    fn single(&self) -> Option<(RangeStatement<'_>, &Commitment)> {
+        match (self.ranges.as_slice(), self.commitments.as_slice()) {
+            ([(lo, hi)], [c]) if !self.aggregate => Some((
+                RangeStatement {
+                    lo: *lo,
+                    hi: *hi,
+                    context: &self.context,
+                },
+                c,
+            )),
+            _ => None,
+        }
+    }
     fn verify(&self, rng: &mut dyn RngCoreCrypto) -> Result<(), Rejection> {
-        self.statement()
-            .verify(&self.commitment, &self.proof, &mut DynRng(rng))
-            .map_err(|_| Rejection::ProofFailed(self.field.clone()))
+        let verdict = match self.single() {
+            Some((st, c)) => st.verify(c, &self.proof, &mut DynRng(rng)),
+            None => self
+                .aggregate()
+                .verify(&self.commitments, &self.proof, &mut DynRng(rng)),
+        };
+        verdict.map_err(|_| self.rejection())
     }
     fn instance(&self) -> Result<veilgate_circuits::range::batch::Instance<'_>, Rejection> {
-        self.statement()
-            .instance(&self.commitment, &self.proof)
-            .map_err(|_| Rejection::ProofFailed(self.field.clone()))
+        let instance = match self.single() {
+            Some((st, c)) => st.instance(c, &self.proof),
+            None => self.aggregate().instance(&self.commitments, &self.proof),
+        };
+        instance.map_err(|_| self.rejection())
     }
 }
 
@@ -404,11 +430,14 @@ fn check_shape(
             });
         }
     }
+    let met = outcomes(env, plan, &expected)?;
     let shape_check = Shape {
         env,
+        plan,
         directory,
         parties,
         bn254: predicates::bn254_fields(plan),
+        met,
     };
     let mut ranges = Vec::new();
     let mut used = BTreeSet::new();
@@ -419,7 +448,105 @@ fn check_shape(
         used.extend(shape_check.ciphertexts(f, sealed)?);
     }
     check_recipients(env, &used)?;
+    if env.format_version() >= 3 {
+        ranges.extend(aggregate_checks(env, plan, &shape_check.met)?);
+    }
     Ok(ranges)
+}
+
+/// The condition outcomes the envelope states, one per condition of the
+/// policy. An outcome on a public field must be what its value gives; one on
+/// a committed field is proven by the range section. Formats 1 and 2 have no
+/// outcomes, so they cannot carry a policy with conditions.
+fn outcomes(
+    env: &Envelope,
+    plan: &Plan,
+    expected: &[&veilgate_policies::FieldPlan],
+) -> Result<Vec<bool>, Rejection> {
+    let version = env.format_version();
+    if version < 3 && !plan.conditions.is_empty() {
+        return Err(shape(format!(
+            "the policy has conditions; a format {version} envelope cannot state their outcomes"
+        )));
+    }
+    if env.conditions.len() != plan.conditions.len() {
+        return Err(shape(format!(
+            "{} condition outcomes, the policy has {} conditions",
+            env.conditions.len(),
+            plan.conditions.len()
+        )));
+    }
+    for (c, met) in plan.conditions.iter().zip(&env.conditions) {
+        let public = expected
+            .iter()
+            .zip(&env.fields)
+            .find(|(f, _)| f.name == c.field && f.disclosure == Disclosure::Public);
+        if let Some((f, sealed)) = public {
+            let value = match &sealed.body {
+                FieldBody::Public(bytes) => Value::decode(&f.ty, bytes),
+                _ => None,
+            };
+            if value
+                .and_then(|v| v.committed_integer())
+                .map(|x| c.holds(x))
+                != Some(*met)
+            {
+                return Err(shape(format!(
+                    "the outcome stated for the condition on `{}` is not what its public value gives",
+                    c.field
+                )));
+            }
+        }
+    }
+    Ok(env.conditions.clone())
+}
+
+/// Format 3: the range section's proofs, one per eight range facts, each
+/// bound to the facts the plan and the stated outcomes give.
+fn aggregate_checks(
+    env: &Envelope,
+    plan: &Plan,
+    met: &[bool],
+) -> Result<Vec<RangeCheck>, Rejection> {
+    let facts = ranges::facts(plan, met).map_err(|field| {
+        shape(format!(
+            "the condition outcomes leave no value of field `{field}` inside its range"
+        ))
+    })?;
+    let want = ranges::proof_count(facts.len());
+    if env.range_proofs.len() != want {
+        return Err(shape(format!(
+            "{} range proofs, the policy's ranges and conditions need {want}",
+            env.range_proofs.len()
+        )));
+    }
+    let commitment = |name: &str| {
+        env.fields.iter().find_map(|f| match &f.body {
+            FieldBody::Committed { commitment, .. } if f.name == name => {
+                Some(Commitment(*commitment))
+            }
+            _ => None,
+        })
+    };
+    let mut checks = Vec::with_capacity(want);
+    for (k, (group, proof)) in ranges::groups(&facts).zip(&env.range_proofs).enumerate() {
+        let (intervals, names) = ranges::statement(group);
+        let commitments = names
+            .iter()
+            .map(|n| commitment(n))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| shape("a range fact names a field without a commitment"))?;
+        let index = u8::try_from(k).map_err(|_| shape("more than 255 range proofs"))?;
+        checks.push(RangeCheck {
+            context: bind::aggregate_context(&env.ledger, &env.id, index, &names),
+            fields: names.into_iter().map(str::to_owned).collect(),
+            ranges: intervals,
+            commitments,
+            proof: RangeProof(proof.clone()),
+            aggregate: true,
+        });
+    }
+    Ok(checks)
 }
 
 /// Public party values by field name, needed to resolve party roles to
@@ -442,9 +569,12 @@ fn public_parties<'p>(
 /// Checks each field of an envelope against its line in the plan.
 struct Shape<'a> {
     env: &'a Envelope,
+    plan: &'a Plan,
     directory: &'a LedgerDirectory,
     parties: BTreeMap<&'a str, String>,
     bn254: BTreeSet<&'a str>,
+    /// The condition outcomes the envelope states (checked by [`outcomes`]).
+    met: Vec<bool>,
 }
 
 impl Shape<'_> {
@@ -532,8 +662,9 @@ impl Shape<'_> {
         Ok(())
     }
 
-    /// A Pedersen commitment carries a range proof exactly when its policy
-    /// states a range.
+    /// In formats 1 and 2 a Pedersen commitment carries a range proof
+    /// exactly when its policy states a range; format 3 carries none in the
+    /// field (its decoder refuses one) and proves ranges in its range section.
     fn committed(
         &self,
         f: &veilgate_policies::FieldPlan,
@@ -542,17 +673,17 @@ impl Shape<'_> {
     ) -> Result<Option<RangeCheck>, Rejection> {
         let name = &f.name;
         let range = match &f.disclosure {
-            Disclosure::Commit { range, .. } => *range,
+            Disclosure::Commit { range, .. } if self.env.format_version() < 3 => *range,
             _ => None,
         };
         match (range, proof) {
             (Some((lo, hi)), Some(p)) => Ok(Some(RangeCheck {
-                field: name.clone(),
-                lo,
-                hi,
+                fields: vec![name.clone()],
+                ranges: vec![(lo, hi)],
                 context: bind::proof_context(&self.env.ledger, &self.env.id, name),
-                commitment: Commitment(*commitment),
+                commitments: vec![Commitment(*commitment)],
                 proof: RangeProof(p.clone()),
+                aggregate: false,
             })),
             (None, None) => Ok(None),
             (Some(_), None) => Err(shape(format!(
@@ -573,7 +704,7 @@ impl Shape<'_> {
     ) -> Result<BTreeSet<String>, Rejection> {
         let name = &f.name;
         let want = resolve_roles(
-            f.disclosure.recipients(),
+            &self.plan.recipients_with(f, &self.met),
             |n| self.parties.get(n).map(String::as_str),
             self.directory,
             self.env.timestamp_ms,

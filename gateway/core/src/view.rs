@@ -90,6 +90,8 @@ pub fn envelope_json(env: &Envelope) -> Json {
             "key_id": hex::encode(p.key_id),
             "proofs": p.proofs.iter().map(|b| b64(b)).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "conditions": env.conditions,
+        "range_proofs": env.range_proofs.iter().map(|b| b64(b)).collect::<Vec<_>>(),
         "signature": hex::encode(&env.signature),
     })
 }

@@ -76,7 +76,10 @@ fn fixture(seed: u64) -> Fixture {
         ledger: LEDGER.into(),
         suite: "standard".into(),
         members: secrets.values().map(|s| s.public()).collect(),
-        roles: BTreeMap::from([("regulator".to_owned(), vec!["regulator".to_owned()])]),
+        roles: BTreeMap::from([
+            ("regulator".to_owned(), vec!["regulator".to_owned()]),
+            ("aml_monitor".to_owned(), vec!["bank-c".to_owned()]),
+        ]),
         sees_all: Vec::new(),
     };
     Fixture {
@@ -284,17 +287,15 @@ fn a_malicious_submitter_cannot_bend_the_shape_or_proofs() {
     };
     assert_eq!(code(&|_| {}), "accepted");
     let amount = 4; // index among disclosed fields
-    assert_eq!(
-        code(
-            &|e| if let FieldBody::Committed { proof, .. } = &mut e.fields[amount].body {
-                *proof = None
-            }
-        ),
-        "shape"
-    );
+                    // The range section emptied (the envelope then reads as format 1, whose
+                    // range field must carry its own proof).
+    assert_eq!(code(&|e| e.range_proofs.clear()), "shape");
     // Another envelope's commitment and proof (a different amount): bound to the other envelope.
     assert_eq!(
-        code(&|e| e.fields[amount].body = other.fields[amount].body.clone()),
+        code(&|e| {
+            e.fields[amount].body = other.fields[amount].body.clone();
+            e.range_proofs = other.range_proofs.clone();
+        }),
         "proof_failed"
     );
     // Commitment swapped, proof kept.
@@ -401,20 +402,43 @@ fn seal_refuses_another_members_name_and_a_withheld_field() {
     verify(&env.encode(), &policies, &fx.directory, &mut rng).unwrap();
 }
 
-/// Known-answer vector: fixed seeds give the bytes in `vectors/envelope-v1.json`;
+/// Known-answer vector: fixed seeds gave the bytes in `vectors/envelope-v1.json`;
 /// those bytes verify and open to the recorded views. Every SDK checks the same file.
+///
+/// Seal now proves ranges in format 3, so it no longer makes this format-1
+/// envelope (a range proof inside the field); peers still verify and open
+/// the stored bytes, as they must for every envelope already on a ledger.
 #[test]
 fn known_answer_envelope() {
+    stored_vector(&frozen("envelope-v1.policy"), "envelope-v1.json");
+}
+
+/// Format version 3: two amounts' ranges in one aggregated bulletproof, and
+/// two conditions: one on a committed amount (met, so the AML monitor gets
+/// the amount and the account; the proof shows the amount is at or above
+/// the threshold) and one on a public count (not met).
+#[test]
+fn known_answer_envelope_v3() {
     let mut fx = fixture(2026);
-    fx.plan = frozen("envelope-v1.policy");
-    let mut rng = ChaCha20Rng::seed_from_u64(2027);
-    let env = seal_sample(&fx, &sample(), "kat-0001", &mut rng);
+    fx.plan = frozen("envelope-v3.policy");
+    let record = serde_json::json!({
+        "reporting_bank": "bank-a",
+        "counterparty_bank": "bank-b",
+        "amount": "875000.00",
+        "fee": "25.00",
+        "transfers": 3,
+        "customer_account": "6217000010098765432",
+    });
+    let env = try_seal(&fx, &fx.plan, &record, "kat-v3-0001").unwrap();
+    assert_eq!(env.encode()[4], 3);
+    assert_eq!(env.conditions, vec![true, false]);
+    assert_eq!(env.range_proofs.len(), 1);
     known_answer(
         &fx,
         &env,
-        "envelope-v1.json",
-        "gateway/core/tests/vectors/envelope-v1.policy",
-        "Veilgate envelope format v1 known-answer vector: the interbank-payment template's sample record sealed by bank-a. Verify `envelope_hex` with `directory` and the policy of hash `policy_hash`; open it with each secret; compare to `views` (bank-c is not a recipient).",
+        "envelope-v3.json",
+        "gateway/core/tests/vectors/envelope-v3.policy",
+        "Veilgate envelope format v3 known-answer vector: a large-value report sealed by bank-a. `amount` and `fee` are Pedersen-committed and proven in one aggregated bulletproof: amount in [5000000, 10000000000000] (its policy range cut by the met condition `amount >= 50000.00`), fee in [0, 1000000]. Condition outcomes [met, not met]; the AML monitor (bank-c) receives amount and customer_account. Verify `envelope_hex` with `directory` and the policy of hash `policy_hash`; open it with each secret; compare to `views`.",
     );
 }
 
@@ -482,13 +506,21 @@ fn known_answer(fx: &Fixture, env: &Envelope, file: &str, policy_file: &str, des
         hex::encode(&bytes),
         "sealing the fixed inputs no longer gives the recorded bytes"
     );
-    // The stored bytes, decoded with the stored keys only, open to the stored views.
+    stored_vector(&fx.plan, file);
+}
+
+/// The stored bytes, decoded with the stored keys only, open to the stored views.
+fn stored_vector(plan: &Plan, file: &str) {
+    let path = format!("{}/tests/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+    let kat: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(kat["policy_hash"], hex::encode(plan.hash()));
     let stored = hex::decode(kat["envelope_hex"].as_str().unwrap()).unwrap();
     let dir = Directory::from_json(&kat["directory"].to_string()).unwrap();
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let verified = verify(
         &stored,
-        &PolicySet::new([fx.plan.clone()]),
+        &PolicySet::new([plan.clone()]),
         &dir.ledgers[0],
         &mut rng,
     )
@@ -636,10 +668,7 @@ fn every_template_seals_verifies_and_opens_or_says_why_not() {
         let (plan, sample) = template(name);
         match veilgate_core::unsupported(&plan) {
             Some(why) => {
-                assert!(
-                    why.contains("Merkle root") || why.contains("when"),
-                    "{name}: {why}"
-                );
+                assert!(why.contains("Merkle root"), "{name}: {why}");
                 let err = try_seal(&fx, &plan, &sample, "k").unwrap_err();
                 assert!(
                     matches!(err, veilgate_core::SealError::Unsupported(_)),
@@ -649,7 +678,14 @@ fn every_template_seals_verifies_and_opens_or_says_why_not() {
             None => {
                 let env = try_seal(&fx, &plan, &sample, "k").unwrap();
                 assert_eq!(env.predicates.len(), plan.predicates.len(), "{name}");
-                let want_version = if plan.predicates.is_empty() { 1 } else { 2 };
+                let ranges = veilgate_core::ranges::facts(&plan, &env.conditions).unwrap();
+                let want_version = if !ranges.is_empty() || !plan.conditions.is_empty() {
+                    3
+                } else if !plan.predicates.is_empty() {
+                    2
+                } else {
+                    1
+                };
                 assert_eq!(env.encode()[4], want_version, "{name}");
                 check(&fx, &plan, &env).unwrap_or_else(|e| panic!("{name}: {e}"));
             }
@@ -867,17 +903,11 @@ fn batch_verification_agrees_with_one_by_one() {
         let mut bent = envs.clone();
         for (victim, donor) in [(1usize, 0usize), (4, 3)] {
             if bent[victim].predicates.is_empty() {
-                let k = bent[victim]
-                    .fields
-                    .iter()
-                    .position(|f| matches!(f.body, FieldBody::Committed { proof: Some(_), .. }))
-                    .expect("a range proof");
-                let FieldBody::Committed { proof, .. } = envs[donor].fields[k].body.clone() else {
-                    unreachable!()
-                };
-                if let FieldBody::Committed { proof: p, .. } = &mut bent[victim].fields[k].body {
-                    *p = proof;
-                }
+                assert!(
+                    !envs[donor].range_proofs.is_empty(),
+                    "{name}: a range proof"
+                );
+                bent[victim].range_proofs = envs[donor].range_proofs.clone();
             } else {
                 bent[victim].predicates = envs[donor].predicates.clone();
             }
@@ -1136,4 +1166,155 @@ fn a_policy_pins_the_key_of_its_circuit() {
         e.contains("sum2x64-v1") && e.contains("none of its predicates"),
         "{e}"
     );
+}
+
+/// Conditional recipients are proven: the envelope states each condition's
+/// outcome and the range section proves the committed amount on that side
+/// of the threshold. A member who re-signs a large report without the AML
+/// monitor's copies, or a small one with them, is rejected whichever
+/// outcome it states.
+#[test]
+fn condition_outcomes_are_proven_and_recipients_must_match_them() {
+    let fx = fixture(12);
+    let (plan, large) = template("large-value-report.policy");
+    let mut small = large.clone();
+    small["amount"] = "49999.99".into();
+    let big = try_seal(&fx, &plan, &large, "lvr-1").unwrap();
+    let little = try_seal(&fx, &plan, &small, "lvr-2").unwrap();
+    assert_eq!(
+        (big.conditions.clone(), little.conditions.clone()),
+        (vec![true], vec![false])
+    );
+    check(&fx, &plan, &big).unwrap();
+    check(&fx, &plan, &little).unwrap();
+    let aml = "bank-c";
+    let has = |e: &Envelope| e.recipients.iter().any(|r| r.institution == aml);
+    assert!(has(&big) && !has(&little));
+
+    // Re-sign as the submitter (bank-b files the sample) and verify.
+    let verdict = |mut e: Envelope| -> String {
+        sign_envelope(&mut e, &fx.secrets["bank-b"]);
+        match check(&fx, &plan, &e) {
+            Ok(()) => "accepted".into(),
+            Err(r) => format!("{}: {r}", r.code()),
+        }
+    };
+    // Large value, the AML monitor's ciphertexts and wrapped key removed.
+    let stripped = without_recipient(&big, aml);
+    assert!(verdict(stripped.clone()).starts_with("shape"));
+    // ... and the outcome claimed not met: the proof shows it is met.
+    let mut lie = stripped;
+    lie.conditions = vec![false];
+    assert!(verdict(lie).starts_with("proof_failed"));
+
+    // Small value, the AML monitor's copies added (taken from the large one).
+    let padded = with_recipient_of(&little, &big, aml);
+    assert!(verdict(padded.clone()).starts_with("shape"));
+    let mut lie = padded;
+    lie.conditions = vec![true];
+    assert!(verdict(lie).starts_with("proof_failed"));
+
+    // A bare outcome flip, recipients untouched, is caught by the shape.
+    let mut flipped = big.clone();
+    flipped.conditions = vec![false];
+    assert!(verdict(flipped).starts_with("shape"));
+    // Outcomes missing entirely.
+    let mut none = big.clone();
+    none.conditions.clear();
+    assert!(verdict(none).starts_with("shape"));
+}
+
+/// `e` without institution `who`: its recipient entry and its ciphertexts
+/// gone, the other recipients' indices renumbered.
+fn without_recipient(e: &Envelope, who: &str) -> Envelope {
+    let mut out = e.clone();
+    let k = out
+        .recipients
+        .iter()
+        .position(|r| r.institution == who)
+        .unwrap() as u16;
+    out.recipients.remove(usize::from(k));
+    for f in &mut out.fields {
+        f.ciphertexts.retain(|c| c.recipient != k);
+        for c in &mut f.ciphertexts {
+            if c.recipient > k {
+                c.recipient -= 1;
+            }
+        }
+    }
+    out
+}
+
+/// `e` with `who`'s recipient entry and per-field ciphertexts copied from `donor`.
+fn with_recipient_of(e: &Envelope, donor: &Envelope, who: &str) -> Envelope {
+    let mut out = e.clone();
+    let d = donor
+        .recipients
+        .iter()
+        .position(|r| r.institution == who)
+        .unwrap();
+    let k = out
+        .recipients
+        .iter()
+        .position(|r| r.institution.as_str() > who)
+        .unwrap_or(out.recipients.len());
+    out.recipients.insert(k, donor.recipients[d].clone());
+    let k = k as u16;
+    for (f, df) in out.fields.iter_mut().zip(&donor.fields) {
+        for c in &mut f.ciphertexts {
+            if c.recipient >= k {
+                c.recipient += 1;
+            }
+        }
+        if let Some(c) = df
+            .ciphertexts
+            .iter()
+            .find(|c| usize::from(c.recipient) == d)
+        {
+            f.ciphertexts
+                .push(veilgate_core::envelope::FieldCiphertext {
+                    recipient: k,
+                    ciphertext: c.ciphertext.clone(),
+                });
+            f.ciphertexts.sort_by_key(|c| c.recipient);
+        }
+    }
+    out
+}
+
+/// A condition on a public field: its stated outcome must be what the value
+/// gives. Several range fields share one aggregated proof, which binds each
+/// field's commitment.
+#[test]
+fn public_outcomes_are_checked_and_one_proof_covers_several_fields() {
+    let mut fx = fixture(13);
+    fx.plan = frozen("envelope-v3.policy");
+    let record = serde_json::json!({
+        "reporting_bank": "bank-a", "counterparty_bank": "bank-b", "amount": "12.00",
+        "fee": "1.00", "transfers": 11, "customer_account": "6217000010098765432",
+    });
+    let env = try_seal(&fx, &fx.plan, &record, "pub-1").unwrap();
+    assert_eq!(env.conditions, vec![false, true]);
+    assert_eq!(env.range_proofs.len(), 1);
+    check(&fx, &fx.plan, &env).unwrap();
+    let verdict = |mut e: Envelope| -> String {
+        sign_envelope(&mut e, &fx.secrets["bank-a"]);
+        match check(&fx, &fx.plan, &e) {
+            Ok(()) => "accepted".into(),
+            Err(r) => format!("{}: {r}", r.code()),
+        }
+    };
+    let mut e = env.clone();
+    e.conditions[1] = false;
+    let v = verdict(e);
+    assert!(v.contains("not what its public value gives"), "{v}");
+    // The fee's commitment swapped for the amount's: the aggregate fails.
+    let mut e = env.clone();
+    let amount = e.fields[2].body.clone();
+    e.fields[3].body = amount;
+    assert!(verdict(e).starts_with("proof_failed"));
+    // Two proofs where the facts need one.
+    let mut e = env.clone();
+    e.range_proofs.push(env.range_proofs[0].clone());
+    assert!(verdict(e).starts_with("shape"));
 }

@@ -171,7 +171,10 @@ fn gas_per_envelope_for_each_template() {
             ledger: plan.ledgers[0].clone(),
             suite: "standard".into(),
             members: secrets.values().map(|s| s.public()).collect(),
-            roles: BTreeMap::from([("regulator".to_owned(), vec!["regulator".to_owned()])]),
+            roles: BTreeMap::from([
+                ("regulator".to_owned(), vec!["regulator".to_owned()]),
+                ("aml_monitor".to_owned(), vec!["bank-c".to_owned()]),
+            ]),
             sees_all: Vec::new(),
         };
         // One ring for every seal: development keys are built once per circuit.
@@ -187,7 +190,7 @@ fn gas_per_envelope_for_each_template() {
                         plan: &plan,
                         record: &record,
                         trust: &trust,
-                        submitter: &secrets["bank-a"],
+                        submitter: &secrets[plan.submitter_in(&record).unwrap_or("bank-a")],
                         pseudonym_key: &pseudonym_key,
                         idempotency_key: &format!("{name}-{i}"),
                         timestamp_ms: 1_795_600_000_000,

@@ -105,7 +105,11 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
             ledger: DEV_LEDGER.into(),
             suite: "standard".into(),
             members,
-            roles: BTreeMap::from([("regulator".to_owned(), vec!["regulator".to_owned()])]),
+            roles: BTreeMap::from([
+                ("regulator".to_owned(), vec!["regulator".to_owned()]),
+                // The large-value report's AML monitoring unit.
+                ("aml_monitor".to_owned(), vec!["bank-c".to_owned()]),
+            ]),
             sees_all: Vec::new(),
         }],
     };

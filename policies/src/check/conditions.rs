@@ -93,10 +93,19 @@ fn threshold(w: &WhenAst, scope: &Scope<'_>, rules: &Rules<'_>) -> Result<i64, S
             .into())
         }
     };
-    if !matches!(
-        rules.of(&w.field.text)?,
-        Disclosure::Public | Disclosure::Commit { .. }
-    ) {
+    let rule = rules.of(&w.field.text)?;
+    if matches!(rule, Disclosure::Commit { .. }) && w.op == crate::plan::CmpOp::Eq {
+        return Err(err(
+            w.field.span,
+            format!(
+                "a condition on the committed field `{}` cannot use `==`",
+                w.field.text
+            ),
+        )
+        .with_help("peers see a range proof of the outcome: `==` met would reveal the value, and not met is two ranges; use `<`, `<=`, `>` or `>=`")
+        .into());
+    }
+    if !matches!(rule, Disclosure::Public | Disclosure::Commit { .. }) {
         return Err(err(
             w.field.span,
             format!(

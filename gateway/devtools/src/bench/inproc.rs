@@ -8,10 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use veilgate_circuits::{Opening, RangeStatement};
+use veilgate_circuits::range::AggregateRange;
+use veilgate_circuits::Opening;
 use veilgate_core::predicates::{self, Bn254Opening};
 use veilgate_core::{
-    bind, Envelope, FieldBody, InstitutionSecrets, PolicySet, PseudonymKey, SealRequest, Trust,
+    bind, ranges, Envelope, FieldBody, InstitutionSecrets, PolicySet, PseudonymKey, SealRequest,
+    Trust,
 };
 use veilgate_ledger::{EmbeddedLedger, Ledger};
 use veilgate_policies::{Disclosure, Plan, Record};
@@ -22,6 +24,8 @@ pub struct Fixture {
     pub plan: Plan,
     pub record_json: serde_json::Value,
     record: Record,
+    /// The institution that files the sample (its submitter field's, else bank-a).
+    pub submitter_id: String,
     /// The dev ledger's directory, this template's policy and the data
     /// directory's Groth16 keys.
     trust: Trust,
@@ -52,6 +56,7 @@ impl Fixture {
         let ledger = veilgate_testkit::material::DEV_LEDGER;
         let trust = veilgate_testkit::data::trust(data, ledger, PolicySet::new([plan.clone()]))?;
         let secrets = |id: &str| veilgate_testkit::data::secrets(data, id);
+        let submitter_id = plan.submitter_in(&record).unwrap_or("bank-a").to_owned();
         let key: [u8; 32] =
             hex::decode(read(&data.join("ledgers").join(ledger).join("pseudonym.key"))?.trim())
                 .ok()
@@ -61,9 +66,10 @@ impl Fixture {
             template: template.to_owned(),
             plan,
             record_json,
-            record,
             trust,
-            submitter: secrets("bank-a")?,
+            submitter: secrets(&submitter_id)?,
+            record,
+            submitter_id,
             recipient: secrets("regulator")?,
             pseudonym_key: PseudonymKey(zeroize::Zeroizing::new(key)),
         })
@@ -199,14 +205,15 @@ pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, Stri
         }),
     );
 
-    // Commitments and range proofs, field by field, with the field's range.
+    // Commitments field by field; then the envelope's aggregated range
+    // proofs over its facts (ranges cut by condition outcomes), as seal makes them.
     let bn254 = predicates::bn254_fields(&fx.plan);
     let mut pedersen = (0usize, 0.0f64);
-    let mut ranges = (0usize, 0.0f64);
     let mut poseidon = (0usize, 0.0f64);
     let mut openings = BTreeMap::new();
+    let mut pedersen_openings = BTreeMap::new();
     for (f, v) in fx.plan.fields.iter().zip(&fx.record.values) {
-        let Disclosure::Commit { range, .. } = &f.disclosure else {
+        let Disclosure::Commit { .. } = &f.disclosure else {
             continue;
         };
         if bn254.contains(f.name.as_str()) {
@@ -225,30 +232,37 @@ pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, Stri
         pedersen.1 += per_call(100, budget / 2, || {
             std::hint::black_box(Opening::random(x, &mut rng).commit());
         });
-        if let Some((lo, hi)) = range {
-            let ctx = bind::proof_context(ledger, &env.id, &f.name);
-            let st = RangeStatement {
-                lo: *lo,
-                hi: *hi,
-                context: &ctx,
-            };
-            let opening = Opening::random(x, &mut rng);
-            ranges.0 += 1;
-            ranges.1 += per_call(10, budget, || {
-                let _ = std::hint::black_box(st.prove(&opening, &mut rng));
-            });
-        }
+        pedersen_openings.insert(f.name.as_str(), Opening::random(x, &mut rng));
     }
     push(
         "Pedersen commitment",
         pedersen.0,
         pedersen.1 / pedersen.0.max(1) as f64,
     );
-    push(
-        "Bulletproofs [lo, hi] range proof",
-        ranges.0,
-        ranges.1 / ranges.0.max(1) as f64,
-    );
+    let facts = ranges::facts(&fx.plan, &env.conditions)
+        .map_err(|f| format!("{}: no range fact for `{f}`", fx.template))?;
+    for (k, group) in ranges::groups(&facts).enumerate() {
+        let (intervals, names) = ranges::statement(group);
+        let ctx = bind::aggregate_context(ledger, &env.id, k as u8, &names);
+        let group_openings: Vec<Opening> = names
+            .iter()
+            .filter_map(|n| pedersen_openings.get(n).cloned())
+            .collect();
+        let st = AggregateRange {
+            ranges: &intervals,
+            context: &ctx,
+        };
+        push(
+            &format!(
+                "Bulletproofs range proof, {} field(s) aggregated",
+                names.len()
+            ),
+            1,
+            per_call(10, budget, || {
+                let _ = std::hint::black_box(st.prove(&group_openings, &mut rng));
+            }),
+        );
+    }
     push(
         "Poseidon commitment (BN254)",
         poseidon.0,

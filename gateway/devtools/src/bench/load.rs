@@ -82,7 +82,7 @@ pub struct Job {
 }
 
 impl Job {
-    /// Submissions of `fx`'s sample record as bank-a to the gateway at
+    /// Submissions of `fx`'s sample record, as the institution that files it, to the gateway at
     /// `base`, keys `prefix-N`.
     pub fn new(
         data: &Path,
@@ -92,7 +92,8 @@ impl Job {
         expect: u16,
     ) -> Result<Arc<Job>, String> {
         Ok(Arc::new(Job {
-            client: Client::from_data_dir(data, "bank-a", base).map_err(|e| e.to_string())?,
+            client: Client::from_data_dir(data, &fx.submitter_id, base)
+                .map_err(|e| e.to_string())?,
             ledger: veilgate_testkit::material::DEV_LEDGER.into(),
             policy: fx.plan.id.clone(),
             record: fx.record_json.clone(),
