@@ -87,3 +87,24 @@ pub const SAMPLES: &[(&str, &str)] = &[
         include_str!("../templates/cross-border-remittance.sample.json"),
     ),
 ];
+
+/// The development member lists of the templates' sets (`sets { ... }`), by
+/// set name: one member per line, `#` comments (`veilgate set build` reads
+/// them). Every name in them is fictional.
+pub const SET_LISTS: &[(&str, &str)] = &[
+    (
+        "eligible_nationalities",
+        include_str!("../templates/sets/eligible_nationalities.txt"),
+    ),
+    (
+        "sanctions_list",
+        include_str!("../templates/sets/sanctions_list.txt"),
+    ),
+];
+
+/// The ledger role that publishes each template set's roots in development
+/// directories.
+pub const SET_PUBLISHERS: &[(&str, &str)] = &[
+    ("eligible_nationalities", "kyc_authority"),
+    ("sanctions_list", "sanctions_authority"),
+];

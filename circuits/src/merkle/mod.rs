@@ -298,6 +298,36 @@ impl SortedSet {
         self.tree.depth()
     }
 
+    /// The path of member `x` (a leaf of the sorted tree), for a membership
+    /// proof against the same root. `Err(MerkleError::Index)` if `x` is not a
+    /// member (the sentinels are not members).
+    pub fn prove_member(&self, x: Fr) -> Result<MerklePath, MerkleError> {
+        if !in_set_domain(&x) {
+            return Err(MerkleError::Domain);
+        }
+        let leaves = self
+            .tree
+            .levels
+            .first()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let i = leaves.partition_point(|l| less(l, &x));
+        if leaves.get(i) != Some(&x) {
+            return Err(MerkleError::Index);
+        }
+        self.tree.path(i as u64)
+    }
+
+    /// Whether `x` is a member.
+    pub fn contains(&self, x: Fr) -> bool {
+        self.prove_member(x).is_ok()
+    }
+
+    /// How many members (sentinels not counted).
+    pub fn members(&self) -> u64 {
+        self.tree.len().saturating_sub(2)
+    }
+
     pub fn prove_absent(&self, x: Fr) -> Result<NonMembership, MerkleError> {
         if !in_set_domain(&x) {
             return Err(MerkleError::Domain);
@@ -357,6 +387,23 @@ pub fn to_bytes(x: &Fr) -> [u8; 32] {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sorted_set_proves_its_members_and_only_them() {
+        let names = ["ALICE", "BOB", "CAROL"];
+        let set =
+            SortedSet::new(4, names.iter().map(|n| set_member(n.as_bytes())).collect()).unwrap();
+        assert_eq!(set.members(), 3);
+        for n in names {
+            let x = set_member(n.as_bytes());
+            assert!(set.prove_member(x).unwrap().verify(set.root(), x));
+            assert_eq!(set.prove_absent(x), Err(MerkleError::Member));
+        }
+        let dave = set_member(b"DAVE");
+        assert_eq!(set.prove_member(dave), Err(MerkleError::Index));
+        assert!(set.prove_absent(dave).unwrap().verify(set.root(), dave));
+        assert_eq!(set.prove_member(Fr::zero()), Err(MerkleError::Domain));
+    }
 
     fn fr(n: u64) -> Fr {
         Fr::from(n)

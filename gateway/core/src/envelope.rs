@@ -77,10 +77,13 @@ pub struct FieldCiphertext {
 /// The proof(s) of one of the policy's predicates, in the plan's order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PredicateProof {
-    /// 1 compare, 2 linear sum, 3 date threshold.
+    /// 1 compare, 2 linear sum, 3 date threshold, 4 set membership, 5 set
+    /// non-membership (4 and 5 in format 3 only).
     pub circuit: u8,
     /// Id of the verifying key the proofs are under.
     pub key_id: [u8; 32],
+    /// Circuits 4 and 5: the version of the set whose root the proof is against.
+    pub set_version: Option<u32>,
     /// Groth16 proofs, 128 bytes each (two for `==`, else one).
     pub proofs: Vec<Vec<u8>>,
 }
@@ -138,8 +141,8 @@ pub enum DecodeError {
 }
 
 impl Envelope {
-    /// 3 when the envelope carries condition outcomes or aggregated range
-    /// proofs; else 2 when it carries Groth16 predicates or BN254
+    /// 3 when the envelope carries condition outcomes, aggregated range
+    /// proofs or set predicates; else 2 when it carries Groth16 predicates or BN254
     /// commitments; else 1. Each version is the least that can say what the
     /// envelope holds, so the bytes of an envelope are unique.
     pub fn format_version(&self) -> u8 {
@@ -147,7 +150,8 @@ impl Envelope {
             .fields
             .iter()
             .any(|f| matches!(f.body, FieldBody::Bn254Committed(_)));
-        if !self.conditions.is_empty() || !self.range_proofs.is_empty() {
+        let sets = self.predicates.iter().any(|p| p.set_version.is_some());
+        if !self.conditions.is_empty() || !self.range_proofs.is_empty() || sets {
             3
         } else if bn254 || !self.predicates.is_empty() {
             2
@@ -186,6 +190,9 @@ impl Envelope {
             for p in &self.predicates {
                 w.put_u8(p.circuit);
                 w.put(&p.key_id);
+                if let Some(v) = p.set_version {
+                    w.put_u32(v);
+                }
                 w.put_u8(u8::try_from(p.proofs.len()).unwrap_or(u8::MAX));
                 for proof in &p.proofs {
                     w.put_bytes_u16(proof);
@@ -247,7 +254,7 @@ impl Envelope {
             fields.push(read_field(&mut r, version, recipients.len())?);
         }
         let predicates = if version >= 2 {
-            read_predicates(&mut r)?
+            read_predicates(&mut r, version)?
         } else {
             Vec::new()
         };
@@ -279,7 +286,7 @@ impl Envelope {
         if env.format_version() != version {
             return Err(DecodeError::Invalid {
                 what: if version == 3 {
-                    "format version 3 without condition outcomes or range proofs"
+                    "format version 3 without condition outcomes, range proofs or set predicates"
                 } else {
                     "format version 2 without predicates or BN254 commitments"
                 },
@@ -393,20 +400,26 @@ fn read_body(r: &mut Reader<'_>, version: u8) -> Result<FieldBody, DecodeError> 
     })
 }
 
-/// The predicate section (format version 2).
-fn read_predicates(r: &mut Reader<'_>) -> Result<Vec<PredicateProof>, DecodeError> {
+/// The predicate section (format versions 2 and 3; set circuits in 3 only).
+fn read_predicates(r: &mut Reader<'_>, version: u8) -> Result<Vec<PredicateProof>, DecodeError> {
     let n = r.u16("predicate count")?;
     let mut predicates = Vec::new();
     for _ in 0..n {
         let at = r.offset();
         let circuit = r.u8("circuit")?;
-        if !(1..=3).contains(&circuit) {
+        let known = if version >= 3 { 1..=5 } else { 1..=3 };
+        if !known.contains(&circuit) {
             return Err(DecodeError::Invalid {
                 what: "unknown predicate circuit",
                 at,
             });
         }
         let key_id = r.array::<32>("key id")?;
+        let set_version = if circuit >= 4 {
+            Some(r.u32("set version")?)
+        } else {
+            None
+        };
         let count = r.u8("proof count")?;
         let mut proofs = Vec::with_capacity(usize::from(count));
         for _ in 0..count {
@@ -415,6 +428,7 @@ fn read_predicates(r: &mut Reader<'_>) -> Result<Vec<PredicateProof>, DecodeErro
         predicates.push(PredicateProof {
             circuit,
             key_id,
+            set_version,
             proofs,
         });
     }
@@ -608,6 +622,7 @@ mod tests {
                 vec![PredicateProof {
                     circuit: 1,
                     key_id: [1; 32],
+                    set_version: None,
                     proofs: vec![vec![2; 128]],
                 }]
             } else {

@@ -187,6 +187,18 @@ pub struct LedgerDirectory {
     /// or hides one from them (`require all fields to [...]` on the ledger).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sees_all: Vec<String>,
+    /// Sets published on this ledger by Merkle root, by name: the role whose
+    /// holders publish each (`docs/sets.md`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sets: BTreeMap<String, SetRule>,
+}
+
+/// Who publishes one set's roots.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRule {
+    /// A ledger role (in `roles`); its holders sign the set's root entries.
+    pub publisher: String,
 }
 
 impl LedgerDirectory {

@@ -13,6 +13,7 @@ mod open;
 pub mod predicates;
 pub mod ranges;
 mod seal;
+pub mod sets;
 pub mod suite;
 mod trust;
 mod verify;
@@ -21,7 +22,7 @@ pub mod view;
 pub use bind::envelope_id;
 pub use envelope::{DecodeError, Envelope, FieldBody, PredicateProof};
 pub use keys::{
-    Directory, InstitutionSecrets, KeyError, LedgerDirectory, MemberKeys, PseudonymKey,
+    Directory, InstitutionSecrets, KeyError, LedgerDirectory, MemberKeys, PseudonymKey, SetRule,
 };
 pub use open::{open, Access, OpenError, OpenedField};
 pub use seal::{

@@ -135,6 +135,16 @@ pub fn open(
                 };
                 (value, Access::CommitmentOpened)
             }
+            FieldBody::Bn254Committed(commitment)
+                if crate::predicates::set_fields(plan).contains(name.as_str()) =>
+            {
+                let opening = crate::predicates::SetOpening::from_bytes(&f.ty, &pt)
+                    .ok_or_else(|| OpenError::Value(name.clone()))?;
+                if veilgate_circuits::merkle::to_bytes(&opening.commitment()) != *commitment {
+                    return Err(OpenError::Commitment(name.clone()));
+                }
+                (opening.value, Access::CommitmentOpened)
+            }
             FieldBody::Bn254Committed(commitment) => {
                 let opening = crate::predicates::Bn254Opening::from_bytes(&pt)
                     .ok_or_else(|| OpenError::Value(name.clone()))?;

@@ -12,7 +12,7 @@ use veilgate_circuits::merkle::to_bytes;
 use crate::bind;
 use crate::envelope::{Envelope, FieldBody, FieldCiphertext, PolicyRef, Recipient, SealedField};
 use crate::keys::{InstitutionSecrets, LedgerDirectory, PseudonymKey};
-use crate::predicates::{self, Bn254Opening, ProveError};
+use crate::predicates::{self, Bn254Opening, ProveError, SetOpening};
 use crate::ranges;
 use crate::suite::{DynRng, RngCoreCrypto, SuiteId};
 use crate::trust::Trust;
@@ -56,6 +56,9 @@ pub enum SealError {
     PredicateFalse(String),
     #[error("the proof of a predicate could not be made: {0}")]
     PredicateProof(String),
+    /// A set predicate has no root in force, or no contents here to prove with.
+    #[error("{0}")]
+    SetRoot(String),
     /// The suite's AEAD refused to encrypt (it does not for valid keys).
     #[error("encryption failed")]
     Crypto,
@@ -147,7 +150,9 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
         all: &all,
         data_keys: &data_keys,
         bn254: predicates::bn254_fields(plan),
+        set_fields: predicates::set_fields(plan),
         bn254_openings: BTreeMap::new(),
+        set_openings: BTreeMap::new(),
         pedersen_openings: BTreeMap::new(),
     };
     let mut fields = Vec::with_capacity(plan.fields.len());
@@ -162,7 +167,8 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
             fields.push(sealed);
         }
     }
-    let predicate_proofs = prove_predicates(req, &sealer.bn254_openings, rng)?;
+    let predicate_proofs =
+        prove_predicates(req, &sealer.bn254_openings, &sealer.set_openings, rng)?;
     let range_proofs = prove_ranges(req, &id, &met, &sealer.pedersen_openings, rng)?;
     let mut env = Envelope {
         suite: suite_id,
@@ -320,7 +326,10 @@ struct FieldSealer<'a, 'r> {
     all: &'a BTreeSet<String>,
     data_keys: &'a [DataKey],
     bn254: BTreeSet<&'a str>,
+    /// Fields a set predicate names (committed to their set element).
+    set_fields: BTreeSet<&'a str>,
     bn254_openings: BTreeMap<String, Bn254Opening>,
+    set_openings: BTreeMap<String, SetOpening>,
     /// Pedersen openings by field, for the envelope's range proofs.
     pedersen_openings: BTreeMap<String, Opening>,
 }
@@ -380,6 +389,13 @@ impl FieldSealer<'_, '_> {
                 (FieldBody::Derived(shown.encode()), secret(value.encode()))
             }
             Disclosure::Encrypt { .. } => (FieldBody::Encrypted, secret(value.encode())),
+            Disclosure::Commit { .. } if self.set_fields.contains(f.name.as_str()) => {
+                let opening = SetOpening::random(value.clone(), rng);
+                let commitment = to_bytes(&opening.commitment());
+                let plaintext = secret(opening.to_bytes());
+                self.set_openings.insert(f.name.clone(), opening);
+                (FieldBody::Bn254Committed(commitment), plaintext)
+            }
             Disclosure::Commit { range, .. } if self.bn254.contains(f.name.as_str()) => {
                 if range.is_some() {
                     return Err(SealError::Unsupported(format!(
@@ -491,10 +507,12 @@ fn prove_ranges(
     Ok(proofs)
 }
 
-/// A Groth16 proof of every predicate of the plan, under the trust's keys.
+/// A Groth16 proof of every predicate of the plan, under the trust's keys,
+/// set predicates against the roots in force at the record's time.
 fn prove_predicates(
     req: &SealRequest<'_>,
     openings: &BTreeMap<String, Bn254Opening>,
+    set_openings: &BTreeMap<String, SetOpening>,
     rng: &mut dyn RngCoreCrypto,
 ) -> Result<Vec<crate::envelope::PredicateProof>, SealError> {
     let plan = req.plan;
@@ -507,17 +525,24 @@ fn prove_predicates(
             .position(|f| f.name == name && f.disclosure == Disclosure::Public)
             .and_then(|i| req.record.values.get(i).cloned())
     };
-    predicates::prove_all(plan, openings, &public_value, &req.trust.keys, rng).map_err(
-        |e| match e {
-            ProveError::False(what) => SealError::PredicateFalse(what),
-            ProveError::Internal(why) => SealError::PredicateProof(why),
-        },
-    )
+    let witness = predicates::prove::Witness {
+        openings,
+        set_openings,
+        public_value: &public_value,
+        sets: &req.trust.sets,
+        time_ms: req.timestamp_ms,
+    };
+    predicates::prove_all(plan, &witness, &req.trust.keys, rng).map_err(|e| match e {
+        ProveError::False(what) => SealError::PredicateFalse(what),
+        ProveError::Internal(why) => SealError::PredicateProof(why),
+        ProveError::Set(why) => SealError::SetRoot(why),
+    })
 }
 
-/// What this build cannot yet seal or verify in a plan, if anything: set
-/// membership predicates (no set roots on ledgers yet), sums of more terms
-/// than the circuit takes, and conditions on fields committed on BN254.
+/// What this build cannot yet seal or verify in a plan, if anything: sums of
+/// more terms than the circuit takes, conditions on fields committed on
+/// BN254, a set field another predicate also names, and set predicates
+/// checked on chain.
 pub fn unsupported(plan: &Plan) -> Option<String> {
     if let Some(why) = plan
         .predicates
@@ -525,6 +550,19 @@ pub fn unsupported(plan: &Plan) -> Option<String> {
         .find_map(predicates::unsupported_predicate)
     {
         return Some(why);
+    }
+    let set_fields = predicates::set_fields(plan);
+    if let Some(p) = plan.predicates.iter().find(|p| {
+        !matches!(p, veilgate_policies::Predicate::Member { .. })
+            && p.fields().iter().any(|f| set_fields.contains(f))
+    }) {
+        return Some(format!(
+            "predicate `{}` names a field a set predicate also names; its commitment is to the value's set element, so this build does not prove both",
+            p.describe()
+        ));
+    }
+    if plan.onchain && !set_fields.is_empty() {
+        return Some("`require proofs on chain` with a set predicate: the registry contract does not check set proofs yet".into());
     }
     let bn254 = predicates::bn254_fields(plan);
     if let Some(c) = plan

@@ -1,12 +1,14 @@
 //! What a party trusts on one ledger, built once at start and passed to
 //! [`crate::seal`] and [`crate::verify`]: the ledger's members and roles
-//! (the directory), the policies it accepts (by hash), and the Groth16 keys
-//! proofs are made and checked under. Nothing process-global stands in for
-//! any of them.
+//! (the directory), the policies it accepts (by hash), the Groth16 keys
+//! proofs are made and checked under, and the set roots it has admitted from
+//! the ledger (with the contents it seals against). Nothing process-global
+//! stands in for any of them.
 
 use std::sync::Arc;
 
 use crate::predicates::KeyRing;
+use crate::sets::SetBook;
 use crate::{LedgerDirectory, PolicySet};
 
 #[derive(Clone)]
@@ -14,6 +16,8 @@ pub struct Trust {
     pub directory: LedgerDirectory,
     pub policies: PolicySet,
     pub keys: Arc<KeyRing>,
+    /// Set roots admitted from the ledger, as of the entry being judged.
+    pub sets: SetBook,
 }
 
 impl Trust {
@@ -22,6 +26,13 @@ impl Trust {
             directory,
             policies,
             keys,
+            sets: SetBook::default(),
         }
+    }
+
+    /// This trust with `sets` as its set roots and contents.
+    pub fn with_sets(mut self, sets: SetBook) -> Trust {
+        self.sets = sets;
+        self
     }
 }

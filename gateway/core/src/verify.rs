@@ -74,6 +74,10 @@ pub enum Rejection {
     /// The ledger requires `role` to see every field; the policy withholds `field`.
     #[error("the ledger requires `{role}` to see every field; the policy withholds `{field}`")]
     Withheld { role: String, field: String },
+    /// A set predicate is proven against a set version that is unknown here
+    /// or was not in force at the envelope's time (a stale root).
+    #[error("{0}")]
+    SetRoot(String),
 }
 
 impl Rejection {
@@ -96,6 +100,7 @@ impl Rejection {
             Rejection::Unsupported(_) => "unsupported",
             Rejection::NotSubmitter { .. } => "not_submitter",
             Rejection::Withheld { .. } => "withheld",
+            Rejection::SetRoot(_) => "set_root",
         }
     }
 }
@@ -367,7 +372,7 @@ fn precheck(bytes: &[u8], trust: &Trust) -> Result<Checked, Rejection> {
     }
     let ranges = check_shape(&env, &plan, directory)?;
     let groth16 = if !plan.predicates.is_empty() || !env.predicates.is_empty() {
-        predicates::statements(&plan, &env, &trust.keys).map_err(|e| match e {
+        predicates::statements(&plan, &env, &trust.keys, &trust.sets).map_err(|e| match e {
             predicates::check::StatementError::UnknownKey { predicate, key_id } => {
                 Rejection::UnknownKey {
                     predicate,
@@ -383,6 +388,7 @@ fn precheck(bytes: &[u8], trust: &Trust) -> Result<Checked, Rejection> {
                 key_id: hex::encode(key_id),
                 pinned: hex::encode(pinned),
             },
+            predicates::check::StatementError::Set(why) => Rejection::SetRoot(why),
             other => Rejection::PredicateFailed(other.to_string()),
         })?
     } else {
@@ -437,6 +443,7 @@ fn check_shape(
         directory,
         parties,
         bn254: predicates::bn254_fields(plan),
+        set_fields: predicates::set_fields(plan),
         met,
     };
     let mut ranges = Vec::new();
@@ -573,6 +580,7 @@ struct Shape<'a> {
     directory: &'a LedgerDirectory,
     parties: BTreeMap<&'a str, String>,
     bn254: BTreeSet<&'a str>,
+    set_fields: BTreeSet<&'a str>,
     /// The condition outcomes the envelope states (checked by [`outcomes`]).
     met: Vec<bool>,
 }
@@ -730,9 +738,11 @@ impl Shape<'_> {
             )));
         }
         let tag = self.env.suite.suite().aead_tag_len();
-        // Commitment openings have a fixed size; other plaintexts do not.
+        // Commitment openings have a fixed size (but a set field's carries
+        // its value); other plaintexts do not.
         let pt_len = match &sealed.body {
-            FieldBody::Committed { .. } | FieldBody::Bn254Committed(_) => Some(40),
+            FieldBody::Committed { .. } => Some(40),
+            FieldBody::Bn254Committed(_) if !self.set_fields.contains(name.as_str()) => Some(40),
             _ => None,
         };
         for c in &sealed.ciphertexts {

@@ -11,10 +11,11 @@ use std::sync::{Arc, OnceLock};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use veilgate_core::predicates::KeyRing;
+use veilgate_core::sets::{SetBook, SetContents, SetError, SetRoot};
 use veilgate_core::{
     open, seal, sign_envelope, Access, Directory, Envelope, FieldBody, InstitutionSecrets,
-    LedgerDirectory, OpenError, PolicySet, PseudonymKey, Rejection, SealRequest, SuiteId, Trust,
-    VerifiedEnvelope,
+    LedgerDirectory, OpenError, PolicySet, PseudonymKey, Rejection, SealRequest, SetRule, SuiteId,
+    Trust, VerifiedEnvelope,
 };
 use veilgate_policies::{compile, Plan, TEMPLATES};
 
@@ -31,7 +32,57 @@ fn keys() -> Arc<KeyRing> {
 }
 
 fn trust(directory: &LedgerDirectory, policies: &PolicySet) -> Trust {
-    Trust::new(directory.clone(), policies.clone(), keys())
+    Trust::new(directory.clone(), policies.clone(), keys()).with_sets(dev_sets(directory))
+}
+
+/// The institution that publishes the fixture's set roots (deterministic, so
+/// every trust built from a fixture's directory holds the same roots).
+const SET_AUTHORITY: &str = "set-authority";
+/// When the fixture's set roots (version 1) take force.
+const SETS_FROM: u64 = TIMESTAMP - 60_000;
+
+fn set_authority() -> InstitutionSecrets {
+    InstitutionSecrets::generate(
+        SET_AUTHORITY,
+        SuiteId::Standard,
+        &mut ChaCha20Rng::seed_from_u64(99),
+    )
+}
+
+/// The template sets' development lists.
+fn dev_list(set: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(format!(
+        "{}/../../policies/templates/sets/{set}.txt",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    veilgate_core::sets::members_from_text(&text)
+}
+
+/// Version 1 of every set the directory names, from the development lists,
+/// published by the set authority, with its contents.
+fn dev_sets(directory: &LedgerDirectory) -> SetBook {
+    let mut book = SetBook::default();
+    for set in directory.sets.keys() {
+        publish(&mut book, directory, set, 1, &dev_list(set), SETS_FROM);
+    }
+    book
+}
+
+fn publish(
+    book: &mut SetBook,
+    directory: &LedgerDirectory,
+    set: &str,
+    version: u32,
+    members: &[String],
+    valid_from_ms: u64,
+) {
+    let contents = SetContents::build(&directory.ledger, set, version, members).unwrap();
+    let entry = SetRoot::sign(&contents, valid_from_ms, &set_authority());
+    // Through the bytes, as a peer reads the ledger.
+    book.admit(SetRoot::decode(&entry.encode()).unwrap(), directory)
+        .unwrap();
+    book.add_contents(contents).unwrap();
 }
 
 /// `veilgate_core::verify` as a peer trusting `directory` and `policies`.
@@ -75,12 +126,35 @@ fn fixture(seed: u64) -> Fixture {
     let directory = LedgerDirectory {
         ledger: LEDGER.into(),
         suite: "standard".into(),
-        members: secrets.values().map(|s| s.public()).collect(),
+        members: secrets
+            .values()
+            .map(|s| s.public())
+            .chain([set_authority().public()])
+            .collect(),
         roles: BTreeMap::from([
             ("regulator".to_owned(), vec!["regulator".to_owned()]),
             ("aml_monitor".to_owned(), vec!["bank-c".to_owned()]),
+            (
+                "sanctions_authority".to_owned(),
+                vec![SET_AUTHORITY.to_owned()],
+            ),
+            ("kyc_authority".to_owned(), vec![SET_AUTHORITY.to_owned()]),
         ]),
         sees_all: Vec::new(),
+        sets: BTreeMap::from([
+            (
+                "sanctions_list".to_owned(),
+                SetRule {
+                    publisher: "sanctions_authority".into(),
+                },
+            ),
+            (
+                "eligible_nationalities".to_owned(),
+                SetRule {
+                    publisher: "kyc_authority".into(),
+                },
+            ),
+        ]),
     };
     Fixture {
         plan,
@@ -662,33 +736,38 @@ fn check(fx: &Fixture, plan: &Plan, env: &Envelope) -> Result<(), Rejection> {
 }
 
 #[test]
-fn every_template_seals_verifies_and_opens_or_says_why_not() {
+fn every_template_seals_verifies_and_opens() {
     let fx = fixture(4);
     for (name, _) in TEMPLATES.iter() {
         let (plan, sample) = template(name);
-        match veilgate_core::unsupported(&plan) {
-            Some(why) => {
-                assert!(why.contains("Merkle root"), "{name}: {why}");
-                let err = try_seal(&fx, &plan, &sample, "k").unwrap_err();
-                assert!(
-                    matches!(err, veilgate_core::SealError::Unsupported(_)),
-                    "{name}: {err}"
-                );
-            }
-            None => {
-                let env = try_seal(&fx, &plan, &sample, "k").unwrap();
-                assert_eq!(env.predicates.len(), plan.predicates.len(), "{name}");
-                let ranges = veilgate_core::ranges::facts(&plan, &env.conditions).unwrap();
-                let want_version = if !ranges.is_empty() || !plan.conditions.is_empty() {
-                    3
-                } else if !plan.predicates.is_empty() {
-                    2
-                } else {
-                    1
-                };
-                assert_eq!(env.encode()[4], want_version, "{name}");
-                check(&fx, &plan, &env).unwrap_or_else(|e| panic!("{name}: {e}"));
-            }
+        assert_eq!(veilgate_core::unsupported(&plan), None, "{name}");
+        let env = try_seal(&fx, &plan, &sample, "k").unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(env.predicates.len(), plan.predicates.len(), "{name}");
+        let ranges = veilgate_core::ranges::facts(&plan, &env.conditions).unwrap();
+        let sets = !veilgate_core::predicates::set_fields(&plan).is_empty();
+        let want_version = if !ranges.is_empty() || !plan.conditions.is_empty() || sets {
+            3
+        } else if !plan.predicates.is_empty() {
+            2
+        } else {
+            1
+        };
+        assert_eq!(env.encode()[4], want_version, "{name}");
+        check(&fx, &plan, &env).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // Every recipient opens what the policy gives it.
+        let mut dir = fx.directory.clone();
+        dir.ledger = plan.ledgers[0].clone();
+        let v = verify(
+            &env.encode(),
+            &PolicySet::new([plan.clone()]),
+            &dir,
+            &mut ChaCha20Rng::seed_from_u64(3),
+        )
+        .unwrap();
+        for r in &env.recipients {
+            let opened = open(&v, &fx.secrets[r.institution.as_str()], None)
+                .unwrap_or_else(|e| panic!("{name}: {} opens: {e}", r.institution));
+            assert!(opened.iter().any(|f| f.access != Access::Public), "{name}");
         }
     }
 }
@@ -1317,4 +1396,169 @@ fn public_outcomes_are_checked_and_one_proof_covers_several_fields() {
     let mut e = env.clone();
     e.range_proofs.push(env.range_proofs[0].clone());
     assert!(verdict(e).starts_with("shape"));
+}
+
+/// Sets on the ledger: a sanctioned beneficiary is refused at seal, naming
+/// the predicate; an update takes force at its time, so envelopes sealed
+/// before it keep verifying and one proven against the old root after it is
+/// rejected; set members match after normalisation.
+#[test]
+fn set_predicates_follow_the_root_in_force() {
+    let fx = fixture(14);
+    let (plan, sample) = template("cross-border-remittance.policy");
+    let mut dir = fx.directory.clone();
+    dir.ledger = plan.ledgers[0].clone();
+    let policies = PolicySet::new([plan.clone()]);
+    let seal_at = |book: &SetBook, record: &serde_json::Value, key: &str, t: u64| {
+        let record = plan.validate_record(record).unwrap();
+        seal(
+            &SealRequest {
+                plan: &plan,
+                record: &record,
+                trust: &trust(&dir, &PolicySet::default()).with_sets(book.clone()),
+                submitter: &fx.secrets["bank-a"],
+                pseudonym_key: &fx.pseudonym_key,
+                idempotency_key: key,
+                timestamp_ms: t,
+            },
+            &mut ChaCha20Rng::seed_from_u64(15),
+        )
+    };
+    let judge = |book: &SetBook, env: &Envelope| {
+        veilgate_core::verify(
+            &env.encode(),
+            &Trust::new(dir.clone(), policies.clone(), keys()).with_sets(book.clone()),
+            &mut ChaCha20Rng::seed_from_u64(16),
+        )
+        .map(|_| ())
+    };
+    let v1 = dev_sets(&dir);
+
+    // A listed name, written another way, is still the listed name.
+    let mut listed = sample.clone();
+    listed["beneficiary_name"] = "  karel   EXEMPLAR ".into();
+    let err = seal_at(&v1, &listed, "sx-1", TIMESTAMP).unwrap_err();
+    assert!(
+        matches!(&err, veilgate_core::SealError::PredicateFalse(p) if p == "beneficiary_name not in sanctions_list"),
+        "{err}"
+    );
+
+    // The sample's beneficiary is not listed in version 1.
+    let before = seal_at(&v1, &sample, "sx-2", TIMESTAMP).unwrap();
+    assert_eq!(before.predicates[0].set_version, Some(1));
+    judge(&v1, &before).unwrap();
+
+    // Version 2 lists the sample's beneficiary, in force from T2.
+    let t2 = TIMESTAMP + 10_000;
+    let mut v2 = v1.clone();
+    let mut members = dev_list("sanctions_list");
+    members.push("Wang Lei".into());
+    publish(&mut v2, &dir, "sanctions_list", 2, &members, t2);
+    // Sealed before T2: still valid now that version 2 is known.
+    judge(&v2, &before).unwrap();
+    // After T2 a gateway with version 2 refuses the record ...
+    let err = seal_at(&v2, &sample, "sx-3", t2 + 1).unwrap_err();
+    assert!(
+        matches!(err, veilgate_core::SealError::PredicateFalse(_)),
+        "{err}"
+    );
+    // ... and a proof against version 1 made after T2 (a gateway that
+    // ignored the update) is rejected by peers that hold version 2.
+    let stale = seal_at(&v1, &sample, "sx-4", t2 + 1).unwrap();
+    assert_eq!(stale.predicates[0].set_version, Some(1));
+    let rej = judge(&v2, &stale).unwrap_err();
+    assert_eq!(rej.code(), "set_root", "{rej}");
+    assert!(rej.to_string().contains("version 2 was in force"), "{rej}");
+    // A version the peer has not seen is rejected too; renaming the version
+    // in the entry breaks the signature.
+    let rej = judge(&SetBook::default(), &before).unwrap_err();
+    assert_eq!(rej.code(), "set_root", "{rej}");
+    let mut renamed = stale.clone();
+    renamed.predicates[0].set_version = Some(2);
+    assert_eq!(judge(&v2, &renamed).unwrap_err().code(), "bad_signature");
+    sign_envelope(&mut renamed, &fx.secrets["bank-a"]);
+    assert_eq!(judge(&v2, &renamed).unwrap_err().code(), "proof_failed");
+    // Before any root takes force there is nothing to prove against.
+    let err = seal_at(&v1, &sample, "sx-5", SETS_FROM - 1).unwrap_err();
+    assert!(
+        matches!(&err, veilgate_core::SealError::SetRoot(why) if why.contains("no root of set `sanctions_list`")),
+        "{err}"
+    );
+}
+
+/// Only a holder of the set's role publishes its roots, one version after
+/// another, each later than the last; unknown sets, forged signatures and
+/// roots that would take force in the future are refused.
+#[test]
+fn set_roots_are_admitted_only_from_their_publisher_in_order() {
+    let fx = fixture(17);
+    let mut dir = fx.directory.clone();
+    dir.ledger = "cross-border".into();
+    let contents = |set: &str, v: u32| {
+        SetContents::build(&dir.ledger, set, v, &dev_list("sanctions_list")).unwrap()
+    };
+    let mut book = SetBook::default();
+    // A member without the role.
+    let by_bank = SetRoot::sign(
+        &contents("sanctions_list", 1),
+        SETS_FROM,
+        &fx.secrets["bank-a"],
+    );
+    let err = book.admit(by_bank, &dir).unwrap_err();
+    assert!(matches!(err, SetError::NotPublisher { .. }), "{err}");
+    assert!(err
+        .to_string()
+        .contains("`bank-a` does not hold role `sanctions_authority`"));
+    // A set the directory does not name.
+    let unknown = SetRoot::sign(&contents("watch_list", 1), SETS_FROM, &set_authority());
+    assert!(matches!(
+        book.admit(unknown, &dir),
+        Err(SetError::UnknownSet { .. })
+    ));
+    // A root altered after signing.
+    let mut forged = SetRoot::sign(&contents("sanctions_list", 1), SETS_FROM, &set_authority());
+    forged.root = contents("sanctions_list", 1).root();
+    forged.members += 1;
+    assert!(matches!(
+        book.admit(forged, &dir),
+        Err(SetError::BadSignature { .. })
+    ));
+    // Version 2 before version 1; then 1, and a 2 that takes force no later.
+    let v2 = SetRoot::sign(&contents("sanctions_list", 2), SETS_FROM, &set_authority());
+    assert!(matches!(
+        book.admit(v2.clone(), &dir),
+        Err(SetError::Version { .. })
+    ));
+    let v1 = SetRoot::sign(&contents("sanctions_list", 1), SETS_FROM, &set_authority());
+    book.admit(v1, &dir).unwrap();
+    assert!(matches!(
+        book.admit(v2, &dir),
+        Err(SetError::NotAfter { .. })
+    ));
+    // Contents that do not hash to the admitted root.
+    let other =
+        SetContents::build(&dir.ledger, "sanctions_list", 1, &["Someone Else".into()]).unwrap();
+    assert!(matches!(
+        book.add_contents(other),
+        Err(SetError::RootMismatch { .. })
+    ));
+    // Publishing a root that takes force tomorrow.
+    let tomorrow = SetRoot::sign(
+        &contents("sanctions_list", 2),
+        TIMESTAMP + 86_400_000,
+        &set_authority(),
+    );
+    assert!(matches!(
+        veilgate_core::sets::check_publish(&tomorrow, TIMESTAMP),
+        Err(SetError::Future { .. })
+    ));
+    veilgate_core::sets::check_publish(&tomorrow, TIMESTAMP + 86_400_000).unwrap();
+    // A set file is read back only if its members give its root.
+    let json = contents("sanctions_list", 1).to_json();
+    assert_eq!(
+        SetContents::from_json(&json).unwrap().root(),
+        contents("sanctions_list", 1).root()
+    );
+    let bent = json.replace("ZHAO DEMO", "ZHAO DEMOS");
+    assert!(SetContents::from_json(&bent).is_err());
 }

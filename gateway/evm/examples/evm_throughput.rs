@@ -46,6 +46,7 @@ fn envelopes(
         members: secrets.values().map(|s| s.public()).collect(),
         roles: BTreeMap::from([("regulator".to_owned(), vec!["regulator".to_owned()])]),
         sees_all: Vec::new(),
+        sets: BTreeMap::new(),
     };
     // One ring for every seal: development keys are built once per circuit.
     let trust = veilgate_core::Trust::new(

@@ -176,13 +176,33 @@ fn gas_per_envelope_for_each_template() {
                 ("aml_monitor".to_owned(), vec!["bank-c".to_owned()]),
             ]),
             sees_all: Vec::new(),
+            sets: BTreeMap::new(),
         };
+        let mut directory = directory;
+        for (set, role) in veilgate_policies::SET_PUBLISHERS {
+            directory
+                .roles
+                .insert((*role).to_owned(), vec!["regulator".to_owned()]);
+            directory.sets.insert(
+                (*set).to_owned(),
+                veilgate_core::SetRule {
+                    publisher: (*role).to_owned(),
+                },
+            );
+        }
+        let (sets, _) = veilgate_core::sets::development_sets(
+            &directory,
+            &secrets["regulator"],
+            1_795_500_000_000,
+        )
+        .unwrap();
         // One ring for every seal: development keys are built once per circuit.
         let trust = veilgate_core::Trust::new(
             directory.clone(),
             veilgate_core::PolicySet::default(),
             std::sync::Arc::new(veilgate_core::predicates::KeyRing::development()),
-        );
+        )
+        .with_sets(sets);
         let envs: Vec<_> = (0..11)
             .map(|i| {
                 seal(

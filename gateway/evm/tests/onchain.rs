@@ -101,6 +101,7 @@ impl World {
                 members: secrets.values().map(|s| s.public()).collect(),
                 roles: BTreeMap::new(),
                 sees_all: Vec::new(),
+                sets: BTreeMap::new(),
             },
             plan,
             secrets,

@@ -109,8 +109,25 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
                 ("regulator".to_owned(), vec!["regulator".to_owned()]),
                 // The large-value report's AML monitoring unit.
                 ("aml_monitor".to_owned(), vec!["bank-c".to_owned()]),
+                // Who publishes the template sets' roots (`veilgate set publish`).
+                ("kyc_authority".to_owned(), vec!["regulator".to_owned()]),
+                (
+                    "sanctions_authority".to_owned(),
+                    vec!["regulator".to_owned()],
+                ),
             ]),
             sees_all: Vec::new(),
+            sets: veilgate_policies::SET_PUBLISHERS
+                .iter()
+                .map(|(set, role)| {
+                    (
+                        (*set).to_owned(),
+                        veilgate_core::SetRule {
+                            publisher: (*role).to_owned(),
+                        },
+                    )
+                })
+                .collect(),
         }],
     };
     write(

@@ -12,6 +12,7 @@ use veilgate_policies::{FieldType, Plan, Predicate, Value};
 use super::keys::{Circuit, CircuitKeys, KeyRing};
 use super::{circuit_tag, comparisons, field_from_canonical, yyyymmdd};
 use crate::envelope::{Envelope, FieldBody};
+use crate::sets::SetBook;
 use crate::suite::{DynRng, RngCoreCrypto};
 
 /// One Groth16 proof to check: its key, public inputs and proof, and the
@@ -36,6 +37,8 @@ impl Groth16Check {
             CircuitKeys::Compare(k) => k.verify(&self.inputs, &self.proof).is_ok(),
             CircuitKeys::DateThreshold(k) => k.verify(&self.inputs, &self.proof).is_ok(),
             CircuitKeys::Sum(k) => k.verify(&self.inputs, &self.proof).is_ok(),
+            CircuitKeys::Membership(k) => k.verify(&self.inputs, &self.proof).is_ok(),
+            CircuitKeys::NonMembership(k) => k.verify(&self.inputs, &self.proof).is_ok(),
         }
     }
 }
@@ -59,6 +62,8 @@ pub fn verify_batch(checks: &[&Groth16Check], rng: &mut dyn RngCoreCrypto) -> bo
         CircuitKeys::Compare(k) => k.verify_batch(&batch, &mut rng).is_ok(),
         CircuitKeys::DateThreshold(k) => k.verify_batch(&batch, &mut rng).is_ok(),
         CircuitKeys::Sum(k) => k.verify_batch(&batch, &mut rng).is_ok(),
+        CircuitKeys::Membership(k) => k.verify_batch(&batch, &mut rng).is_ok(),
+        CircuitKeys::NonMembership(k) => k.verify_batch(&batch, &mut rng).is_ok(),
     }
 }
 
@@ -89,6 +94,10 @@ pub enum StatementError {
     /// malformed; names the predicate or field.
     #[error("{0}")]
     Invalid(String),
+    /// A set predicate's proof names a set version this peer holds no root
+    /// for, or one that was not in force at the envelope's time.
+    #[error("{0}")]
+    Set(String),
 }
 
 impl From<String> for StatementError {
@@ -105,6 +114,7 @@ pub fn statements(
     plan: &Plan,
     env: &Envelope,
     ring: &KeyRing,
+    sets: &SetBook,
 ) -> Result<Vec<Groth16Check>, StatementError> {
     if env.predicates.len() != plan.predicates.len() {
         return Err(StatementError::Invalid(format!(
@@ -143,6 +153,12 @@ pub fn statements(
                 "the proof of `{what}` is for another circuit"
             )));
         }
+        let set_root = match p {
+            Predicate::Member { set, .. } => {
+                Some(set_root(sets, set, entry.set_version, env, &what)?)
+            }
+            _ => None,
+        };
         let circuit = Circuit::of(p);
         if let Some(pinned) = circuit.and_then(|c| plan.keys.get(&c.id())) {
             if *pinned != entry.key_id {
@@ -201,6 +217,10 @@ pub fn statements(
                 ];
                 vec![inputs]
             }
+            Predicate::Member { field, .. } => match set_root {
+                Some(root) => vec![vec![root, commitment(field)?]],
+                None => return Err(StatementError::Invalid(format!("`{what}`: no set root"))),
+            },
             _ => {
                 return Err(StatementError::Invalid(format!(
                     "the proof of `{what}` does not verify"
@@ -224,4 +244,31 @@ pub fn statements(
         }
     }
     Ok(out)
+}
+
+/// The root a set predicate's proof is checked against: the version its
+/// entry names, which must be the one in force at the envelope's time in this
+/// peer's book (an older one is stale; a newer one was not yet in force).
+fn set_root(
+    sets: &SetBook,
+    set: &str,
+    named: Option<u32>,
+    env: &Envelope,
+    what: &str,
+) -> Result<Fr, StatementError> {
+    let named = named.ok_or_else(|| format!("the proof of `{what}` names no set version"))?;
+    let root = sets.get(set, named).ok_or_else(|| {
+        StatementError::Set(format!(
+            "the proof of `{what}` is against set `{set}` version {named}, whose root this peer has not seen on the ledger"
+        ))
+    })?;
+    let in_force = sets.in_force(set, env.timestamp_ms).map(|r| r.version);
+    if in_force != Some(named) {
+        return Err(StatementError::Set(format!(
+            "the proof of `{what}` is against set `{set}` version {named}; version {} was in force at the envelope's time",
+            in_force.map_or("none".to_owned(), |v| v.to_string())
+        )));
+    }
+    field_from_canonical(&root.root)
+        .ok_or_else(|| StatementError::Invalid(format!("set `{set}` root is not a field element")))
 }

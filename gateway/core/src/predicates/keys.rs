@@ -21,9 +21,13 @@ use std::sync::{Arc, Mutex};
 
 use veilgate_circuits::groth16::compare::CompareCircuit;
 use veilgate_circuits::groth16::date::DateThresholdCircuit;
+use veilgate_circuits::groth16::membership::MembershipCircuit;
+use veilgate_circuits::groth16::non_membership::NonMembershipCircuit;
 use veilgate_circuits::groth16::sum::{SumCircuit, MAX_TERMS};
 use veilgate_circuits::groth16::{Groth16Error, Keys, Statement};
 use veilgate_policies::{Plan, Predicate};
+
+use crate::sets::SET_DEPTH;
 
 /// A circuit envelopes use, as a predicate needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,6 +36,10 @@ pub enum Circuit {
     DateThreshold,
     /// A sum of this many terms.
     Sum(usize),
+    /// Membership in a set published by root ([`crate::sets::SET_DEPTH`]).
+    Membership,
+    /// Non-membership in a set published by root.
+    NonMembership,
 }
 
 impl Circuit {
@@ -43,6 +51,8 @@ impl Circuit {
             Predicate::Sum { terms, .. } if (1..=MAX_TERMS).contains(&terms.len()) => {
                 Some(Circuit::Sum(terms.len()))
             }
+            Predicate::Member { negated: false, .. } => Some(Circuit::Membership),
+            Predicate::Member { negated: true, .. } => Some(Circuit::NonMembership),
             _ => None,
         }
     }
@@ -58,6 +68,8 @@ impl Circuit {
             Circuit::Compare => CompareCircuit::shape().circuit_id(),
             Circuit::DateThreshold => DateThresholdCircuit::shape().circuit_id(),
             Circuit::Sum(n) => SumCircuit::shape(*n).circuit_id(),
+            Circuit::Membership => MembershipCircuit::shape(SET_DEPTH).circuit_id(),
+            Circuit::NonMembership => NonMembershipCircuit::shape(SET_DEPTH).circuit_id(),
         }
     }
 
@@ -69,6 +81,8 @@ impl Circuit {
             Circuit::Compare => constraint_matrices(&CompareCircuit::shape())?,
             Circuit::DateThreshold => constraint_matrices(&DateThresholdCircuit::shape())?,
             Circuit::Sum(n) => constraint_matrices(&SumCircuit::shape(*n))?,
+            Circuit::Membership => constraint_matrices(&MembershipCircuit::shape(SET_DEPTH))?,
+            Circuit::NonMembership => constraint_matrices(&NonMembershipCircuit::shape(SET_DEPTH))?,
         };
         Ok(veilgate_circuits::ceremony::r1cs::write(&m))
     }
@@ -78,8 +92,14 @@ impl Circuit {
         if id == Circuit::Compare.id() {
             return Some(Circuit::Compare);
         }
-        if id == Circuit::DateThreshold.id() {
-            return Some(Circuit::DateThreshold);
+        for c in [
+            Circuit::DateThreshold,
+            Circuit::Membership,
+            Circuit::NonMembership,
+        ] {
+            if id == c.id() {
+                return Some(c);
+            }
         }
         (1..=MAX_TERMS).map(Circuit::Sum).find(|c| c.id() == id)
     }
@@ -91,6 +111,8 @@ pub enum CircuitKeys {
     Compare(Arc<Keys<CompareCircuit>>),
     DateThreshold(Arc<Keys<DateThresholdCircuit>>),
     Sum(Arc<Keys<SumCircuit>>),
+    Membership(Arc<Keys<MembershipCircuit>>),
+    NonMembership(Arc<Keys<NonMembershipCircuit>>),
 }
 
 impl CircuitKeys {
@@ -99,6 +121,8 @@ impl CircuitKeys {
             CircuitKeys::Compare(k) => k.id(),
             CircuitKeys::DateThreshold(k) => k.id(),
             CircuitKeys::Sum(k) => k.id(),
+            CircuitKeys::Membership(k) => k.id(),
+            CircuitKeys::NonMembership(k) => k.id(),
         }
     }
 
@@ -107,6 +131,8 @@ impl CircuitKeys {
             CircuitKeys::Compare(k) => k.circuit_id(),
             CircuitKeys::DateThreshold(k) => k.circuit_id(),
             CircuitKeys::Sum(k) => k.circuit_id(),
+            CircuitKeys::Membership(k) => k.circuit_id(),
+            CircuitKeys::NonMembership(k) => k.circuit_id(),
         }
     }
 
@@ -115,6 +141,8 @@ impl CircuitKeys {
             CircuitKeys::Compare(k) => k.verifying_key(),
             CircuitKeys::DateThreshold(k) => k.verifying_key(),
             CircuitKeys::Sum(k) => k.verifying_key(),
+            CircuitKeys::Membership(k) => k.verifying_key(),
+            CircuitKeys::NonMembership(k) => k.verifying_key(),
         }
     }
 
@@ -123,6 +151,8 @@ impl CircuitKeys {
             CircuitKeys::Compare(k) => k.write(dir),
             CircuitKeys::DateThreshold(k) => k.write(dir),
             CircuitKeys::Sum(k) => k.write(dir),
+            CircuitKeys::Membership(k) => k.write(dir),
+            CircuitKeys::NonMembership(k) => k.write(dir),
         }
     }
 
@@ -135,6 +165,12 @@ impl CircuitKeys {
                 &DateThresholdCircuit::shape(),
             )?)),
             Circuit::Sum(n) => CircuitKeys::Sum(Arc::new(Keys::dev_setup(&SumCircuit::shape(n))?)),
+            Circuit::Membership => CircuitKeys::Membership(Arc::new(Keys::dev_setup(
+                &MembershipCircuit::shape(SET_DEPTH),
+            )?)),
+            Circuit::NonMembership => CircuitKeys::NonMembership(Arc::new(Keys::dev_setup(
+                &NonMembershipCircuit::shape(SET_DEPTH),
+            )?)),
         })
     }
 
@@ -151,6 +187,16 @@ impl CircuitKeys {
             Circuit::Sum(n) => {
                 CircuitKeys::Sum(Arc::new(Keys::load(dir, &SumCircuit::shape(n), id)?))
             }
+            Circuit::Membership => CircuitKeys::Membership(Arc::new(Keys::load(
+                dir,
+                &MembershipCircuit::shape(SET_DEPTH),
+                id,
+            )?)),
+            Circuit::NonMembership => CircuitKeys::NonMembership(Arc::new(Keys::load(
+                dir,
+                &NonMembershipCircuit::shape(SET_DEPTH),
+                id,
+            )?)),
         })
     }
 }
@@ -406,6 +452,8 @@ mod tests {
             Circuit::DateThreshold,
             Circuit::Sum(1),
             Circuit::Sum(16),
+            Circuit::Membership,
+            Circuit::NonMembership,
         ] {
             assert_eq!(Circuit::from_id(&c.id()), Some(c));
         }

@@ -40,6 +40,9 @@ pub use prove::{prove_all, ProveError};
 pub const CIRCUIT_COMPARE: u8 = 1;
 pub const CIRCUIT_SUM: u8 = 2;
 pub const CIRCUIT_DATE_THRESHOLD: u8 = 3;
+/// Set membership and non-membership (format 3; the entry names the set version).
+pub const CIRCUIT_MEMBERSHIP: u8 = 4;
+pub const CIRCUIT_NON_MEMBERSHIP: u8 = 5;
 
 /// Why a predicate is not sealed or verified by this build, if it is not.
 pub fn unsupported_predicate(p: &Predicate) -> Option<String> {
@@ -50,11 +53,7 @@ pub fn unsupported_predicate(p: &Predicate) -> Option<String> {
             p.describe(),
             terms.len()
         )),
-        Predicate::Sum { .. } => None,
-        Predicate::Member { .. } => Some(format!(
-            "predicate `{}` needs the set's Merkle root on the ledger, which this build does not publish yet",
-            p.describe()
-        )),
+        Predicate::Sum { .. } | Predicate::Member { .. } => None,
         _ => Some(format!(
             "predicate `{}` needs circuit `{}`, which this build does not include",
             p.describe(),
@@ -87,6 +86,65 @@ pub fn bn254_fields(plan: &Plan) -> BTreeSet<&str> {
         }
     }
     out
+}
+
+/// The fields a set predicate (`in`, `not in`) names: committed on BN254 as
+/// their set element ([`crate::sets::element`] of the value as text).
+pub fn set_fields(plan: &Plan) -> BTreeSet<&str> {
+    plan.predicates
+        .iter()
+        .filter_map(|p| match p {
+            Predicate::Member { field, .. } => Some(field.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What opens the BN254 commitment of a set field: the value and the
+/// blinding; the committed integer is the value's set element. Bytes:
+/// blinding (32, big-endian, canonical) ‖ the value's canonical bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SetOpening {
+    pub value: Value,
+    pub blinding: Fr,
+}
+
+impl std::fmt::Debug for SetOpening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SetOpening(..)")
+    }
+}
+
+impl SetOpening {
+    pub fn random(value: Value, rng: &mut dyn RngCoreCrypto) -> Self {
+        SetOpening {
+            value,
+            blinding: Fr::rand(&mut DynRng(rng)),
+        }
+    }
+
+    /// The committed element.
+    pub fn element(&self) -> Fr {
+        crate::sets::element(&self.value.display())
+    }
+
+    pub fn commitment(&self) -> Fr {
+        veilgate_circuits::groth16::commit(self.element(), self.blinding)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = to_bytes(&self.blinding).to_vec();
+        out.extend_from_slice(&self.value.encode());
+        out
+    }
+
+    pub fn from_bytes(ty: &FieldType, bytes: &[u8]) -> Option<Self> {
+        let (blinding, value) = bytes.split_first_chunk::<32>()?;
+        Some(SetOpening {
+            value: Value::decode(ty, value)?,
+            blinding: field_from_canonical(blinding)?,
+        })
+    }
 }
 
 /// `YYYYMMDD` of a `YYYY-MM-DD` date.
@@ -179,6 +237,8 @@ pub fn circuit_tag(p: &Predicate) -> u8 {
     match p {
         Predicate::Compare { .. } => CIRCUIT_COMPARE,
         Predicate::Sum { .. } => CIRCUIT_SUM,
+        Predicate::Member { negated: false, .. } => CIRCUIT_MEMBERSHIP,
+        Predicate::Member { negated: true, .. } => CIRCUIT_NON_MEMBERSHIP,
         // Unsupported predicates never reach sealing or proof checking.
         _ => CIRCUIT_DATE_THRESHOLD,
     }

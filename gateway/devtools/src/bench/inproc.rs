@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use veilgate_circuits::range::AggregateRange;
 use veilgate_circuits::Opening;
-use veilgate_core::predicates::{self, Bn254Opening};
+use veilgate_core::predicates::{self, Bn254Opening, SetOpening};
 use veilgate_core::{
     bind, ranges, Envelope, FieldBody, InstitutionSecrets, PolicySet, PseudonymKey, SealRequest,
     Trust,
@@ -34,6 +34,9 @@ pub struct Fixture {
     pseudonym_key: PseudonymKey,
 }
 
+/// When the in-process fixtures' set roots take force (before their records).
+const SETS_FROM_MS: u64 = 1_795_500_000_000;
+
 fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -55,6 +58,14 @@ impl Fixture {
             .map_err(|e| format!("{template} sample: {e}"))?;
         let ledger = veilgate_testkit::material::DEV_LEDGER;
         let trust = veilgate_testkit::data::trust(data, ledger, PolicySet::new([plan.clone()]))?;
+        // The template sets' development lists, as the served stage publishes them.
+        let (sets, _) = veilgate_core::sets::development_sets(
+            &trust.directory,
+            &veilgate_testkit::data::secrets(data, "regulator")?,
+            SETS_FROM_MS,
+        )
+        .map_err(|e| e.to_string())?;
+        let trust = trust.with_sets(sets);
         let secrets = |id: &str| veilgate_testkit::data::secrets(data, id);
         let submitter_id = plan.submitter_in(&record).unwrap_or("bank-a").to_owned();
         let key: [u8; 32] =
@@ -208,6 +219,8 @@ pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, Stri
     // Commitments field by field; then the envelope's aggregated range
     // proofs over its facts (ranges cut by condition outcomes), as seal makes them.
     let bn254 = predicates::bn254_fields(&fx.plan);
+    let set_fields = predicates::set_fields(&fx.plan);
+    let mut set_openings = BTreeMap::new();
     let mut pedersen = (0usize, 0.0f64);
     let mut poseidon = (0usize, 0.0f64);
     let mut openings = BTreeMap::new();
@@ -216,6 +229,14 @@ pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, Stri
         let Disclosure::Commit { .. } = &f.disclosure else {
             continue;
         };
+        if set_fields.contains(f.name.as_str()) {
+            poseidon.0 += 1;
+            poseidon.1 += per_call(100, budget / 2, || {
+                std::hint::black_box(SetOpening::random(v.clone(), &mut rng).commitment());
+            });
+            set_openings.insert(f.name.clone(), SetOpening::random(v.clone(), &mut rng));
+            continue;
+        }
         if bn254.contains(f.name.as_str()) {
             let x = predicates::bn254_integer(v).ok_or("a BN254 field without an integer")?;
             poseidon.0 += 1;
@@ -280,14 +301,15 @@ pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, Stri
                 .position(|f| f.name == name && f.disclosure == Disclosure::Public)
                 .and_then(|i| fx.record.values.get(i).cloned())
         };
+        let witness = predicates::prove::Witness {
+            openings: &openings,
+            set_openings: &set_openings,
+            public_value: &public_value,
+            sets: &fx.trust.sets,
+            time_ms: env.timestamp_ms,
+        };
         let all = per_call(5, budget, || {
-            let _ = std::hint::black_box(predicates::prove_all(
-                &fx.plan,
-                &openings,
-                &public_value,
-                ring,
-                &mut rng,
-            ));
+            let _ = std::hint::black_box(predicates::prove_all(&fx.plan, &witness, ring, &mut rng));
         });
         push("Groth16 prove (BN254)", proofs, all / proofs as f64);
     }

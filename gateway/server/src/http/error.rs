@@ -72,6 +72,12 @@ impl From<SealError> for ApiError {
             SealError::PredicateFalse(_) => {
                 ApiError::new(422, "predicate_not_satisfied", e.to_string()).field("record")
             }
+            // No root of a set the policy proves against is in force on the
+            // ledger, or this gateway lacks its contents: publish the set
+            // (`veilgate set publish`) or add its file; the record is not taken.
+            SealError::SetRoot(_) => {
+                ApiError::new(409, "set_unavailable", e.to_string()).field("policy")
+            }
             // The rest are the gateway's configuration, not the caller's input.
             other => {
                 tracing::error!(error = %other, "sealing failed");

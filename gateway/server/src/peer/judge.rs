@@ -107,6 +107,7 @@ mod tests {
                     members: Vec::new(),
                     roles: Default::default(),
                     sees_all: Vec::new(),
+                    sets: std::collections::BTreeMap::new(),
                 },
                 veilgate_core::PolicySet::default(),
                 std::sync::Arc::new(veilgate_core::predicates::KeyRing::development()),
