@@ -84,6 +84,72 @@ enum Command {
         #[command(subcommand)]
         command: EvmCommand,
     },
+    /// Sets on the ledger (sanctions lists, eligible nationalities, …):
+    /// build a set file, show one or a ledger's roots, publish a root.
+    Set {
+        #[command(subcommand)]
+        command: SetCommand,
+    },
+}
+
+/// Where a `set` command reaches a gateway.
+#[derive(clap::Args)]
+struct GatewayArgs {
+    /// The gateway, `https://host:port`.
+    #[arg(long)]
+    gateway: String,
+    /// Data directory holding the CA (`ca/ca.pem`) and the institution's client
+    /// certificate and key (`institutions/<id>/client.pem`, `client.key.pem`).
+    #[arg(long, default_value = "veilgate-data")]
+    data: PathBuf,
+    /// The institution acting (the certificate's common name).
+    #[arg(long = "as")]
+    institution: String,
+}
+
+#[derive(Subcommand)]
+enum SetCommand {
+    /// Build a set file from a member list (one per line, `#` comments);
+    /// members are normalised (trimmed, white space collapsed, upper case).
+    Build {
+        #[arg(long)]
+        ledger: String,
+        #[arg(long)]
+        set: String,
+        #[arg(long)]
+        version: u32,
+        /// The member list.
+        members: PathBuf,
+        /// Where to write the file (default: `<set>-v<version>.json`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Show a set file (its root recomputed) or, with --ledger, the roots on a
+    /// ledger through a gateway.
+    Show {
+        /// A set file.
+        #[arg(required_unless_present = "ledger", conflicts_with = "ledger")]
+        file: Option<PathBuf>,
+        #[arg(long, requires = "gateway")]
+        ledger: Option<String>,
+        #[arg(long)]
+        gateway: Option<String>,
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        #[arg(long = "as", requires = "gateway")]
+        institution: Option<String>,
+    },
+    /// Publish a set file's root on its ledger through a gateway, signed by
+    /// the acting institution, which must hold the role the directory names
+    /// for the set.
+    Publish {
+        file: PathBuf,
+        #[command(flatten)]
+        gateway: GatewayArgs,
+        /// When the version takes force (default: now; not in the past or future).
+        #[arg(long)]
+        valid_from_ms: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -209,6 +275,58 @@ fn log_filter() -> tracing_subscriber::EnvFilter {
     filter
 }
 
+fn run_set(
+    command: SetCommand,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use commands::set;
+    match command {
+        SetCommand::Build {
+            ledger,
+            set: name,
+            version,
+            members,
+            out,
+        } => {
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("{name}-v{version}.json")));
+            set::build(&ledger, &name, version, &members, &out)
+        }
+        SetCommand::Show {
+            file: Some(file), ..
+        } => set::show_file(&file),
+        SetCommand::Show {
+            ledger: Some(ledger),
+            gateway: Some(url),
+            data,
+            institution,
+            ..
+        } => {
+            let institution = institution.ok_or("--as names the institution acting")?;
+            let gw = set::Gateway {
+                url: &url,
+                data: &data,
+                institution: &institution,
+            };
+            runtime.block_on(set::show_ledger(&gw, &ledger))
+        }
+        SetCommand::Show { .. } => {
+            Err("give a set file, or --ledger with --gateway and --as".into())
+        }
+        SetCommand::Publish {
+            file,
+            gateway,
+            valid_from_ms,
+        } => {
+            let gw = set::Gateway {
+                url: &gateway.gateway,
+                data: &gateway.data,
+                institution: &gateway.institution,
+            };
+            runtime.block_on(set::publish(&gw, &file, valid_from_ms))
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -285,6 +403,7 @@ fn main() -> ExitCode {
         } => commands::evm::publish(&data, &ledger)
             .map(|p| commands::evm::report(&p, &ledger))
             .map_err(Into::into),
+        Command::Set { command } => run_set(command, &runtime),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -93,6 +93,23 @@ pub enum SetError {
     Entry(String),
 }
 
+impl SetError {
+    /// A stable machine-readable code (API answers, verdicts).
+    pub fn code(&self) -> &'static str {
+        match self {
+            SetError::UnknownSet { .. } => "unknown_set",
+            SetError::NotPublisher { .. } => "not_publisher",
+            SetError::BadSignature { .. } => "bad_signature",
+            SetError::Version { .. } | SetError::NotAfter { .. } => "set_version",
+            SetError::Future { .. } => "set_in_future",
+            SetError::WrongLedger { .. } => "wrong_ledger",
+            SetError::RootMismatch { .. } | SetError::NoRoot { .. } => "set_root",
+            SetError::File(_) => "invalid_set_file",
+            SetError::Entry(_) => "malformed",
+        }
+    }
+}
+
 /// A set member as it is hashed: trimmed, inner runs of white space as one
 /// space, letters upper-cased — so `"  Zhang  min"` and `"ZHANG MIN"` are one
 /// member. Record values are normalised the same way before they are proven.

@@ -16,8 +16,9 @@ pub struct Trust {
     pub directory: LedgerDirectory,
     pub policies: PolicySet,
     pub keys: Arc<KeyRing>,
-    /// Set roots admitted from the ledger, as of the entry being judged.
-    pub sets: SetBook,
+    /// Set roots admitted from the ledger, as of the entry being judged
+    /// (shared: a gateway swaps in a newer book as roots arrive).
+    pub sets: Arc<SetBook>,
 }
 
 impl Trust {
@@ -26,13 +27,13 @@ impl Trust {
             directory,
             policies,
             keys,
-            sets: SetBook::default(),
+            sets: Arc::default(),
         }
     }
 
     /// This trust with `sets` as its set roots and contents.
-    pub fn with_sets(mut self, sets: SetBook) -> Trust {
-        self.sets = sets;
+    pub fn with_sets(mut self, sets: impl Into<Arc<SetBook>>) -> Trust {
+        self.sets = sets.into();
         self
     }
 }

@@ -18,6 +18,7 @@
 //! - [`peer`]: the follower — a pure judge of ledger entries, the verdicts it
 //!   keeps, and the tailer that feeds it.
 //!
+//! [`sets`] keeps the set roots read from each ledger and the set files.
 //! [`compute`] is the pool proofs run on, [`metrics`] the Prometheus text,
 //! [`clock`] the one place the service reads the time. The command line is
 //! the `veilgate` package (gateway/cli); development material, the demo and
@@ -33,6 +34,7 @@ pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod peer;
+pub mod sets;
 pub mod store;
 pub mod write;
 

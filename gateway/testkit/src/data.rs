@@ -95,3 +95,47 @@ pub fn pseudonym_key(data: &Path, ledger: &str) -> Result<veilgate_core::Pseudon
         .ok_or_else(|| format!("{}: not 32 bytes of hex", path.display()))?;
     Ok(veilgate_core::PseudonymKey::from_bytes(key))
 }
+
+/// A template moved onto the development ledger: its `ledger` line replaced,
+/// everything else as written.
+pub fn on_dev_ledger(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.starts_with("ledger ") {
+                format!("ledger {}", crate::material::DEV_LEDGER)
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// A fresh development data directory at `root/data` whose ledger publishes
+/// every shipped template (each moved onto it, `policies/<name>.dev.policy`)
+/// and is followed by the gateway (`follow = true`).
+pub fn all_templates_data_dir(root: &Path) -> Result<PathBuf, String> {
+    let data = dev_data_dir(root, &[])?;
+    let mut files = Vec::new();
+    for (name, text) in veilgate_policies::TEMPLATES {
+        let rel = format!("policies/{}", name.replace(".policy", ".dev.policy"));
+        std::fs::write(data.join(&rel), on_dev_ledger(text)).map_err(|e| format!("{rel}: {e}"))?;
+        files.push(format!("\"{rel}\""));
+    }
+    let cfg = data.join(veilgate_server::CONFIG_FILE);
+    let text = std::fs::read_to_string(&cfg).map_err(|e| format!("{}: {e}", cfg.display()))?;
+    let edited: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("policies = [") {
+                format!("policies = [{}]\nfollow = true", files.join(", "))
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    std::fs::write(&cfg, edited.join("\n") + "\n")
+        .map_err(|e| format!("{}: {e}", cfg.display()))?;
+    Ok(data)
+}

@@ -7,3 +7,4 @@ pub mod evm;
 pub mod follow;
 pub mod policy;
 pub mod serve;
+pub mod set;

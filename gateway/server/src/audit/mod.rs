@@ -55,11 +55,13 @@ pub enum Action {
     Anchor,
     /// A delivery the ledger lost went back to the outbox.
     Requeue,
+    /// A set's root was published on the ledger.
+    SetPublish,
 }
 
 impl Action {
     /// Every action, in code order.
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::Start,
         Action::Submit,
         Action::Open,
@@ -67,6 +69,7 @@ impl Action {
         Action::PermissionsReloaded,
         Action::Anchor,
         Action::Requeue,
+        Action::SetPublish,
     ];
 
     pub fn code(self) -> u8 {
@@ -78,6 +81,7 @@ impl Action {
             Action::PermissionsReloaded => 5,
             Action::Anchor => 6,
             Action::Requeue => 7,
+            Action::SetPublish => 8,
         }
     }
 
@@ -94,6 +98,7 @@ impl Action {
             Action::PermissionsReloaded => "permissions_reloaded",
             Action::Anchor => "anchor",
             Action::Requeue => "requeue",
+            Action::SetPublish => "set_publish",
         }
     }
 }

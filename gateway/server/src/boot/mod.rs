@@ -126,6 +126,26 @@ pub struct LedgerState {
     pub verdicts: Option<crate::peer::Verdicts>,
     /// Every CA certificate of this ledger (for the handshake's union of roots).
     pub ca_certs: Vec<CertificateDer<'static>>,
+    /// The set roots on this ledger and the set files this gateway holds.
+    pub sets: Arc<crate::sets::LedgerSets>,
+}
+
+impl LedgerState {
+    /// What seal and verify are given now: [`LedgerState::trust`] with the
+    /// set book as of the last refresh.
+    pub fn trust_now(&self) -> Trust {
+        self.trust.clone().with_sets(self.sets.current())
+    }
+
+    /// As [`LedgerState::trust_now`], after reading set roots that reached
+    /// the ledger since the last refresh (a ledger that cannot be read
+    /// leaves the book as it was).
+    pub fn trust_refreshed(&self) -> Trust {
+        if let Err(e) = self.sets.refresh(&*self.ledger) {
+            tracing::warn!(error = %e, "set roots could not be read from the ledger");
+        }
+        self.trust_now()
+    }
 }
 
 /// A running gateway's state, built once at start and shared by every request
@@ -359,7 +379,15 @@ fn ledger_state(
         None
     };
     let verdicts = follower.as_ref().map(crate::peer::Follower::verdicts);
+    let sets = Arc::new(crate::sets::LedgerSets::new(
+        trust.directory.clone(),
+        crate::sets::files_dir(data_dir, &lc.id),
+    ));
+    if let Err(e) = sets.refresh(&*ledger) {
+        tracing::warn!(ledger = %lc.id, error = %e, "set roots could not be read from the ledger at start; retried before each record that needs them");
+    }
     Ok(LedgerState {
+        sets,
         trust,
         texts,
         pseudonym_key,

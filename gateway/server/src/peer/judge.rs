@@ -6,15 +6,28 @@ use veilgate_ledger::Entry;
 
 use super::{PeerError, Verdict, VerdictKind};
 
-/// One entry to judge: the entry and whether it is an audit anchor.
+/// One entry to judge and what it is.
 pub struct Judged<'a> {
     pub entry: &'a Entry,
-    pub anchor: bool,
+    pub kind: EntryKind,
+}
+
+/// What a ledger entry is, as the follower read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    /// An envelope (or bytes that claim to be one): verified.
+    Envelope,
+    /// An audit anchor.
+    Anchor,
+    /// A set root entry, and whether the follower's book admitted it (it
+    /// admits roots in ledger order, each before the entries after it are
+    /// judged).
+    SetRoot(Result<(), veilgate_core::sets::SetError>),
 }
 
 /// The verdicts on consecutive entries, in order. The envelopes among them
-/// are verified together (their proofs in one batch); anchors are recorded
-/// as such.
+/// are verified together (their proofs in one batch); anchors and set roots
+/// are recorded as such (a root the book refused, as rejected).
 pub fn judge(
     entries: &[Judged<'_>],
     trust: &Trust,
@@ -22,16 +35,31 @@ pub fn judge(
 ) -> Result<Vec<Verdict>, PeerError> {
     let envelopes: Vec<&[u8]> = entries
         .iter()
-        .filter(|j| !j.anchor)
+        .filter(|j| j.kind == EntryKind::Envelope)
         .map(|j| j.entry.envelope.as_slice())
         .collect();
     let mut results = veilgate_core::verify_batch(&envelopes, trust, rng).into_iter();
     let mut out = Vec::with_capacity(entries.len());
     for j in entries {
         let blank = |verdict| blank(j.entry, verdict);
-        if j.anchor {
-            out.push(blank(VerdictKind::Anchor));
-            continue;
+        match &j.kind {
+            EntryKind::Envelope => {}
+            EntryKind::Anchor => {
+                out.push(blank(VerdictKind::Anchor));
+                continue;
+            }
+            EntryKind::SetRoot(Ok(())) => {
+                out.push(blank(VerdictKind::SetRoot));
+                continue;
+            }
+            EntryKind::SetRoot(Err(e)) => {
+                out.push(Verdict {
+                    code: Some(e.code().to_owned()),
+                    reason: Some(e.to_string()),
+                    ..blank(VerdictKind::Rejected)
+                });
+                continue;
+            }
         }
         out.push(match results.next() {
             Some(Ok(v)) => Verdict {
@@ -87,15 +115,15 @@ mod tests {
         let entries = [
             Judged {
                 entry: &a,
-                anchor: true,
+                kind: EntryKind::Anchor,
             },
             Judged {
                 entry: &b,
-                anchor: false,
+                kind: EntryKind::Envelope,
             },
             Judged {
                 entry: &c,
-                anchor: true,
+                kind: EntryKind::Anchor,
             },
         ];
         let v = judge(

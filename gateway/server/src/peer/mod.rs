@@ -33,6 +33,8 @@ pub enum VerdictKind {
     Rejected,
     /// An audit-log anchor, not an envelope.
     Anchor,
+    /// A set's root, admitted (a root the directory does not allow is `Rejected`).
+    SetRoot,
 }
 
 impl VerdictKind {
@@ -41,6 +43,7 @@ impl VerdictKind {
             VerdictKind::Valid => "valid",
             VerdictKind::Rejected => "rejected",
             VerdictKind::Anchor => "anchor",
+            VerdictKind::SetRoot => "set_root",
         }
     }
 }

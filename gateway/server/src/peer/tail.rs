@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use veilgate_core::Trust;
 use veilgate_ledger::{Entry, Ledger};
 
-use super::judge::{judge, Judged};
+use super::judge::{judge, EntryKind, Judged};
 use super::{PeerError, Verdict, VerdictKind, Verdicts};
 use crate::metrics::Metrics;
 
@@ -29,11 +29,31 @@ pub struct Follower {
 impl Follower {
     /// A follower of `ledger`, its verdicts kept in the redb file `state`.
     pub fn new(ledger: Arc<dyn Ledger>, trust: Trust, state: &Path) -> Result<Follower, PeerError> {
-        Ok(Follower {
+        let mut f = Follower {
             ledger,
             trust,
             verdicts: Verdicts::open(state)?,
-        })
+        };
+        f.admit_sets_before_cursor()?;
+        Ok(f)
+    }
+
+    /// Rebuilds the set book from the set roots before the cursor (already
+    /// judged in an earlier run), in ledger order, as they were admitted then.
+    fn admit_sets_before_cursor(&mut self) -> Result<(), PeerError> {
+        let cursor = self.cursor()?;
+        let directory = self.trust.directory.clone();
+        let book = std::sync::Arc::make_mut(&mut self.trust.sets);
+        for sequence in 0..cursor {
+            let Some(entry) = self.ledger.by_sequence(sequence)? else {
+                break;
+            };
+            if let Some(root) = veilgate_core::sets::in_entry(&entry.envelope_id, &entry.envelope) {
+                // A root refused then is refused again; its verdict is recorded.
+                let _ = book.admit(root, &directory);
+            }
+        }
+        Ok(())
     }
 
     /// The next ledger position without a verdict.
@@ -66,9 +86,9 @@ impl Follower {
             }
             let judged: Vec<Judged<'_>> = entries
                 .iter()
-                .map(|(entry, anchor)| Judged {
+                .map(|(entry, kind)| Judged {
                     entry,
-                    anchor: *anchor,
+                    kind: kind.clone(),
                 })
                 .collect();
             let verdicts = judge(&judged, &self.trust, &mut rand_core::OsRng)?;
@@ -84,30 +104,52 @@ impl Follower {
     }
 
     /// Entries `next..end` up to the first that cannot be fetched, and why
-    /// that one could not.
-    fn fetch_run(&mut self, next: u64, end: u64) -> (Vec<(Entry, bool)>, Option<PeerError>) {
+    /// that one could not. A set root ends the run: the entries before it
+    /// are judged with the roots before them, and it is admitted (and judged
+    /// alone) when it opens a run.
+    fn fetch_run(&mut self, next: u64, end: u64) -> (Vec<(Entry, EntryKind)>, Option<PeerError>) {
         let mut entries = Vec::new();
         for sequence in next..end {
-            match self.fetch(sequence) {
-                Ok(entry) => entries.push(entry),
+            match self.fetch(sequence, entries.is_empty()) {
+                Ok(Some(entry)) => {
+                    let root = matches!(entry.1, EntryKind::SetRoot(_));
+                    entries.push(entry);
+                    if root {
+                        break;
+                    }
+                }
+                Ok(None) => break,
                 Err(e) => return (entries, Some(e)),
             }
         }
         (entries, None)
     }
 
-    /// Reads one entry, tells whether it is an audit anchor, and learns
-    /// the policy an envelope names.
-    fn fetch(&mut self, sequence: u64) -> Result<(Entry, bool), PeerError> {
+    /// Reads one entry and tells what it is; learns the policy an envelope
+    /// names; admits a set root into the follower's book when `first` in its
+    /// run (else `None`: it opens the next run).
+    fn fetch(
+        &mut self,
+        sequence: u64,
+        first: bool,
+    ) -> Result<Option<(Entry, EntryKind)>, PeerError> {
         let entry = self
             .ledger
             .by_sequence(sequence)?
             .ok_or(PeerError::NotReadable(sequence))?;
-        let anchor = crate::audit::anchor::in_entry(&entry.envelope_id, &entry.envelope).is_some();
-        if !anchor {
-            self.learn_policy(&entry.envelope)?;
+        if crate::audit::anchor::in_entry(&entry.envelope_id, &entry.envelope).is_some() {
+            return Ok(Some((entry, EntryKind::Anchor)));
         }
-        Ok((entry, anchor))
+        if let Some(root) = veilgate_core::sets::in_entry(&entry.envelope_id, &entry.envelope) {
+            if !first {
+                return Ok(None);
+            }
+            let directory = self.trust.directory.clone();
+            let admitted = std::sync::Arc::make_mut(&mut self.trust.sets).admit(root, &directory);
+            return Ok(Some((entry, EntryKind::SetRoot(admitted))));
+        }
+        self.learn_policy(&entry.envelope)?;
+        Ok(Some((entry, EntryKind::Envelope)))
     }
 
     /// The policy an envelope names: configured, or published on the ledger.

@@ -3,12 +3,13 @@
 //! and a body. `http` wires it to hyper; tests call it directly.
 //!
 //! One module per group of routes: [`submit`] (the write path), [`read`]
-//! (submissions, envelopes, entries, policies, verdicts), [`open`] and
-//! [`verify`]. Errors map to status in [`super::error`]; the audit log
+//! (submissions, envelopes, entries, policies, verdicts), [`open`],
+//! [`verify`] and [`sets`]. Errors map to status in [`super::error`]; the audit log
 //! records who did what to which envelope — never a value.
 
 mod open;
 mod read;
+mod sets;
 mod submit;
 mod verify;
 
@@ -37,6 +38,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/ledgers/{ledger}/verify"),
     ("GET", "/v1/ledgers/{ledger}/policies"),
     ("GET", "/v1/ledgers/{ledger}/policies/{policy}"),
+    ("POST", "/v1/ledgers/{ledger}/sets"),
+    ("GET", "/v1/ledgers/{ledger}/sets"),
+    ("GET", "/v1/ledgers/{ledger}/sets/{set}"),
 ];
 
 /// The OpenAPI document of this API, kept in the repository and served as is.
@@ -110,10 +114,17 @@ pub async fn route(
         ("GET", ["v1", "ledgers", ledger, "policies", id]) => {
             read::policies(&st, caller, ledger, Some(id))
         }
-        (_, ["v1", "ledgers", _, "records" | "verify" | "policies"])
+        ("POST", ["v1", "ledgers", ledger, "sets"]) => {
+            sets::publish(st, caller, ledger, body).await
+        }
+        ("GET", ["v1", "ledgers", ledger, "sets"]) => sets::list(st, caller, ledger).await,
+        ("GET", ["v1", "ledgers", ledger, "sets", set]) => {
+            sets::file(st, caller, ledger, set).await
+        }
+        (_, ["v1", "ledgers", _, "records" | "verify" | "policies" | "sets"])
         | (
             _,
-            ["v1", "ledgers", _, "envelopes" | "entries" | "submissions" | "policies" | "verdicts", _],
+            ["v1", "ledgers", _, "envelopes" | "entries" | "submissions" | "policies" | "verdicts" | "sets", _],
         )
         | (_, ["v1", "ledgers", _, "envelopes", _, "open"]) => Err(ApiError::new(
             405,

@@ -34,14 +34,18 @@ pub(super) async fn open(
             .ledgers
             .get(&ledger2)
             .ok_or_else(|| ApiError::new(404, "unknown_ledger", "no such ledger"))?;
-        let verified = veilgate_core::verify(&entry.envelope, &ls.trust, &mut rand_core::OsRng)
-            .map_err(|r| {
-                ApiError::new(
-                    422,
-                    "rejected",
-                    format!("the stored envelope does not verify: {r}"),
-                )
-            })?;
+        let verified = veilgate_core::verify(
+            &entry.envelope,
+            &ls.trust_refreshed(),
+            &mut rand_core::OsRng,
+        )
+        .map_err(|r| {
+            ApiError::new(
+                422,
+                "rejected",
+                format!("the stored envelope does not verify: {r}"),
+            )
+        })?;
         veilgate_core::open(&verified, &secrets, Some(&ls.pseudonym_key)).map_err(|e| match e {
             veilgate_core::OpenError::NotARecipient(_) => {
                 ApiError::new(403, "not_a_recipient", e.to_string())

@@ -35,6 +35,7 @@ pub(super) async fn submit(
         .cloned()
         .ok_or_else(|| unknown_policy(ledger))?;
     let record = plan.validate_record(&req.record).map_err(SealError::from)?;
+    let needs_sets = !veilgate_core::predicates::set_fields(&plan).is_empty();
     let accepted = Accepted::new(
         ledger,
         &caller.institution,
@@ -67,8 +68,14 @@ pub(super) async fn submit(
             .ledgers
             .get(&ledger2)
             .ok_or_else(|| ApiError::new(404, "unknown_ledger", "no such ledger"))?;
+        // A policy proving against a set seals with the roots on the ledger now.
+        let trust = if needs_sets {
+            ls.trust_refreshed()
+        } else {
+            ls.trust_now()
+        };
         let keys = SealKeys {
-            trust: &ls.trust,
+            trust: &trust,
             pseudonym_key: &ls.pseudonym_key,
             submitter: &secrets,
         };

@@ -40,7 +40,7 @@ pub(super) async fn verify(
         let verdict = s2
             .ledgers
             .get(&ledger2)
-            .map(|ls| veilgate_core::verify(&bytes, &ls.trust, &mut rand_core::OsRng));
+            .map(|ls| veilgate_core::verify(&bytes, &ls.trust_refreshed(), &mut rand_core::OsRng));
         (verdict, bytes)
     })
     .await?;

@@ -1,0 +1,277 @@
+//! Every shipped template end to end through the real `veilgate` binary over
+//! HTTPS/mTLS, on the embedded ledger: the templates' sets published by the
+//! institution holding their role (and refused from others), each sample
+//! record sealed by the institution that files it, judged valid by the
+//! gateway's follower, and opened by each of its recipients.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use veilgate_client::Client;
+use veilgate_core::sets::{members_from_text, SetContents};
+use veilgate_testkit::material::DEV_LEDGER;
+
+fn sets_path() -> String {
+    format!("/v1/ledgers/{DEV_LEDGER}/sets")
+}
+
+async fn post(c: &Client, path: &str, body: Value) -> (u16, Value) {
+    let (status, body) = c
+        .request("POST", path, Some(body.to_string().into_bytes()))
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+async fn get(c: &Client, path: &str) -> (u16, Value) {
+    let (status, body) = c.request("GET", path, None).await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// The follower's verdict on `sequence`, once it has one.
+async fn verdict(c: &Client, sequence: u64) -> Value {
+    let path = format!("/v1/ledgers/{DEV_LEDGER}/verdicts/{sequence}");
+    for _ in 0..300 {
+        let (status, v) = get(c, &path).await;
+        if status == 200 {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no verdict on entry {sequence}");
+}
+
+fn set_file(set: &str, version: u32, members: &[String]) -> Value {
+    let c = SetContents::build(DEV_LEDGER, set, version, members).unwrap();
+    serde_json::to_value(&c.file).unwrap()
+}
+
+fn dev_list(set: &str) -> Vec<String> {
+    let (_, text) = veilgate_policies::SET_LISTS
+        .iter()
+        .find(|(s, _)| *s == set)
+        .unwrap();
+    members_from_text(text)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_template_seals_verifies_and_opens_over_https() {
+    let root = tempfile::tempdir().unwrap();
+    let data = veilgate_testkit::data::all_templates_data_dir(root.path()).unwrap();
+    let mut o = veilgate_testkit::process::Options::new(
+        env!("CARGO_BIN_EXE_veilgate"),
+        data.clone(),
+        root.path().join("server.log"),
+    );
+    // Development Groth16 keys (anyone can forge under them): this test is
+    // about the path, the ceremony's keys are tested in ceremony_keys.rs.
+    o.dev = true;
+    let gw = veilgate_testkit::process::Process::start(&o).unwrap_or_else(|e| {
+        let log = std::fs::read_to_string(root.path().join("server.log")).unwrap_or_default();
+        panic!("{e}\n{log}")
+    });
+    let client = |who: &str| Client::from_data_dir(&data, who, &gw.base).unwrap();
+    let (regulator, bank_a) = (client("regulator"), client("bank-a"));
+
+    // Before any root is published, a record proving against a set is refused.
+    let (_, kyc) = veilgate_policies::SAMPLES
+        .iter()
+        .find(|(f, _)| *f == "kyc-attestation.policy")
+        .unwrap();
+    let kyc: Value = serde_json::from_str(kyc).unwrap();
+    let (status, body) = post(
+        &bank_a,
+        &format!("/v1/ledgers/{DEV_LEDGER}/records"),
+        json!({ "policy": "kyc-attestation", "idempotency_key": "kyc-early", "record": kyc }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("set_unavailable")),
+        "{body}"
+    );
+
+    // Refusals: a member without the role, an unknown set, a version out of
+    // order, a root that would take force tomorrow.
+    let sanctions = set_file("sanctions_list", 1, &dev_list("sanctions_list"));
+    let (status, body) = post(&bank_a, &sets_path(), json!({ "file": sanctions })).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("not_publisher")),
+        "{body}"
+    );
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("sanctions_authority"));
+    let (status, body) = post(
+        &regulator,
+        &sets_path(),
+        json!({ "file": set_file("watch_list", 1, &["X".into()]) }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("unknown_set")),
+        "{body}"
+    );
+    let (status, body) = post(
+        &regulator,
+        &sets_path(),
+        json!({ "file": set_file("sanctions_list", 2, &dev_list("sanctions_list")) }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("set_version")),
+        "{body}"
+    );
+    let tomorrow = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 86_400_000;
+    let (status, body) = post(
+        &regulator,
+        &sets_path(),
+        json!({ "file": sanctions, "valid_from_ms": tomorrow }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("set_in_future")),
+        "{body}"
+    );
+    // A file whose members do not give its root.
+    let mut bent = sanctions.clone();
+    bent["root"] = json!("00".repeat(32));
+    let (status, body) = post(&regulator, &sets_path(), json!({ "file": bent })).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalid_set_file")),
+        "{body}"
+    );
+
+    // The regulator holds both roles in development: it publishes both sets.
+    let mut root_entries = Vec::new();
+    for (set, _) in veilgate_policies::SET_LISTS {
+        let (status, body) = post(
+            &regulator,
+            &sets_path(),
+            json!({ "file": set_file(set, 1, &dev_list(set)) }),
+        )
+        .await;
+        assert_eq!(status, 201, "{set}: {body}");
+        root_entries.push(body["sequence"].as_u64().unwrap());
+    }
+    let (_, listed) = get(&bank_a, &sets_path()).await;
+    assert_eq!(listed["sets"].as_array().unwrap().len(), 2, "{listed}");
+    assert!(listed["sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["in_force"] == true));
+    let (status, file) = get(&bank_a, &format!("{}/sanctions_list", sets_path())).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        SetContents::from_json(&file.to_string())
+            .unwrap()
+            .file
+            .version,
+        1
+    );
+
+    // Every template: sealed by the institution that files its sample.
+    for (name, text) in veilgate_policies::TEMPLATES {
+        let plan =
+            veilgate_policies::compile(&veilgate_testkit::data::on_dev_ledger(text)).unwrap();
+        let (_, sample) = veilgate_policies::SAMPLES
+            .iter()
+            .find(|(f, _)| f == name)
+            .unwrap();
+        let record_json: Value = serde_json::from_str(sample).unwrap();
+        let record = plan.validate_record(&record_json).unwrap();
+        let submitter = plan.submitter_in(&record).unwrap_or("bank-a").to_owned();
+        let receipt = client(&submitter)
+            .submit(DEV_LEDGER, &plan.id, &format!("{name}-1"), &record_json)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(receipt.status, 201, "{name}");
+        let sequence = receipt.sequence.unwrap();
+        let v = verdict(&bank_a, sequence).await;
+        assert_eq!(v["verdict"], "valid", "{name}: {v}");
+
+        // Each recipient opens it, and reads a field that is not public.
+        let (_, env) = get(
+            &bank_a,
+            &format!("/v1/ledgers/{DEV_LEDGER}/envelopes/{}", receipt.envelope_id),
+        )
+        .await;
+        let recipients: Vec<String> = env["view"]["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["institution"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(!recipients.is_empty(), "{name}");
+        let public: Vec<&str> = env["view"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "public")
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        for who in &recipients {
+            let (status, opened) = post(
+                &client(who),
+                &format!(
+                    "/v1/ledgers/{DEV_LEDGER}/envelopes/{}/open",
+                    receipt.envelope_id
+                ),
+                json!({}),
+            )
+            .await;
+            assert_eq!(status, 200, "{name}: {who} opens: {opened}");
+            let fields = opened["fields"].as_object().unwrap();
+            assert!(
+                fields.keys().any(|k| !public.contains(&k.as_str())),
+                "{name}: {who} reads only public fields: {opened}"
+            );
+        }
+    }
+
+    // A sanctioned beneficiary is refused, naming the predicate.
+    let (_, remittance) = veilgate_policies::SAMPLES
+        .iter()
+        .find(|(f, _)| *f == "cross-border-remittance.policy")
+        .unwrap();
+    let mut remittance: Value = serde_json::from_str(remittance).unwrap();
+    remittance["beneficiary_name"] = "Boris  FICTUS".into();
+    let (status, body) = post(
+        &client("bank-a"),
+        &format!("/v1/ledgers/{DEV_LEDGER}/records"),
+        json!({ "policy": "cross-border-remittance", "idempotency_key": "sanctioned-1", "record": remittance }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("predicate_not_satisfied")),
+        "{body}"
+    );
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("beneficiary_name not in sanctions_list"));
+    assert!(!body.to_string().to_uppercase().contains("FICTUS"));
+
+    // The follower admitted both roots.
+    for seq in root_entries {
+        assert_eq!(verdict(&bank_a, seq).await["verdict"], "set_root");
+    }
+}
