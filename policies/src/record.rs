@@ -518,3 +518,13 @@ mod tests {
         }
     }
 }
+
+/// A set member or a value compared with one, as sets hash it: trimmed, each
+/// inner run of white space one space, letters upper-cased (`docs/sets.md`).
+pub fn normalize_member(member: &str) -> String {
+    member
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase()
+}

@@ -12,6 +12,12 @@
 //!       "submitter": "bank-b", "expect_error": { "field": "payer_bank" } } ] }
 //! ```
 //!
+//! A file may name member lists for the policy's sets (`"sets":
+//! {"sanctions_list": "sets/sanctions_list.txt"}`, one member per line): its
+//! cases then check the set predicates, and a case can expect a refusal by
+//! predicate (`"expect_error": {"predicate": "beneficiary_name not in
+//! sanctions_list"}`). Members and values compare after normalisation.
+//!
 //! A case lists, per role, the cells it checks (the texts `preview` prints).
 //! Roles it does not list are not checked; a field it lists that the preview
 //! lacks, or a role that does not exist, fails the case.
@@ -28,6 +34,9 @@ use crate::preview::preview_record;
 pub struct TestFile {
     /// The policy file, relative to the test file.
     pub policy: String,
+    /// Member lists of the policy's sets, by set name, relative to the test file.
+    #[serde(default)]
+    pub sets: BTreeMap<String, String>,
     pub cases: Vec<TestCase>,
 }
 
@@ -60,7 +69,28 @@ pub struct TestCase {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectError {
-    pub field: String,
+    /// The record field refused.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// Or the predicate the record breaks, as the policy writes it.
+    #[serde(default)]
+    pub predicate: Option<String>,
+}
+
+impl ExpectError {
+    fn describe(&self) -> String {
+        match (&self.field, &self.predicate) {
+            (Some(f), _) => format!("a refusal on field `{f}`"),
+            (None, Some(p)) => format!("a refusal by `{p}`"),
+            (None, None) => "a refusal".into(),
+        }
+    }
+}
+
+/// Why a case's record is refused: a field, or a predicate it breaks.
+enum Refusal {
+    Field(crate::RecordError),
+    Predicate(String),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -85,18 +115,64 @@ pub fn run(
     file: &TestFile,
     load: &dyn Fn(&str) -> Result<String, String>,
 ) -> Vec<CaseResult> {
+    let mut sets = BTreeMap::new();
+    let mut broken = Vec::new();
+    for (name, path) in &file.sets {
+        if !plan.sets.contains(name) {
+            broken.push(format!("the policy declares no set `{name}`"));
+        }
+        match load(path) {
+            Ok(text) => {
+                let members: std::collections::BTreeSet<String> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(crate::record::normalize_member)
+                    .collect();
+                sets.insert(name.clone(), members);
+            }
+            Err(e) => broken.push(e),
+        }
+    }
     file.cases
         .iter()
         .map(|c| CaseResult {
             name: c.name.clone(),
-            failures: run_case(plan, c, load),
+            failures: if broken.is_empty() {
+                run_case(plan, c, &sets, load)
+            } else {
+                broken.clone()
+            },
         })
         .collect()
+}
+
+/// The first set predicate the record breaks, among those whose set the
+/// test file lists.
+fn set_refusal(
+    plan: &Plan,
+    record: &crate::Record,
+    sets: &BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> Option<String> {
+    plan.predicates.iter().find_map(|p| match p {
+        crate::plan::Predicate::Member {
+            field,
+            set,
+            negated,
+        } => {
+            let members = sets.get(set)?;
+            let i = plan.fields.iter().position(|f| &f.name == field)?;
+            let value = crate::record::normalize_member(&record.values.get(i)?.display());
+            (members.contains(&value) == *negated).then(|| p.describe())
+        }
+        _ => None,
+    })
 }
 
 fn run_case(
     plan: &Plan,
     case: &TestCase,
+    sets: &BTreeMap<String, std::collections::BTreeSet<String>>,
     load: &dyn Fn(&str) -> Result<String, String>,
 ) -> Vec<String> {
     let mut record = match (&case.record, &case.record_file) {
@@ -119,23 +195,37 @@ fn run_case(
         }
     }
     let mut failures = Vec::new();
-    let previewed = plan.validate_record(&record).and_then(|r| {
-        if let Some(who) = &case.submitter {
-            plan.check_submitter(&r, who)?;
-        }
-        Ok(preview_record(plan, &r))
-    });
+    let previewed = plan
+        .validate_record(&record)
+        .and_then(|r| {
+            if let Some(who) = &case.submitter {
+                plan.check_submitter(&r, who)?;
+            }
+            Ok(r)
+        })
+        .map_err(Refusal::Field)
+        .and_then(|r| match set_refusal(plan, &r, sets) {
+            Some(p) => Err(Refusal::Predicate(p)),
+            None => Ok(preview_record(plan, &r)),
+        });
     match (previewed, &case.expect_error) {
-        (Err(e), Some(want)) if e.field == want.field => {}
-        (Err(e), Some(want)) => failures.push(format!(
-            "refused on field `{}` ({e}), expected field `{}`",
-            e.field, want.field
+        (Err(Refusal::Field(e)), Some(want)) if want.field.as_ref() == Some(&e.field) => {}
+        (Err(Refusal::Predicate(p)), Some(want)) if want.predicate.as_ref() == Some(&p) => {}
+        (Err(Refusal::Field(e)), Some(want)) => failures.push(format!(
+            "refused on field `{}` ({e}), expected {}",
+            e.field,
+            want.describe()
         )),
-        (Err(e), None) => failures.push(format!("record refused: {e}")),
-        (Ok(_), Some(want)) => failures.push(format!(
-            "record accepted, expected a refusal on field `{}`",
-            want.field
-        )),
+        (Err(Refusal::Predicate(p)), Some(want)) => {
+            failures.push(format!("refused by `{p}`, expected {}", want.describe()))
+        }
+        (Err(Refusal::Field(e)), None) => failures.push(format!("record refused: {e}")),
+        (Err(Refusal::Predicate(p)), None) => {
+            failures.push(format!("record refused: it breaks `{p}`"))
+        }
+        (Ok(_), Some(want)) => {
+            failures.push(format!("record accepted, expected {}", want.describe()))
+        }
         (Ok(p), None) => {
             for (role, cells) in &case.expect {
                 if !p.columns.contains(role) {

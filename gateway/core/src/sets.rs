@@ -114,11 +114,7 @@ impl SetError {
 /// space, letters upper-cased — so `"  Zhang  min"` and `"ZHANG MIN"` are one
 /// member. Record values are normalised the same way before they are proven.
 pub fn normalize(member: &str) -> String {
-    member
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_uppercase()
+    veilgate_policies::record::normalize_member(member)
 }
 
 /// The tree element of a member: [`set_member`] of its normalised UTF-8.

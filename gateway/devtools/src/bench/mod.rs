@@ -474,6 +474,7 @@ fn served(
         .build()
         .map_err(|e| e.to_string())?;
     let server = load::Server::start(s.data, &s.root.join("serve.log"))?;
+    rt.block_on(publish_sets(s.data, server.base()))?;
     let mut key = 0u64;
     let mut end_to_end = Vec::new();
     for (fx, t) in fixtures.iter().zip(templates) {
@@ -487,6 +488,34 @@ fn served(
     }
     s.bar.inc(1);
     Ok(end_to_end)
+}
+
+/// Publishes version 1 of the templates' sets on the development ledger,
+/// through the gateway, as the regulator (who holds their roles there).
+async fn publish_sets(data: &Path, base: &str) -> Result<(), String> {
+    let regulator = veilgate_client::Client::from_data_dir(data, "regulator", base)
+        .map_err(|e| e.to_string())?;
+    for (set, list) in veilgate_policies::SET_LISTS {
+        let members = veilgate_core::sets::members_from_text(list);
+        let contents = veilgate_core::sets::SetContents::build(DEV_LEDGER, set, 1, &members)
+            .map_err(|e| e.to_string())?;
+        let body = serde_json::json!({ "file": contents.file }).to_string();
+        let (status, answer) = regulator
+            .request(
+                "POST",
+                &format!("/v1/ledgers/{DEV_LEDGER}/sets"),
+                Some(body.into_bytes()),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if status != 201 {
+            return Err(format!(
+                "publishing set `{set}`: {status} {}",
+                String::from_utf8_lossy(&answer)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One template over HTTPS: closed loops at each client count, then a
