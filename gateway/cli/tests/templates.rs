@@ -1,8 +1,11 @@
 //! Every shipped template end to end through the real `veilgate` binary over
-//! HTTPS/mTLS, on the embedded ledger: the templates' sets published by the
-//! institution holding their role (and refused from others), each sample
-//! record sealed by the institution that files it, judged valid by the
-//! gateway's follower, and opened by each of its recipients.
+//! HTTPS/mTLS, on the embedded ledger and on an EVM chain (anvil): the
+//! templates' sets published by the institution holding their role (and
+//! refused from others), each sample record sealed by the institution that
+//! files it, judged valid by the gateway's follower, and opened by each of
+//! its recipients; a sanctioned beneficiary refused naming the predicate; an
+//! envelope naming another member as its submitter, forged straight onto the
+//! ledger, judged `not_submitter`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -64,16 +67,55 @@ fn dev_list(set: &str) -> Vec<String> {
 async fn every_template_seals_verifies_and_opens_over_https() {
     let root = tempfile::tempdir().unwrap();
     let data = veilgate_testkit::data::all_templates_data_dir(root.path()).unwrap();
+    every_template(root.path(), &data).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_template_seals_verifies_and_opens_on_an_evm_chain() {
+    if !veilgate_evm::devnet::tools_or_skip() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let net = veilgate_evm::devnet::Devnet::start(None).unwrap();
+    let data = veilgate_testkit::data::all_templates_data_dir(root.path()).unwrap();
+    let key = format!("ledgers/{DEV_LEDGER}/evm.key");
+    std::fs::write(data.join(&key), veilgate_evm::devnet::DEV_KEY).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_veilgate"))
+        .args(["evm", "deploy", "--data"])
+        .arg(&data)
+        .args([
+            "--ledger",
+            DEV_LEDGER,
+            "--rpc",
+            &net.url(),
+            "--key-file",
+            &key,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    every_template(root.path(), &data).await;
+    net.stop().unwrap();
+}
+
+/// The whole run against the gateway serving `data`.
+async fn every_template(root: &std::path::Path, data: &std::path::Path) {
+    let data = data.to_owned();
     let mut o = veilgate_testkit::process::Options::new(
         env!("CARGO_BIN_EXE_veilgate"),
         data.clone(),
-        root.path().join("server.log"),
+        root.join("server.log"),
     );
     // Development Groth16 keys (anyone can forge under them): this test is
     // about the path, the ceremony's keys are tested in ceremony_keys.rs.
     o.dev = true;
     let gw = veilgate_testkit::process::Process::start(&o).unwrap_or_else(|e| {
-        let log = std::fs::read_to_string(root.path().join("server.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(root.join("server.log")).unwrap_or_default();
         panic!("{e}\n{log}")
     });
     let client = |who: &str| Client::from_data_dir(&data, who, &gw.base).unwrap();
@@ -274,4 +316,95 @@ async fn every_template_seals_verifies_and_opens_over_https() {
     for seq in root_entries {
         assert_eq!(verdict(&bank_a, seq).await["verdict"], "set_root");
     }
+
+    // bank-a's payment re-signed naming bank-b as the payer, written straight
+    // onto the ledger (the gateway stopped, for the embedded ledger's lock):
+    // the follower judges it `not_submitter`.
+    drop(gw);
+    let sequence = append_forged(&data);
+    let gw = veilgate_testkit::process::Process::start(&o).unwrap();
+    let peer = Client::from_data_dir(&data, "bank-c", &gw.base).unwrap();
+    let v = verdict(&peer, sequence).await;
+    assert_eq!(
+        (v["verdict"].as_str(), v["code"].as_str()),
+        (Some("rejected"), Some("not_submitter")),
+        "{v}"
+    );
+}
+
+/// Appends a forged interbank payment (payer bank-b, signed by bank-a) to
+/// the data directory's ledger, embedded or EVM, and returns its position.
+fn append_forged(data: &std::path::Path) -> u64 {
+    use veilgate_core::{FieldBody, PolicySet, SealRequest};
+    use veilgate_ledger::Ledger;
+    let (_, text) = veilgate_policies::TEMPLATES[0];
+    let plan = veilgate_policies::compile(&veilgate_testkit::data::on_dev_ledger(text)).unwrap();
+    let (_, sample) = veilgate_policies::SAMPLES[0];
+    let record = plan
+        .validate_record(&serde_json::from_str(sample).unwrap())
+        .unwrap();
+    let trust =
+        veilgate_testkit::data::trust(data, DEV_LEDGER, PolicySet::new([plan.clone()])).unwrap();
+    let bank_a = veilgate_testkit::data::secrets(data, "bank-a").unwrap();
+    let key: [u8; 32] = hex::decode(
+        std::fs::read_to_string(data.join(format!("ledgers/{DEV_LEDGER}/pseudonym.key")))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap()
+    .try_into()
+    .unwrap();
+    let mut env = veilgate_core::seal(
+        &SealRequest {
+            trust: &trust,
+            plan: &plan,
+            record: &record,
+            submitter: &bank_a,
+            pseudonym_key: &veilgate_core::PseudonymKey(zeroize::Zeroizing::new(key)),
+            idempotency_key: "forged-payer",
+            timestamp_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64,
+        },
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
+    let payer = env
+        .fields
+        .iter_mut()
+        .find(|f| f.name == "payer_bank")
+        .unwrap();
+    payer.body = FieldBody::Public(veilgate_policies::Value::Party("bank-b".into()).encode());
+    veilgate_core::sign_envelope(&mut env, &bank_a);
+    let config = std::fs::read_to_string(data.join("veilgate.toml")).unwrap();
+    let ledger: Box<dyn Ledger> = match config.lines().find_map(|l| l.strip_prefix("registry = \""))
+    {
+        Some(registry) => {
+            let rpc = config
+                .lines()
+                .find_map(|l| l.strip_prefix("rpc = \""))
+                .unwrap()
+                .trim_end_matches('"');
+            Box::new(
+                veilgate_evm::ledger::EvmLedger::new(
+                    veilgate_evm::chain::Chain::connect(rpc, veilgate_evm::devnet::DEV_KEY)
+                        .unwrap(),
+                    registry.trim_end_matches('"').parse().unwrap(),
+                )
+                .unwrap(),
+            )
+        }
+        None => Box::new(
+            veilgate_ledger::EmbeddedLedger::open(
+                &data.join(format!("ledgers/{DEV_LEDGER}/ledger.redb")),
+            )
+            .unwrap(),
+        ),
+    };
+    ledger
+        .append(env.id, &env.encode())
+        .unwrap()
+        .receipt
+        .sequence
 }

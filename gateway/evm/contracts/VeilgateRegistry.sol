@@ -25,8 +25,16 @@ interface IGroth16Verifier {
 /// (docs/envelope.md), takes the proofs in EVM word order and calls the
 /// generated verifier of each circuit. The chain checks the statements about
 /// the envelope's commitments; peers still check every byte off chain.
+///
+/// A set root entry (`VGSR`, docs/sets.md) is appended like any entry and
+/// also kept in storage — its root per set and version, and each set's
+/// latest version — with a `SetRootPublished` event; the chain takes a set's
+/// versions in order (1, 2, …) under the entry's own id. Who may publish
+/// which set (a directory role) and the publisher's signature are checked
+/// off chain by every peer.
 contract VeilgateRegistry {
     bytes constant ENTRY_DOMAIN = "veilgate/ledger-entry/v1";
+    bytes constant SET_ROOT_ID_DOMAIN = "veilgate/set-root-id/v1";
 
     /// The consortium operator: admits writers, publishes policies, revokes.
     address public immutable admin;
@@ -47,10 +55,18 @@ contract VeilgateRegistry {
     /// keccak256 of each policy's on-chain checks (zero: none required).
     mapping(bytes32 => bytes32) public checksOf;
 
+    /// Set roots by keccak256 of the set's name, then version.
+    mapping(bytes32 => mapping(uint32 => bytes32)) public setRootOf;
+    /// Each set's latest version on the chain (0: none).
+    mapping(bytes32 => uint32) public setVersionOf;
+
     event Appended(uint64 indexed sequence, bytes16 indexed id, bytes32 entryHash, bytes envelope);
     event WriterSet(address indexed writer, bool allowed);
     event PolicyPublished(bytes32 indexed hash, string id, uint32 version, string text, bytes checks);
     event Revoked(bytes32 indexed subject, string reason);
+    event SetRootPublished(
+        bytes32 indexed setKey, string set, uint32 version, bytes32 root, uint64 validFromMs, uint64 sequence
+    );
 
     error NotAdmin();
     error NotWriter();
@@ -66,6 +82,8 @@ contract VeilgateRegistry {
     error WrongChecks(bytes16 id);
     /// Predicate `predicate` (0-based, plan order) of envelope `id` did not verify.
     error ProofRejected(bytes16 id, uint256 predicate);
+    /// A set root entry under another id than its own, or out of version order.
+    error BadSetRoot(bytes16 id);
 
     constructor() {
         admin = msg.sender;
@@ -161,7 +179,31 @@ contract VeilgateRegistry {
         entryHashOf[n] = e;
         blockOf[n] = uint64(block.number);
         emit Appended(n, id, e, env);
+        if (_isSetRoot(env)) _noteSetRoot(id, env, n);
         return (n + 1, e);
+    }
+
+    function _isSetRoot(bytes calldata env) private pure returns (bool) {
+        return env.length >= 6 && bytes4(env[0:4]) == bytes4("VGSR");
+    }
+
+    /// Keeps a set root entry's root: `magic ‖ u8 format ‖ u8 suite ‖ str16
+    /// ledger ‖ str16 set ‖ u32 version ‖ u8 depth ‖ root ‖ u32 members ‖ u64
+    /// valid from ‖ …`. Its id must be `SHA-256(domain ‖ the bytes from the
+    /// ledger through the version)[0..16]`, and its version the next.
+    function _noteSetRoot(bytes16 id, bytes calldata env, uint64 n) private {
+        uint256 s = _skip16(env, 6); // the set name's length prefix
+        uint256 v = _skip16(env, s); // the version
+        if (bytes16(sha256(abi.encodePacked(SET_ROOT_ID_DOMAIN, env[6:v + 4]))) != id) revert BadSetRoot(id);
+        string memory name = string(env[s + 2:v]);
+        bytes32 key = keccak256(bytes(name));
+        uint32 version = uint32(bytes4(env[v:v + 4]));
+        if (version != setVersionOf[key] + 1) revert BadSetRoot(id);
+        bytes32 root = bytes32(env[v + 5:v + 37]);
+        uint64 validFrom = uint64(bytes8(env[v + 41:v + 49]));
+        setRootOf[key][version] = root;
+        setVersionOf[key] = version;
+        emit SetRootPublished(key, name, version, root, validFrom, n);
     }
 
     // ---- Envelope parsing (docs/envelope.md); calldata slices revert out of bounds.

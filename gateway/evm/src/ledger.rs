@@ -35,6 +35,8 @@ mod abi {
     function publishPolicy(bytes32 hash, string id, uint32 version, string text, bytes checks) external;
     function checksOf(bytes32 hash) external view returns (bytes32);
     function policyBlockOf(bytes32 hash) external view returns (uint64);
+    function setRootOf(bytes32 setKey, uint32 version) external view returns (bytes32);
+    function setVersionOf(bytes32 setKey) external view returns (uint32);
     event Appended(uint64 indexed sequence, bytes16 indexed id, bytes32 entryHash, bytes envelope);
     event PolicyPublished(bytes32 indexed hash, string id, uint32 version, string text, bytes checks);
     }
@@ -42,7 +44,8 @@ mod abi {
 
 use abi::{
     appendCall, appendVerifiedCall, blockOfCall, checksOfCall, countCall, entryHashOfCall,
-    headCall, policyBlockOfCall, publishPolicyCall, sequenceOfCall,
+    headCall, policyBlockOfCall, publishPolicyCall, sequenceOfCall, setRootOfCall,
+    setVersionOfCall,
 };
 
 /// The registry's creation bytecode, compiled from `contracts/VeilgateRegistry.sol`
@@ -219,6 +222,32 @@ impl EvmLedger {
                     text: ev.text,
                     checks: ev.checks.to_vec(),
                 }))
+        })
+    }
+
+    /// The registry's record of set `set`: its latest version and that
+    /// version's root, as of the confirmed block (`None`: no root yet).
+    pub fn set_root(&self, set: &str) -> Result<Option<(u32, [u8; 32])>, EvmError> {
+        let key = alloy::primitives::keccak256(set.as_bytes());
+        let at = self.registry;
+        self.run(async move {
+            let c = &self.chain;
+            let block = c.confirmed_block().await?;
+            let version = Self::view(c, at, setVersionOfCall { setKey: key }, block).await?;
+            if version == 0 {
+                return Ok(None);
+            }
+            let root = Self::view(
+                c,
+                at,
+                setRootOfCall {
+                    setKey: key,
+                    version,
+                },
+                block,
+            )
+            .await?;
+            Ok(Some((version, root.0)))
         })
     }
 

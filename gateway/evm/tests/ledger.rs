@@ -239,3 +239,58 @@ fn gas_per_envelope_for_each_template() {
     }
     net.stop().unwrap();
 }
+
+/// A set root entry is appended like any entry, and the registry keeps its
+/// root per set and version (versions in order, under the entry's own id).
+#[test]
+fn the_registry_keeps_set_roots_in_version_order() {
+    if !tools_or_skip() {
+        return;
+    }
+    let net = Devnet::start(None).unwrap();
+    let (ledger, _) = EvmLedger::deploy(Chain::connect(&net.url(), DEV_KEY).unwrap()).unwrap();
+    let publisher = InstitutionSecrets::generate(
+        "regulator",
+        SuiteId::Standard,
+        &mut ChaCha20Rng::seed_from_u64(8),
+    );
+    let members: Vec<String> = ["Boris Fictus", "Zhao Demo"].map(String::from).to_vec();
+    let entry = |version: u32| {
+        let c = veilgate_core::sets::SetContents::build(
+            "cross-border",
+            "sanctions_list",
+            version,
+            &members,
+        )
+        .unwrap();
+        veilgate_core::sets::SetRoot::sign(&c, 1_795_600_000_000 + u64::from(version), &publisher)
+    };
+    assert_eq!(ledger.set_root("sanctions_list").unwrap(), None);
+    // Version 2 before version 1.
+    let v2 = entry(2);
+    assert!(ledger.append(v2.id(), &v2.encode()).is_err());
+    // Under another id than its own.
+    let v1 = entry(1);
+    assert!(ledger.append([7; 16], &v1.encode()).is_err());
+    let appended = ledger.append(v1.id(), &v1.encode()).unwrap();
+    assert!(appended.new);
+    assert_eq!(
+        ledger.set_root("sanctions_list").unwrap(),
+        Some((1, v1.root))
+    );
+    ledger.append(v2.id(), &v2.encode()).unwrap();
+    assert_eq!(
+        ledger.set_root("sanctions_list").unwrap(),
+        Some((2, v2.root))
+    );
+    // Read back as entries, they are the set roots a follower admits.
+    let back = ledger
+        .by_sequence(appended.receipt.sequence)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        veilgate_core::sets::in_entry(&back.envelope_id, &back.envelope),
+        Some(v1)
+    );
+    net.stop().unwrap();
+}

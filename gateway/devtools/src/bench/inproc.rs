@@ -274,10 +274,7 @@ pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, Stri
             context: &ctx,
         };
         push(
-            &format!(
-                "Bulletproofs range proof, {} field(s) aggregated",
-                names.len()
-            ),
+            &format!("Bulletproofs range, {} field(s)", names.len()),
             1,
             per_call(10, budget, || {
                 let _ = std::hint::black_box(st.prove(&group_openings, &mut rng));
