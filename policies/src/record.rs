@@ -446,6 +446,16 @@ pub fn format_decimal(minor: i64, scale: u8) -> String {
     format!("{}{int}.{frac}", if minor < 0 { "-" } else { "" })
 }
 
+/// A set member or a value compared with one, as sets hash it: trimmed, each
+/// inner run of white space one space, letters upper-cased (`docs/sets.md`).
+pub fn normalize_member(member: &str) -> String {
+    member
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -517,14 +527,4 @@ mod tests {
             prop_assert_eq!(parse_decimal(&format_decimal(minor, scale), scale), Some(minor));
         }
     }
-}
-
-/// A set member or a value compared with one, as sets hash it: trimmed, each
-/// inner run of white space one space, letters upper-cased (`docs/sets.md`).
-pub fn normalize_member(member: &str) -> String {
-    member
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_uppercase()
 }
