@@ -20,6 +20,9 @@ fn bench_quick_measures_every_stage() {
             "--quick",
             "--template",
             "interbank-payment",
+            // A template proving against a set: the bench publishes its root.
+            "--template",
+            "cross-border-remittance",
             "--json",
         ])
         .arg(&json)
@@ -104,7 +107,27 @@ fn bench_quick_measures_every_stage() {
         "{waiting}"
     );
     let targets = r["targets"].as_array().unwrap();
-    assert_eq!(targets.len(), 8, "3 per template, 3 end to end, 2 ledger");
+    assert_eq!(
+        targets.len(),
+        13,
+        "3 per template, 2 per template end to end, the backlog, 2 ledger"
+    );
+    // The set template: a non-membership proof in its floor, and served
+    // over HTTPS without a failed request.
+    let t = &r["templates"][1];
+    assert_eq!(t["template"], "cross-border-remittance");
+    assert!(t["primitives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "Groth16 prove (BN254)"));
+    let e = &r["end_to_end"][1];
+    assert_eq!(e["template"], "cross-border-remittance");
+    for p in e["levels"].as_array().unwrap() {
+        assert!(p["completed"].as_u64().unwrap() > 0, "{p}");
+        assert_eq!(p["errors"], 0, "{p}");
+    }
+    assert!(r["skipped"].as_array().unwrap().is_empty());
     assert!(targets
         .iter()
         .all(|t| t["measured"].as_f64().unwrap().is_finite()));
