@@ -1562,3 +1562,56 @@ fn set_roots_are_admitted_only_from_their_publisher_in_order() {
     let bent = json.replace("ZHAO DEMO", "ZHAO DEMOS");
     assert!(SetContents::from_json(&bent).is_err());
 }
+
+/// Known-answer vector of a set file and its root entry (`docs/sets.md`):
+/// members normalised and ordered by element, the depth-16 Poseidon root,
+/// the entry bytes, its id and its signature under the publisher's key.
+#[test]
+fn known_answer_set_root() {
+    let publisher = set_authority();
+    let list = [
+        "  Karel   exemplar",
+        "Zhao Demo",
+        "boris fictus",
+        "ZHAO DEMO",
+    ];
+    let members: Vec<String> = list.iter().map(|m| (*m).to_owned()).collect();
+    let contents = SetContents::build("cross-border", "sanctions_list", 1, &members).unwrap();
+    let entry = SetRoot::sign(&contents, SETS_FROM, &publisher);
+    let path = format!(
+        "{}/../../docs/formats/vectors/set-root-v1.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    if std::env::var_os("VEILGATE_WRITE_VECTORS").is_some() {
+        let doc = serde_json::json!({
+            "description": "Veilgate set file and set root entry, format 1 (docs/sets.md): `members_in` normalised and ordered by element give `set_file`; its depth-16 Poseidon root is in `set_file.root`; `entry_hex` is the root entry signed by `publisher` (Ed25519 public key `publisher_sign_public`), with ledger entry id `entry_id`.",
+            "members_in": list,
+            "elements": contents.file.members.iter().map(|m| hex::encode(veilgate_circuits::merkle::to_bytes(&veilgate_core::sets::element(m)))).collect::<Vec<_>>(),
+            "set_file": contents.file,
+            "publisher": publisher.id,
+            "publisher_sign_public": publisher.public().sign_public,
+            "valid_from_ms": SETS_FROM,
+            "entry_hex": hex::encode(entry.encode()),
+            "entry_id": hex::encode(entry.id()),
+        });
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
+    }
+    let kat: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    // The file as stored rebuilds to its root; the code gives the same file.
+    let stored = SetContents::from_json(&kat["set_file"].to_string()).unwrap();
+    assert_eq!(stored.file, contents.file);
+    assert_eq!(kat["entry_hex"], hex::encode(entry.encode()));
+    assert_eq!(kat["entry_id"], hex::encode(entry.id()));
+    // A peer admits the stored entry with only the publisher's public key.
+    let bytes = hex::decode(kat["entry_hex"].as_str().unwrap()).unwrap();
+    let id: [u8; 16] = hex::decode(kat["entry_id"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let root = veilgate_core::sets::in_entry(&id, &bytes).unwrap();
+    assert_eq!(root.root, stored.root());
+    let mut dir = fixture(1).directory;
+    dir.ledger = "cross-border".into();
+    SetBook::default().admit(root, &dir).unwrap();
+}

@@ -48,7 +48,7 @@ pub(super) async fn publish(
     ledger: &str,
     body: &[u8],
 ) -> Result<ApiResponse, ApiError> {
-    let (caller, ls) = authorize(&state, caller, ledger)?;
+    let (caller, _) = authorize(&state, caller, ledger)?;
     let secrets = hosted_secrets(&state, &caller)?;
     let req: Publish = serde_json::from_slice(body)
         .map_err(|e| ApiError::new(400, "malformed_request", format!("publish request: {e}")))?;
@@ -106,7 +106,6 @@ pub(super) async fn publish(
             detail: Some(format!("{} v{}", entry.set, entry.version)),
         },
     )?;
-    let _ = ls;
     Ok(ApiResponse::json(
         201,
         json!({
