@@ -200,18 +200,18 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
         "{body}"
     );
 
-    // The regulator holds both roles in development: it publishes both sets.
+    // The regulator holds both roles in development: it publishes both
+    // sets, one through the API, the other with `veilgate set`.
     let mut root_entries = Vec::new();
-    for (set, _) in veilgate_policies::SET_LISTS {
-        let (status, body) = post(
-            &regulator,
-            &sets_path(),
-            json!({ "file": set_file(set, 1, &dev_list(set)) }),
-        )
-        .await;
-        assert_eq!(status, 201, "{set}: {body}");
-        root_entries.push(body["sequence"].as_u64().unwrap());
-    }
+    let (status, body) = post(
+        &regulator,
+        &sets_path(),
+        json!({ "file": set_file("eligible_nationalities", 1, &dev_list("eligible_nationalities")) }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    root_entries.push(body["sequence"].as_u64().unwrap());
+    root_entries.push(publish_with_the_cli(root, &data, &gw.base));
     let (_, listed) = get(&bank_a, &sets_path()).await;
     assert_eq!(listed["sets"].as_array().unwrap().len(), 2, "{listed}");
     assert!(listed["sets"]
@@ -330,6 +330,82 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
         (Some("rejected"), Some("not_submitter")),
         "{v}"
     );
+}
+
+/// `veilgate set build`, `show` and `publish` for the sanctions list, as an
+/// operator would run them; returns the root entry's ledger position.
+fn publish_with_the_cli(root: &std::path::Path, data: &std::path::Path, base: &str) -> u64 {
+    let veilgate = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_veilgate"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (_, list) = veilgate_policies::SET_LISTS
+        .iter()
+        .find(|(s, _)| *s == "sanctions_list")
+        .unwrap();
+    let members = root.join("sanctions.txt");
+    std::fs::write(&members, list).unwrap();
+    let file = root.join("sanctions_list-v1.json");
+    let (ok, out, err) = veilgate(&[
+        "set",
+        "build",
+        "--ledger",
+        DEV_LEDGER,
+        "--set",
+        "sanctions_list",
+        "--version",
+        "1",
+        members.to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    let want = set_file("sanctions_list", 1, &dev_list("sanctions_list"));
+    let root_hex = want["root"].as_str().unwrap();
+    assert!(out.contains(root_hex) && out.contains("7 members"), "{out}");
+    let (ok, out, _) = veilgate(&["set", "show", file.to_str().unwrap()]);
+    assert!(ok && out.contains(root_hex), "{out}");
+    // A file whose members were edited after it was built is refused.
+    let bent = root.join("bent.json");
+    std::fs::write(
+        &bent,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("ZHAO DEMO", "ZHAO DEMOS"),
+    )
+    .unwrap();
+    let (ok, _, err) = veilgate(&["set", "show", bent.to_str().unwrap()]);
+    assert!(!ok && err.contains("bent.json"), "{err}");
+    let gateway = [
+        "--gateway",
+        base,
+        "--data",
+        data.to_str().unwrap(),
+    ];
+    let mut args = vec!["set", "publish", file.to_str().unwrap()];
+    args.extend(gateway);
+    args.extend(["--as", "bank-b"]);
+    let (ok, _, err) = veilgate(&args);
+    assert!(!ok && err.contains("not_publisher"), "{err}");
+    args.truncate(args.len() - 1);
+    args.push("regulator");
+    let (ok, out, err) = veilgate(&args);
+    assert!(ok, "{out}{err}");
+    let published: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(published["root"], root_hex);
+    let mut args = vec!["set", "show", "--ledger", DEV_LEDGER];
+    args.extend(gateway);
+    args.extend(["--as", "bank-a"]);
+    let (ok, out, err) = veilgate(&args);
+    assert!(ok && out.contains("sanctions_list") && out.contains(root_hex), "{out}{err}");
+    published["sequence"].as_u64().unwrap()
 }
 
 /// Appends a forged interbank payment (payer bank-b, signed by bank-a) to
