@@ -383,12 +383,7 @@ fn publish_with_the_cli(root: &std::path::Path, data: &std::path::Path, base: &s
     .unwrap();
     let (ok, _, err) = veilgate(&["set", "show", bent.to_str().unwrap()]);
     assert!(!ok && err.contains("bent.json"), "{err}");
-    let gateway = [
-        "--gateway",
-        base,
-        "--data",
-        data.to_str().unwrap(),
-    ];
+    let gateway = ["--gateway", base, "--data", data.to_str().unwrap()];
     let mut args = vec!["set", "publish", file.to_str().unwrap()];
     args.extend(gateway);
     args.extend(["--as", "bank-b"]);
@@ -404,7 +399,10 @@ fn publish_with_the_cli(root: &std::path::Path, data: &std::path::Path, base: &s
     args.extend(gateway);
     args.extend(["--as", "bank-a"]);
     let (ok, out, err) = veilgate(&args);
-    assert!(ok && out.contains("sanctions_list") && out.contains(root_hex), "{out}{err}");
+    assert!(
+        ok && out.contains("sanctions_list") && out.contains(root_hex),
+        "{out}{err}"
+    );
     published["sequence"].as_u64().unwrap()
 }
 
