@@ -34,6 +34,7 @@ pub mod http;
 pub mod identity;
 pub mod metrics;
 pub mod peer;
+pub mod revocation;
 pub mod sets;
 pub mod store;
 pub mod write;

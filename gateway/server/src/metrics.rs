@@ -18,6 +18,11 @@ struct Inner {
     requests: BTreeMap<(String, u16), u64>,
     latency: BTreeMap<String, ([u64; BUCKETS.len()], u64, f64)>,
     rejections: BTreeMap<String, u64>,
+    refusals: BTreeMap<String, u64>,
+    refusals_suppressed: u64,
+    revocations: BTreeMap<&'static str, usize>,
+    revocations_stale: bool,
+    revocation_reload_failures: u64,
     delivered: u64,
     ledger_errors: u64,
     last_lag_seconds: f64,
@@ -48,6 +53,35 @@ impl Metrics {
     pub fn rejection(&self, code: &str) {
         if let Ok(mut m) = self.inner.lock() {
             *m.rejections.entry(code.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// A refused handshake, admission or permission (audited within the rate limit).
+    pub fn refusal(&self, reason: &str) {
+        if let Ok(mut m) = self.inner.lock() {
+            *m.refusals.entry(reason.to_owned()).or_default() += 1;
+        }
+    }
+
+    pub fn refusal_suppressed(&self) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.refusals_suppressed += 1;
+        }
+    }
+
+    /// The revocation entries in force, by kind, after a reload.
+    pub fn revocations(&self, counts: &[(&'static str, usize)]) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.revocations = counts.iter().copied().collect();
+            m.revocations_stale = false;
+        }
+    }
+
+    /// A reload of the revocation files failed: the previous list stays.
+    pub fn revocations_invalid(&self) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.revocations_stale = true;
+            m.revocation_reload_failures += 1;
         }
     }
 
@@ -110,6 +144,17 @@ impl Metrics {
                 "veilgate_rejections_total{{reason=\"{code}\"}} {n}\n"
             ));
         }
+        o.push_str("# HELP veilgate_refusals_total Refused handshakes, admissions and permissions by reason (each audited within the rate limit).\n# TYPE veilgate_refusals_total counter\n");
+        for (code, n) in &m.refusals {
+            o.push_str(&format!("veilgate_refusals_total{{reason=\"{code}\"}} {n}\n"));
+        }
+        o.push_str(&format!("# HELP veilgate_refusals_unaudited_total Refusals the audit rate limit left out (summarised in the log).\n# TYPE veilgate_refusals_unaudited_total counter\nveilgate_refusals_unaudited_total {}\n", m.refusals_suppressed));
+        o.push_str("# HELP veilgate_revocations Revocation entries in force by kind.\n# TYPE veilgate_revocations gauge\n");
+        for (kind, n) in &m.revocations {
+            o.push_str(&format!("veilgate_revocations{{kind=\"{kind}\"}} {n}\n"));
+        }
+        o.push_str(&format!("# HELP veilgate_revocations_stale 1 when the revocation files could not be read at the last change and an older list is in force (alert on it).\n# TYPE veilgate_revocations_stale gauge\nveilgate_revocations_stale {}\n", u8::from(m.revocations_stale)));
+        o.push_str(&format!("# HELP veilgate_revocation_reload_failures_total Failed reloads of the revocation files.\n# TYPE veilgate_revocation_reload_failures_total counter\nveilgate_revocation_reload_failures_total {}\n", m.revocation_reload_failures));
         o.push_str(&format!("# HELP veilgate_outbox_depth Accepted envelopes waiting for the ledger.\n# TYPE veilgate_outbox_depth gauge\nveilgate_outbox_depth {outbox_depth}\n"));
         o.push_str(&format!("# HELP veilgate_delivered_total Envelopes delivered to a ledger.\n# TYPE veilgate_delivered_total counter\nveilgate_delivered_total {}\n", m.delivered));
         o.push_str(&format!("# HELP veilgate_ledger_errors_total Failed ledger appends (retried).\n# TYPE veilgate_ledger_errors_total counter\nveilgate_ledger_errors_total {}\n", m.ledger_errors));

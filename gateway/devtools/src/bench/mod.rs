@@ -241,7 +241,13 @@ fn data_dir(root: &Path, sealable: &Sealable) -> Result<PathBuf, String> {
     ledger.insert("policies", toml_edit::value(policies));
     // Answer once the record is on the ledger, as in production; a
     // generous outbox so the backlog stage is not refused.
-    limits(&mut doc)?.insert("outbox_capacity", toml_edit::value(1_000_000));
+    let l = limits(&mut doc)?;
+    l.insert("outbox_capacity", toml_edit::value(1_000_000));
+    // The bench's clients are one identity measuring the gateway's
+    // capacity, not a member to be held to its fair share.
+    l.insert("per_identity_concurrent", toml_edit::value(4096));
+    l.insert("per_identity_rate", toml_edit::value(1e9));
+    l.insert("per_identity_burst", toml_edit::value(1_000_000_000));
     doc.insert("audit_anchor_interval_ms", toml_edit::value(10_000));
     std::fs::write(&cfg, doc.to_string()).map_err(|e| e.to_string())?;
     Ok(data)

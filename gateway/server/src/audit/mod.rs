@@ -11,6 +11,7 @@
 //! audit write fails the action); `write` anchors them.
 
 pub mod anchor;
+pub mod refusals;
 
 use sha2::{Digest, Sha256};
 use veilgate_circuits::domain;
@@ -57,11 +58,15 @@ pub enum Action {
     Requeue,
     /// A set's root was published on the ledger.
     SetPublish,
+    /// An action was refused: a handshake, an admission or a permission
+    /// (the reason code and route in the detail), or a summary of the
+    /// refusals the rate limit left out.
+    Refused,
 }
 
 impl Action {
     /// Every action, in code order.
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::Start,
         Action::Submit,
         Action::Open,
@@ -70,6 +75,7 @@ impl Action {
         Action::Anchor,
         Action::Requeue,
         Action::SetPublish,
+        Action::Refused,
     ];
 
     pub fn code(self) -> u8 {
@@ -82,6 +88,7 @@ impl Action {
             Action::Anchor => 6,
             Action::Requeue => 7,
             Action::SetPublish => 8,
+            Action::Refused => 9,
         }
     }
 
@@ -99,6 +106,7 @@ impl Action {
             Action::Anchor => "anchor",
             Action::Requeue => "requeue",
             Action::SetPublish => "set_publish",
+            Action::Refused => "refused",
         }
     }
 }

@@ -25,6 +25,10 @@ pub struct Config {
     /// The consortium directory: members' public keys and roles per ledger.
     #[serde(default = "default_directory")]
     pub directory: String,
+    /// Institutions (certificate common names) that may read `/metrics`,
+    /// besides those this gateway hosts. Default none.
+    #[serde(default)]
+    pub metrics_readers: Vec<String>,
     /// Revoked certificates and institutions; re-read when it changes, no restart.
     #[serde(default = "default_revocations")]
     pub revocations: String,
@@ -64,9 +68,32 @@ pub struct Limits {
     /// Largest request body. Default 1 MiB.
     #[serde(default = "d_body")]
     pub max_body_bytes: usize,
-    /// Requests handled at once; more wait up to `request_timeout_ms`, then 503. Default 256.
+    /// Requests handled at once, over all callers; more wait up to
+    /// `queue_wait_ms`, then 429. Default 256.
     #[serde(default = "d_concurrency")]
     pub max_concurrent_requests: usize,
+    /// Requests one identity (certificate common name) may hold at once;
+    /// more are refused at once with 429. Default 64, a quarter of the
+    /// global slots, so one member cannot take them all.
+    #[serde(default = "d_per_identity")]
+    pub per_identity_concurrent: usize,
+    /// Requests one identity may start per second (sustained). Default 200.
+    #[serde(default = "d_rate")]
+    pub per_identity_rate: f64,
+    /// Requests one identity may start in a burst above its rate. Default 400.
+    #[serde(default = "d_burst")]
+    pub per_identity_burst: usize,
+    /// Longest a request waits for a global slot before 429. Default 2 000.
+    #[serde(default = "d_queue_wait")]
+    pub queue_wait_ms: u64,
+    /// Longest a client may take to send a request's headers; slower
+    /// connections are closed. Default 10 000.
+    #[serde(default = "d_header_timeout")]
+    pub header_read_timeout_ms: u64,
+    /// Longest a client may take to send a request's body, from the end of
+    /// its headers; slower ones get 408 and the connection is closed. Default 10 000.
+    #[serde(default = "d_body_timeout")]
+    pub body_read_timeout_ms: u64,
     /// Longest a request may take, queueing included. Default 30 000.
     #[serde(default = "d_timeout")]
     pub request_timeout_ms: u64,
@@ -87,6 +114,12 @@ impl Default for Limits {
         Limits {
             max_body_bytes: d_body(),
             max_concurrent_requests: d_concurrency(),
+            per_identity_concurrent: d_per_identity(),
+            per_identity_rate: d_rate(),
+            per_identity_burst: d_burst(),
+            queue_wait_ms: d_queue_wait(),
+            header_read_timeout_ms: d_header_timeout(),
+            body_read_timeout_ms: d_body_timeout(),
             request_timeout_ms: d_timeout(),
             outbox_capacity: d_outbox(),
             ack_wait_ms: d_ack(),
@@ -183,6 +216,24 @@ fn d_body() -> usize {
 }
 fn d_concurrency() -> usize {
     256
+}
+fn d_per_identity() -> usize {
+    64
+}
+fn d_rate() -> f64 {
+    200.0
+}
+fn d_burst() -> usize {
+    400
+}
+fn d_queue_wait() -> u64 {
+    2_000
+}
+fn d_header_timeout() -> u64 {
+    10_000
+}
+fn d_body_timeout() -> u64 {
+    10_000
 }
 fn d_timeout() -> u64 {
     30_000

@@ -28,7 +28,7 @@ pub use config::{Config, ConfigError, EvmConfig, LedgerConfig, LedgerKind, Limit
 pub use ledgers::{evm_ledger, ledger_adapters, LedgerFactory};
 pub use policies::{load_policies, PolicyTexts};
 
-use crate::identity::{Reloaded, Revocations};
+use crate::revocation::{Reloaded, Revocations};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
@@ -157,6 +157,10 @@ pub struct Gateway {
     pub hosted: BTreeMap<String, InstitutionSecrets>,
     pub store: Arc<Store>,
     pub revocations: Revocations,
+    /// Refused actions, counted and audited within a rate limit.
+    pub refusals: Arc<crate::audit::refusals::Refusals>,
+    /// Per-identity fair shares of the request slots.
+    pub admission: Arc<crate::http::admission::Admission>,
     pub metrics: Arc<Metrics>,
     /// Submissions waiting for their ledger receipt, and the worker's wake-up.
     pub pipeline: Arc<crate::write::Pipeline>,
@@ -285,12 +289,23 @@ impl Gateway {
         }
         let store = Arc::new(Store::open(&data_dir.join("gateway.redb"))?);
         let revocations_path = data_dir.join(&loaded.config.revocations);
-        let revocations = Revocations::new(revocations_path.clone());
+        let cas = ledgers
+            .values()
+            .flat_map(|ls: &LedgerState| ls.ca_certs.iter().map(|c| c.as_ref().to_vec()))
+            .collect();
+        let revocations = Revocations::new(revocations_path.clone(), data_dir.to_owned(), cas);
         if let Reloaded::Invalid(e) = revocations.refresh() {
             return Err(invalid(&revocations_path)(e));
         }
         let compute = crate::compute::ComputePool::new(loaded.config.limits.compute_threads)?;
+        let metrics: Arc<Metrics> = Arc::default();
+        metrics.revocations(&revocations.current().counts());
         Ok(Gateway {
+            refusals: Arc::new(crate::audit::refusals::Refusals::new(
+                store.clone(),
+                metrics.clone(),
+            )),
+            admission: crate::http::admission::Admission::new(&loaded.config.limits),
             compute,
             data_dir: loaded.data_dir,
             config: loaded.config,
@@ -298,7 +313,7 @@ impl Gateway {
             hosted,
             store,
             revocations,
-            metrics: Arc::default(),
+            metrics,
             pipeline: Arc::default(),
         })
     }
@@ -318,6 +333,7 @@ impl Gateway {
                 .collect(),
             pipeline: self.pipeline.clone(),
             metrics: self.metrics.clone(),
+            refusals: self.refusals.clone(),
             anchor_interval_ms: self.config.audit_anchor_interval_ms,
         }
     }

@@ -127,15 +127,24 @@ pub struct ApiResponse {
     /// Set for non-JSON bodies (metrics, OpenAPI).
     pub raw: Option<(&'static str, String)>,
     pub retry_after: Option<u64>,
+    /// Close the connection after this answer (the request's body was not
+    /// read to its end, so the stream cannot carry another request).
+    pub close: bool,
 }
 
 impl ApiResponse {
+    pub fn closing(mut self) -> Self {
+        self.close = true;
+        self
+    }
+
     pub fn json(status: u16, body: Json) -> Self {
         ApiResponse {
             status,
             body,
             raw: None,
             retry_after: None,
+            close: false,
         }
     }
 
@@ -145,6 +154,7 @@ impl ApiResponse {
             body: Json::Null,
             raw: Some((content_type, text)),
             retry_after: None,
+            close: false,
         }
     }
 }
@@ -156,6 +166,7 @@ impl From<ApiError> for ApiResponse {
             body: e.body(),
             raw: None,
             retry_after: e.retry_after,
+            close: false,
         }
     }
 }

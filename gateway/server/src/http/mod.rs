@@ -3,6 +3,7 @@
 //! the network is here; [`routes`] holds the handlers, [`auth`] the
 //! per-request admission, [`error`] the mapping of failures to status.
 
+pub mod admission;
 pub mod auth;
 pub mod error;
 pub mod routes;
@@ -46,9 +47,13 @@ pub fn tls_config(state: &Gateway) -> Result<Arc<rustls::ServerConfig>, StartErr
             roots.add(c.clone()).map_err(start("CA certificate"))?;
         }
     }
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(start("client verifier"))?;
+    let verifier = Arc::new(AuditedVerifier {
+        inner,
+        refusals: state.refusals.clone(),
+    });
     let dir = &state.data_dir;
     let cert_path = dir.join(&state.config.tls.cert);
     let key_path = dir.join(&state.config.tls.key);
@@ -64,6 +69,91 @@ pub fn tls_config(state: &Gateway) -> Result<Arc<rustls::ServerConfig>, StartErr
         .with_single_cert(certs, key)
         .map_err(start("server certificate"))?;
     Ok(Arc::new(config))
+}
+
+/// The consortium's client-certificate check, with every refusal audited:
+/// the subject and issuer of what was presented go into the audit log, so a
+/// supervisor sees who tried to get in with what.
+#[derive(Debug)]
+struct AuditedVerifier {
+    inner: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+    refusals: Arc<crate::audit::refusals::Refusals>,
+}
+
+impl rustls::server::danger::ClientCertVerifier for AuditedVerifier {
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        let verdict = self.inner.verify_client_cert(end_entity, intermediates, now);
+        if let Err(e) = &verdict {
+            let (subject, issuer) = crate::identity::describe(end_entity);
+            self.refusals.record(
+                crate::audit::refusals::Refusal {
+                    actor: "-".into(),
+                    ledger: None,
+                    reason: "certificate_refused".into(),
+                    detail: format!("subject={subject} issuer={issuer} error={e}"),
+                },
+                crate::clock::now_ms(),
+            );
+        }
+        verdict
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+}
+
+fn is_certificate_error(e: &std::io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)))
+}
+
+fn handshake_refused(state: &Gateway, reason: &str, detail: String) {
+    state.refusals.record(
+        crate::audit::refusals::Refusal {
+            actor: "-".into(),
+            ledger: None,
+            reason: reason.into(),
+            detail,
+        },
+        crate::clock::now_ms(),
+    );
 }
 
 /// Serves until `shutdown` resolves; then stops accepting and lets open
@@ -107,10 +197,17 @@ async fn connection(
         Ok(Err(e)) => {
             tracing::warn!(%peer, error = %e, "TLS handshake refused");
             state.metrics.rejection("tls_handshake");
+            // A refused certificate was audited, with its subject and
+            // issuer, by the verifier; this is every other failure.
+            if !is_certificate_error(&e) {
+                handshake_refused(&state, "tls_handshake", format!("peer={peer} error={e}"));
+            }
             return;
         }
         Err(_) => {
             tracing::warn!(%peer, "TLS handshake timed out");
+            state.metrics.rejection("tls_handshake_timeout");
+            handshake_refused(&state, "tls_handshake_timeout", format!("peer={peer}"));
             return;
         }
     };
@@ -119,12 +216,13 @@ async fn connection(
         .1
         .peer_certificates()
         .and_then(Caller::from_chain);
+    let header_timeout = Duration::from_millis(state.limits().header_read_timeout_ms);
     let service = hyper::service::service_fn(move |req| {
         handle(state.clone(), caller.clone(), permits.clone(), req)
     });
     if let Err(e) = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
+        .header_read_timeout(header_timeout)
         .serve_connection(TokioIo::new(tls), service)
         .await
     {
@@ -155,6 +253,156 @@ async fn read_body(mut body: Incoming, limit: usize) -> Result<Vec<u8>, u16> {
     Ok(buf)
 }
 
+/// What the request's headers announce, judged before any body is read:
+/// a body too large is refused at once, and so is any `Transfer-Encoding`
+/// (chunked): its chunk sizes are read inside hyper, out of our sight, so a
+/// chunk announcing 2^64−1 bytes could only be cut by the body timeout.
+/// Every client of this API sends `Content-Length`.
+fn judge_headers(req: &Request<Incoming>, limit: usize) -> Result<(), ApiError> {
+    if req.headers().contains_key(hyper::header::TRANSFER_ENCODING) {
+        return Err(ApiError::new(
+            411,
+            "length_required",
+            "request bodies must be sent with Content-Length; Transfer-Encoding is refused",
+        )
+        .field("transfer-encoding"));
+    }
+    let lengths: Vec<_> = req
+        .headers()
+        .get_all(hyper::header::CONTENT_LENGTH)
+        .iter()
+        .collect();
+    for v in lengths {
+        let n = v.to_str().ok().and_then(|t| t.trim().parse::<u64>().ok());
+        match n {
+            Some(n) if n <= limit as u64 => {}
+            Some(_) => {
+                return Err(ApiError::new(
+                    413,
+                    "body_too_large",
+                    format!("Content-Length exceeds the limit of {limit} bytes"),
+                )
+                .field("content-length"))
+            }
+            None => {
+                return Err(ApiError::new(400, "bad_body", "Content-Length is not a number")
+                    .field("content-length"))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The request stack, top down: what the headers announce, the caller's
+/// fair share (429), a global slot (429 after `queue_wait_ms`), the body
+/// within `body_read_timeout_ms` (408), then the route — all within
+/// `request_timeout_ms` (503).
+async fn admit_and_route(
+    state: &Arc<Gateway>,
+    caller: Option<Caller>,
+    permits: Arc<tokio::sync::Semaphore>,
+    req: Request<Incoming>,
+    limits: &crate::boot::Limits,
+    method: &str,
+    path: &str,
+) -> ApiResponse {
+    if let Err(e) = judge_headers(&req, limits.max_body_bytes) {
+        state.metrics.rejection(e.code);
+        return ApiResponse::from(e).closing();
+    }
+    let who = caller.as_ref().map_or("-", |c| c.institution.as_str());
+    let _ticket = match state.admission.enter(who, Instant::now()) {
+        Ok(t) => t,
+        Err(refused) => {
+            let e = ApiError::new(
+                429,
+                refused.code(),
+                format!(
+                    "`{who}` has more requests in progress or per second than its share; retry later"
+                ),
+            )
+            .retry_after(refused.retry_after_secs());
+            return refuse(state, caller.as_ref(), method, path, e);
+        }
+    };
+    let work = async {
+        let queue_wait = Duration::from_millis(limits.queue_wait_ms);
+        let Ok(Ok(_permit)) = tokio::time::timeout(queue_wait, permits.acquire()).await else {
+            let e = ApiError::new(
+                429,
+                "busy",
+                "every request slot of the gateway is taken; retry later",
+            )
+            .retry_after(1);
+            return refuse(state, caller.as_ref(), method, path, e);
+        };
+        let body_wait = Duration::from_millis(limits.body_read_timeout_ms);
+        let body = match tokio::time::timeout(body_wait, read_body(req.into_body(), limits.max_body_bytes)).await {
+            Ok(Ok(body)) => body,
+            Ok(Err(413)) => {
+                return ApiResponse::from(ApiError::new(
+                    413,
+                    "body_too_large",
+                    format!("request body exceeds {} bytes", limits.max_body_bytes),
+                ))
+                .closing()
+            }
+            Ok(Err(_)) => {
+                return ApiError::new(400, "bad_body", "the request body could not be read").into()
+            }
+            Err(_) => {
+                state.metrics.rejection("body_timeout");
+                return ApiResponse::from(ApiError::new(
+                    408,
+                    "body_timeout",
+                    format!(
+                        "the request body did not arrive within {} ms",
+                        limits.body_read_timeout_ms
+                    ),
+                ))
+                .closing();
+            }
+        };
+        routes::route(state.clone(), caller.clone(), method, path, &body).await
+    };
+    match tokio::time::timeout(Duration::from_millis(limits.request_timeout_ms), work).await {
+        Ok(r) => r,
+        Err(_) => {
+            let mut e = ApiError::new(
+                503,
+                "timeout",
+                "the gateway could not answer in time; retry with the same idempotency key",
+            );
+            e.retry_after = Some(1);
+            e.into()
+        }
+    }
+}
+
+/// A refused admission: counted, audited (within the rate limit), answered.
+fn refuse(
+    state: &Gateway,
+    caller: Option<&Caller>,
+    method: &str,
+    path: &str,
+    e: ApiError,
+) -> ApiResponse {
+    state.metrics.rejection(e.code);
+    state.refusals.record(
+        crate::audit::refusals::Refusal {
+            actor: caller.map_or_else(|| "-".into(), |c| c.institution.clone()),
+            ledger: None,
+            reason: e.code.to_owned(),
+            detail: format!(
+                "route={}",
+                routes::route_name(method, path).chars().take(256).collect::<String>()
+            ),
+        },
+        crate::clock::now_ms(),
+    );
+    e.into()
+}
+
 async fn handle(
     state: Arc<Gateway>,
     caller: Option<Caller>,
@@ -169,38 +417,7 @@ async fn handle(
         .map_or("-", |c| c.institution.as_str())
         .to_owned();
     let limits = state.limits().clone();
-    let timeout = Duration::from_millis(limits.request_timeout_ms);
-    let work = async {
-        // Concurrency limit: wait for a slot, within the request's time budget.
-        let _permit = permits.acquire().await;
-        match read_body(req.into_body(), limits.max_body_bytes).await {
-            Ok(body) => routes::route(state.clone(), caller, &method, &path, &body).await,
-            Err(status) => {
-                let e = if status == 413 {
-                    ApiError::new(
-                        413,
-                        "body_too_large",
-                        format!("request body exceeds {} bytes", limits.max_body_bytes),
-                    )
-                } else {
-                    ApiError::new(400, "bad_body", "the request body could not be read")
-                };
-                e.into()
-            }
-        }
-    };
-    let resp: ApiResponse = match tokio::time::timeout(timeout, work).await {
-        Ok(r) => r,
-        Err(_) => {
-            let mut e = ApiError::new(
-                503,
-                "timeout",
-                "the gateway could not answer in time; retry with the same idempotency key",
-            );
-            e.retry_after = Some(1);
-            e.into()
-        }
-    };
+    let resp = admit_and_route(&state, caller, permits, req, &limits, &method, &path).await;
     let elapsed = started.elapsed();
     state.metrics.request(
         &routes::route_name(&method, &path),
@@ -220,6 +437,12 @@ async fn handle(
         hyper::header::CONTENT_TYPE,
         hyper::header::HeaderValue::from_static(content_type),
     );
+    if resp.close {
+        out.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+    }
     if let Some(secs) = resp.retry_after {
         out.headers_mut().insert(
             hyper::header::RETRY_AFTER,

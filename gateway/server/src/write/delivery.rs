@@ -82,7 +82,13 @@ pub async fn run(d: Arc<Deliverer>, mut stop: tokio::sync::watch::Receiver<bool>
         if now_ms().saturating_sub(last_anchor_ms) >= d.anchor_interval_ms {
             // A ledger call blocks (a chain round trip): off the async workers.
             let d2 = d.clone();
-            match tokio::task::spawn_blocking(move || super::anchor::anchor(&d2)).await {
+            let anchored = tokio::task::spawn_blocking(move || {
+                if let Err(e) = d2.refusals.flush() {
+                    tracing::error!(error = %e, "the summary of refusals could not be audited");
+                }
+                super::anchor::anchor(&d2)
+            });
+            match anchored.await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "anchoring the audit log failed; will retry")

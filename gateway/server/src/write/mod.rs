@@ -40,6 +40,8 @@ pub struct Deliverer {
     pub ledgers: BTreeMap<String, Arc<dyn Ledger>>,
     pub pipeline: Arc<Pipeline>,
     pub metrics: Arc<Metrics>,
+    /// Refusals the audit rate limit left out are summarised at each anchor tick.
+    pub refusals: Arc<crate::audit::refusals::Refusals>,
     /// How often the audit head is anchored (ms).
     pub anchor_interval_ms: u64,
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value as Json};
 
-use super::auth::authorize;
+use super::auth::{authorize, metrics_reader, not_revoked};
 use super::error::{ApiError, ApiResponse};
 use crate::boot::Gateway;
 use crate::identity::Caller;
@@ -72,12 +72,51 @@ pub async fn route(
 ) -> ApiResponse {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let st = gw.clone();
-    let result = match (method, segments.as_slice()) {
+    let who = caller.clone();
+    // A revoked certificate gets nothing, not even health or metrics.
+    let result = match not_revoked(&gw, caller.as_ref()) {
+        Err(e) => Err(e),
+        Ok(()) => dispatch(st, caller, method, &segments, body).await,
+    };
+    result.unwrap_or_else(|e| {
+        gw.metrics.rejection(e.code);
+        if matches!(e.status, 401 | 403) {
+            let ledger = match segments.as_slice() {
+                ["v1", "ledgers", l, ..] => Some((*l).chars().take(64).collect()),
+                _ => None,
+            };
+            gw.refusals.record(
+                crate::audit::refusals::Refusal {
+                    actor: who.map_or_else(|| "-".into(), |c| c.institution),
+                    ledger,
+                    reason: e.code.to_owned(),
+                    detail: format!(
+                        "route={}",
+                        route_name(method, path).chars().take(256).collect::<String>()
+                    ),
+                },
+                crate::clock::now_ms(),
+            );
+        }
+        ApiResponse::from(e)
+    })
+}
+
+async fn dispatch(
+    st: Arc<Gateway>,
+    caller: Option<Caller>,
+    method: &str,
+    segments: &[&str],
+    body: &[u8],
+) -> Result<ApiResponse, ApiError> {
+    let gw = st.clone();
+    match (method, segments) {
         ("GET", ["v1", "health"]) => Ok(ApiResponse::json(200, json!({ "status": "ok" }))),
         ("GET", ["v1", "openapi.yaml"]) => {
             Ok(ApiResponse::raw("application/yaml", OPENAPI.to_owned()))
         }
         ("GET", ["metrics"]) => {
+            metrics_reader(&gw, caller.as_ref())?;
             let depth = gw.store.outbox_depth().unwrap_or(0);
             Ok(ApiResponse::raw(
                 "text/plain; version=0.0.4",
@@ -132,11 +171,7 @@ pub async fn route(
             format!("`{method}` is not allowed here"),
         )),
         _ => Err(ApiError::new(404, "not_found", "no such endpoint")),
-    };
-    result.unwrap_or_else(|e| {
-        gw.metrics.rejection(e.code);
-        ApiResponse::from(e)
-    })
+    }
 }
 
 pub(super) async fn blocking<T: Send + 'static>(
