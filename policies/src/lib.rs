@@ -11,6 +11,7 @@ mod check;
 pub mod diff;
 mod error;
 pub mod fmt;
+pub mod json;
 mod lex;
 pub mod parse;
 mod plan;

@@ -276,6 +276,11 @@ fn judge_headers(req: &Request<Incoming>, limit: usize) -> Result<(), ApiError> 
         let n = v.to_str().ok().and_then(|t| t.trim().parse::<u64>().ok());
         match n {
             Some(n) if n <= limit as u64 => {}
+            // A body that fits in the drain is read and discarded before the
+            // 413 (in [`read_body`]), so that a client still writing it sees
+            // the answer rather than a reset — unless it asked first
+            // (`Expect: 100-continue`) and so sends nothing until answered.
+            Some(n) if n <= MAX_DRAIN_BYTES as u64 && !expects_continue(req) => {}
             Some(_) => {
                 return Err(ApiError::new(
                     413,
@@ -291,6 +296,13 @@ fn judge_headers(req: &Request<Incoming>, limit: usize) -> Result<(), ApiError> 
         }
     }
     Ok(())
+}
+
+fn expects_continue(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get(hyper::header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
 }
 
 /// The request stack, top down: what the headers announce, the caller's

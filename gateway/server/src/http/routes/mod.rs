@@ -199,6 +199,20 @@ pub(super) async fn compute<T: Send + 'static>(
     rx.await.map_err(|_| ApiError::internal("a worker failed"))
 }
 
+/// A request body as strict JSON ([`veilgate_policies::json`]): a duplicate
+/// key, a lone surrogate or a number no JSON value holds is a 400 naming the
+/// member's path, never its value.
+pub(super) fn strict_body(body: &[u8]) -> Result<Json, ApiError> {
+    veilgate_policies::json::parse(body).map_err(|e| {
+        let err = ApiError::new(400, "malformed_json", format!("request body: {e}"));
+        if e.path.is_empty() {
+            err
+        } else {
+            err.field(e.path)
+        }
+    })
+}
+
 pub(super) fn parse_id(id: &str) -> Result<[u8; 16], ApiError> {
     hex::decode(id)
         .ok()

@@ -10,7 +10,9 @@ use std::time::Duration;
 use serde_json::Value as Json;
 use veilgate_core::SealError;
 
-use super::{authorize, blocking, compute, hosted_secrets, submission_body, unknown_policy};
+use super::{
+    authorize, blocking, compute, hosted_secrets, strict_body, submission_body, unknown_policy,
+};
 use crate::boot::Gateway;
 use crate::clock::now_ms;
 use crate::http::error::{ApiError, ApiResponse};
@@ -113,17 +115,14 @@ struct SubmitRequest {
 }
 
 fn parse_request(body: &[u8]) -> Result<SubmitRequest, ApiError> {
-    // Parse as a JSON value first: syntax errors name a line and column, never content.
-    let req: Json = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            400,
-            "malformed_json",
-            format!(
-                "request body is not valid JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-        )
+    // Strict JSON first: errors name a path, line and column, never content.
+    // A record member is named as the schema names it (`amount`, not
+    // `record.amount`), so both kinds of error point at the same field.
+    let req = strict_body(body).map_err(|mut e| {
+        if let Some(member) = e.field.as_deref().and_then(|f| f.strip_prefix("record.")) {
+            e.field = Some(member.to_owned());
+        }
+        e
     })?;
     let Json::Object(mut obj) = req else {
         return Err(ApiError::new(

@@ -21,8 +21,7 @@ pub(super) async fn verify(
     body: &[u8],
 ) -> Result<ApiResponse, ApiError> {
     let (caller, _) = authorize(&state, caller, ledger)?;
-    let req: Json = serde_json::from_slice(body)
-        .map_err(|_| ApiError::new(400, "malformed_json", "request body is not valid JSON"))?;
+    let req = super::strict_body(body)?;
     let bytes = req
         .get("envelope")
         .and_then(Json::as_str)
