@@ -15,6 +15,7 @@ pub mod ranges;
 mod seal;
 pub mod sets;
 pub mod suite;
+pub mod time;
 mod trust;
 mod verify;
 pub mod view;

@@ -139,6 +139,18 @@ impl Chain {
         Ok(head.saturating_sub(self.confirmations.saturating_sub(1)))
     }
 
+    /// A block's timestamp in ms since the Unix epoch: the chain's time for
+    /// every entry written in it (block times are whole seconds).
+    pub async fn block_time_ms(&self, number: u64) -> Result<u64, EvmError> {
+        let block = self
+            .provider
+            .get_block_by_number(number.into())
+            .await
+            .map_err(rpc)?
+            .ok_or_else(|| EvmError::Rpc(format!("block {number} not found")))?;
+        Ok(block.header.timestamp.saturating_mul(1000))
+    }
+
     pub async fn logs(&self, filter: &Filter) -> Result<Vec<Log>, EvmError> {
         self.provider.get_logs(filter).await.map_err(rpc)
     }

@@ -383,6 +383,11 @@ impl EvmLedger {
                 return Err(storage(e));
             }
         };
+        // The chain's time for the batch: its block's timestamp.
+        let time = match mined.block {
+            Some(b) => self.run(async move { self.chain.block_time_ms(b).await }).ok(),
+            None => None,
+        };
         let mut fresh = std::collections::HashMap::new();
         for log in &mined.logs {
             if let Ok(ev) = abi::Appended::decode_log_data(&log.inner.data) {
@@ -398,6 +403,7 @@ impl EvmLedger {
                         entry_hash: *hash,
                     },
                     new: true,
+                    appended_ms: time,
                 }),
                 None => {
                     let e = self
@@ -406,6 +412,7 @@ impl EvmLedger {
                     out.push(Appended {
                         receipt: e.receipt(),
                         new: false,
+                        appended_ms: e.appended_ms,
                     });
                 }
             }
@@ -429,6 +436,7 @@ impl Ledger for EvmLedger {
                 return Ok(Appended {
                     receipt: existing.receipt(),
                     new: false,
+                    appended_ms: existing.appended_ms,
                 });
             }
             return Err(LedgerError::Conflict(hex::encode(envelope_id)));
@@ -516,13 +524,17 @@ impl Ledger for EvmLedger {
                     .from_block(mined_in)
                     .to_block(mined_in);
                 let logs = c.logs(&filter).await?;
-                Ok(logs
+                let Some(ev) = logs
                     .iter()
                     .find_map(|l| abi::Appended::decode_log_data(&l.inner.data).ok())
-                    .map(|ev| (ev, prev)))
+                else {
+                    return Ok(None);
+                };
+                let time = c.block_time_ms(mined_in).await?;
+                Ok(Some((ev, prev, time)))
             })
             .map_err(storage)?;
-        let Some((ev, prev)) = got else {
+        let Some((ev, prev, time)) = got else {
             return Ok(None);
         };
         let entry = Entry {
@@ -531,6 +543,7 @@ impl Ledger for EvmLedger {
             prev_hash: prev,
             entry_hash: ev.entryHash.0,
             envelope: ev.envelope.to_vec(),
+            appended_ms: Some(time),
         };
         // The chain's word is checked, not trusted: the hash must follow from the bytes.
         if veilgate_ledger::entry_hash(sequence, &prev, &entry.envelope_id, &entry.envelope)

@@ -8,6 +8,12 @@
 //! with `prev_hash` of entry 0 all zeros. The envelope id is unique: appending
 //! the same id with the same bytes returns the existing receipt (exactly once),
 //! with other bytes is a conflict.
+//!
+//! Each entry also carries the ledger's own time for it, `appended_ms`: the
+//! embedded ledger records the committer's clock when it writes the entry,
+//! an EVM chain the block's timestamp. Peers hold an envelope's signed time
+//! against it (see `veilgate_core::time`). It is the ledger's word, not part
+//! of the entry hash, exactly as a block time is the chain's.
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
@@ -39,6 +45,9 @@ pub struct Entry {
     pub prev_hash: [u8; 32],
     pub entry_hash: [u8; 32],
     pub envelope: Vec<u8>,
+    /// The ledger's time for the entry (ms since the Unix epoch); `None`
+    /// for entries an older ledger file wrote without one.
+    pub appended_ms: Option<u64>,
 }
 
 impl Entry {
@@ -55,6 +64,8 @@ impl Entry {
 pub struct Appended {
     pub receipt: Receipt,
     pub new: bool,
+    /// The ledger's time for the entry, where the adapter knows it.
+    pub appended_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, thiserror::Error)]
@@ -88,6 +99,13 @@ pub trait Ledger: Send + Sync {
     fn by_sequence(&self, sequence: u64) -> Result<Option<Entry>, LedgerError>;
     /// The last entry's receipt, if any.
     fn head(&self) -> Result<Option<Receipt>, LedgerError>;
+    /// The ledger's time for its last entry, if it has one.
+    fn head_time(&self) -> Result<Option<u64>, LedgerError> {
+        match self.head()? {
+            Some(h) => Ok(self.by_sequence(h.sequence)?.and_then(|e| e.appended_ms)),
+            None => Ok(None),
+        }
+    }
     fn len(&self) -> Result<u64, LedgerError>;
     fn is_empty(&self) -> Result<bool, LedgerError> {
         Ok(self.len()? == 0)
@@ -151,8 +169,8 @@ impl Codec for Stored<'static> {
     }
 }
 
-/// Decodes a stored entry value.
-fn decode_entry(sequence: u64, v: &[u8]) -> Result<Entry, LedgerError> {
+/// Decodes a stored entry value; its time is stored apart ([`TIMES`]).
+fn decode_entry(sequence: u64, v: &[u8], appended_ms: Option<u64>) -> Result<Entry, LedgerError> {
     let s = Stored::from_bytes(v).map_err(|_| LedgerError::Broken(sequence))?;
     Ok(Entry {
         sequence,
@@ -160,11 +178,20 @@ fn decode_entry(sequence: u64, v: &[u8]) -> Result<Entry, LedgerError> {
         prev_hash: s.prev_hash,
         entry_hash: s.entry_hash,
         envelope: s.envelope.into_owned(),
+        appended_ms,
     })
 }
 
+/// The wall clock, ms since the Unix epoch: the ledger's time for what it
+/// appends now.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// Builds the next entry after `head`.
-fn next_entry(head: Option<Receipt>, id: EnvelopeId, envelope: &[u8]) -> Entry {
+fn next_entry(head: Option<Receipt>, id: EnvelopeId, envelope: &[u8], at_ms: u64) -> Entry {
     let (sequence, prev_hash) = head.map_or((0, [0u8; 32]), |h| (h.sequence + 1, h.entry_hash));
     Entry {
         sequence,
@@ -172,6 +199,7 @@ fn next_entry(head: Option<Receipt>, id: EnvelopeId, envelope: &[u8]) -> Entry {
         prev_hash,
         entry_hash: entry_hash(sequence, &prev_hash, &id, envelope),
         envelope: envelope.to_vec(),
+        appended_ms: Some(at_ms),
     }
 }
 
@@ -181,6 +209,7 @@ fn existing(e: Entry, envelope: &[u8]) -> Result<Appended, LedgerError> {
         Ok(Appended {
             receipt: e.receipt(),
             new: false,
+            appended_ms: e.appended_ms,
         })
     } else {
         Err(LedgerError::Conflict(hex::encode(e.envelope_id)))
@@ -189,6 +218,10 @@ fn existing(e: Entry, envelope: &[u8]) -> Result<Appended, LedgerError> {
 
 const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
 const IDS: TableDefinition<&[u8], u64> = TableDefinition::new("envelope_ids");
+/// The ledger's time for each entry (sequence → ms since the Unix epoch),
+/// written in the entry's own transaction. Apart from [`ENTRIES`] so that
+/// files written before it keep their layout (their entries have no time).
+const TIMES: TableDefinition<u64, u64> = TableDefinition::new("entry_times");
 
 /// A ledger in one redb file. Every append is durable when it returns (an
 /// fsynced redb transaction), and appends that arrive together share one
@@ -220,6 +253,7 @@ impl EmbeddedLedger {
         let tx = db.begin_write().map_err(storage)?;
         tx.open_table(ENTRIES).map_err(storage)?;
         tx.open_table(IDS).map_err(storage)?;
+        tx.open_table(TIMES).map_err(storage)?;
         tx.commit().map_err(storage)?;
         let db = Arc::new(db);
         let (requests, queue) = mpsc::channel::<Request>();
@@ -296,11 +330,17 @@ impl Committer {
         // another append.
         let tx = self.db.begin_write().map_err(storage)?;
         let mut results = Vec::with_capacity(requests.len());
+        // One time for the group: its entries are written together. Never
+        // before the last entry's, so the ledger's time does not go back
+        // when the host's clock is stepped.
         {
             let mut entries = tx.open_table(ENTRIES).map_err(storage)?;
             let mut ids = tx.open_table(IDS).map_err(storage)?;
+            let mut times = tx.open_table(TIMES).map_err(storage)?;
+            let last_time = times.last().map_err(storage)?.map_or(0, |(_, t)| t.value());
+            let at_ms = now_ms().max(last_time);
             let mut head = match entries.last().map_err(storage)? {
-                Some((k, v)) => Some(decode_entry(k.value(), v.value())?.receipt()),
+                Some((k, v)) => Some(decode_entry(k.value(), v.value(), None)?.receipt()),
                 None => None,
             };
             for items in requests {
@@ -322,11 +362,12 @@ impl Committer {
                         ids.insert(envelope_id.as_slice(), seq).map_err(storage)?;
                         // A conflict, or an unreadable stored entry, fails
                         // this request only; the group's others go on.
+                        let time = times.get(seq).map_err(storage)?.map(|t| t.value());
                         let found = entries
                             .get(seq)
                             .map_err(storage)?
                             .ok_or(LedgerError::Broken(seq))
-                            .and_then(|v| decode_entry(seq, v.value()))
+                            .and_then(|v| decode_entry(seq, v.value(), time))
                             .and_then(|e| existing(e, envelope));
                         match found {
                             Ok(a) => out.push(a),
@@ -350,12 +391,17 @@ impl Committer {
                     entries
                         .insert(sequence, value.as_slice())
                         .map_err(storage)?;
+                    times.insert(sequence, at_ms).map_err(storage)?;
                     let receipt = Receipt {
                         sequence,
                         entry_hash: hash,
                     };
                     head = Some(receipt.clone());
-                    out.push(Appended { receipt, new: true });
+                    out.push(Appended {
+                        receipt,
+                        new: true,
+                        appended_ms: Some(at_ms),
+                    });
                 }
                 results.push(match failed {
                     Some(e) => Err(e),
@@ -388,27 +434,29 @@ impl Ledger for EmbeddedLedger {
         let Some(seq) = ids.get(id.as_slice()).map_err(storage)?.map(|g| g.value()) else {
             return Ok(None);
         };
-        let entries = tx.open_table(ENTRIES).map_err(storage)?;
-        let v = entries
-            .get(seq)
-            .map_err(storage)?
-            .ok_or(LedgerError::Broken(seq))?;
-        decode_entry(seq, v.value()).map(Some)
+        read_entry(&tx, seq)?
+            .ok_or(LedgerError::Broken(seq))
+            .map(Some)
     }
 
     fn by_sequence(&self, sequence: u64) -> Result<Option<Entry>, LedgerError> {
         let tx = self.db.begin_read().map_err(storage)?;
-        let entries = tx.open_table(ENTRIES).map_err(storage)?;
-        let v = entries.get(sequence).map_err(storage)?;
-        v.map(|v| decode_entry(sequence, v.value())).transpose()
+        read_entry(&tx, sequence)
     }
 
     fn head(&self) -> Result<Option<Receipt>, LedgerError> {
         let tx = self.db.begin_read().map_err(storage)?;
         let entries = tx.open_table(ENTRIES).map_err(storage)?;
         let last = entries.last().map_err(storage)?;
-        last.map(|(k, v)| decode_entry(k.value(), v.value()).map(|e| e.receipt()))
+        last.map(|(k, v)| decode_entry(k.value(), v.value(), None).map(|e| e.receipt()))
             .transpose()
+    }
+
+    fn head_time(&self) -> Result<Option<u64>, LedgerError> {
+        let tx = self.db.begin_read().map_err(storage)?;
+        let times = tx.open_table(TIMES).map_err(storage)?;
+        let last = times.last().map_err(storage)?;
+        Ok(last.map(|(_, t)| t.value()))
     }
 
     fn len(&self) -> Result<u64, LedgerError> {
@@ -416,6 +464,17 @@ impl Ledger for EmbeddedLedger {
         let entries = tx.open_table(ENTRIES).map_err(storage)?;
         entries.len().map_err(storage)
     }
+}
+
+/// One entry and its time, read in one transaction.
+fn read_entry(tx: &redb::ReadTransaction, sequence: u64) -> Result<Option<Entry>, LedgerError> {
+    let entries = tx.open_table(ENTRIES).map_err(storage)?;
+    let Some(v) = entries.get(sequence).map_err(storage)? else {
+        return Ok(None);
+    };
+    let times = tx.open_table(TIMES).map_err(storage)?;
+    let time = times.get(sequence).map_err(storage)?.map(|t| t.value());
+    decode_entry(sequence, v.value(), time).map(Some)
 }
 
 /// In-process ledger with the same semantics, for tests and demos.
@@ -445,11 +504,17 @@ impl Ledger for MemoryLedger {
                     .ok_or(LedgerError::Broken(seq))?;
             return existing(e, envelope);
         }
-        let e = next_entry(g.0.last().map(Entry::receipt), envelope_id, envelope);
+        let last = g.0.last();
+        let at_ms = now_ms().max(last.and_then(|e| e.appended_ms).unwrap_or(0));
+        let e = next_entry(last.map(Entry::receipt), envelope_id, envelope, at_ms);
         let receipt = e.receipt();
         g.1.insert(envelope_id, e.sequence);
         g.0.push(e);
-        Ok(Appended { receipt, new: true })
+        Ok(Appended {
+            receipt,
+            new: true,
+            appended_ms: Some(at_ms),
+        })
     }
     fn by_id(&self, id: &EnvelopeId) -> Result<Option<Entry>, LedgerError> {
         let g = self.lock()?;

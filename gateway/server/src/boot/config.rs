@@ -18,6 +18,11 @@ pub struct Config {
     pub tls: TlsConfig,
     #[serde(default)]
     pub limits: Limits,
+    /// How far an envelope's signed time may sit from the ledger's time for
+    /// its entry (`ahead_ms`, `delay_ms`); the gateway also refuses to seal
+    /// when its own clock is outside `ahead_ms` of the ledger's.
+    #[serde(default)]
+    pub time: veilgate_core::time::Skew,
     /// Institutions whose signing (and opening) keys this gateway holds,
     /// in `institutions/<id>/secrets.json`.
     #[serde(default)]

@@ -128,6 +128,9 @@ pub struct LedgerState {
     pub ca_certs: Vec<CertificateDer<'static>>,
     /// The set roots on this ledger and the set files this gateway holds.
     pub sets: Arc<crate::sets::LedgerSets>,
+    /// The ledger's time as last seen, against which sealing checks the
+    /// gateway's own clock.
+    pub clock: Arc<crate::clock::LedgerClock>,
 }
 
 impl LedgerState {
@@ -331,6 +334,11 @@ impl Gateway {
                 .iter()
                 .map(|(id, ls)| (id.clone(), ls.ledger.clone()))
                 .collect(),
+            clocks: self
+                .ledgers
+                .iter()
+                .map(|(id, ls)| (id.clone(), ls.clock.clone()))
+                .collect(),
             pipeline: self.pipeline.clone(),
             metrics: self.metrics.clone(),
             refusals: self.refusals.clone(),
@@ -362,10 +370,12 @@ pub fn follower(
         || crate::peer::default_state(data_dir, id),
         Path::to_path_buf,
     );
-    crate::peer::Follower::new(ledger, trust, &state).map_err(|source| StartError::Follower {
-        ledger: id.to_owned(),
-        source: Box::new(source),
-    })
+    crate::peer::Follower::new(ledger, trust, &state)
+        .map(|f| f.with_skew(loaded.config.time))
+        .map_err(|source| StartError::Follower {
+            ledger: id.to_owned(),
+            source: Box::new(source),
+        })
 }
 
 /// Assembles one ledger: directory, policies, CAs, pseudonym key, adapter
@@ -390,7 +400,7 @@ fn ledger_state(
                 source: Box::new(source),
             },
         )?;
-        Some(f)
+        Some(f.with_skew(loaded.config.time))
     } else {
         None
     };
@@ -402,7 +412,16 @@ fn ledger_state(
     if let Err(e) = sets.refresh(&*ledger) {
         tracing::warn!(ledger = %lc.id, error = %e, "set roots could not be read from the ledger at start; retried before each record that needs them");
     }
+    let clock = Arc::new(crate::clock::LedgerClock::default());
+    match ledger.head_time() {
+        Ok(Some(t)) => clock.observe(t, false),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(ledger = %lc.id, error = %e, "the ledger's latest time could not be read at start")
+        }
+    }
     Ok(LedgerState {
+        clock,
         sets,
         trust,
         texts,

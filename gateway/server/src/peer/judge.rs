@@ -1,6 +1,7 @@
 //! The judge: ledger entries in, verdicts out. Pure: no I/O, no clock; the
 //! randomness for batch verification is an argument.
 
+use veilgate_core::time::Skew;
 use veilgate_core::Trust;
 use veilgate_ledger::Entry;
 
@@ -27,10 +28,14 @@ pub enum EntryKind {
 
 /// The verdicts on consecutive entries, in order. The envelopes among them
 /// are verified together (their proofs in one batch); anchors and set roots
-/// are recorded as such (a root the book refused, as rejected).
+/// are recorded as such (a root the book refused, as rejected). A valid
+/// envelope whose signed time is outside `skew` of the ledger's time for its
+/// entry is rejected (`time_outside_skew`); an entry without a ledger time
+/// (written by an older ledger file) is judged on its signature alone.
 pub fn judge(
     entries: &[Judged<'_>],
     trust: &Trust,
+    skew: &Skew,
     rng: &mut dyn veilgate_core::suite::RngCoreCrypto,
 ) -> Result<Vec<Verdict>, PeerError> {
     let envelopes: Vec<&[u8]> = entries
@@ -61,7 +66,20 @@ pub fn judge(
                 continue;
             }
         }
+        let timed = |signed_ms| match j.entry.appended_ms {
+            Some(ledger_ms) => skew.check(signed_ms, ledger_ms),
+            None => Ok(()),
+        };
         out.push(match results.next() {
+            Some(Ok(v)) if timed(v.envelope().timestamp_ms).is_err() => {
+                let refusal = timed(v.envelope().timestamp_ms).err();
+                Verdict {
+                    code: refusal.as_ref().map(|r| r.code().to_owned()),
+                    reason: refusal.map(|r| r.to_string()),
+                    submitter: Some(v.envelope().submitter.clone()),
+                    ..blank(VerdictKind::Rejected)
+                }
+            }
             Some(Ok(v)) => Verdict {
                 policy: Some(format!("{} v{}", v.plan().id, v.plan().version)),
                 submitter: Some(v.envelope().submitter.clone()),
@@ -102,6 +120,7 @@ mod tests {
             envelope: envelope.to_vec(),
             entry_hash: [0; 32],
             prev_hash: [0; 32],
+            appended_ms: Some(1_796_000_000_000),
         }
     }
 
@@ -140,6 +159,7 @@ mod tests {
                 veilgate_core::PolicySet::default(),
                 std::sync::Arc::new(veilgate_core::predicates::KeyRing::development()),
             ),
+            &Skew::default(),
             &mut rand_core::OsRng,
         )
         .unwrap();

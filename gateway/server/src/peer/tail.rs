@@ -24,6 +24,7 @@ pub struct Follower {
     /// Policies learned from the ledger's registry join its policies.
     trust: Trust,
     verdicts: Verdicts,
+    skew: veilgate_core::time::Skew,
 }
 
 impl Follower {
@@ -33,9 +34,16 @@ impl Follower {
             ledger,
             trust,
             verdicts: Verdicts::open(state)?,
+            skew: veilgate_core::time::Skew::default(),
         };
         f.admit_sets_before_cursor()?;
         Ok(f)
+    }
+
+    /// Judges signed times with `skew` (the data directory's `[time]`).
+    pub fn with_skew(mut self, skew: veilgate_core::time::Skew) -> Follower {
+        self.skew = skew;
+        self
     }
 
     /// Rebuilds the set book from the set roots before the cursor (already
@@ -91,7 +99,7 @@ impl Follower {
                     kind: kind.clone(),
                 })
                 .collect();
-            let verdicts = judge(&judged, &self.trust, &mut rand_core::OsRng)?;
+            let verdicts = judge(&judged, &self.trust, &self.skew, &mut rand_core::OsRng)?;
             self.verdicts.record(&verdicts)?;
             next += verdicts.len() as u64;
             out.extend(verdicts);

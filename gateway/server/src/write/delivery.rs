@@ -173,6 +173,14 @@ async fn deliver_run(d: &Arc<Deliverer>, mut group: Vec<Pending>) -> Result<(), 
                 source,
             }
         })?;
+    let newest = appended
+        .iter()
+        .filter(|a| a.new)
+        .filter_map(|a| a.appended_ms)
+        .max();
+    if let (Some(t), Some(clock)) = (newest, d.clocks.get(&ledger_id)) {
+        clock.observe(t, true);
+    }
     if appended.len() != group.len() {
         d.metrics.ledger_error();
         return Err(PassError::ReceiptCount {

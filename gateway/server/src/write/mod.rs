@@ -38,6 +38,8 @@ use crate::store::Store;
 pub struct Deliverer {
     pub store: Arc<Store>,
     pub ledgers: BTreeMap<String, Arc<dyn Ledger>>,
+    /// Each ledger's time as its appends report it.
+    pub clocks: BTreeMap<String, Arc<crate::clock::LedgerClock>>,
     pub pipeline: Arc<Pipeline>,
     pub metrics: Arc<Metrics>,
     /// Refusals the audit rate limit left out are summarised at each anchor tick.

@@ -30,6 +30,13 @@ pub(super) async fn submit(
     let (caller, ls) = authorize(&state, caller, ledger)?;
     let secrets = hosted_secrets(&state, &caller)?;
     let req = parse_request(body)?;
+    // Sealed with a clock the ledger disagrees with, the envelope would be
+    // refused by every peer: refuse it here, where the operator can act.
+    if let Err(skew) = ls.clock.check(state.config.time.ahead_ms) {
+        tracing::error!(ledger, error = %skew, "sealing refused: clock skew");
+        state.metrics.rejection("clock_skew");
+        return Err(ApiError::new(503, "clock_skew", format!("{skew}; sealing is refused until the gateway's clock is corrected")).retry_after(60));
+    }
     let plan = ls
         .trust
         .policies
