@@ -37,7 +37,13 @@ pub fn parse(bytes: &[u8]) -> Result<Value, StrictError> {
     parsed.map_err(|e| {
         let (path, rule) = match cx.refused.take() {
             Some(found) => found,
-            None => (render(&cx.path.borrow()), rule_of(&e)),
+            // A value that is there but not text or not a number names its
+            // member; a document that breaks off or runs on (a syntax error)
+            // names only its line and column.
+            None => match rule_of(&e) {
+                (rule, true) => (render(&cx.path.borrow()), rule),
+                (rule, false) => (String::new(), rule),
+            },
         };
         StrictError {
             path,
@@ -80,26 +86,30 @@ fn render(path: &[Segment]) -> String {
     out
 }
 
-/// The rule behind a `serde_json` error, in words that carry no value.
-fn rule_of(e: &serde_json::Error) -> String {
+/// The rule behind a `serde_json` error, in words that carry no value, and
+/// whether it is about one member's value (rather than the syntax).
+fn rule_of(e: &serde_json::Error) -> (String, bool) {
     let text = e.to_string();
     let known = [
         // serde_json says "lone leading surrogate in hex escape" for any
         // unpaired surrogate, and "unexpected end of hex escape" for a lead
         // surrogate not followed by `\u` (as for a short `\u` escape).
-        ("hex escape", "holds a lone UTF-16 surrogate (\\uD800–\\uDFFF unpaired) or an incomplete \\u escape: not text"),
-        ("number out of range", "holds a number outside what a JSON number may be here (finite, at most about 1.8e308)"),
-        ("recursion limit", "nests deeper than 128 levels"),
-        ("invalid escape", "holds an invalid escape sequence"),
-        ("invalid unicode code point", "holds an invalid \\u escape"),
-        ("control character", "holds a control character that must be escaped"),
-        ("EOF", "ends before the JSON text does"),
-        ("trailing", "has characters after the JSON text"),
+        ("hex escape", "holds a lone UTF-16 surrogate (\\uD800–\\uDFFF unpaired) or an incomplete \\u escape: not text", true),
+        ("number out of range", "holds a number outside what a JSON number may be here (finite, at most about 1.8e308)", true),
+        ("recursion limit", "nests deeper than 128 levels", true),
+        ("invalid escape", "holds an invalid escape sequence", true),
+        ("invalid unicode code point", "holds an invalid \\u escape", true),
+        ("control character", "holds a control character that must be escaped", true),
+        ("EOF", "the document ends before the JSON text does", false),
+        ("trailing", "the document has characters after the JSON text", false),
     ];
     known
         .iter()
-        .find(|(needle, _)| text.contains(needle))
-        .map_or_else(|| "is not valid JSON".to_owned(), |(_, rule)| (*rule).to_owned())
+        .find(|(needle, _, _)| text.contains(needle))
+        .map_or_else(
+            || ("the document is not valid JSON".to_owned(), false),
+            |(_, rule, at_member)| ((*rule).to_owned(), *at_member),
+        )
 }
 
 #[derive(Clone, Copy)]
@@ -259,8 +269,10 @@ mod tests {
     }
 
     #[test]
-    fn syntax_errors_keep_line_and_column() {
+    fn syntax_errors_keep_line_and_column_and_name_no_member() {
         let e = parse(b"{\n \"a\": }").unwrap_err();
-        assert_eq!((e.line, e.path.as_str()), (2, "a"));
+        assert_eq!((e.line, e.path.as_str()), (2, ""));
+        let e = parse(b"{\"policy\": ").unwrap_err();
+        assert_eq!(e.path, "");
     }
 }

@@ -249,7 +249,20 @@ fn storage<E: std::fmt::Display>(e: E) -> LedgerError {
 
 impl EmbeddedLedger {
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
-        let db = Database::create(path).map_err(storage)?;
+        Self::from_database(Database::create(path).map_err(storage)?)
+    }
+
+    /// The ledger over another storage backend: the power-loss harness
+    /// opens it over a disk that keeps only what was synced.
+    pub fn with_backend(backend: impl redb::StorageBackend) -> Result<Self, LedgerError> {
+        Self::from_database(
+            redb::Builder::new()
+                .create_with_backend(backend)
+                .map_err(storage)?,
+        )
+    }
+
+    fn from_database(db: Database) -> Result<Self, LedgerError> {
         let tx = db.begin_write().map_err(storage)?;
         tx.open_table(ENTRIES).map_err(storage)?;
         tx.open_table(IDS).map_err(storage)?;

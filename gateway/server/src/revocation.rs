@@ -97,8 +97,14 @@ impl RevocationSet {
             entry: entry.to_owned(),
             rule,
         };
+        // Strict JSON: two `certificates` members would otherwise keep only
+        // the last, and the first list's entries would silently go.
+        let value = veilgate_policies::json::parse(text.as_bytes()).map_err(|e| {
+            let at = if e.path.is_empty() { "the file".to_owned() } else { e.path.clone() };
+            fail(&at, e.to_string())
+        })?;
         let file: ListFile =
-            serde_json::from_str(text).map_err(|e| fail("the file", e.to_string()))?;
+            serde_json::from_value(value).map_err(|e| fail("the file", e.to_string()))?;
         let mut set = RevocationSet::default();
         for (i, f) in file.certificates.iter().enumerate() {
             let fp = parse_fingerprint(f).ok_or_else(|| {

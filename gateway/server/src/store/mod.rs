@@ -140,7 +140,20 @@ pub struct Delivery<'a> {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let database = Database::create(path).map_err(db)?;
+        Self::from_database(Database::create(path).map_err(db)?)
+    }
+
+    /// The store over another storage backend: the power-loss harness opens
+    /// it over a disk that keeps only what was synced.
+    pub fn with_backend(backend: impl redb::StorageBackend) -> Result<Self, StoreError> {
+        Self::from_database(
+            redb::Builder::new()
+                .create_with_backend(backend)
+                .map_err(db)?,
+        )
+    }
+
+    fn from_database(database: Database) -> Result<Self, StoreError> {
         let tx = database.begin_write().map_err(db)?;
         tx.open_table(SUBMISSIONS).map_err(db)?;
         tx.open_table(OUTBOX).map_err(db)?;
@@ -164,7 +177,9 @@ impl Store {
 
     /// Queues a sealed envelope: submission, outbox entry and audit entry in
     /// one fsynced transaction — or reports the existing one / a conflict.
-    pub(crate) fn offer(
+    /// `Queued` is the point of acknowledgement: from here the submission
+    /// survives a crash or a power cut.
+    pub fn offer(
         &self,
         sub: &Submission,
         value: &OutboxValue,
