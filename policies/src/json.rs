@@ -214,7 +214,8 @@ mod tests {
 
     #[test]
     fn a_strict_document_parses_as_serde_json_does() {
-        let text = r#"{"a":[1,-2,18446744073709551615,1.5,"x\u00e9\ud83d\ude00",true,null],"b":{"c":{}}}"#;
+        let text =
+            r#"{"a":[1,-2,18446744073709551615,1.5,"x\u00e9\ud83d\ude00",true,null],"b":{"c":{}}}"#;
         assert_eq!(
             parse(text.as_bytes()).unwrap(),
             serde_json::from_str::<Value>(text).unwrap()

@@ -39,7 +39,10 @@ impl Gateway {
         let root = tempfile::tempdir().unwrap();
         let data = veilgate_testkit::data::dev_data_dir(
             root.path(),
-            &[("ca = [\"ca/ca.pem\"]\n", "ca = [\"ca/ca.pem\"]\nfollow = true\n")],
+            &[(
+                "ca = [\"ca/ca.pem\"]\n",
+                "ca = [\"ca/ca.pem\"]\nfollow = true\n",
+            )],
         )
         .unwrap();
         let process = start(root.path(), &data);
@@ -121,11 +124,10 @@ async fn raw(
         roots.add(c.unwrap()).unwrap();
     }
     let dir = data.join("institutions").join(who);
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(dir.join("client.pem"))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("client.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     let key = PrivateKeyDer::from_pem_file(dir.join("client.key.pem")).unwrap();
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
@@ -265,7 +267,10 @@ async fn revocation_takes_every_spelling_serials_crls_and_never_empties_on_a_bad
         metrics.contains("veilgate_revocations{kind=\"crl_entry\"} 1"),
         "{metrics}"
     );
-    assert!(metrics.contains("veilgate_revocations_stale 0"), "{metrics}");
+    assert!(
+        metrics.contains("veilgate_revocations_stale 0"),
+        "{metrics}"
+    );
     // Other members are untouched throughout.
     assert_eq!(status_of(&gw.client("bank-c"), "GET", &policies).await, 200);
 }
@@ -367,7 +372,10 @@ async fn a_revoked_certificate_cannot_read_metrics() {
     let (_, body) = bank_b.request("GET", "/metrics", None).await.unwrap();
     assert!(!String::from_utf8_lossy(&body).contains("veilgate_requests_total"));
     assert_eq!(status_of(&bank_b, "GET", "/v1/health").await, 403);
-    assert_eq!(status_of(&gw.client("bank-a"), "GET", "/metrics").await, 200);
+    assert_eq!(
+        status_of(&gw.client("bank-a"), "GET", "/metrics").await,
+        200
+    );
 }
 
 // Finding 6: duplicate keys, lone surrogates and numbers no field holds are
@@ -383,33 +391,47 @@ async fn duplicate_keys_lone_surrogates_and_huge_numbers_are_400_naming_the_fiel
     let cases = [
         (
             "a duplicate record member",
-            format!(r#"{{"policy":"{POLICY}","idempotency_key":"d1","record":{{"amount":"999999.00",{inner}}}"#),
+            format!(
+                r#"{{"policy":"{POLICY}","idempotency_key":"d1","record":{{"amount":"999999.00",{inner}}}"#
+            ),
             "amount",
         ),
         (
             "a duplicate request member",
-            format!(r#"{{"policy":"{POLICY}","policy":"other","idempotency_key":"d2","record":{record}}}"#),
+            format!(
+                r#"{{"policy":"{POLICY}","policy":"other","idempotency_key":"d2","record":{record}}}"#
+            ),
             "policy",
         ),
         (
             "a lone surrogate",
-            format!(r#"{{"policy":"{POLICY}","idempotency_key":"d3","record":{}}}"#,
-                record.replacen(&format!("\"{amount}\""), "\"1\\ud800\"", 1)),
+            format!(
+                r#"{{"policy":"{POLICY}","idempotency_key":"d3","record":{}}}"#,
+                record.replacen(&format!("\"{amount}\""), "\"1\\ud800\"", 1)
+            ),
             "amount",
         ),
         (
             "a number no JSON value holds",
-            format!(r#"{{"policy":"{POLICY}","idempotency_key":"d4","record":{}}}"#,
-                record.replacen(&format!("\"{amount}\""), "1e400", 1)),
+            format!(
+                r#"{{"policy":"{POLICY}","idempotency_key":"d4","record":{}}}"#,
+                record.replacen(&format!("\"{amount}\""), "1e400", 1)
+            ),
             "amount",
         ),
     ];
     for (name, body, field) in cases {
-        let (status, answer) = c.request("POST", &path, Some(body.into_bytes())).await.unwrap();
+        let (status, answer) = c
+            .request("POST", &path, Some(body.into_bytes()))
+            .await
+            .unwrap();
         let answer: Value = serde_json::from_slice(&answer).unwrap();
         assert_eq!(status, 400, "{name}: {answer}");
         assert_eq!(answer["field"], field, "{name}: {answer}");
-        assert!(!answer["message"].as_str().unwrap().contains("999999"), "{name}: {answer}");
+        assert!(
+            !answer["message"].as_str().unwrap().contains("999999"),
+            "{name}: {answer}"
+        );
     }
     // Nothing was written: the next good record is the ledger's first.
     let r = c.submit(LEDGER, POLICY, "good", &sample()).await.unwrap();
@@ -423,7 +445,10 @@ async fn duplicate_keys_lone_surrogates_and_huge_numbers_are_400_naming_the_fiel
 async fn refusals_are_audited_rate_limited_and_counted() {
     let mut gw = Gateway::start();
     let bank_a = gw.client("bank-a");
-    let r = bank_a.submit(LEDGER, POLICY, "p-1", &sample()).await.unwrap();
+    let r = bank_a
+        .submit(LEDGER, POLICY, "p-1", &sample())
+        .await
+        .unwrap();
 
     // Another CA's certificate, refused at the handshake.
     let rogue_key = rcgen::KeyPair::generate().unwrap();
@@ -449,7 +474,11 @@ async fn refusals_are_audited_rate_limited_and_counted() {
 
     // bank-c is not a recipient of this payment.
     let open = format!("/v1/ledgers/{LEDGER}/envelopes/{}/open", r.envelope_id);
-    let (status, _) = gw.client("bank-c").request("POST", &open, None).await.unwrap();
+    let (status, _) = gw
+        .client("bank-c")
+        .request("POST", &open, None)
+        .await
+        .unwrap();
     assert_eq!(status, 403);
 
     // A revoked member tries 40 times: 40 refusals counted, a few audited.
@@ -496,11 +525,16 @@ async fn refusals_are_audited_rate_limited_and_counted() {
         })
         .unwrap_or_else(|| panic!("no refused handshake in {refused:#?}"));
     let detail = handshake.event.detail.clone().unwrap();
-    assert!(detail.contains("CN=bank-a") && detail.contains("CN=Rogue CA"), "{detail}");
+    assert!(
+        detail.contains("CN=bank-a") && detail.contains("CN=Rogue CA"),
+        "{detail}"
+    );
     assert!(with("not_a_recipient") >= 1, "{refused:#?}");
     let revoked = refused
         .iter()
-        .filter(|e| e.event.actor == "bank-b" && e.event.detail.as_deref().unwrap_or("").contains("revoked"))
+        .filter(|e| {
+            e.event.actor == "bank-b" && e.event.detail.as_deref().unwrap_or("").contains("revoked")
+        })
         .count();
     assert!(
         (1..=veilgate_server::audit::refusals::PER_KEY as usize).contains(&revoked),
@@ -515,7 +549,10 @@ async fn refusals_are_audited_rate_limited_and_counted() {
 async fn signed_times_outside_the_skew_of_the_ledgers_time_are_rejected() {
     let mut gw = Gateway::start();
     let bank_a = gw.client("bank-a");
-    let first = bank_a.submit(LEDGER, POLICY, "now", &sample()).await.unwrap();
+    let first = bank_a
+        .submit(LEDGER, POLICY, "now", &sample())
+        .await
+        .unwrap();
     let policies = policy_set(&bank_a.policies(LEDGER).await.unwrap()).unwrap();
     let trust = veilgate_testkit::data::trust(&gw.data, LEDGER, policies.clone()).unwrap();
     let plan = policies.latest(LEDGER, POLICY).unwrap().clone();

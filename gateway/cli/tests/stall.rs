@@ -31,11 +31,10 @@ fn tls_config(data: &std::path::Path, who: &str) -> Arc<rustls::ClientConfig> {
         roots.add(c.unwrap()).unwrap();
     }
     let dir = data.join("institutions").join(who);
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(dir.join("client.pem"))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("client.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     let key = PrivateKeyDer::from_pem_file(dir.join("client.key.pem")).unwrap();
     Arc::new(
         rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -118,14 +117,7 @@ async fn one_member_stalling_uploads_does_not_stall_another() {
     let statuses = Arc::new(std::sync::Mutex::new(Vec::new()));
     let config = tls_config(&data, "bank-b");
     let attackers: Vec<_> = (0..STALLS)
-        .map(|_| {
-            tokio::spawn(stall(
-                config.clone(),
-                addr.clone(),
-                until,
-                statuses.clone(),
-            ))
-        })
+        .map(|_| tokio::spawn(stall(config.clone(), addr.clone(), until, statuses.clone())))
         .collect();
     // Let the stalls take their places first.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -166,7 +158,11 @@ async fn one_member_stalling_uploads_does_not_stall_another() {
     let cut = statuses.iter().filter(|s| **s == 408).count();
     assert!(refused > 0, "no stalled upload was refused: {statuses:?}");
     assert!(cut > 0, "no stalled upload was cut: {statuses:?}");
-    assert!(latencies.len() >= 50, "only {} requests in 30 s", latencies.len());
+    assert!(
+        latencies.len() >= 50,
+        "only {} requests in 30 s",
+        latencies.len()
+    );
 
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];

@@ -107,14 +107,25 @@ mod tests {
     fn beyond_the_skew_is_refused_with_both_times() {
         let s = Skew::default();
         let year_2100 = 4_102_444_800_000;
-        assert!(matches!(s.check(year_2100, T), Err(TimeRefusal::Ahead { by_ms, .. }) if by_ms == year_2100 - T));
-        assert!(matches!(s.check(T + s.ahead_ms + 1, T), Err(TimeRefusal::Ahead { .. })));
-        assert!(matches!(s.check(T - s.delay_ms - 1, T), Err(TimeRefusal::Late { .. })));
+        assert!(
+            matches!(s.check(year_2100, T), Err(TimeRefusal::Ahead { by_ms, .. }) if by_ms == year_2100 - T)
+        );
+        assert!(matches!(
+            s.check(T + s.ahead_ms + 1, T),
+            Err(TimeRefusal::Ahead { .. })
+        ));
+        assert!(matches!(
+            s.check(T - s.delay_ms - 1, T),
+            Err(TimeRefusal::Late { .. })
+        ));
         // A flipped high byte: the year ≈ 584 million.
         assert!(s.check(T | (0x80 << 56), T).is_err());
         assert!(s.check(0, T).is_err());
         assert!(s.check(u64::MAX, u64::MAX - 1).is_ok());
-        assert_eq!(s.check(year_2100, T).unwrap_err().code(), "time_outside_skew");
+        assert_eq!(
+            s.check(year_2100, T).unwrap_err().code(),
+            "time_outside_skew"
+        );
     }
 
     #[test]

@@ -385,7 +385,9 @@ impl EvmLedger {
         };
         // The chain's time for the batch: its block's timestamp.
         let time = match mined.block {
-            Some(b) => self.run(async move { self.chain.block_time_ms(b).await }).ok(),
+            Some(b) => self
+                .run(async move { self.chain.block_time_ms(b).await })
+                .ok(),
             None => None,
         };
         let mut fresh = std::collections::HashMap::new();

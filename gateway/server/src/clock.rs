@@ -68,7 +68,9 @@ impl LedgerClock {
     /// Records the ledger's time for an entry; a fresh sighting replaces
     /// any, a stale one only a missing one.
     pub fn observe(&self, ledger_ms: u64, fresh: bool) {
-        let Ok(mut seen) = self.seen.lock() else { return };
+        let Ok(mut seen) = self.seen.lock() else {
+            return;
+        };
         if fresh || seen.is_none() {
             *seen = Some(Seen {
                 ledger_ms,

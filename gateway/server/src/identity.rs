@@ -51,7 +51,6 @@ impl Caller {
     }
 }
 
-
 /// Subject and issuer of a presented certificate, for the audit of a
 /// refused handshake: names only, cut to 256 bytes each.
 pub fn describe(der: &[u8]) -> (String, String) {

@@ -146,7 +146,9 @@ impl Metrics {
         }
         o.push_str("# HELP veilgate_refusals_total Refused handshakes, admissions and permissions by reason (each audited within the rate limit).\n# TYPE veilgate_refusals_total counter\n");
         for (code, n) in &m.refusals {
-            o.push_str(&format!("veilgate_refusals_total{{reason=\"{code}\"}} {n}\n"));
+            o.push_str(&format!(
+                "veilgate_refusals_total{{reason=\"{code}\"}} {n}\n"
+            ));
         }
         o.push_str(&format!("# HELP veilgate_refusals_unaudited_total Refusals the audit rate limit left out (summarised in the log).\n# TYPE veilgate_refusals_unaudited_total counter\nveilgate_refusals_unaudited_total {}\n", m.refusals_suppressed));
         o.push_str("# HELP veilgate_revocations Revocation entries in force by kind.\n# TYPE veilgate_revocations gauge\n");

@@ -100,7 +100,11 @@ impl RevocationSet {
         // Strict JSON: two `certificates` members would otherwise keep only
         // the last, and the first list's entries would silently go.
         let value = veilgate_policies::json::parse(text.as_bytes()).map_err(|e| {
-            let at = if e.path.is_empty() { "the file".to_owned() } else { e.path.clone() };
+            let at = if e.path.is_empty() {
+                "the file".to_owned()
+            } else {
+                e.path.clone()
+            };
             fail(&at, e.to_string())
         })?;
         let file: ListFile =
@@ -190,8 +194,7 @@ fn crl_serials(bytes: &[u8], cas: &[Vec<u8>]) -> Result<Vec<(String, Vec<u8>)>, 
     let issuer = normalise_name(&crl.issuer().to_string());
     let signed_by_ca = cas.iter().any(|ca| {
         X509Certificate::from_der(ca).is_ok_and(|(_, ca)| {
-            normalise_name(&ca.subject().to_string()) == issuer
-                && verify_crl(&crl, ca.public_key())
+            normalise_name(&ca.subject().to_string()) == issuer && verify_crl(&crl, ca.public_key())
         })
     });
     if !signed_by_ca {
@@ -429,8 +432,8 @@ impl Revocations {
             h.update(&b);
             Ok(b)
         };
-        let set = RevocationSet::parse(&shown, &text, &read_crl, &self.cas)
-            .map_err(|e| e.to_string())?;
+        let set =
+            RevocationSet::parse(&shown, &text, &read_crl, &self.cas).map_err(|e| e.to_string())?;
         Ok((hasher.into_inner().finalize().into(), set))
     }
 
@@ -466,13 +469,8 @@ mod tests {
     #[test]
     fn a_bad_entry_is_named() {
         let none = |_: &str| -> Result<Vec<u8>, String> { Err("absent".into()) };
-        let e = RevocationSet::parse(
-            "r.json",
-            r#"{"certificates": ["ab", "cd"]}"#,
-            &none,
-            &[],
-        )
-        .unwrap_err();
+        let e = RevocationSet::parse("r.json", r#"{"certificates": ["ab", "cd"]}"#, &none, &[])
+            .unwrap_err();
         assert_eq!(e.entry, "certificates[0]");
         let e = RevocationSet::parse("r.json", r#"{"certificate": []}"#, &none, &[]).unwrap_err();
         assert!(e.rule.contains("unknown field"), "{e}");
@@ -485,7 +483,10 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.entry, "serials[0].serial");
         let e = RevocationSet::parse("r.json", r#"{"crls": ["c.crl"]}"#, &none, &[]).unwrap_err();
-        assert_eq!((e.entry.as_str(), e.rule.as_str()), ("crls[0] (c.crl)", "absent"));
+        assert_eq!(
+            (e.entry.as_str(), e.rule.as_str()),
+            ("crls[0] (c.crl)", "absent")
+        );
     }
 
     #[test]

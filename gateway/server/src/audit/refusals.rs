@@ -176,7 +176,10 @@ mod tests {
             .count();
         assert_eq!(many, (GLOBAL - PER_KEY - 1) as usize);
         let s = l.take_summary().unwrap_or_default();
-        assert!(s.contains("revoked=95") && s.contains("rate_limited="), "{s}");
+        assert!(
+            s.contains("revoked=95") && s.contains("rate_limited="),
+            "{s}"
+        );
         assert_eq!(l.take_summary(), None);
         // A new window starts afresh.
         assert!(l.admit("bank-b", "revoked", t + WINDOW_MS));

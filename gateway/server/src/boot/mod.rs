@@ -28,8 +28,8 @@ pub use config::{Config, ConfigError, EvmConfig, LedgerConfig, LedgerKind, Limit
 pub use ledgers::{evm_ledger, ledger_adapters, LedgerFactory};
 pub use policies::{load_policies, PolicyTexts};
 
-use crate::revocation::{Reloaded, Revocations};
 use crate::metrics::Metrics;
+use crate::revocation::{Reloaded, Revocations};
 use crate::store::{Store, StoreError};
 
 /// Why a gateway (or an operator command) cannot start from a data

@@ -153,7 +153,12 @@ mod tests {
         drop(a.enter("x", t0).unwrap());
         drop(a.enter("x", t0).unwrap());
         let refused = a.enter("x", t0).err().unwrap();
-        assert_eq!(refused, Refused::Rate { retry_after_secs: 1 });
+        assert_eq!(
+            refused,
+            Refused::Rate {
+                retry_after_secs: 1
+            }
+        );
         assert!(a.enter("x", t0 + Duration::from_millis(600)).is_ok());
     }
 }

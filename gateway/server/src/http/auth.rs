@@ -101,7 +101,10 @@ fn reload_revocations(gw: &Gateway) -> Result<(), ApiError> {
             gw.store.audit(
                 now_ms(),
                 AuditEvent {
-                    detail: Some(format!("revocations in force: {detail} (from {} CRLs)", set.crls)),
+                    detail: Some(format!(
+                        "revocations in force: {detail} (from {} CRLs)",
+                        set.crls
+                    )),
                     ..AuditEvent::gateway(Action::PermissionsReloaded)
                 },
             )?;

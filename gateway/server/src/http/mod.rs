@@ -91,7 +91,9 @@ impl rustls::server::danger::ClientCertVerifier for AuditedVerifier {
         intermediates: &[CertificateDer<'_>],
         now: rustls::pki_types::UnixTime,
     ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
-        let verdict = self.inner.verify_client_cert(end_entity, intermediates, now);
+        let verdict = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now);
         if let Err(e) = &verdict {
             let (subject, issuer) = crate::identity::describe(end_entity);
             self.refusals.record(
@@ -290,8 +292,10 @@ fn judge_headers(req: &Request<Incoming>, limit: usize) -> Result<(), ApiError> 
                 .field("content-length"))
             }
             None => {
-                return Err(ApiError::new(400, "bad_body", "Content-Length is not a number")
-                    .field("content-length"))
+                return Err(
+                    ApiError::new(400, "bad_body", "Content-Length is not a number")
+                        .field("content-length"),
+                )
             }
         }
     }
@@ -349,7 +353,12 @@ async fn admit_and_route(
             return refuse(state, caller.as_ref(), method, path, e);
         };
         let body_wait = Duration::from_millis(limits.body_read_timeout_ms);
-        let body = match tokio::time::timeout(body_wait, read_body(req.into_body(), limits.max_body_bytes)).await {
+        let body = match tokio::time::timeout(
+            body_wait,
+            read_body(req.into_body(), limits.max_body_bytes),
+        )
+        .await
+        {
             Ok(Ok(body)) => body,
             Ok(Err(413)) => {
                 return ApiResponse::from(ApiError::new(
@@ -407,7 +416,10 @@ fn refuse(
             reason: e.code.to_owned(),
             detail: format!(
                 "route={}",
-                routes::route_name(method, path).chars().take(256).collect::<String>()
+                routes::route_name(method, path)
+                    .chars()
+                    .take(256)
+                    .collect::<String>()
             ),
         },
         crate::clock::now_ms(),

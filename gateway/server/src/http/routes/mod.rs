@@ -92,7 +92,10 @@ pub async fn route(
                     reason: e.code.to_owned(),
                     detail: format!(
                         "route={}",
-                        route_name(method, path).chars().take(256).collect::<String>()
+                        route_name(method, path)
+                            .chars()
+                            .take(256)
+                            .collect::<String>()
                     ),
                 },
                 crate::clock::now_ms(),

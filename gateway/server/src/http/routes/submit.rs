@@ -35,7 +35,12 @@ pub(super) async fn submit(
     if let Err(skew) = ls.clock.check(state.config.time.ahead_ms) {
         tracing::error!(ledger, error = %skew, "sealing refused: clock skew");
         state.metrics.rejection("clock_skew");
-        return Err(ApiError::new(503, "clock_skew", format!("{skew}; sealing is refused until the gateway's clock is corrected")).retry_after(60));
+        return Err(ApiError::new(
+            503,
+            "clock_skew",
+            format!("{skew}; sealing is refused until the gateway's clock is corrected"),
+        )
+        .retry_after(60));
     }
     let plan = ls
         .trust

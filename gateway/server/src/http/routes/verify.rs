@@ -65,7 +65,9 @@ pub(super) async fn verify(
         Err(_) => None,
     };
     let body = match (&verdict, &time) {
-        (Ok(_), Some(t)) => json!({ "accepted": false, "reason": t.code(), "message": t.to_string() }),
+        (Ok(_), Some(t)) => {
+            json!({ "accepted": false, "reason": t.code(), "message": t.to_string() })
+        }
         (Ok(v), None) => {
             json!({ "accepted": true, "envelope_id": hex::encode(v.envelope().id), "policy": v.plan().id })
         }
