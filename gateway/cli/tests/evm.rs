@@ -734,3 +734,53 @@ async fn a_new_policy_waits_in_the_outbox_until_it_is_published() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// Issue 15, finding 8, the gateway's side: when the chain's time runs an
+/// hour ahead of the gateway's clock, the gateway sees it in the block time
+/// of its own next delivery and refuses to seal (503 `clock_skew`, saying by
+/// how much) rather than sign envelopes every peer would judge by a clock
+/// the ledger disagrees with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_refuses_to_seal_when_its_clock_disagrees_with_the_chains() {
+    if !tools_or_skip() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let net = Devnet::start(None).unwrap();
+    let (data, _registry) = deployed_data_dir(root.path(), &net.url());
+    let log = root.path().join("server.log");
+    let (mut child, base) = start(&data, "127.0.0.1:0", &log);
+    let client = Client::from_data_dir(&data, "bank-a", &base).unwrap();
+    let record = json!({"lender": "bank-a", "borrower": "bank-b",
+        "limit": "900000.00", "drawn": "1.00", "customer": "c"});
+    let on_ledger = |key: &'static str| {
+        let (client, record, log) = (&client, &record, &log);
+        async move {
+            let r = client.submit(LEDGER, "drawdown", key, record).await.unwrap();
+            let done = client
+                .wait_on_ledger(LEDGER, &r.envelope_id, Duration::from_secs(60))
+                .await
+                .unwrap();
+            assert!(done.on_ledger(), "{done:?}\n{}", tail(log));
+        }
+    };
+    on_ledger("in-step").await;
+    net.advance_time(3600).unwrap();
+    // Sealed while the gateway still believed the chain's time; written in
+    // a block an hour ahead.
+    on_ledger("last-before").await;
+    match client.submit(LEDGER, "drawdown", "refused", &record).await {
+        Err(ClientError::Api {
+            status: 503,
+            code,
+            message,
+            ..
+        }) => {
+            assert_eq!(code, "clock_skew");
+            assert!(message.contains("behind"), "{message}");
+        }
+        other => panic!("expected 503 clock_skew, got {other:?}"),
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

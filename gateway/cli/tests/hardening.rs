@@ -13,12 +13,11 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::{json, Value};
 use sha2::Digest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -118,29 +117,11 @@ async fn raw(
     who: &str,
     base: &str,
 ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
-    let ca = std::fs::read(data.join("ca/ca.pem")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(&ca) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let dir = data.join("institutions").join(who);
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("client.pem"))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let key = PrivateKeyDer::from_pem_file(dir.join("client.key.pem")).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_client_auth_cert(certs, key)
-    .unwrap();
+    let config = veilgate_testkit::data::client_tls(data, who).unwrap();
     let tcp = tokio::net::TcpStream::connect(base.trim_start_matches("https://"))
         .await
         .unwrap();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
+    tokio_rustls::TlsConnector::from(config)
         .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
         .await
         .unwrap()

@@ -13,8 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use veilgate_client::Client;
 
@@ -23,30 +22,6 @@ const POLICY: &str = "interbank-payment";
 /// As in the finding: more stalled uploads than the gateway has slots (256).
 const STALLS: usize = 260;
 const HOLD: Duration = Duration::from_secs(30);
-
-fn tls_config(data: &std::path::Path, who: &str) -> Arc<rustls::ClientConfig> {
-    let ca = std::fs::read(data.join("ca/ca.pem")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(&ca) {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let dir = data.join("institutions").join(who);
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("client.pem"))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let key = PrivateKeyDer::from_pem_file(dir.join("client.key.pem")).unwrap();
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_client_auth_cert(certs, key)
-        .unwrap(),
-    )
-}
 
 /// One stalled upload, renewed whenever the gateway cuts it, until `until`:
 /// headers announcing a 900 kB record, 16 bytes of it, then silence. Returns
@@ -115,7 +90,7 @@ async fn one_member_stalling_uploads_does_not_stall_another() {
 
     let until = Instant::now() + HOLD;
     let statuses = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let config = tls_config(&data, "bank-b");
+    let config = veilgate_testkit::data::client_tls(&data, "bank-b").unwrap();
     let attackers: Vec<_> = (0..STALLS)
         .map(|_| tokio::spawn(stall(config.clone(), addr.clone(), until, statuses.clone())))
         .collect();

@@ -25,7 +25,13 @@ pub struct Chain {
     /// counts as written; reads look this far behind the head. 1 on a
     /// development node that mines one block per transaction.
     pub confirmations: u64,
+    /// Block timestamps already read (a block's time never changes once it
+    /// is confirmed): a follower reads many entries of one block.
+    block_times: std::sync::Mutex<std::collections::BTreeMap<u64, u64>>,
 }
+
+/// Block times kept; the oldest block's goes first when full.
+const BLOCK_TIMES_KEPT: usize = 4096;
 
 /// What a mined transaction cost and where it landed.
 #[derive(Clone, Debug)]
@@ -56,6 +62,7 @@ impl Chain {
             provider,
             from,
             confirmations: 1,
+            block_times: std::sync::Mutex::default(),
         })
     }
 
@@ -142,13 +149,23 @@ impl Chain {
     /// A block's timestamp in ms since the Unix epoch: the chain's time for
     /// every entry written in it (block times are whole seconds).
     pub async fn block_time_ms(&self, number: u64) -> Result<u64, EvmError> {
+        if let Some(t) = self.block_times.lock().ok().and_then(|c| c.get(&number).copied()) {
+            return Ok(t);
+        }
         let block = self
             .provider
             .get_block_by_number(number.into())
             .await
             .map_err(rpc)?
             .ok_or_else(|| EvmError::Rpc(format!("block {number} not found")))?;
-        Ok(block.header.timestamp.saturating_mul(1000))
+        let t = block.header.timestamp.saturating_mul(1000);
+        if let Ok(mut cache) = self.block_times.lock() {
+            if cache.len() >= BLOCK_TIMES_KEPT {
+                cache.pop_first();
+            }
+            cache.insert(number, t);
+        }
+        Ok(t)
     }
 
     pub async fn logs(&self, filter: &Filter) -> Result<Vec<Log>, EvmError> {

@@ -138,6 +138,16 @@ impl Devnet {
             .ok_or_else(|| EvmError::Devnet("evm_setAutomine failed".into()))
     }
 
+    /// Moves the node's clock `secs` ahead (`evm_increaseTime`): blocks
+    /// mined from now on carry timestamps that much later than the host's
+    /// clock — a chain whose time disagrees with the gateway's.
+    pub fn advance_time(&self, secs: u64) -> Result<(), EvmError> {
+        raw_rpc(self.port, "evm_increaseTime", &format!("[{secs}]"))
+            .filter(|a| a.contains("\"result\""))
+            .map(|_| ())
+            .ok_or_else(|| EvmError::Devnet("evm_increaseTime failed".into()))
+    }
+
     /// SIGTERM and wait: anvil writes its `--state` file on the way out.
     pub fn stop(mut self) -> Result<(), EvmError> {
         if let Some(mut child) = self.child.take() {

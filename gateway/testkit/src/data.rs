@@ -139,3 +139,36 @@ pub fn all_templates_data_dir(root: &Path) -> Result<PathBuf, String> {
         .map_err(|e| format!("{}: {e}", cfg.display()))?;
     Ok(data)
 }
+
+/// A TLS 1.3 client configuration as `who` (its certificate and key from
+/// the data directory, the consortium CA as root): for tests that write
+/// raw bytes no client library would send.
+pub fn client_tls(data: &Path, who: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let fail = |what: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", what.display());
+    let ca_path = data.join("ca/ca.pem");
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(&ca_path).map_err(|e| fail(&ca_path, &e))? {
+        roots
+            .add(c.map_err(|e| fail(&ca_path, &e))?)
+            .map_err(|e| fail(&ca_path, &e))?;
+    }
+    let dir = data.join("institutions").join(who);
+    let cert_path = dir.join("client.pem");
+    let certs = CertificateDer::pem_file_iter(&cert_path)
+        .map_err(|e| fail(&cert_path, &e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(&cert_path, &e))?;
+    let key_path = dir.join("client.key.pem");
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| fail(&key_path, &e))?;
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_client_auth_cert(certs, key)
+    .map_err(|e| e.to_string())?;
+    Ok(Arc::new(config))
+}
