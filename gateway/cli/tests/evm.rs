@@ -756,7 +756,10 @@ async fn the_gateway_refuses_to_seal_when_its_clock_disagrees_with_the_chains() 
     let on_ledger = |key: &'static str| {
         let (client, record, log) = (&client, &record, &log);
         async move {
-            let r = client.submit(LEDGER, "drawdown", key, record).await.unwrap();
+            let r = client
+                .submit(LEDGER, "drawdown", key, record)
+                .await
+                .unwrap();
             let done = client
                 .wait_on_ledger(LEDGER, &r.envelope_id, Duration::from_secs(60))
                 .await

@@ -149,7 +149,12 @@ impl Chain {
     /// A block's timestamp in ms since the Unix epoch: the chain's time for
     /// every entry written in it (block times are whole seconds).
     pub async fn block_time_ms(&self, number: u64) -> Result<u64, EvmError> {
-        if let Some(t) = self.block_times.lock().ok().and_then(|c| c.get(&number).copied()) {
+        if let Some(t) = self
+            .block_times
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&number).copied())
+        {
             return Ok(t);
         }
         let block = self
