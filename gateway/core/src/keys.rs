@@ -115,7 +115,7 @@ impl InstitutionSecrets {
             hex::decode(&file.kem_secret)
                 .map_err(|_| KeyError::Format("`kem_secret` is not hex".into()))?,
         );
-        if kem.len() != suite.suite().kem_key_len() {
+        if kem.len() != suite.suite().kem_secret_len() {
             return Err(KeyError::Format("`kem_secret` has the wrong length".into()));
         }
         Ok(InstitutionSecrets {
@@ -132,6 +132,11 @@ fn kem_public_of(suite: SuiteId, secret: &[u8]) -> Vec<u8> {
         SuiteId::Standard => {
             let bytes: [u8; 32] = secret.try_into().unwrap_or([0; 32]);
             x25519_public(&bytes).to_vec()
+        }
+        // An SM2 KEM key is a scalar like a signing key: its point.
+        SuiteId::Sm => {
+            let bytes: [u8; 32] = secret.try_into().unwrap_or([0; 32]);
+            crate::suite::Suite::sign_public(&crate::suite::sm::Sm, &bytes)
         }
     }
 }

@@ -6,6 +6,8 @@
 //! DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / AES-256-GCM (RFC 9180) for key
 //! wrapping, Ed25519 signatures, HMAC-SHA256 pseudonyms, SHA-256 hashing.
 
+pub mod sm;
+
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
@@ -23,6 +25,8 @@ type HpkeAead = hpke::aead::AesGcm256;
 #[non_exhaustive]
 pub enum SuiteId {
     Standard = 1,
+    /// The national suite ([`sm`]); not yet selectable by name or byte.
+    Sm = 2,
 }
 
 impl SuiteId {
@@ -43,12 +47,14 @@ impl SuiteId {
     pub fn name(self) -> &'static str {
         match self {
             SuiteId::Standard => "standard",
+            SuiteId::Sm => "sm",
         }
     }
 
     pub fn suite(self) -> &'static dyn Suite {
         match self {
             SuiteId::Standard => &Standard,
+            SuiteId::Sm => &sm::Sm,
         }
     }
 }
@@ -65,8 +71,12 @@ pub struct CryptoFailure;
 /// What a suite provides. Keys travel as bytes so suites with other key types fit.
 pub trait Suite: Send + Sync {
     fn id(&self) -> SuiteId;
-    /// Length of a KEM public key, secret key and encapsulated key.
+    /// Length of a KEM public key and encapsulated key.
     fn kem_key_len(&self) -> usize;
+    /// Length of a KEM secret key.
+    fn kem_secret_len(&self) -> usize {
+        self.kem_key_len()
+    }
     fn signature_len(&self) -> usize;
     fn aead_tag_len(&self) -> usize;
 
