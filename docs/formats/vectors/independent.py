@@ -37,7 +37,8 @@ def sha256(*parts):
 
 
 ACTIONS = {"start": 1, "submit": 2, "open": 3, "verify": 4,
-           "permissions_reloaded": 5, "anchor": 6, "requeue": 7}
+           "permissions_reloaded": 5, "anchor": 6, "requeue": 7, "set_publish": 8,
+           "refused": 9}
 
 
 def audit_log():
@@ -48,6 +49,8 @@ def audit_log():
              envelope_id="0f" * 16, detail="policy interbank-payment"),
         dict(time_ms=1764547200456, actor="regulator", action="open", ledger="interbank-settlement",
              envelope_id="0f" * 16, detail="5 fields"),
+        dict(time_ms=1764547200789, actor="bank-b", action="refused", ledger=None,
+             envelope_id=None, detail="reason=revoked route=GET /v1/ledgers/{ledger}/policies"),
         dict(time_ms=1764547201000, actor="gateway", action="anchor", ledger="interbank-settlement",
              envelope_id=None, detail=None),
     ]

@@ -60,7 +60,7 @@ fn audit_entries_hash_and_store_as_documented() {
         assert_eq!(AuditEntry::from_bytes(&stored).unwrap(), entry);
         log.push(entry);
     }
-    assert_eq!(verify_chain(&log).unwrap(), 4);
+    assert_eq!(verify_chain(&log).unwrap(), 5);
 
     let a = &v["anchor"];
     let head = log.last().unwrap();
