@@ -349,7 +349,8 @@ impl Plan {
         roles
     }
 
-    /// The canonical policy hash: SHA-256 of the plan's canonical bytes. Comments
+    /// The canonical policy hash: SHA-256 of the plan's canonical bytes (SM3
+    /// under suite `sm`, whose ledgers hash everything with SM3). Comments
     /// and layout of the source do not change it; every semantic edit does.
     pub fn hash(&self) -> [u8; 32] {
         self.hash
@@ -484,7 +485,12 @@ impl Plan {
     }
 
     pub(crate) fn seal_hash(mut self) -> Self {
-        self.hash = Sha256::digest(self.canonical_bytes()).into();
+        let bytes = self.canonical_bytes();
+        self.hash = if self.suite == "sm" {
+            sm3::Sm3::digest(&bytes).into()
+        } else {
+            Sha256::digest(&bytes).into()
+        };
         self
     }
 }
@@ -566,5 +572,26 @@ mod tests {
         want.extend_from_slice(&[0, 1, 2, 0, 9]);
         want.extend_from_slice(b"regulator");
         assert_eq!(full.canonical_bytes(), want);
+    }
+
+    /// Suite `sm` hashes the same canonical bytes with SM3 (GB/T 32905),
+    /// recomputed here with the `sm3` crate; `standard` with SHA-256.
+    #[test]
+    fn the_plan_hash_is_the_suites_hash_of_the_canonical_bytes() {
+        use sha2::Digest as _;
+        let text = |suite: &str| {
+            format!("policy p version 1\nledger l\nsuite {suite}\nrecord {{ a: string }}\ndisclose {{ a: public }}\n")
+        };
+        let std_plan = crate::compile(&text("standard")).unwrap();
+        let sm_plan = crate::compile(&text("sm")).unwrap();
+        assert_eq!(
+            sm_plan.hash().to_vec(),
+            sm3::Sm3::digest(sm_plan.canonical_bytes()).to_vec()
+        );
+        assert_eq!(
+            std_plan.hash().to_vec(),
+            sha2::Sha256::digest(std_plan.canonical_bytes()).to_vec()
+        );
+        assert_ne!(std_plan.hash(), sm_plan.hash());
     }
 }

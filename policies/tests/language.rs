@@ -131,7 +131,8 @@ fn errors_point_at_the_line_and_say_what_to_do() {
         ("amount:        commit,", "amount:        pseudonym,", "error: `range` is proven about a commitment: it needs `commit`\n  --> p:30:29\n   |\n30 |   amount:        pseudonym, range 0.01 ..= 1000000000.00, encrypt to [payer_bank, payee_bank, regulator]\n   |                             ^^^^^\n   = help: write `amount: commit, range ...`\n"),
         ("range 0.01 ..=", "range 0.001 ..=", "error: range bound `0.001` is not a number with at most 2 decimal places\n  --> p:30:26\n   |\n30 |   amount:        commit, range 0.001 ..= 1000000000.00, encrypt to [payer_bank, payee_bank, regulator]\n   |                          ^^^^^\n"),
         ("payer_bank:    public, submitter", "payer_bank:    drop", "error: party field `payer_bank` names a recipient, so it must be `public`\n  --> p:25:3\n   |\n25 |   payer_bank:    drop\n   |   ^^^^^^^^^^\n   = help: field `amount` is encrypted to `payer_bank`; peers check recipients against it\n"),
-        ("suite standard", "suite sm9", "error: unknown crypto suite `sm9`\n --> p:7:7\n  |\n7 | suite sm9\n  |       ^^^\n  = help: known suites: standard\n"),
+        ("suite standard", "suite sm9", "error: unknown crypto suite `sm9`\n --> p:7:7\n  |\n7 | suite sm9\n  |       ^^^\n  = help: did you mean `sm`?\n"),
+        ("suite standard", "suite aes", "error: unknown crypto suite `aes`\n --> p:7:7\n  |\n7 | suite aes\n  |       ^^^\n  = help: known suites: standard, sm\n"),
         ("version 2", "version 0", "error: version must be a whole number from 1 to 4294967295\n --> p:5:34\n  |\n5 | policy interbank-payment version 0\n  |                                  ^\n"),
     ];
     let mut mismatches = Vec::new();

@@ -29,6 +29,9 @@ pub enum KeyError {
 pub struct InstitutionSecrets {
     pub id: String,
     pub suite: SuiteId,
+    /// The SM2 distinguishing identifier it signs under (as its directory
+    /// entry names it); absent: the default.
+    pub distid: Option<String>,
     sign_secret: Zeroizing<[u8; 32]>,
     kem_secret: Zeroizing<Vec<u8>>,
 }
@@ -44,6 +47,8 @@ struct SecretsFile {
     version: u32,
     id: String,
     suite: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    distid: Option<String>,
     sign_secret: String,
     kem_secret: String,
 }
@@ -52,12 +57,20 @@ impl InstitutionSecrets {
     pub fn generate(id: &str, suite: SuiteId, rng: &mut dyn RngCoreCrypto) -> Self {
         let mut sign = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(sign.as_mut());
+        if suite == SuiteId::Sm {
+            // An SM2 secret must be a scalar in [1, n−1]: derived from the
+            // random bytes as a KEM secret is (docs/suite-sm.md).
+            let (secret, _) = suite.suite().kem_keypair(&sign);
+            let secret: [u8; 32] = secret.as_slice().try_into().unwrap_or([0; 32]);
+            sign = Zeroizing::new(secret);
+        }
         let mut seed = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(seed.as_mut());
         let (kem_secret, _) = suite.suite().kem_keypair(&seed);
         InstitutionSecrets {
             id: id.to_owned(),
             suite,
+            distid: None,
             sign_secret: sign,
             kem_secret: Zeroizing::new(kem_secret),
         }
@@ -71,9 +84,23 @@ impl InstitutionSecrets {
             id: self.id.clone(),
             sign_public: hex::encode(s.sign_public(&self.sign_secret)),
             kem_public: hex::encode(kem_public_of(self.suite, &self.kem_secret)),
+            distid: self.distid.clone(),
             admitted_ms: None,
             removed_ms: None,
         }
+    }
+
+    /// These keys under distinguishing identifier `distid` (SM2).
+    pub fn with_distid(mut self, distid: Option<String>) -> Self {
+        self.distid = distid;
+        self
+    }
+
+    /// The identifier its signatures are made under.
+    pub fn signer_id(&self) -> &str {
+        self.distid
+            .as_deref()
+            .unwrap_or(crate::suite::sm::DEFAULT_DISTID)
     }
 
     pub(crate) fn sign_secret(&self) -> &[u8; 32] {
@@ -89,6 +116,7 @@ impl InstitutionSecrets {
             version: KEY_FORMAT_VERSION,
             id: self.id.clone(),
             suite: self.suite.name().to_owned(),
+            distid: self.distid.clone(),
             sign_secret: hex::encode(self.sign_secret.as_ref()),
             kem_secret: hex::encode(self.kem_secret.as_slice()),
         };
@@ -118,9 +146,24 @@ impl InstitutionSecrets {
         if kem.len() != suite.suite().kem_secret_len() {
             return Err(KeyError::Format("`kem_secret` has the wrong length".into()));
         }
+        // A secret that is no key of its suite (an SM2 scalar of 0 or ≥ n)
+        // would sign and unwrap nothing: refused here, not at first use.
+        if suite.suite().sign_public(&sign).is_empty() {
+            return Err(KeyError::Format(format!(
+                "`sign_secret` is not a {} signing key",
+                suite.name()
+            )));
+        }
+        if kem_public_of(suite, &kem).is_empty() {
+            return Err(KeyError::Format(format!(
+                "`kem_secret` is not a {} key",
+                suite.name()
+            )));
+        }
         Ok(InstitutionSecrets {
             id: file.id,
             suite,
+            distid: file.distid,
             sign_secret: Zeroizing::new(sign),
             kem_secret: kem,
         })
@@ -156,6 +199,11 @@ pub struct MemberKeys {
     pub id: String,
     pub sign_public: String,
     pub kem_public: String,
+    /// The member's SM2 distinguishing identifier (GB/T 32918.2 `ID_A`),
+    /// part of what its signatures sign on an `sm` ledger; absent: the
+    /// standard's default `1234567812345678`. Refused on other ledgers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distid: Option<String>,
     /// Admitted from this instant (ms since the Unix epoch, inclusive);
     /// absent: from the ledger's beginning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -169,6 +217,13 @@ impl MemberKeys {
     /// Whether the member was admitted at `time_ms`.
     pub fn admitted_at(&self, time_ms: u64) -> bool {
         self.admitted_ms.is_none_or(|a| a <= time_ms) && self.removed_ms.is_none_or(|r| time_ms < r)
+    }
+
+    /// The identifier its signatures are made under (see [`MemberKeys::distid`]).
+    pub fn signer_id(&self) -> &str {
+        self.distid
+            .as_deref()
+            .unwrap_or(crate::suite::sm::DEFAULT_DISTID)
     }
 
     pub fn sign_public_bytes(&self) -> Option<Vec<u8>> {
@@ -246,7 +301,14 @@ impl Directory {
             return Err(KeyError::Version(d.version));
         }
         for l in &d.ledgers {
+            let suite = SuiteId::from_name(&l.suite).ok_or_else(|| {
+                KeyError::Format(format!(
+                    "ledger `{}`: unknown crypto suite `{}` (known: standard, sm)",
+                    l.ledger, l.suite
+                ))
+            })?;
             for m in &l.members {
+                check_member_keys(&l.ledger, suite, m)?;
                 if let (Some(a), Some(r)) = (m.admitted_ms, m.removed_ms) {
                     if r <= a {
                         return Err(KeyError::Format(format!(
@@ -258,6 +320,54 @@ impl Directory {
             }
         }
         Ok(d)
+    }
+}
+
+/// A member's public keys are points of its ledger's suite, and only an
+/// SM ledger's members name a distinguishing identifier (GB/T 32918.2
+/// encodes its bit length in 16 bits, so at most 8191 bytes).
+fn check_member_keys(ledger: &str, suite: SuiteId, m: &MemberKeys) -> Result<(), KeyError> {
+    let bad =
+        |what: &str| KeyError::Format(format!("ledger `{ledger}`, member `{}`: {what}", m.id));
+    let s = suite.suite();
+    let sign_len = if suite == SuiteId::Sm {
+        s.kem_key_len()
+    } else {
+        32
+    };
+    if m.sign_public_bytes().map(|k| k.len()) != Some(sign_len) {
+        return Err(bad(&format!(
+            "`sign_public` must be {sign_len} bytes of hex for suite `{}`",
+            suite.name()
+        )));
+    }
+    if m.kem_public_bytes().map(|k| k.len()) != Some(s.kem_key_len()) {
+        return Err(bad(&format!(
+            "`kem_public` must be {} bytes of hex for suite `{}`",
+            s.kem_key_len(),
+            suite.name()
+        )));
+    }
+    if suite == SuiteId::Sm {
+        for (name, key) in [
+            ("sign_public", &m.sign_public),
+            ("kem_public", &m.kem_public),
+        ] {
+            if !hex::decode(key).is_ok_and(|k| crate::suite::sm::is_point(&k)) {
+                return Err(bad(&format!(
+                    "`{name}` is not an uncompressed point on the SM2 curve"
+                )));
+            }
+        }
+    }
+    match (&m.distid, suite) {
+        (Some(_), SuiteId::Standard) => Err(bad(
+            "`distid` is an SM2 distinguishing identifier; this ledger's suite is `standard`",
+        )),
+        (Some(id), _) if id.is_empty() || id.len() > 8191 => {
+            Err(bad("`distid` must be 1 to 8191 bytes"))
+        }
+        _ => Ok(()),
     }
 }
 

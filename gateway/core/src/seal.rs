@@ -43,6 +43,22 @@ pub enum SealError {
     },
     #[error("policy names crypto suite `{0}`, which this build does not provide")]
     Suite(String),
+    /// The policy's suite is not the one the ledger's directory admits.
+    #[error("policy `{policy}` uses crypto suite `{policy_suite}`; ledger `{ledger}` admits only suite `{ledger_suite}`")]
+    LedgerSuite {
+        policy: String,
+        policy_suite: String,
+        ledger: String,
+        ledger_suite: String,
+    },
+    /// The submitter's keys are of another suite, or sign under another
+    /// distinguishing identifier, than its directory entry says.
+    #[error("the keys of `{submitter}` do not match its entry in the directory of ledger `{ledger}`: {why}")]
+    SubmitterKeys {
+        submitter: String,
+        ledger: String,
+        why: String,
+    },
     #[error("submitter `{0}` is not a member of the ledger at this time")]
     SubmitterNotMember(String),
     #[error("no institution holds role `{role}` on ledger `{ledger}`")]
@@ -208,6 +224,14 @@ fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
     }
     let suite_id =
         SuiteId::from_name(&plan.suite).ok_or_else(|| SealError::Suite(plan.suite.clone()))?;
+    if plan.suite != req.trust.directory.suite {
+        return Err(SealError::LedgerSuite {
+            policy: plan.id.clone(),
+            policy_suite: plan.suite.clone(),
+            ledger: ledger.to_owned(),
+            ledger_suite: req.trust.directory.suite.clone(),
+        });
+    }
     unsupported(plan).map_or(Ok(()), |why| Err(SealError::Unsupported(why)))?;
     if let Some((role, field)) = req.trust.directory.withheld(plan) {
         return Err(SealError::Withheld {
@@ -221,13 +245,26 @@ fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
         return Err(SealError::IdempotencyKey);
     }
     let submitter = req.submitter.id.as_str();
-    if req
-        .trust
-        .directory
-        .member_at(submitter, req.timestamp_ms)
-        .is_none()
-    {
+    let Some(member) = req.trust.directory.member_at(submitter, req.timestamp_ms) else {
         return Err(SealError::SubmitterNotMember(submitter.to_owned()));
+    };
+    // Peers verify under the directory's word: an envelope signed with keys
+    // of another suite or under another identifier would only be rejected.
+    let keys_mismatch = |why: String| SealError::SubmitterKeys {
+        submitter: submitter.to_owned(),
+        ledger: ledger.to_owned(),
+        why,
+    };
+    if req.submitter.suite != suite_id {
+        return Err(keys_mismatch(format!(
+            "its keys are of suite `{}`",
+            req.submitter.suite.name()
+        )));
+    }
+    if member.signer_id() != req.submitter.signer_id() {
+        return Err(keys_mismatch(
+            "they sign under another distinguishing identifier (`distid`)".into(),
+        ));
     }
     Ok(suite_id)
 }
@@ -589,6 +626,7 @@ pub fn unsupported(plan: &Plan) -> Option<String> {
 pub fn sign_envelope(env: &mut Envelope, submitter: &InstitutionSecrets) {
     env.signature = env.suite.suite().sign(
         submitter.sign_secret(),
+        submitter.signer_id(),
         &bind::signature_input(&env.signed_bytes()),
     );
 }

@@ -278,10 +278,11 @@ impl SetRoot {
             publisher: publisher.id.clone(),
             signature: Vec::new(),
         };
-        root.signature = root
-            .suite
-            .suite()
-            .sign(publisher.sign_secret(), &root.signature_input());
+        root.signature = root.suite.suite().sign(
+            publisher.sign_secret(),
+            publisher.signer_id(),
+            &root.signature_input(),
+        );
         root
     }
 
@@ -415,11 +416,25 @@ impl SetBook {
                 role: rule.publisher.clone(),
                 publisher: entry.publisher.clone(),
             })?;
+        if entry.suite.name() != directory.suite {
+            return Err(SetError::Entry(format!(
+                "set root of `{set}` version {} uses crypto suite `{}`; ledger `{}` admits only suite `{}`",
+                entry.version,
+                entry.suite.name(),
+                directory.ledger,
+                directory.suite
+            )));
+        }
         let signed = member.sign_public_bytes().is_some_and(|pk| {
             entry
                 .suite
                 .suite()
-                .verify_signature(&pk, &entry.signature_input(), &entry.signature)
+                .verify_signature(
+                    &pk,
+                    member.signer_id(),
+                    &entry.signature_input(),
+                    &entry.signature,
+                )
                 .is_ok()
         });
         if !signed {

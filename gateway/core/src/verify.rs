@@ -32,6 +32,15 @@ pub enum Rejection {
     PolicyMismatch,
     #[error("envelope suite does not match its policy's suite")]
     SuiteMismatch,
+    /// The envelope's suite is not the one its ledger admits.
+    #[error(
+        "envelope uses crypto suite `{found}`; ledger `{ledger}` admits only suite `{admitted}`"
+    )]
+    SuiteNotAdmitted {
+        ledger: String,
+        found: String,
+        admitted: String,
+    },
     #[error("submitter `{0}` is not a member of the ledger")]
     UnknownSubmitter(String),
     /// The submitter is in the directory, but was not admitted at the
@@ -89,6 +98,7 @@ impl Rejection {
             Rejection::UnknownPolicy(_) => "unknown_policy",
             Rejection::PolicyMismatch => "policy_mismatch",
             Rejection::SuiteMismatch => "suite_mismatch",
+            Rejection::SuiteNotAdmitted { .. } => "suite_not_admitted",
             Rejection::UnknownSubmitter(_) => "unknown_submitter",
             Rejection::NotAdmitted { .. } => "not_admitted",
             Rejection::BadSignature => "bad_signature",
@@ -325,6 +335,13 @@ fn precheck(bytes: &[u8], trust: &Trust) -> Result<Checked, Rejection> {
             found: env.ledger,
         });
     }
+    if env.suite.name() != directory.suite {
+        return Err(Rejection::SuiteNotAdmitted {
+            ledger: directory.ledger.clone(),
+            found: env.suite.name().to_owned(),
+            admitted: directory.suite.clone(),
+        });
+    }
     let plan = policies
         .get(&env.policy.hash)
         .ok_or_else(|| Rejection::UnknownPolicy(hex::encode(env.policy.hash)))?
@@ -363,6 +380,7 @@ fn precheck(bytes: &[u8], trust: &Trust) -> Result<Checked, Rejection> {
     suite
         .verify_signature(
             &signer,
+            member.signer_id(),
             &bind::signature_input(&env.signed_bytes()),
             &env.signature,
         )

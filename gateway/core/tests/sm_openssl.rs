@@ -95,7 +95,9 @@ fn sm2_signatures_cross_verify_with_openssl_under_the_distinguishing_id() {
     let mut message = vec![0u8; 1000];
     rand_core::OsRng.fill_bytes(&mut message);
     std::fs::write(d.join("m"), &message).unwrap();
-    let distid = format!("distid:{DEFAULT_DISTID}");
+    // A member's own distinguishing id, as the directory names one.
+    let member_id = "bank-a@interbank-settlement-sm";
+    let distid = format!("distid:{member_id}");
     let verify = |sig: &str, id: &str| {
         openssl(
             d,
@@ -107,11 +109,12 @@ fn sm2_signatures_cross_verify_with_openssl_under_the_distinguishing_id() {
     };
 
     // Veilgate signs, OpenSSL verifies — and refuses under another id.
-    let ours = Sm.sign(&secret, &message);
+    let ours = Sm.sign(&secret, member_id, &message);
     std::fs::write(d.join("ours.der"), der_signature(&ours)).unwrap();
     let (ok, out) = verify("ours.der", &distid);
     assert!(ok && out.contains("Verified Successfully"), "{out}");
     assert!(!verify("ours.der", "distid:ALICE123@YAHOO.COM").0);
+    assert!(!verify("ours.der", &format!("distid:{DEFAULT_DISTID}")).0);
 
     // OpenSSL signs, Veilgate verifies — and refuses under another id.
     let (ok, out) = openssl(
@@ -134,7 +137,13 @@ fn sm2_signatures_cross_verify_with_openssl_under_the_distinguishing_id() {
     );
     assert!(ok, "{out}");
     let theirs = rs_of_der(&std::fs::read(d.join("theirs.der")).unwrap());
-    assert_eq!(Sm.verify_signature(&public, &message, &theirs), Ok(()));
+    assert_eq!(
+        Sm.verify_signature(&public, member_id, &message, &theirs),
+        Ok(())
+    );
+    assert!(Sm
+        .verify_signature(&public, DEFAULT_DISTID, &message, &theirs)
+        .is_err());
     assert!(Sm
         .verify_with_id(&public, "ALICE123@YAHOO.COM", &message, &theirs)
         .is_err());

@@ -4,8 +4,9 @@
 //! Real chains (EVM: FISCO BCOS, Besu, GoQuorum) implement the same trait.
 //!
 //! Entries are append-only and hash-chained:
-//! `entry_hash = SHA-256(LEDGER_ENTRY ‖ seq ‖ prev_hash ‖ envelope_id ‖ SHA-256(envelope))`,
-//! with `prev_hash` of entry 0 all zeros. The envelope id is unique: appending
+//! `entry_hash = H(LEDGER_ENTRY ‖ seq ‖ prev_hash ‖ envelope_id ‖ H(envelope))`,
+//! with `prev_hash` of entry 0 all zeros and `H` the ledger's [`ChainHash`]:
+//! SHA-256, or SM3 for a ledger of the national suite `sm`. The envelope id is unique: appending
 //! the same id with the same bytes returns the existing receipt (exactly once),
 //! with other bytes is a conflict.
 //!
@@ -110,14 +111,19 @@ pub trait Ledger: Send + Sync {
     fn is_empty(&self) -> Result<bool, LedgerError> {
         Ok(self.len()? == 0)
     }
+    /// The hash this ledger chains its entries with.
+    fn chain_hash(&self) -> ChainHash {
+        ChainHash::Sha256
+    }
     /// Re-hashes every entry and checks the links; returns the entry count.
     fn verify_chain(&self) -> Result<u64, LedgerError> {
         let mut prev = [0u8; 32];
         let n = self.len()?;
+        let hash = self.chain_hash();
         for seq in 0..n {
             let e = self.by_sequence(seq)?.ok_or(LedgerError::Broken(seq))?;
             if e.prev_hash != prev
-                || entry_hash(seq, &prev, &e.envelope_id, &e.envelope) != e.entry_hash
+                || hash.entry_hash(seq, &prev, &e.envelope_id, &e.envelope) != e.entry_hash
             {
                 return Err(LedgerError::Broken(seq));
             }
@@ -127,14 +133,79 @@ pub trait Ledger: Send + Sync {
     }
 }
 
-pub fn entry_hash(sequence: u64, prev: &[u8; 32], id: &EnvelopeId, envelope: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
+/// The hash a ledger chains its entries with: its suite's hash.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChainHash {
+    #[default]
+    Sha256,
+    /// GB/T 32905, for ledgers of the national suite `sm`.
+    Sm3,
+}
+
+impl ChainHash {
+    pub fn name(self) -> &'static str {
+        match self {
+            ChainHash::Sha256 => "sha256",
+            ChainHash::Sm3 => "sm3",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "sha256" => Some(ChainHash::Sha256),
+            "sm3" => Some(ChainHash::Sm3),
+            _ => None,
+        }
+    }
+
+    /// The chain hash of a ledger whose suite is `suite` (`standard`, `sm`).
+    pub fn of_suite(suite: &str) -> Option<Self> {
+        match suite {
+            "standard" => Some(ChainHash::Sha256),
+            "sm" => Some(ChainHash::Sm3),
+            _ => None,
+        }
+    }
+
+    /// `H(LEDGER_ENTRY ‖ seq ‖ prev ‖ id ‖ H(envelope))`.
+    pub fn entry_hash(
+        self,
+        sequence: u64,
+        prev: &[u8; 32],
+        id: &EnvelopeId,
+        envelope: &[u8],
+    ) -> [u8; 32] {
+        match self {
+            ChainHash::Sha256 => chain_step::<Sha256>(sequence, prev, id, envelope),
+            ChainHash::Sm3 => chain_step::<sm3::Sm3>(sequence, prev, id, envelope),
+        }
+    }
+}
+
+fn chain_step<H: Digest>(
+    sequence: u64,
+    prev: &[u8; 32],
+    id: &EnvelopeId,
+    envelope: &[u8],
+) -> [u8; 32] {
+    let mut h = H::new();
     h.update(domain::LEDGER_ENTRY);
     h.update(sequence.to_be_bytes());
     h.update(prev);
     h.update(id);
-    h.update(Sha256::digest(envelope));
-    h.finalize().into()
+    h.update(H::digest(envelope));
+    let out = h.finalize();
+    let mut hash = [0u8; 32];
+    if let Some(bytes) = out.get(..32) {
+        hash.copy_from_slice(bytes);
+    }
+    hash
+}
+
+/// The SHA-256 entry hash (a `standard` ledger's; EVM registries chain with it).
+pub fn entry_hash(sequence: u64, prev: &[u8; 32], id: &EnvelopeId, envelope: &[u8]) -> [u8; 32] {
+    ChainHash::Sha256.entry_hash(sequence, prev, id, envelope)
 }
 
 /// A stored entry value (key: the sequence): `prev_hash ‖ entry_hash ‖
@@ -191,13 +262,19 @@ fn now_ms() -> u64 {
 }
 
 /// Builds the next entry after `head`.
-fn next_entry(head: Option<Receipt>, id: EnvelopeId, envelope: &[u8], at_ms: u64) -> Entry {
+fn next_entry(
+    hash: ChainHash,
+    head: Option<Receipt>,
+    id: EnvelopeId,
+    envelope: &[u8],
+    at_ms: u64,
+) -> Entry {
     let (sequence, prev_hash) = head.map_or((0, [0u8; 32]), |h| (h.sequence + 1, h.entry_hash));
     Entry {
         sequence,
         envelope_id: id,
         prev_hash,
-        entry_hash: entry_hash(sequence, &prev_hash, &id, envelope),
+        entry_hash: hash.entry_hash(sequence, &prev_hash, &id, envelope),
         envelope: envelope.to_vec(),
         appended_ms: Some(at_ms),
     }
@@ -222,6 +299,9 @@ const IDS: TableDefinition<&[u8], u64> = TableDefinition::new("envelope_ids");
 /// written in the entry's own transaction. Apart from [`ENTRIES`] so that
 /// files written before it keep their layout (their entries have no time).
 const TIMES: TableDefinition<u64, u64> = TableDefinition::new("entry_times");
+/// What the file is: `chain_hash` → [`ChainHash::name`], written when the
+/// file is created. A file without it (older) chains with SHA-256.
+const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
 /// A ledger in one redb file. Every append is durable when it returns (an
 /// fsynced redb transaction), and appends that arrive together share one
@@ -233,6 +313,7 @@ const TIMES: TableDefinition<u64, u64> = TableDefinition::new("entry_times");
 /// caller keeps its exactly-once result (a conflict fails only its request).
 pub struct EmbeddedLedger {
     db: Arc<Database>,
+    hash: ChainHash,
     requests: Option<mpsc::Sender<Request>>,
     committer: Option<std::thread::JoinHandle<()>>,
 }
@@ -248,8 +329,16 @@ fn storage<E: std::fmt::Display>(e: E) -> LedgerError {
 }
 
 impl EmbeddedLedger {
+    /// Opens the ledger in `path` with the chain hash it was created with
+    /// (a new file: SHA-256).
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
-        Self::from_database(Database::create(path).map_err(storage)?)
+        Self::from_database(Database::create(path).map_err(storage)?, None)
+    }
+
+    /// Opens (or creates) the ledger in `path`, which must chain with
+    /// `hash`: a file created with another hash is refused, naming both.
+    pub fn open_with(path: &Path, hash: ChainHash) -> Result<Self, LedgerError> {
+        Self::from_database(Database::create(path).map_err(storage)?, Some(hash))
     }
 
     /// The ledger over another storage backend: the power-loss harness
@@ -259,24 +348,73 @@ impl EmbeddedLedger {
             redb::Builder::new()
                 .create_with_backend(backend)
                 .map_err(storage)?,
+            None,
         )
     }
 
-    fn from_database(db: Database) -> Result<Self, LedgerError> {
+    fn from_database(db: Database, want: Option<ChainHash>) -> Result<Self, LedgerError> {
         let tx = db.begin_write().map_err(storage)?;
         tx.open_table(ENTRIES).map_err(storage)?;
         tx.open_table(IDS).map_err(storage)?;
         tx.open_table(TIMES).map_err(storage)?;
+        let hash = {
+            let mut meta = tx.open_table(META).map_err(storage)?;
+            let stored = meta
+                .get("chain_hash")
+                .map_err(storage)?
+                .map(|v| v.value().to_owned());
+            let empty = tx
+                .open_table(ENTRIES)
+                .map_err(storage)?
+                .is_empty()
+                .map_err(storage)?;
+            match stored {
+                Some(name) => {
+                    let found = ChainHash::from_name(&name).ok_or_else(|| {
+                        LedgerError::Storage(format!(
+                            "ledger file names unknown chain hash `{name}`"
+                        ))
+                    })?;
+                    if want.is_some_and(|w| w != found) {
+                        return Err(LedgerError::Storage(format!(
+                            "the ledger file chains its entries with {}; the ledger is configured for {}",
+                            found.name(),
+                            want.unwrap_or_default().name()
+                        )));
+                    }
+                    found
+                }
+                // A file of entries without a record is an older one: SHA-256.
+                None if !empty => {
+                    if want.is_some_and(|w| w != ChainHash::Sha256) {
+                        return Err(LedgerError::Storage(format!(
+                            "the ledger file chains its entries with sha256; the ledger is configured for {}",
+                            want.unwrap_or_default().name()
+                        )));
+                    }
+                    ChainHash::Sha256
+                }
+                None => {
+                    let hash = want.unwrap_or_default();
+                    meta.insert("chain_hash", hash.name()).map_err(storage)?;
+                    hash
+                }
+            }
+        };
         tx.commit().map_err(storage)?;
         let db = Arc::new(db);
         let (requests, queue) = mpsc::channel::<Request>();
-        let writer = Committer { db: db.clone() };
+        let writer = Committer {
+            db: db.clone(),
+            hash,
+        };
         let committer = std::thread::Builder::new()
             .name("ledger-commit".into())
             .spawn(move || writer.run(&queue))
             .map_err(storage)?;
         Ok(EmbeddedLedger {
             db,
+            hash,
             requests: Some(requests),
             committer: Some(committer),
         })
@@ -310,6 +448,7 @@ impl Drop for EmbeddedLedger {
 /// The thread that writes: everything queued at once, in one transaction.
 struct Committer {
     db: Arc<Database>,
+    hash: ChainHash,
 }
 
 impl Committer {
@@ -391,7 +530,9 @@ impl Committer {
                         }
                         continue;
                     }
-                    let hash = entry_hash(sequence, &prev_hash, envelope_id, envelope);
+                    let hash = self
+                        .hash
+                        .entry_hash(sequence, &prev_hash, envelope_id, envelope);
                     let value = Stored {
                         prev_hash,
                         entry_hash: hash,
@@ -428,6 +569,10 @@ impl Committer {
 }
 
 impl Ledger for EmbeddedLedger {
+    fn chain_hash(&self) -> ChainHash {
+        self.hash
+    }
+
     fn append(&self, envelope_id: EnvelopeId, envelope: &[u8]) -> Result<Appended, LedgerError> {
         let mut out = self.submit(vec![(envelope_id, envelope.to_vec())])?;
         out.pop()
@@ -494,12 +639,21 @@ fn read_entry(tx: &redb::ReadTransaction, sequence: u64) -> Result<Option<Entry>
 #[derive(Default)]
 pub struct MemoryLedger {
     inner: Mutex<MemoryState>,
+    hash: ChainHash,
 }
 
 /// Entries in order, and the index from envelope id to sequence.
 type MemoryState = (Vec<Entry>, HashMap<EnvelopeId, u64>);
 
 impl MemoryLedger {
+    /// An empty ledger chaining with `hash`.
+    pub fn with_hash(hash: ChainHash) -> Self {
+        MemoryLedger {
+            inner: Mutex::default(),
+            hash,
+        }
+    }
+
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, MemoryState>, LedgerError> {
         self.inner
             .lock()
@@ -508,6 +662,9 @@ impl MemoryLedger {
 }
 
 impl Ledger for MemoryLedger {
+    fn chain_hash(&self) -> ChainHash {
+        self.hash
+    }
     fn append(&self, envelope_id: EnvelopeId, envelope: &[u8]) -> Result<Appended, LedgerError> {
         let mut g = self.lock()?;
         if let Some(&seq) = g.1.get(&envelope_id) {
@@ -519,7 +676,13 @@ impl Ledger for MemoryLedger {
         }
         let last = g.0.last();
         let at_ms = now_ms().max(last.and_then(|e| e.appended_ms).unwrap_or(0));
-        let e = next_entry(last.map(Entry::receipt), envelope_id, envelope, at_ms);
+        let e = next_entry(
+            self.hash,
+            last.map(Entry::receipt),
+            envelope_id,
+            envelope,
+            at_ms,
+        );
         let receipt = e.receipt();
         g.1.insert(envelope_id, e.sequence);
         g.0.push(e);
@@ -593,6 +756,51 @@ mod tests {
         assert_eq!(reopened.verify_chain().unwrap(), 2);
         assert_eq!(
             reopened.append([9; 16], b"third").unwrap().receipt.sequence,
+            2
+        );
+    }
+
+    /// An SM ledger chains with SM3 (recomputed here from the formula, not
+    /// from the code under test), keeps that across a reopen, and a file is
+    /// never opened as a ledger of the other hash.
+    #[test]
+    fn sm3_chains_are_kept_and_a_file_of_the_other_hash_is_refused() {
+        use sm3::Digest as _;
+        exercise(&MemoryLedger::with_hash(ChainHash::Sm3));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sm.redb");
+        let l = EmbeddedLedger::open_with(&path, ChainHash::Sm3).unwrap();
+        exercise(&l);
+        let e = l.by_sequence(1).unwrap().unwrap();
+        let mut m = domain::LEDGER_ENTRY.to_vec();
+        m.extend_from_slice(&1u64.to_be_bytes());
+        m.extend_from_slice(&e.prev_hash);
+        m.extend_from_slice(&[2; 16]);
+        m.extend_from_slice(&sm3::Sm3::digest(b"second"));
+        assert_eq!(e.entry_hash.to_vec(), sm3::Sm3::digest(&m).to_vec());
+        assert_ne!(
+            e.entry_hash,
+            entry_hash(1, &e.prev_hash, &[2; 16], b"second")
+        );
+        drop(l);
+        let reopened = EmbeddedLedger::open(&path).unwrap();
+        assert_eq!(reopened.chain_hash(), ChainHash::Sm3);
+        assert_eq!(reopened.verify_chain().unwrap(), 2);
+        drop(reopened);
+        let Err(LedgerError::Storage(why)) = EmbeddedLedger::open_with(&path, ChainHash::Sha256)
+        else {
+            panic!("an SM3 file opened as SHA-256")
+        };
+        assert!(why.contains("sm3") && why.contains("sha256"), "{why}");
+        // A SHA-256 file with entries is refused as SM3 too.
+        let other = dir.path().join("std.redb");
+        exercise(&EmbeddedLedger::open(&other).unwrap());
+        assert!(EmbeddedLedger::open_with(&other, ChainHash::Sm3).is_err());
+        assert_eq!(
+            EmbeddedLedger::open_with(&other, ChainHash::Sha256)
+                .unwrap()
+                .verify_chain()
+                .unwrap(),
             2
         );
     }

@@ -46,6 +46,13 @@ pub fn secrets(data: &Path, who: &str) -> Result<InstitutionSecrets, String> {
     InstitutionSecrets::from_json(&text).map_err(|e| e.to_string())
 }
 
+/// An institution's keys of the national suite (`secrets.sm.json`).
+pub fn sm_secrets(data: &Path, who: &str) -> Result<InstitutionSecrets, String> {
+    let path = data.join("institutions").join(who).join("secrets.sm.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    InstitutionSecrets::from_json(&text).map_err(|e| e.to_string())
+}
+
 /// What a peer of `ledger` trusts, read from a data directory: the ledger's
 /// directory, the given policies, and the Groth16 keys in `keys/groth16`.
 pub fn trust(data: &Path, ledger: &str, policies: PolicySet) -> Result<Trust, String> {
@@ -112,32 +119,74 @@ pub fn on_dev_ledger(text: &str) -> String {
         + "\n"
 }
 
+/// A template moved onto the development SM ledger, under `suite sm`.
+pub fn on_dev_sm_ledger(text: &str) -> String {
+    crate::material::onto_ledger(text, crate::material::DEV_SM_LEDGER, "sm")
+}
+
 /// A fresh development data directory at `root/data` whose ledger publishes
 /// every shipped template (each moved onto it, `policies/<name>.dev.policy`)
 /// and is followed by the gateway (`follow = true`).
 pub fn all_templates_data_dir(root: &Path) -> Result<PathBuf, String> {
     let data = dev_data_dir(root, &[])?;
+    publish_all_templates(&data, crate::material::DEV_LEDGER, "dev", on_dev_ledger)?;
+    Ok(data)
+}
+
+/// As [`all_templates_data_dir`], and the SM ledger publishes every
+/// template too, under `suite sm` (`policies/<name>.sm.policy`): one
+/// gateway serving a standard and an SM ledger, following both.
+pub fn all_templates_mixed_data_dir(root: &Path) -> Result<PathBuf, String> {
+    let data = all_templates_data_dir(root)?;
+    publish_all_templates(
+        &data,
+        crate::material::DEV_SM_LEDGER,
+        "sm",
+        on_dev_sm_ledger,
+    )?;
+    Ok(data)
+}
+
+/// Writes every template moved by `onto` as `policies/<name>.<tag>.policy`
+/// and makes the `[[ledger]]` section of `ledger` publish exactly those,
+/// followed by the gateway.
+fn publish_all_templates(
+    data: &Path,
+    ledger: &str,
+    tag: &str,
+    onto: fn(&str) -> String,
+) -> Result<(), String> {
     let mut files = Vec::new();
     for (name, text) in veilgate_policies::TEMPLATES {
-        let rel = format!("policies/{}", name.replace(".policy", ".dev.policy"));
-        std::fs::write(data.join(&rel), on_dev_ledger(text)).map_err(|e| format!("{rel}: {e}"))?;
+        let rel = format!(
+            "policies/{}",
+            name.replace(".policy", &format!(".{tag}.policy"))
+        );
+        std::fs::write(data.join(&rel), onto(text)).map_err(|e| format!("{rel}: {e}"))?;
         files.push(format!("\"{rel}\""));
     }
     let cfg = data.join(veilgate_server::CONFIG_FILE);
     let text = std::fs::read_to_string(&cfg).map_err(|e| format!("{}: {e}", cfg.display()))?;
+    let mut in_section = false;
+    let mut done = false;
     let edited: Vec<String> = text
         .lines()
         .map(|l| {
-            if l.starts_with("policies = [") {
+            if l.starts_with("id = ") {
+                in_section = l == format!("id = \"{ledger}\"");
+            }
+            if in_section && !done && l.starts_with("policies = [") {
+                done = true;
                 format!("policies = [{}]\nfollow = true", files.join(", "))
             } else {
                 l.to_owned()
             }
         })
         .collect();
-    std::fs::write(&cfg, edited.join("\n") + "\n")
-        .map_err(|e| format!("{}: {e}", cfg.display()))?;
-    Ok(data)
+    if !done {
+        return Err(format!("{} has no ledger `{ledger}`", cfg.display()));
+    }
+    std::fs::write(&cfg, edited.join("\n") + "\n").map_err(|e| format!("{}: {e}", cfg.display()))
 }
 
 /// A TLS 1.3 client configuration as `who` (its certificate and key from

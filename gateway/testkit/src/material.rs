@@ -18,6 +18,12 @@ use veilgate_core::predicates::{Circuit, KeyRing};
 use veilgate_server::CONFIG_FILE;
 
 pub const DEV_LEDGER: &str = "interbank-settlement";
+/// The development ledger of the national suite `sm` (SM2/SM3/SM4), served
+/// beside [`DEV_LEDGER`] by the same gateway: a mixed consortium.
+pub const DEV_SM_LEDGER: &str = "interbank-settlement-sm";
+/// `bank-a` signs on the SM ledger under its own distinguishing identifier
+/// (the others under the standard's default), so both kinds are exercised.
+pub const DEV_SM_DISTID_BANK_A: &str = "bank-a@interbank-settlement-sm";
 pub const DEV_INSTITUTIONS: [&str; 4] = ["bank-a", "bank-b", "bank-c", "regulator"];
 
 fn write(path: &Path, contents: impl AsRef<[u8]>) -> std::io::Result<()> {
@@ -80,8 +86,10 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
     write(&dir.join("tls/server.pem"), server_cert.pem())?;
     write_secret(&dir.join("tls/server.key.pem"), server_key.serialize_pem())?;
 
-    // Institutions: client certificate (admission) and envelope keys.
+    // Institutions: client certificate (admission) and envelope keys, of
+    // each suite.
     let mut members = Vec::new();
+    let mut sm_members = Vec::new();
     for id in DEV_INSTITUTIONS {
         let key = KeyPair::generate().map_err(other)?;
         let mut p = CertificateParams::new(Vec::<String>::new()).map_err(other)?;
@@ -96,49 +104,62 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
         let secrets = InstitutionSecrets::generate(id, SuiteId::Standard, &mut rng);
         members.push(secrets.public());
         write_secret(&inst.join("secrets.json"), secrets.to_json())?;
+        let distid = (id == "bank-a").then(|| DEV_SM_DISTID_BANK_A.to_owned());
+        let sm = InstitutionSecrets::generate(id, SuiteId::Sm, &mut rng).with_distid(distid);
+        sm_members.push(sm.public());
+        write_secret(&inst.join("secrets.sm.json"), sm.to_json())?;
     }
 
     // The ledger, its directory, its policy and its pseudonym key.
+    let standard = LedgerDirectory {
+        ledger: DEV_LEDGER.into(),
+        suite: "standard".into(),
+        members,
+        roles: BTreeMap::from([
+            ("regulator".to_owned(), vec!["regulator".to_owned()]),
+            // The large-value report's AML monitoring unit.
+            ("aml_monitor".to_owned(), vec!["bank-c".to_owned()]),
+            // Who publishes the template sets' roots (`veilgate set publish`).
+            ("kyc_authority".to_owned(), vec!["regulator".to_owned()]),
+            (
+                "sanctions_authority".to_owned(),
+                vec!["regulator".to_owned()],
+            ),
+        ]),
+        sees_all: Vec::new(),
+        sets: veilgate_policies::SET_PUBLISHERS
+            .iter()
+            .map(|(set, role)| {
+                (
+                    (*set).to_owned(),
+                    veilgate_core::SetRule {
+                        publisher: (*role).to_owned(),
+                    },
+                )
+            })
+            .collect(),
+    };
+    // The SM ledger: the same members and roles, with their SM2 keys.
+    let sm_ledger = LedgerDirectory {
+        ledger: DEV_SM_LEDGER.into(),
+        suite: "sm".into(),
+        members: sm_members,
+        ..standard.clone()
+    };
     let directory = Directory {
         version: 1,
-        ledgers: vec![LedgerDirectory {
-            ledger: DEV_LEDGER.into(),
-            suite: "standard".into(),
-            members,
-            roles: BTreeMap::from([
-                ("regulator".to_owned(), vec!["regulator".to_owned()]),
-                // The large-value report's AML monitoring unit.
-                ("aml_monitor".to_owned(), vec!["bank-c".to_owned()]),
-                // Who publishes the template sets' roots (`veilgate set publish`).
-                ("kyc_authority".to_owned(), vec!["regulator".to_owned()]),
-                (
-                    "sanctions_authority".to_owned(),
-                    vec!["regulator".to_owned()],
-                ),
-            ]),
-            sees_all: Vec::new(),
-            sets: veilgate_policies::SET_PUBLISHERS
-                .iter()
-                .map(|(set, role)| {
-                    (
-                        (*set).to_owned(),
-                        veilgate_core::SetRule {
-                            publisher: (*role).to_owned(),
-                        },
-                    )
-                })
-                .collect(),
-        }],
+        ledgers: vec![standard, sm_ledger],
     };
     write(
         &dir.join("consortium.json"),
         serde_json::to_string_pretty(&directory).map_err(other)?,
     )?;
-    let ledger_dir = dir.join("ledgers").join(DEV_LEDGER);
-    write_secret(
-        &ledger_dir.join("pseudonym.key"),
-        hex::encode(PseudonymKey::generate(&mut rng).0.as_ref()),
-    )?;
+    for ledger in [DEV_LEDGER, DEV_SM_LEDGER] {
+        write_secret(
+            &dir.join("ledgers").join(ledger).join("pseudonym.key"),
+            hex::encode(PseudonymKey::generate(&mut rng).0.as_ref()),
+        )?;
+    }
     for (name, text) in veilgate_policies::TEMPLATES {
         write(&dir.join("policies").join(name), text)?;
     }
@@ -157,6 +178,16 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
         })
         .map(|(n, _)| format!("\"policies/{n}\""))
         .collect();
+    // The SM ledger publishes the interbank payment under `suite sm`.
+    let (payment, payment_text) = veilgate_policies::TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == "interbank-payment.policy")
+        .ok_or_else(|| other("the interbank-payment template is missing"))?;
+    let sm_payment = format!("policies/{}", payment.replace(".policy", ".sm.policy"));
+    write(
+        &dir.join(&sm_payment),
+        onto_ledger(payment_text, DEV_SM_LEDGER, "sm"),
+    )?;
     let hosted: Vec<String> = DEV_INSTITUTIONS
         .iter()
         .map(|s| format!("\"{s}\""))
@@ -192,6 +223,13 @@ id = "{DEV_LEDGER}"
 kind = "embedded"
 ca = ["ca/ca.pem"]
 policies = [{policies}]
+
+# A ledger of the national suite (SM2/SM3/SM4): its suite is the directory's.
+[[ledger]]
+id = "{DEV_SM_LEDGER}"
+kind = "embedded"
+ca = ["ca/ca.pem"]
+policies = ["{sm_payment}"]
 "#,
         hosted = hosted.join(", "),
         policies = published.join(", "),
@@ -199,6 +237,27 @@ policies = [{policies}]
     write(&dir.join(CONFIG_FILE), config)?;
     write_development_keys(&dir.join("keys/groth16"))?;
     Ok(())
+}
+
+/// A policy text moved onto `ledger` under crypto suite `suite`: its
+/// `ledger` line replaced and its `suite` line replaced (or added after
+/// the `ledger` line), everything else as written.
+pub fn onto_ledger(text: &str, ledger: &str, suite: &str) -> String {
+    let mut out = Vec::new();
+    let had_suite = text.lines().any(|l| l.starts_with("suite "));
+    for l in text.lines() {
+        if l.starts_with("ledger ") {
+            out.push(format!("ledger {ledger}"));
+            if !had_suite {
+                out.push(format!("suite {suite}"));
+            }
+        } else if l.starts_with("suite ") {
+            out.push(format!("suite {suite}"));
+        } else {
+            out.push(l.to_owned());
+        }
+    }
+    out.join("\n") + "\n"
 }
 
 /// Development Groth16 keys for every circuit a shipped template needs, and

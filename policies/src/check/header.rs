@@ -9,8 +9,9 @@ use super::{err, with_suggestion, Found};
 use crate::error::{PolicyError, Span};
 use crate::parse::{Block, Header as Line, Name, PolicyAst, PredicateAst};
 
-/// Crypto suites a policy may name. `sm` (SM2/SM3/SM4) comes with its suite.
-const SUITES: &[&str] = &["standard"];
+/// Crypto suites a policy may name: `standard` and the national `sm`
+/// (SM2/SM3/SM4, docs/suite-sm.md).
+const SUITES: &[&str] = &["standard", "sm"];
 
 /// What the header says. Where a line has a mistake (reported), the value
 /// here is a stand-in that no plan is built with.

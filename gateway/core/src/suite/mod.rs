@@ -21,11 +21,11 @@ type HpkeKdf = hpke::kdf::HkdfSha256;
 type HpkeAead = hpke::aead::AesGcm256;
 
 /// The one-byte suite identifier carried in every envelope.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum SuiteId {
     Standard = 1,
-    /// The national suite ([`sm`]); not yet selectable by name or byte.
+    /// The national suite ([`sm`]): SM2, SM3, SM4.
     Sm = 2,
 }
 
@@ -33,6 +33,7 @@ impl SuiteId {
     pub fn from_byte(b: u8) -> Option<Self> {
         match b {
             1 => Some(SuiteId::Standard),
+            2 => Some(SuiteId::Sm),
             _ => None,
         }
     }
@@ -40,6 +41,7 @@ impl SuiteId {
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "standard" => Some(SuiteId::Standard),
+            "sm" => Some(SuiteId::Sm),
             _ => None,
         }
     }
@@ -114,10 +116,14 @@ pub trait Suite: Send + Sync {
         ct: &[u8],
     ) -> Result<DataKey, CryptoFailure>;
 
-    fn sign(&self, secret: &[u8; 32], message: &[u8]) -> Vec<u8>;
+    /// Signs `message`. `signer_id` is the signer's distinguishing
+    /// identifier, part of what SM2 signs (GB/T 32918.2's `Z_A`); suites
+    /// whose signatures have none ignore it.
+    fn sign(&self, secret: &[u8; 32], signer_id: &str, message: &[u8]) -> Vec<u8>;
     fn verify_signature(
         &self,
         public: &[u8],
+        signer_id: &str,
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoFailure>;
@@ -255,7 +261,7 @@ impl Suite for Standard {
         Ok(zeroize::Zeroizing::new(key))
     }
 
-    fn sign(&self, secret: &[u8; 32], message: &[u8]) -> Vec<u8> {
+    fn sign(&self, secret: &[u8; 32], _signer_id: &str, message: &[u8]) -> Vec<u8> {
         SigningKey::from_bytes(secret)
             .sign(message)
             .to_bytes()
@@ -265,6 +271,7 @@ impl Suite for Standard {
     fn verify_signature(
         &self,
         public: &[u8],
+        _signer_id: &str,
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoFailure> {

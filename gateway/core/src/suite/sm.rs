@@ -3,10 +3,9 @@
 //! the shape of HPKE base mode, SM4-GCM fields (RFC 8998's AEAD), HMAC-SM3
 //! pseudonyms and SM3 hashing. Byte by byte in docs/suite-sm.md.
 //!
-//! Not yet selectable (`SuiteId::from_name`/`from_byte` do not return it):
-//! an SM ledger also hashes its envelope ids, plan hash and chain with SM3,
-//! and that lands with the rest of issue 16. The primitives are here, with
-//! the standards' known answers and OpenSSL cross-checks.
+//! A ledger whose directory names `suite: "sm"` admits only envelopes of
+//! this suite; its envelope ids, policy plan hashes and (embedded) ledger
+//! hash chain are SM3 too.
 
 use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -74,6 +73,12 @@ fn point(bytes: &[u8]) -> Option<sm2::PublicKey> {
         return None;
     }
     sm2::PublicKey::from_sec1_bytes(bytes).ok()
+}
+
+/// Whether `bytes` is an uncompressed SEC1 point on the SM2 curve (not the
+/// identity): what every public key and encapsulated key must be.
+pub fn is_point(bytes: &[u8]) -> bool {
+    point(bytes).is_some()
 }
 
 fn encode(p: &sm2::PublicKey) -> Vec<u8> {
@@ -252,19 +257,20 @@ impl Suite for Sm {
         Ok(Zeroizing::new(key))
     }
 
-    fn sign(&self, secret: &[u8; 32], message: &[u8]) -> Vec<u8> {
+    fn sign(&self, secret: &[u8; 32], signer_id: &str, message: &[u8]) -> Vec<u8> {
         // A secret that is no key signs nothing a verifier accepts.
-        self.sign_with_id(secret, DEFAULT_DISTID, message)
+        self.sign_with_id(secret, signer_id, message)
             .map_or_else(|| vec![0; 64], |s| s.to_vec())
     }
 
     fn verify_signature(
         &self,
         public: &[u8],
+        signer_id: &str,
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoFailure> {
-        self.verify_with_id(public, DEFAULT_DISTID, message, signature)
+        self.verify_with_id(public, signer_id, message, signature)
     }
 
     fn pseudonym(&self, key: &[u8; 32], message: &[u8]) -> [u8; 32] {
@@ -381,7 +387,7 @@ mod tests {
                      B1B6AA29 DF212FD8 763182BC 0D421CA1 BB9038FD 1F7F42D4 840B69C4 85BBC1AA",
         );
         assert_eq!(
-            Sm.verify_signature(&public, b"message digest", &sig),
+            Sm.verify_signature(&public, DEFAULT_DISTID, b"message digest", &sig),
             Ok(())
         );
         // The distinguishing id is part of what is signed.
@@ -389,7 +395,7 @@ mod tests {
             .verify_with_id(&public, "ALICE123@YAHOO.COM", b"message digest", &sig)
             .is_err());
         assert!(Sm
-            .verify_signature(&public, b"message digesT", &sig)
+            .verify_signature(&public, DEFAULT_DISTID, b"message digesT", &sig)
             .is_err());
         // Our own signature over it verifies, and only with our id.
         let ours = Sm
@@ -399,7 +405,7 @@ mod tests {
             .verify_with_id(&public, "bank-a@consortium", b"message digest", &ours)
             .is_ok());
         assert!(Sm
-            .verify_signature(&public, b"message digest", &ours)
+            .verify_signature(&public, DEFAULT_DISTID, b"message digest", &ours)
             .is_err());
     }
 

@@ -131,6 +131,33 @@ pub struct Primitive {
     pub total_us: f64,
 }
 
+/// How each suite's primitives are named in the report.
+struct PrimitiveNames {
+    sign: &'static str,
+    wrap: &'static str,
+    aead: &'static str,
+    pseudonym: &'static str,
+}
+
+impl PrimitiveNames {
+    fn of(suite: veilgate_core::SuiteId) -> Self {
+        match suite {
+            veilgate_core::SuiteId::Sm => PrimitiveNames {
+                sign: "SM2 sign",
+                wrap: "SM2 wrap (per recipient)",
+                aead: "SM4-GCM (per ciphertext)",
+                pseudonym: "HMAC-SM3 pseudonym",
+            },
+            _ => PrimitiveNames {
+                sign: "Ed25519 sign",
+                wrap: "HPKE wrap (per recipient)",
+                aead: "AES-256-GCM (per ciphertext)",
+                pseudonym: "HMAC-SHA256 pseudonym",
+            },
+        }
+    }
+}
+
 /// Times, on one thread, each primitive the template's seal performs, as
 /// many times as one seal performs it (counted on a sealed envelope).
 pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, String> {
@@ -150,14 +177,16 @@ pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, Stri
         }
     };
 
+    let names = PrimitiveNames::of(env.suite);
     // Signature over the envelope's signed bytes (any key costs the same).
     let msg = bind::signature_input(&env.signed_bytes());
     let sk = [9u8; 32];
+    let signer = fx.submitter.signer_id();
     push(
-        "Ed25519 sign",
+        names.sign,
         1,
         per_call(200, budget / 2, || {
-            std::hint::black_box(suite.sign(&sk, &msg));
+            std::hint::black_box(suite.sign(&sk, signer, &msg));
         }),
     );
 
@@ -171,7 +200,7 @@ pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, Stri
     let info = bind::wrap_info(ledger, &env.id);
     let dk = [7u8; 32];
     push(
-        "HPKE wrap (per recipient)",
+        names.wrap,
         env.recipients.len(),
         per_call(200, budget, || {
             let _ = std::hint::black_box(suite.wrap_key(&pk, &info, b"bank-b", &dk, &mut rng));
@@ -194,11 +223,7 @@ pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, Stri
                     std::hint::black_box(suite.seal_field(&dk, bind::field_nonce(i), &aad, &pt));
             }
         });
-        push(
-            "AES-256-GCM (per ciphertext)",
-            lens.len(),
-            pass / lens.len() as f64,
-        );
+        push(names.aead, lens.len(), pass / lens.len() as f64);
     }
 
     // Pseudonyms.
@@ -209,7 +234,7 @@ pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, Stri
         .count();
     let input = bind::pseudonym_input(ledger, &[1u8; 40]);
     push(
-        "HMAC-SHA256 pseudonym",
+        names.pseudonym,
         pseudonyms,
         per_call(500, budget / 2, || {
             std::hint::black_box(suite.pseudonym(&fx.pseudonym_key.0, &input));

@@ -152,6 +152,15 @@ pub struct LedgerConfig {
     pub ca: Vec<String>,
     /// Policy files published on this ledger.
     pub policies: Vec<String>,
+    /// The ledger's crypto suite: not configured here but taken from its
+    /// entry in the consortium directory when the data directory is read,
+    /// so every gateway of the consortium agrees on it.
+    #[serde(skip, default = "default_suite")]
+    pub suite: String,
+}
+
+fn default_suite() -> String {
+    "standard".into()
 }
 
 /// The ledger adapters of this build.

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use veilgate_ledger::{EmbeddedLedger, Ledger};
+use veilgate_ledger::{ChainHash, EmbeddedLedger, Ledger};
 
 use super::{read, LedgerConfig, LedgerKind, StartError};
 
@@ -18,8 +18,12 @@ pub fn ledger_adapters(
     ledger_dir: &Path,
     data_dir: &Path,
 ) -> Result<Arc<dyn Ledger>, StartError> {
+    let hash = ChainHash::of_suite(&lc.suite).ok_or_else(|| StartError::Ledger {
+        ledger: lc.id.clone(),
+        reason: format!("unknown crypto suite `{}`", lc.suite),
+    })?;
     match lc.kind {
-        LedgerKind::Embedded => EmbeddedLedger::open(&ledger_dir.join("ledger.redb"))
+        LedgerKind::Embedded => EmbeddedLedger::open_with(&ledger_dir.join("ledger.redb"), hash)
             .map(|l| Arc::new(l) as Arc<dyn Ledger>)
             .map_err(|source| StartError::Adapter {
                 ledger: lc.id.clone(),
@@ -39,6 +43,15 @@ pub fn evm_ledger(
         ledger: lc.id.clone(),
         reason,
     };
+    if lc.suite != "standard" {
+        // The registry contract chains entries and derives set-root ids
+        // with SHA-256 (the EVM's precompile); an SM3 chain on EVM waits
+        // for a chain with an SM3 precompile (docs/suite-sm.md).
+        return Err(fail(format!(
+            "suite `{}` is served on embedded ledgers only: the EVM registry chains its entries with SHA-256",
+            lc.suite
+        )));
+    }
     let evm = lc
         .evm
         .as_ref()

@@ -21,7 +21,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::server::danger::ClientCertVerifier;
 use rustls::server::WebPkiClientVerifier;
 use veilgate_core::predicates::{KeyRing, KeyRingError};
-use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PseudonymKey, Trust};
+use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PseudonymKey, SuiteId, Trust};
 use veilgate_ledger::Ledger;
 
 pub use config::{Config, ConfigError, EvmConfig, LedgerConfig, LedgerKind, Limits, CONFIG_FILE};
@@ -157,7 +157,9 @@ pub struct Gateway {
     pub data_dir: PathBuf,
     pub config: Config,
     pub ledgers: BTreeMap<String, LedgerState>,
-    pub hosted: BTreeMap<String, InstitutionSecrets>,
+    /// The keys of each hosted institution, by suite (one per suite it is a
+    /// member under).
+    pub hosted: BTreeMap<String, BTreeMap<SuiteId, InstitutionSecrets>>,
     pub store: Arc<Store>,
     pub revocations: Revocations,
     /// Refused actions, counted and audited within a rate limit.
@@ -187,6 +189,12 @@ impl Loaded {
         let config = Config::parse(&read(&cfg_path)?).map_err(invalid(&cfg_path))?;
         let dir_path = data_dir.join(&config.directory);
         let directory = Directory::from_json(&read(&dir_path)?).map_err(invalid(&dir_path))?;
+        let mut config = config;
+        for lc in &mut config.ledgers {
+            if let Some(d) = directory.ledger(&lc.id) {
+                lc.suite = d.suite.clone();
+            }
+        }
         Ok(Loaded {
             data_dir: data_dir.to_owned(),
             config,
@@ -286,9 +294,7 @@ impl Gateway {
         }
         let mut hosted = BTreeMap::new();
         for id in &loaded.config.hosted {
-            let path = data_dir.join("institutions").join(id).join("secrets.json");
-            let secrets = InstitutionSecrets::from_json(&read(&path)?).map_err(invalid(&path))?;
-            hosted.insert(id.clone(), secrets);
+            hosted.insert(id.clone(), hosted_keys(&loaded, id)?);
         }
         let store = Arc::new(Store::open(&data_dir.join("gateway.redb"))?);
         let revocations_path = data_dir.join(&loaded.config.revocations);
@@ -378,6 +384,68 @@ pub fn follower(
         })
 }
 
+/// The keys of hosted institution `id`: `institutions/<id>/secrets.json`
+/// (of any suite) and `secrets.<suite>.json` for a key of another suite.
+/// Each must be the key its directory entry names on every served ledger
+/// of its suite where it is a member, and takes that entry's `distid`:
+/// a gateway that would sign what peers reject does not start.
+fn hosted_keys(
+    loaded: &Loaded,
+    id: &str,
+) -> Result<BTreeMap<SuiteId, InstitutionSecrets>, StartError> {
+    let dir = loaded.data_dir.join("institutions").join(id);
+    let mut paths = vec![dir.join("secrets.json")];
+    for suite in [SuiteId::Standard, SuiteId::Sm] {
+        let p = dir.join(format!("secrets.{}.json", suite.name()));
+        if p.exists() {
+            paths.push(p);
+        }
+    }
+    let mut keys: BTreeMap<SuiteId, (InstitutionSecrets, PathBuf)> = BTreeMap::new();
+    for path in paths {
+        let secrets = InstitutionSecrets::from_json(&read(&path)?).map_err(invalid(&path))?;
+        if secrets.id != id {
+            return Err(invalid(&path)(format!(
+                "holds the keys of `{}`, not of `{id}`",
+                secrets.id
+            )));
+        }
+        if let Some((_, first)) = keys.get(&secrets.suite) {
+            return Err(invalid(&path)(format!(
+                "a second key of suite `{}` (the first is in {})",
+                secrets.suite.name(),
+                first.display()
+            )));
+        }
+        keys.insert(secrets.suite, (secrets, path));
+    }
+    for lc in &loaded.config.ledgers {
+        let Some(member) = loaded.directory.ledger(&lc.id).and_then(|d| d.member(id)) else {
+            continue;
+        };
+        let suite = SuiteId::from_name(&lc.suite).unwrap_or(SuiteId::Standard);
+        let Some((secrets, path)) = keys.get_mut(&suite) else {
+            return Err(StartError::Ledger {
+                ledger: lc.id.clone(),
+                reason: format!(
+                    "hosted member `{id}` has no key of this ledger's suite `{}`: put it in {}",
+                    suite.name(),
+                    dir.join(format!("secrets.{}.json", suite.name())).display()
+                ),
+            });
+        };
+        let public = secrets.public();
+        if public.sign_public != member.sign_public || public.kem_public != member.kem_public {
+            return Err(invalid(path)(format!(
+                "its public keys are not those the directory names for `{id}` on ledger `{}`",
+                lc.id
+            )));
+        }
+        *secrets = secrets.clone().with_distid(member.distid.clone());
+    }
+    Ok(keys.into_iter().map(|(s, (k, _))| (s, k)).collect())
+}
+
 /// Assembles one ledger: directory, policies, CAs, pseudonym key, adapter
 /// and (with `follow = true`) its follower.
 fn ledger_state(
@@ -392,6 +460,19 @@ fn ledger_state(
     let ldir = loaded.ledger_dir(&lc.id);
     let pseudonym_key = pseudonym_key(&ldir.join("pseudonym.key"))?;
     let ledger = ledgers_by_kind(lc, &ldir, data_dir)?;
+    if veilgate_ledger::ChainHash::of_suite(&lc.suite) != Some(ledger.chain_hash()) {
+        return Err(StartError::Ledger {
+            ledger: lc.id.clone(),
+            reason: format!(
+                "its adapter chains entries with {}; a `{}` ledger needs {}",
+                ledger.chain_hash().name(),
+                lc.suite,
+                veilgate_ledger::ChainHash::of_suite(&lc.suite)
+                    .unwrap_or_default()
+                    .name()
+            ),
+        });
+    }
     let follower = if lc.follow {
         let state = crate::peer::default_state(data_dir, &lc.id);
         let f = crate::peer::Follower::new(ledger.clone(), trust.clone(), &state).map_err(

@@ -24,6 +24,15 @@ pub fn load_policies(
         let text = read(&path)?;
         let plan = veilgate_policies::compile(&text)
             .map_err(|e| StartError::Policy(e.render(&path.display().to_string(), &text)))?;
+        if plan.suite != lc.suite {
+            return Err(StartError::Ledger {
+                ledger: lc.id.clone(),
+                reason: format!(
+                    "{rel}: policy `{}` uses crypto suite `{}`, but the directory makes this an `{}` ledger: write `suite {}` in its header",
+                    plan.id, plan.suite, lc.suite, lc.suite
+                ),
+            });
+        }
         if !plan.binds(&lc.id) {
             return Err(StartError::Ledger {
                 ledger: lc.id.clone(),

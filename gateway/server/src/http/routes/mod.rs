@@ -247,10 +247,14 @@ pub(super) fn submission_body(ledger: &str, id: &[u8; 16], s: &Submission) -> Js
 pub(super) fn hosted_secrets(
     state: &Gateway,
     caller: &Caller,
+    ledger: &crate::boot::LedgerState,
 ) -> Result<veilgate_core::InstitutionSecrets, ApiError> {
+    let suite = veilgate_core::SuiteId::from_name(&ledger.trust.directory.suite)
+        .unwrap_or(veilgate_core::SuiteId::Standard);
     state
         .hosted
         .get(&caller.institution)
+        .and_then(|keys| keys.get(&suite))
         .cloned()
         .ok_or_else(|| {
             ApiError::new(

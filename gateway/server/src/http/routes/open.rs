@@ -22,7 +22,7 @@ pub(super) async fn open(
     id: &str,
 ) -> Result<ApiResponse, ApiError> {
     let (caller, ls) = authorize(&state, caller, ledger)?;
-    let secrets = hosted_secrets(&state, &caller)?;
+    let secrets = hosted_secrets(&state, &caller, ls)?;
     let id = parse_id(id)?;
     let store = ls.ledger.clone();
     let entry = blocking(move || store.by_id(&id)).await??.ok_or_else(|| {

@@ -48,8 +48,8 @@ pub(super) async fn publish(
     ledger: &str,
     body: &[u8],
 ) -> Result<ApiResponse, ApiError> {
-    let (caller, _) = authorize(&state, caller, ledger)?;
-    let secrets = hosted_secrets(&state, &caller)?;
+    let (caller, ls) = authorize(&state, caller, ledger)?;
+    let secrets = hosted_secrets(&state, &caller, ls)?;
     let req: Publish = serde_json::from_value(super::strict_body(body)?)
         .map_err(|e| ApiError::new(400, "malformed_request", format!("publish request: {e}")))?;
     let contents = SetContents::from_json(&req.file.to_string()).map_err(refusal)?;

@@ -28,7 +28,7 @@ pub(super) async fn submit(
     body: &[u8],
 ) -> Result<ApiResponse, ApiError> {
     let (caller, ls) = authorize(&state, caller, ledger)?;
-    let secrets = hosted_secrets(&state, &caller)?;
+    let secrets = hosted_secrets(&state, &caller, ls)?;
     let req = parse_request(body)?;
     // Sealed with a clock the ledger disagrees with, the envelope would be
     // refused by every peer: refuse it here, where the operator can act.
