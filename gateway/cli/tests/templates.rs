@@ -18,10 +18,31 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use veilgate_client::Client;
 use veilgate_core::sets::{members_from_text, SetContents};
-use veilgate_testkit::material::DEV_LEDGER;
+use veilgate_testkit::material::{DEV_LEDGER, DEV_SM_LEDGER};
 
-fn sets_path() -> String {
-    format!("/v1/ledgers/{DEV_LEDGER}/sets")
+/// The ledger a run is on, how a template is moved onto it, and where its
+/// members' keys of its suite are.
+#[derive(Clone, Copy)]
+struct Target {
+    ledger: &'static str,
+    onto: fn(&str) -> String,
+    secrets: fn(&std::path::Path, &str) -> Result<veilgate_core::InstitutionSecrets, String>,
+}
+
+const STANDARD: Target = Target {
+    ledger: DEV_LEDGER,
+    onto: veilgate_testkit::data::on_dev_ledger,
+    secrets: veilgate_testkit::data::secrets,
+};
+
+const SM: Target = Target {
+    ledger: DEV_SM_LEDGER,
+    onto: veilgate_testkit::data::on_dev_sm_ledger,
+    secrets: veilgate_testkit::data::sm_secrets,
+};
+
+fn sets_path(ledger: &str) -> String {
+    format!("/v1/ledgers/{ledger}/sets")
 }
 
 async fn post(c: &Client, path: &str, body: Value) -> (u16, Value) {
@@ -38,8 +59,8 @@ async fn get(c: &Client, path: &str) -> (u16, Value) {
 }
 
 /// The follower's verdict on `sequence`, once it has one.
-async fn verdict(c: &Client, sequence: u64) -> Value {
-    let path = format!("/v1/ledgers/{DEV_LEDGER}/verdicts/{sequence}");
+async fn verdict(c: &Client, ledger: &str, sequence: u64) -> Value {
+    let path = format!("/v1/ledgers/{ledger}/verdicts/{sequence}");
     for _ in 0..300 {
         let (status, v) = get(c, &path).await;
         if status == 200 {
@@ -50,8 +71,8 @@ async fn verdict(c: &Client, sequence: u64) -> Value {
     panic!("no verdict on entry {sequence}");
 }
 
-fn set_file(set: &str, version: u32, members: &[String]) -> Value {
-    let c = SetContents::build(DEV_LEDGER, set, version, members).unwrap();
+fn set_file(ledger: &str, set: &str, version: u32, members: &[String]) -> Value {
+    let c = SetContents::build(ledger, set, version, members).unwrap();
     serde_json::to_value(&c.file).unwrap()
 }
 
@@ -67,7 +88,50 @@ fn dev_list(set: &str) -> Vec<String> {
 async fn every_template_seals_verifies_and_opens_over_https() {
     let root = tempfile::tempdir().unwrap();
     let data = veilgate_testkit::data::all_templates_data_dir(root.path()).unwrap();
-    every_template(root.path(), &data).await;
+    every_template(root.path(), &data, STANDARD).await;
+}
+
+/// The national suite: one gateway serves the standard ledger and the SM
+/// ledger at once (a mixed consortium) and follows both. Every template
+/// runs on the SM ledger as on the standard one; a payment on the standard
+/// ledger is judged valid by the same gateway in between.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_template_seals_verifies_and_opens_on_an_sm_ledger_beside_a_standard_one() {
+    let root = tempfile::tempdir().unwrap();
+    let data = veilgate_testkit::data::all_templates_mixed_data_dir(root.path()).unwrap();
+    every_template(root.path(), &data, SM).await;
+
+    // The same gateway takes a payment on each ledger and its followers
+    // judge both valid: each peer verifies under its ledger's suite.
+    let mut o = veilgate_testkit::process::Options::new(
+        env!("CARGO_BIN_EXE_veilgate"),
+        data.clone(),
+        root.path().join("server-mixed.log"),
+    );
+    o.dev = true;
+    let gw = veilgate_testkit::process::Process::start(&o).unwrap();
+    let bank_a = Client::from_data_dir(&data, "bank-a", &gw.base).unwrap();
+    let (_, sample) = veilgate_policies::SAMPLES[0];
+    let record: Value = serde_json::from_str(sample).unwrap();
+    for ledger in [DEV_LEDGER, DEV_SM_LEDGER] {
+        let receipt = bank_a
+            .submit(ledger, "interbank-payment", "mixed-1", &record)
+            .await
+            .unwrap_or_else(|e| panic!("{ledger}: {e}"));
+        let v = verdict(&bank_a, ledger, receipt.sequence.unwrap()).await;
+        assert_eq!(v["verdict"], "valid", "{ledger}: {v}");
+        let (_, env) = get(
+            &bank_a,
+            &format!("/v1/ledgers/{ledger}/envelopes/{}", receipt.envelope_id),
+        )
+        .await;
+        let want = if ledger == DEV_SM_LEDGER {
+            "sm"
+        } else {
+            "standard"
+        };
+        assert_eq!(env["view"]["suite"], want, "{env}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -99,13 +163,14 @@ async fn every_template_seals_verifies_and_opens_on_an_evm_chain() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    every_template(root.path(), &data).await;
+    every_template(root.path(), &data, STANDARD).await;
     net.stop().unwrap();
 }
 
 /// The whole run against the gateway serving `data`.
-async fn every_template(root: &std::path::Path, data: &std::path::Path) {
+async fn every_template(root: &std::path::Path, data: &std::path::Path, t: Target) {
     let data = data.to_owned();
+    let ledger = t.ledger;
     let mut o = veilgate_testkit::process::Options::new(
         env!("CARGO_BIN_EXE_veilgate"),
         data.clone(),
@@ -129,7 +194,7 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
     let kyc: Value = serde_json::from_str(kyc).unwrap();
     let (status, body) = post(
         &bank_a,
-        &format!("/v1/ledgers/{DEV_LEDGER}/records"),
+        &format!("/v1/ledgers/{ledger}/records"),
         json!({ "policy": "kyc-attestation", "idempotency_key": "kyc-early", "record": kyc }),
     )
     .await;
@@ -141,8 +206,8 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
 
     // Refusals: a member without the role, an unknown set, a version out of
     // order, a root that would take force tomorrow.
-    let sanctions = set_file("sanctions_list", 1, &dev_list("sanctions_list"));
-    let (status, body) = post(&bank_a, &sets_path(), json!({ "file": sanctions })).await;
+    let sanctions = set_file(ledger, "sanctions_list", 1, &dev_list("sanctions_list"));
+    let (status, body) = post(&bank_a, &sets_path(ledger), json!({ "file": sanctions })).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("not_publisher")),
@@ -154,8 +219,8 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
         .contains("sanctions_authority"));
     let (status, body) = post(
         &regulator,
-        &sets_path(),
-        json!({ "file": set_file("watch_list", 1, &["X".into()]) }),
+        &sets_path(ledger),
+        json!({ "file": set_file(ledger, "watch_list", 1, &["X".into()]) }),
     )
     .await;
     assert_eq!(
@@ -165,8 +230,8 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
     );
     let (status, body) = post(
         &regulator,
-        &sets_path(),
-        json!({ "file": set_file("sanctions_list", 2, &dev_list("sanctions_list")) }),
+        &sets_path(ledger),
+        json!({ "file": set_file(ledger, "sanctions_list", 2, &dev_list("sanctions_list")) }),
     )
     .await;
     assert_eq!(
@@ -181,7 +246,7 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
         + 86_400_000;
     let (status, body) = post(
         &regulator,
-        &sets_path(),
+        &sets_path(ledger),
         json!({ "file": sanctions, "valid_from_ms": tomorrow }),
     )
     .await;
@@ -193,7 +258,7 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
     // A file whose members do not give its root.
     let mut bent = sanctions.clone();
     bent["root"] = json!("00".repeat(32));
-    let (status, body) = post(&regulator, &sets_path(), json!({ "file": bent })).await;
+    let (status, body) = post(&regulator, &sets_path(ledger), json!({ "file": bent })).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (422, Some("invalid_set_file")),
@@ -205,21 +270,21 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
     let mut root_entries = Vec::new();
     let (status, body) = post(
         &regulator,
-        &sets_path(),
-        json!({ "file": set_file("eligible_nationalities", 1, &dev_list("eligible_nationalities")) }),
+        &sets_path(ledger),
+        json!({ "file": set_file(ledger, "eligible_nationalities", 1, &dev_list("eligible_nationalities")) }),
     )
     .await;
     assert_eq!(status, 201, "{body}");
     root_entries.push(body["sequence"].as_u64().unwrap());
-    root_entries.push(publish_with_the_cli(root, &data, &gw.base));
-    let (_, listed) = get(&bank_a, &sets_path()).await;
+    root_entries.push(publish_with_the_cli(root, &data, &gw.base, ledger));
+    let (_, listed) = get(&bank_a, &sets_path(ledger)).await;
     assert_eq!(listed["sets"].as_array().unwrap().len(), 2, "{listed}");
     assert!(listed["sets"]
         .as_array()
         .unwrap()
         .iter()
         .all(|s| s["in_force"] == true));
-    let (status, file) = get(&bank_a, &format!("{}/sanctions_list", sets_path())).await;
+    let (status, file) = get(&bank_a, &format!("{}/sanctions_list", sets_path(ledger))).await;
     assert_eq!(status, 200);
     assert_eq!(
         SetContents::from_json(&file.to_string())
@@ -231,8 +296,7 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
 
     // Every template: sealed by the institution that files its sample.
     for (name, text) in veilgate_policies::TEMPLATES {
-        let plan =
-            veilgate_policies::compile(&veilgate_testkit::data::on_dev_ledger(text)).unwrap();
+        let plan = veilgate_policies::compile(&(t.onto)(text)).unwrap();
         let (_, sample) = veilgate_policies::SAMPLES
             .iter()
             .find(|(f, _)| f == name)
@@ -241,18 +305,18 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
         let record = plan.validate_record(&record_json).unwrap();
         let submitter = plan.submitter_in(&record).unwrap_or("bank-a").to_owned();
         let receipt = client(&submitter)
-            .submit(DEV_LEDGER, &plan.id, &format!("{name}-1"), &record_json)
+            .submit(ledger, &plan.id, &format!("{name}-1"), &record_json)
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(receipt.status, 201, "{name}");
         let sequence = receipt.sequence.unwrap();
-        let v = verdict(&bank_a, sequence).await;
+        let v = verdict(&bank_a, ledger, sequence).await;
         assert_eq!(v["verdict"], "valid", "{name}: {v}");
 
         // Each recipient opens it, and reads a field that is not public.
         let (_, env) = get(
             &bank_a,
-            &format!("/v1/ledgers/{DEV_LEDGER}/envelopes/{}", receipt.envelope_id),
+            &format!("/v1/ledgers/{ledger}/envelopes/{}", receipt.envelope_id),
         )
         .await;
         let recipients: Vec<String> = env["view"]["recipients"]
@@ -273,7 +337,7 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
             let (status, opened) = post(
                 &client(who),
                 &format!(
-                    "/v1/ledgers/{DEV_LEDGER}/envelopes/{}/open",
+                    "/v1/ledgers/{ledger}/envelopes/{}/open",
                     receipt.envelope_id
                 ),
                 json!({}),
@@ -297,7 +361,7 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
     remittance["beneficiary_name"] = "Boris  FICTUS".into();
     let (status, body) = post(
         &client("bank-a"),
-        &format!("/v1/ledgers/{DEV_LEDGER}/records"),
+        &format!("/v1/ledgers/{ledger}/records"),
         json!({ "policy": "cross-border-remittance", "idempotency_key": "sanctioned-1", "record": remittance }),
     )
     .await;
@@ -314,17 +378,17 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
 
     // The follower admitted both roots.
     for seq in root_entries {
-        assert_eq!(verdict(&bank_a, seq).await["verdict"], "set_root");
+        assert_eq!(verdict(&bank_a, ledger, seq).await["verdict"], "set_root");
     }
 
     // bank-a's payment re-signed naming bank-b as the payer, written straight
     // onto the ledger (the gateway stopped, for the embedded ledger's lock):
     // the follower judges it `not_submitter`.
     drop(gw);
-    let sequence = append_forged(&data);
+    let sequence = append_forged(&data, t);
     let gw = veilgate_testkit::process::Process::start(&o).unwrap();
     let peer = Client::from_data_dir(&data, "bank-c", &gw.base).unwrap();
-    let v = verdict(&peer, sequence).await;
+    let v = verdict(&peer, ledger, sequence).await;
     assert_eq!(
         (v["verdict"].as_str(), v["code"].as_str()),
         (Some("rejected"), Some("not_submitter")),
@@ -334,7 +398,12 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path) {
 
 /// `veilgate set build`, `show` and `publish` for the sanctions list, as an
 /// operator would run them; returns the root entry's ledger position.
-fn publish_with_the_cli(root: &std::path::Path, data: &std::path::Path, base: &str) -> u64 {
+fn publish_with_the_cli(
+    root: &std::path::Path,
+    data: &std::path::Path,
+    base: &str,
+    ledger: &str,
+) -> u64 {
     let veilgate = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_veilgate"))
             .args(args)
@@ -357,7 +426,7 @@ fn publish_with_the_cli(root: &std::path::Path, data: &std::path::Path, base: &s
         "set",
         "build",
         "--ledger",
-        DEV_LEDGER,
+        ledger,
         "--set",
         "sanctions_list",
         "--version",
@@ -367,7 +436,7 @@ fn publish_with_the_cli(root: &std::path::Path, data: &std::path::Path, base: &s
         file.to_str().unwrap(),
     ]);
     assert!(ok, "{out}{err}");
-    let want = set_file("sanctions_list", 1, &dev_list("sanctions_list"));
+    let want = set_file(ledger, "sanctions_list", 1, &dev_list("sanctions_list"));
     let root_hex = want["root"].as_str().unwrap();
     assert!(out.contains(root_hex) && out.contains("7 members"), "{out}");
     let (ok, out, _) = veilgate(&["set", "show", file.to_str().unwrap()]);
@@ -395,7 +464,7 @@ fn publish_with_the_cli(root: &std::path::Path, data: &std::path::Path, base: &s
     assert!(ok, "{out}{err}");
     let published: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(published["root"], root_hex);
-    let mut args = vec!["set", "show", "--ledger", DEV_LEDGER];
+    let mut args = vec!["set", "show", "--ledger", ledger];
     args.extend(gateway);
     args.extend(["--as", "bank-a"]);
     let (ok, out, err) = veilgate(&args);
@@ -408,20 +477,20 @@ fn publish_with_the_cli(root: &std::path::Path, data: &std::path::Path, base: &s
 
 /// Appends a forged interbank payment (payer bank-b, signed by bank-a) to
 /// the data directory's ledger, embedded or EVM, and returns its position.
-fn append_forged(data: &std::path::Path) -> u64 {
+fn append_forged(data: &std::path::Path, t: Target) -> u64 {
     use veilgate_core::{FieldBody, PolicySet, SealRequest};
     use veilgate_ledger::Ledger;
     let (_, text) = veilgate_policies::TEMPLATES[0];
-    let plan = veilgate_policies::compile(&veilgate_testkit::data::on_dev_ledger(text)).unwrap();
+    let plan = veilgate_policies::compile(&(t.onto)(text)).unwrap();
     let (_, sample) = veilgate_policies::SAMPLES[0];
     let record = plan
         .validate_record(&serde_json::from_str(sample).unwrap())
         .unwrap();
     let trust =
-        veilgate_testkit::data::trust(data, DEV_LEDGER, PolicySet::new([plan.clone()])).unwrap();
-    let bank_a = veilgate_testkit::data::secrets(data, "bank-a").unwrap();
+        veilgate_testkit::data::trust(data, t.ledger, PolicySet::new([plan.clone()])).unwrap();
+    let bank_a = (t.secrets)(data, "bank-a").unwrap();
     let key: [u8; 32] = hex::decode(
-        std::fs::read_to_string(data.join(format!("ledgers/{DEV_LEDGER}/pseudonym.key")))
+        std::fs::read_to_string(data.join(format!("ledgers/{}/pseudonym.key", t.ledger)))
             .unwrap()
             .trim(),
     )
@@ -471,7 +540,7 @@ fn append_forged(data: &std::path::Path) -> u64 {
         }
         None => Box::new(
             veilgate_ledger::EmbeddedLedger::open(
-                &data.join(format!("ledgers/{DEV_LEDGER}/ledger.redb")),
+                &data.join(format!("ledgers/{}/ledger.redb", t.ledger)),
             )
             .unwrap(),
         ),
