@@ -35,6 +35,9 @@ enum Command {
         /// Address to listen on, overriding `listen` in veilgate.toml (port 0: any free port).
         #[arg(long)]
         listen: Option<String>,
+        /// Address of the SM TLS (RFC 8998) listener, overriding `[tls_sm] listen`.
+        #[arg(long)]
+        listen_sm: Option<String>,
     },
     /// Seal, store, verify and open one payment in one process, and show who sees what.
     Demo {
@@ -105,6 +108,29 @@ struct GatewayArgs {
     /// The institution acting (the certificate's common name).
     #[arg(long = "as")]
     institution: String,
+    /// The TLS of the ledger's suite: `sm` connects to the gateway's
+    /// `[tls_sm]` listener with the SM2 material (`ca/sm-ca.pem`,
+    /// `client.sm.pem`, `client.sm.key.pem`).
+    #[arg(long, value_enum, default_value = "standard")]
+    tls: TlsArg,
+}
+
+/// Which TLS a command speaks to a gateway.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TlsArg {
+    /// TLS 1.3 with the standard suites.
+    Standard,
+    /// RFC 8998 TLS 1.3 (SM4-GCM, SM3, curveSM2, SM2 certificates).
+    Sm,
+}
+
+impl From<TlsArg> for veilgate_client::Tls {
+    fn from(t: TlsArg) -> Self {
+        match t {
+            TlsArg::Standard => veilgate_client::Tls::Standard,
+            TlsArg::Sm => veilgate_client::Tls::Sm,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -138,6 +164,9 @@ enum SetCommand {
         data: PathBuf,
         #[arg(long = "as", requires = "gateway")]
         institution: Option<String>,
+        /// The TLS of the ledger's suite (see `set publish --tls`).
+        #[arg(long, value_enum, default_value = "standard")]
+        tls: TlsArg,
     },
     /// Publish a set file's root on its ledger through a gateway, signed by
     /// the acting institution, which must hold the role the directory names
@@ -299,6 +328,7 @@ fn run_set(
             gateway: Some(url),
             data,
             institution,
+            tls,
             ..
         } => {
             let institution = institution.ok_or("--as names the institution acting")?;
@@ -306,6 +336,7 @@ fn run_set(
                 url: &url,
                 data: &data,
                 institution: &institution,
+                tls: tls.into(),
             };
             runtime.block_on(set::show_ledger(&gw, &ledger))
         }
@@ -321,6 +352,7 @@ fn run_set(
                 url: &gateway.gateway,
                 data: &gateway.data,
                 institution: &gateway.institution,
+                tls: gateway.tls.into(),
             };
             runtime.block_on(set::publish(&gw, &file, valid_from_ms))
         }
@@ -345,9 +377,12 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve { data, dev, listen } => {
-            runtime.block_on(commands::serve::run(data, dev, listen))
-        }
+        Command::Serve {
+            data,
+            dev,
+            listen,
+            listen_sm,
+        } => runtime.block_on(commands::serve::run(data, dev, listen, listen_sm)),
         Command::Demo { data } => runtime.block_on(async move {
             let tmp;
             let dir = match data {

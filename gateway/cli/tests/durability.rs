@@ -294,10 +294,14 @@ async fn a_ledger_outage_delays_delivery_in_order_and_back_pressure_holds() {
     );
     let down = Arc::new(AtomicBool::new(false));
     let d2 = down.clone();
-    let factory = move |_: &veilgate_server::boot::LedgerConfig,
+    let factory = move |lc: &veilgate_server::boot::LedgerConfig,
                         dir: &Path,
-                        _: &Path|
+                        data_dir: &Path|
           -> Result<Arc<dyn Ledger>, veilgate_server::StartError> {
+        // Only the ledger under test goes down; the others are as built.
+        if lc.id != LEDGER {
+            return veilgate_server::boot::ledger_adapters(lc, dir, data_dir);
+        }
         let inner = EmbeddedLedger::open(&dir.join("ledger.redb")).map_err(|source| {
             veilgate_server::StartError::Adapter {
                 ledger: LEDGER.into(),
@@ -527,10 +531,14 @@ async fn deliveries_a_ledger_forgets_are_delivered_again_in_order() {
     );
     let ledger = Arc::new(Forgetful::default());
     let l2 = ledger.clone();
-    let factory = move |_: &veilgate_server::boot::LedgerConfig,
-                        _: &Path,
-                        _: &Path|
+    let factory = move |lc: &veilgate_server::boot::LedgerConfig,
+                        dir: &Path,
+                        data_dir: &Path|
           -> Result<Arc<dyn Ledger>, veilgate_server::StartError> {
+        // Only the ledger under test forgets; the others are as built.
+        if lc.id != LEDGER {
+            return veilgate_server::boot::ledger_adapters(lc, dir, data_dir);
+        }
         Ok(l2.clone() as Arc<dyn Ledger>)
     };
     let state = Arc::new(veilgate_server::Gateway::load_with(&data, &factory).unwrap());

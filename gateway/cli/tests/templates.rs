@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use veilgate_client::Client;
+use veilgate_client::{Client, Tls};
 use veilgate_core::sets::{members_from_text, SetContents};
 use veilgate_testkit::material::{DEV_LEDGER, DEV_SM_LEDGER};
 
@@ -27,18 +27,44 @@ struct Target {
     ledger: &'static str,
     onto: fn(&str) -> String,
     secrets: fn(&std::path::Path, &str) -> Result<veilgate_core::InstitutionSecrets, String>,
+    /// The TLS its ledger is served over.
+    tls: Tls,
+}
+
+impl Target {
+    /// `who`'s client of the gateway's listener for this ledger's suite.
+    fn client(
+        &self,
+        data: &std::path::Path,
+        who: &str,
+        gw: &veilgate_testkit::process::Process,
+    ) -> Client {
+        Client::from_data_dir_over(data, who, self.base(gw), self.tls).unwrap()
+    }
+
+    fn base<'a>(&self, gw: &'a veilgate_testkit::process::Process) -> &'a str {
+        match self.tls {
+            Tls::Standard => &gw.base,
+            Tls::Sm => gw
+                .sm_base
+                .as_deref()
+                .expect("the gateway has an SM listener"),
+        }
+    }
 }
 
 const STANDARD: Target = Target {
     ledger: DEV_LEDGER,
     onto: veilgate_testkit::data::on_dev_ledger,
     secrets: veilgate_testkit::data::secrets,
+    tls: Tls::Standard,
 };
 
 const SM: Target = Target {
     ledger: DEV_SM_LEDGER,
     onto: veilgate_testkit::data::on_dev_sm_ledger,
     secrets: veilgate_testkit::data::sm_secrets,
+    tls: Tls::Sm,
 };
 
 fn sets_path(ledger: &str) -> String {
@@ -110,10 +136,10 @@ async fn every_template_seals_verifies_and_opens_on_an_sm_ledger_beside_a_standa
     );
     o.dev = true;
     let gw = veilgate_testkit::process::Process::start(&o).unwrap();
-    let bank_a = Client::from_data_dir(&data, "bank-a", &gw.base).unwrap();
     let (_, sample) = veilgate_policies::SAMPLES[0];
     let record: Value = serde_json::from_str(sample).unwrap();
-    for ledger in [DEV_LEDGER, DEV_SM_LEDGER] {
+    for t in [STANDARD, SM] {
+        let (ledger, bank_a) = (t.ledger, t.client(&data, "bank-a", &gw));
         let receipt = bank_a
             .submit(ledger, "interbank-payment", "mixed-1", &record)
             .await
@@ -183,7 +209,7 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path, t: Targe
         let log = std::fs::read_to_string(root.join("server.log")).unwrap_or_default();
         panic!("{e}\n{log}")
     });
-    let client = |who: &str| Client::from_data_dir(&data, who, &gw.base).unwrap();
+    let client = |who: &str| t.client(&data, who, &gw);
     let (regulator, bank_a) = (client("regulator"), client("bank-a"));
 
     // Before any root is published, a record proving against a set is refused.
@@ -276,7 +302,7 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path, t: Targe
     .await;
     assert_eq!(status, 201, "{body}");
     root_entries.push(body["sequence"].as_u64().unwrap());
-    root_entries.push(publish_with_the_cli(root, &data, &gw.base, ledger));
+    root_entries.push(publish_with_the_cli(root, &data, t.base(&gw), t));
     let (_, listed) = get(&bank_a, &sets_path(ledger)).await;
     assert_eq!(listed["sets"].as_array().unwrap().len(), 2, "{listed}");
     assert!(listed["sets"]
@@ -387,7 +413,7 @@ async fn every_template(root: &std::path::Path, data: &std::path::Path, t: Targe
     drop(gw);
     let sequence = append_forged(&data, t);
     let gw = veilgate_testkit::process::Process::start(&o).unwrap();
-    let peer = Client::from_data_dir(&data, "bank-c", &gw.base).unwrap();
+    let peer = t.client(&data, "bank-c", &gw);
     let v = verdict(&peer, ledger, sequence).await;
     assert_eq!(
         (v["verdict"].as_str(), v["code"].as_str()),
@@ -402,8 +428,13 @@ fn publish_with_the_cli(
     root: &std::path::Path,
     data: &std::path::Path,
     base: &str,
-    ledger: &str,
+    t: Target,
 ) -> u64 {
+    let ledger = t.ledger;
+    let tls = match t.tls {
+        Tls::Standard => "standard",
+        Tls::Sm => "sm",
+    };
     let veilgate = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_veilgate"))
             .args(args)
@@ -452,7 +483,14 @@ fn publish_with_the_cli(
     .unwrap();
     let (ok, _, err) = veilgate(&["set", "show", bent.to_str().unwrap()]);
     assert!(!ok && err.contains("bent.json"), "{err}");
-    let gateway = ["--gateway", base, "--data", data.to_str().unwrap()];
+    let gateway = [
+        "--gateway",
+        base,
+        "--data",
+        data.to_str().unwrap(),
+        "--tls",
+        tls,
+    ];
     let mut args = vec!["set", "publish", file.to_str().unwrap()];
     args.extend(gateway);
     args.extend(["--as", "bank-b"]);

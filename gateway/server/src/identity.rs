@@ -18,6 +18,9 @@ pub struct Caller {
     pub serial_key: (String, Vec<u8>),
     /// Leaf first, then the intermediates the client sent.
     pub chain: Vec<CertificateDer<'static>>,
+    /// The TLS the connection came over: a ledger is served only over its
+    /// suite's (an SM ledger over RFC 8998).
+    pub tls: veilgate_core::SuiteId,
 }
 
 impl Caller {
@@ -37,7 +40,14 @@ impl Caller {
             fingerprint: Sha256::digest(leaf.as_ref()).into(),
             serial_key: crate::revocation::serial_key(&cert),
             chain: chain.iter().map(|c| c.clone().into_owned()).collect(),
+            tls: veilgate_core::SuiteId::Standard,
         })
+    }
+
+    /// This caller, connected over `suite`'s TLS listener.
+    pub fn over(mut self, suite: veilgate_core::SuiteId) -> Caller {
+        self.tls = suite;
+        self
     }
 
     /// Whether a CA of this ledger issued the caller's certificate (and it is valid now).

@@ -75,14 +75,55 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), StartError> {
-    let tls = http::tls_config(&gateway)?;
+    run_with(gateway, listener, None, shutdown).await
+}
+
+/// As [`run`], with the RFC 8998 listener of `[tls_sm]` beside the
+/// standard one, for the gateway's ledgers of suite `sm`.
+pub async fn run_with(
+    gateway: Arc<Gateway>,
+    listener: tokio::net::TcpListener,
+    sm_listener: Option<tokio::net::TcpListener>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), StartError> {
+    let tls = http::tls_config(&gateway, veilgate_core::SuiteId::Standard)?;
+    let sm = match sm_listener {
+        Some(l) => Some((http::tls_config(&gateway, veilgate_core::SuiteId::Sm)?, l)),
+        None => None,
+    };
     record_start(&gateway)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let deliverer = std::sync::Arc::new(gateway.deliverer());
     let worker = tokio::spawn(write::delivery::run(deliverer, stop_rx.clone()));
     let followers = gateway.followers();
     let following = tokio::spawn(peer::run(followers, gateway.metrics.clone(), stop_rx));
-    http::serve(gateway, tls, listener, shutdown).await;
+    // One shutdown for both listeners.
+    let (quit_tx, quit_rx) = tokio::sync::watch::channel(false);
+    let sm_server = sm.map(|(sm_tls, l)| {
+        let mut rx = quit_rx.clone();
+        tokio::spawn(http::serve(
+            gateway.clone(),
+            sm_tls,
+            veilgate_core::SuiteId::Sm,
+            l,
+            async move {
+                let _ = rx.wait_for(|q| *q).await;
+            },
+        ))
+    });
+    http::serve(
+        gateway,
+        tls,
+        veilgate_core::SuiteId::Standard,
+        listener,
+        shutdown,
+    )
+    .await;
+    let _ = quit_tx.send(true);
+    drop(quit_rx);
+    if let Some(s) = sm_server {
+        let _ = s.await;
+    }
     // The workers stop at the next step; a send error means they already did.
     let _ = stop_tx.send(true);
     let _ = worker.await;

@@ -86,6 +86,36 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
     write(&dir.join("tls/server.pem"), server_cert.pem())?;
     write_secret(&dir.join("tls/server.key.pem"), server_key.serialize_pem())?;
 
+    // The SM ledger's own PKI, all SM2 (RFC 8998 TLS): a CA, the SM
+    // listener's certificate and each institution's client certificate.
+    let sm_err = |e: veilgate_tls_sm::CertError| other(e);
+    let sm_ca =
+        veilgate_tls_sm::generate_ca("Veilgate development consortium SM2 CA").map_err(sm_err)?;
+    write(&dir.join("ca/sm-ca.pem"), sm_ca.cert_pem().map_err(sm_err)?)?;
+    write_secret(
+        &dir.join("ca/sm-ca.key.pem"),
+        sm_ca.key_pem().map_err(sm_err)?.as_bytes(),
+    )?;
+    let sm_server = veilgate_tls_sm::issue(
+        &sm_ca,
+        "veilgate gateway (development, SM)",
+        None,
+        &[
+            veilgate_tls_sm::SanEntry::Dns("localhost".into()),
+            veilgate_tls_sm::SanEntry::Ip(std::net::IpAddr::from([127, 0, 0, 1])),
+        ],
+        veilgate_tls_sm::CertUsage::Server,
+    )
+    .map_err(sm_err)?;
+    write(
+        &dir.join("tls/server.sm.pem"),
+        sm_server.cert_pem().map_err(sm_err)?,
+    )?;
+    write_secret(
+        &dir.join("tls/server.sm.key.pem"),
+        sm_server.key_pem().map_err(sm_err)?.as_bytes(),
+    )?;
+
     // Institutions: client certificate (admission) and envelope keys, of
     // each suite.
     let mut members = Vec::new();
@@ -101,6 +131,22 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
         let inst = dir.join("institutions").join(id);
         write(&inst.join("client.pem"), cert.pem())?;
         write_secret(&inst.join("client.key.pem"), key.serialize_pem())?;
+        let sm_client = veilgate_tls_sm::issue(
+            &sm_ca,
+            id,
+            Some("Veilgate development consortium"),
+            &[],
+            veilgate_tls_sm::CertUsage::Client,
+        )
+        .map_err(sm_err)?;
+        write(
+            &inst.join("client.sm.pem"),
+            sm_client.cert_pem().map_err(sm_err)?,
+        )?;
+        write_secret(
+            &inst.join("client.sm.key.pem"),
+            sm_client.key_pem().map_err(sm_err)?.as_bytes(),
+        )?;
         let secrets = InstitutionSecrets::generate(id, SuiteId::Standard, &mut rng);
         members.push(secrets.public());
         write_secret(&inst.join("secrets.json"), secrets.to_json())?;
@@ -211,6 +257,13 @@ audit_anchor_interval_ms = 10000
 cert = "tls/server.pem"
 key = "tls/server.key.pem"
 
+# The RFC 8998 listener (TLS_SM4_GCM_SM3, curveSM2, sm2sig_sm3, SM2
+# certificates): the ledgers of suite `sm` are served only here.
+[tls_sm]
+listen = "127.0.0.1:8444"
+cert = "tls/server.sm.pem"
+key = "tls/server.sm.key.pem"
+
 [limits]
 max_body_bytes = 1048576
 max_concurrent_requests = 256
@@ -224,11 +277,12 @@ kind = "embedded"
 ca = ["ca/ca.pem"]
 policies = [{policies}]
 
-# A ledger of the national suite (SM2/SM3/SM4): its suite is the directory's.
+# A ledger of the national suite (SM2/SM3/SM4): its suite is the directory's;
+# its members connect with SM2 client certificates over [tls_sm].
 [[ledger]]
 id = "{DEV_SM_LEDGER}"
 kind = "embedded"
-ca = ["ca/ca.pem"]
+ca = ["ca/sm-ca.pem"]
 policies = ["{sm_payment}"]
 "#,
         hosted = hosted.join(", "),

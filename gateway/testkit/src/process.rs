@@ -13,6 +13,9 @@ pub struct Options {
     pub data: PathBuf,
     /// `127.0.0.1:0` for any free port.
     pub listen: String,
+    /// The SM TLS listener's address, passed when the configuration has
+    /// `[tls_sm]` (development material does).
+    pub listen_sm: String,
     /// Pass `--dev` (create development material on first start).
     pub dev: bool,
     /// Where the gateway's stderr (its log) goes; appended to.
@@ -27,6 +30,7 @@ impl Options {
             exe: exe.into(),
             data: data.into(),
             listen: "127.0.0.1:0".into(),
+            listen_sm: "127.0.0.1:0".into(),
             dev: false,
             log: log.into(),
             rust_log: None,
@@ -40,6 +44,8 @@ pub struct Process {
     child: Option<Child>,
     /// `https://127.0.0.1:PORT`.
     pub base: String,
+    /// The SM TLS listener's `https://127.0.0.1:PORT`, if it has one.
+    pub sm_base: Option<String>,
     /// What it printed on start: the listening line, then (first `--dev`
     /// start) the development material banner and sample `curl`.
     pub banner: Vec<String>,
@@ -103,6 +109,11 @@ fn try_start(o: &Options) -> Result<Result<Process, String>, String> {
     if o.dev {
         cmd.arg("--dev");
     }
+    let config =
+        std::fs::read_to_string(o.data.join(veilgate_server::CONFIG_FILE)).unwrap_or_default();
+    if (o.dev && first_start) || config.lines().any(|l| l.trim() == "[tls_sm]") {
+        cmd.args(["--listen-sm", &o.listen_sm]);
+    }
     cmd.args(["--listen", &o.listen, "--data"])
         .arg(&o.data)
         .stdout(Stdio::piped())
@@ -118,6 +129,11 @@ fn try_start(o: &Options) -> Result<Result<Process, String>, String> {
     let mut first = String::new();
     // A read error is like an exit without a line: the attempt failed.
     let _ = reader.read_line(&mut first);
+    let mut addresses = first
+        .split_whitespace()
+        .filter(|w| w.starts_with("https://"))
+        .map(|w| w.trim_end_matches([';', ')']).to_owned());
+    let sm_base = addresses.nth(1);
     let Some(base) = first
         .split_whitespace()
         .find(|w| w.starts_with("https://"))
@@ -145,6 +161,7 @@ fn try_start(o: &Options) -> Result<Result<Process, String>, String> {
     Ok(Ok(Process {
         child: Some(child),
         base,
+        sm_base,
         banner,
     }))
 }

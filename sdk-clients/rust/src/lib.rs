@@ -85,6 +85,16 @@ pub struct PolicyInfo {
     pub text: String,
 }
 
+/// Which TLS a client speaks: the suite of the ledgers it acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tls {
+    /// TLS 1.3 with the standard suites (AES-GCM, ChaCha20; X25519, P-256;
+    /// ECDSA, Ed25519, RSA certificates).
+    Standard,
+    /// RFC 8998 TLS 1.3 only: SM4-GCM, SM3, curveSM2, SM2 certificates.
+    Sm,
+}
+
 pub struct Client {
     authority: String,
     host: String,
@@ -101,6 +111,19 @@ impl Client {
     /// this institution's client certificate and key.
     pub fn new(
         base: &str,
+        ca_pem: &[u8],
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<Self, ClientError> {
+        Client::with_tls(base, Tls::Standard, ca_pem, cert_pem, key_pem)
+    }
+
+    /// As [`Client::new`] over `tls`: [`Tls::Sm`] is RFC 8998 TLS 1.3
+    /// (`TLS_SM4_GCM_SM3`, curveSM2, sm2sig_sm3) with an SM2 CA, client
+    /// certificate and key, the only TLS a gateway serves its SM ledgers over.
+    pub fn with_tls(
+        base: &str,
+        tls: Tls,
         ca_pem: &[u8],
         cert_pem: &[u8],
         key_pem: &[u8],
@@ -124,7 +147,10 @@ impl Client {
             .collect::<Result<Vec<_>, _>>()
             .map_err(cfg("client certificate"))?;
         let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(cfg("client key"))?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(match tls {
+            Tls::Standard => rustls::crypto::ring::default_provider(),
+            Tls::Sm => veilgate_tls_sm::provider(),
+        });
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(cfg("TLS"))?
@@ -141,15 +167,32 @@ impl Client {
 
     /// Reads the material `veilgate serve` generates in its data directory.
     pub fn from_data_dir(dir: &Path, institution: &str, base: &str) -> Result<Self, ClientError> {
+        Client::from_data_dir_over(dir, institution, base, Tls::Standard)
+    }
+
+    /// As [`Client::from_data_dir`] over `tls`: for [`Tls::Sm`] the SM2
+    /// material (`ca/sm-ca.pem`, `client.sm.pem`, `client.sm.key.pem`) and
+    /// `base` the gateway's `[tls_sm]` listener.
+    pub fn from_data_dir_over(
+        dir: &Path,
+        institution: &str,
+        base: &str,
+        tls: Tls,
+    ) -> Result<Self, ClientError> {
         let read = |p: &Path| {
             std::fs::read(p).map_err(|e| ClientError::Config(format!("{}: {e}", p.display())))
         };
         let inst = dir.join("institutions").join(institution);
-        Client::new(
+        let (ca, cert, key) = match tls {
+            Tls::Standard => ("ca/ca.pem", "client.pem", "client.key.pem"),
+            Tls::Sm => ("ca/sm-ca.pem", "client.sm.pem", "client.sm.key.pem"),
+        };
+        Client::with_tls(
             base,
-            &read(&dir.join("ca/ca.pem"))?,
-            &read(&inst.join("client.pem"))?,
-            &read(&inst.join("client.key.pem"))?,
+            tls,
+            &read(&dir.join(ca))?,
+            &read(&inst.join(cert))?,
+            &read(&inst.join(key))?,
         )
     }
 

@@ -11,6 +11,7 @@ pub async fn run(
     data: PathBuf,
     dev: bool,
     listen: Option<String>,
+    listen_sm: Option<String>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let first = !data.join(CONFIG_FILE).exists();
     if first && !dev {
@@ -30,10 +31,17 @@ pub async fn run(
     let listen = listen.unwrap_or_else(|| state.config.listen.clone());
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let addr = listener.local_addr()?;
+    let sm_listener = sm_listener(&state, listen_sm).await?;
     let mut out = std::io::stdout().lock();
+    // One line, which tools read: the first address is the standard
+    // listener's, the second (if any) the SM listener's.
+    let sm_line = match &sm_listener {
+        Some(l) => format!("; SM TLS (RFC 8998) on https://{}", l.local_addr()?),
+        None => String::new(),
+    };
     writeln!(
         out,
-        "veilgate listening on https://{addr} (data directory {})",
+        "veilgate listening on https://{addr} (data directory {}){sm_line}",
         data.display()
     )?;
     if first {
@@ -64,8 +72,39 @@ pub async fn run(
         #[cfg(not(unix))]
         let _ = ctrl_c.await;
     };
-    veilgate_server::run(state, listener, shutdown).await?;
+    veilgate_server::run_with(state, listener, sm_listener, shutdown).await?;
     Ok(())
+}
+
+/// The `[tls_sm]` listener, bound at `listen_sm` or its configured address.
+/// A gateway with a ledger of suite `sm` must have one: that ledger is
+/// served over RFC 8998 TLS only.
+async fn sm_listener(
+    state: &Gateway,
+    listen_sm: Option<String>,
+) -> Result<Option<tokio::net::TcpListener>, Box<dyn std::error::Error>> {
+    let Some(sm) = &state.config.tls_sm else {
+        if listen_sm.is_some() {
+            return Err(format!("--listen-sm: {CONFIG_FILE} has no [tls_sm] section").into());
+        }
+        if let Some((id, _)) = state
+            .ledgers
+            .iter()
+            .find(|(_, ls)| ls.trust.directory.suite == "sm")
+        {
+            return Err(format!(
+                "ledger `{id}` is of suite `sm` and is served over RFC 8998 TLS only: add a [tls_sm] section (listen, cert, key) to {CONFIG_FILE} (docs/configuration.md)"
+            )
+            .into());
+        }
+        return Ok(None);
+    };
+    let at = listen_sm.unwrap_or_else(|| sm.listen.clone());
+    Ok(Some(
+        tokio::net::TcpListener::bind(&at)
+            .await
+            .map_err(|e| format!("[tls_sm] listen `{at}`: {e}"))?,
+    ))
 }
 
 /// Without `--dev`, a gateway will not prove or verify under development

@@ -50,14 +50,16 @@ pub struct Gateway<'a> {
     pub url: &'a str,
     pub data: &'a Path,
     pub institution: &'a str,
+    pub tls: veilgate_client::Tls,
 }
 
 impl Gateway<'_> {
     fn client(&self) -> Result<veilgate_client::Client> {
-        Ok(veilgate_client::Client::from_data_dir(
+        Ok(veilgate_client::Client::from_data_dir_over(
             self.data,
             self.institution,
             self.url,
+            self.tls,
         )?)
     }
 }

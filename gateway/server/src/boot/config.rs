@@ -16,6 +16,11 @@ pub struct Config {
     pub listen: String,
     #[serde(default)]
     pub tls: TlsConfig,
+    /// The RFC 8998 listener (TLS_SM4_GCM_SM3, curveSM2, sm2sig_sm3) with
+    /// its SM2 certificate and key: the only way in to the ledgers of suite
+    /// `sm`. Absent: this gateway serves no SM ledger over the network.
+    #[serde(default)]
+    pub tls_sm: Option<TlsSmConfig>,
     #[serde(default)]
     pub limits: Limits,
     /// How far an envelope's signed time may sit from the ledger's time for
@@ -56,6 +61,26 @@ pub struct TlsConfig {
     pub cert: String,
     #[serde(default = "default_key")]
     pub key: String,
+}
+
+/// `[tls_sm]`: where the SM TLS listener listens, and its SM2 certificate
+/// and key (PKCS#8), relative to the data directory.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSmConfig {
+    /// Address to listen on, e.g. `127.0.0.1:8444`.
+    pub listen: String,
+    #[serde(default = "default_sm_cert")]
+    pub cert: String,
+    #[serde(default = "default_sm_key")]
+    pub key: String,
+}
+
+fn default_sm_cert() -> String {
+    "tls/server.sm.pem".into()
+}
+fn default_sm_key() -> String {
+    "tls/server.sm.key.pem".into()
 }
 
 impl Default for TlsConfig {

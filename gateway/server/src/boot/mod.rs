@@ -24,7 +24,9 @@ use veilgate_core::predicates::{KeyRing, KeyRingError};
 use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PseudonymKey, SuiteId, Trust};
 use veilgate_ledger::Ledger;
 
-pub use config::{Config, ConfigError, EvmConfig, LedgerConfig, LedgerKind, Limits, CONFIG_FILE};
+pub use config::{
+    Config, ConfigError, EvmConfig, LedgerConfig, LedgerKind, Limits, TlsSmConfig, CONFIG_FILE,
+};
 pub use ledgers::{evm_ledger, ledger_adapters, LedgerFactory};
 pub use policies::{load_policies, PolicyTexts};
 
@@ -464,7 +466,7 @@ fn ledger_state(
         return Err(StartError::Ledger {
             ledger: lc.id.clone(),
             reason: format!(
-                "its adapter chains entries with {}; a `{}` ledger needs {}",
+                "its adapter chains entries with {}; a ledger of suite `{}` needs {}",
                 ledger.chain_hash().name(),
                 lc.suite,
                 veilgate_ledger::ChainHash::of_suite(&lc.suite)
@@ -538,7 +540,7 @@ fn ledger_cas(
     if ca_certs.is_empty() {
         return Err(no_ca());
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(crate::http::tls_provider(&lc.suite));
     let ca = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
         .map_err(|source| StartError::Ca {

@@ -63,6 +63,19 @@ pub fn authorize<'a>(
         )
         .field("ledger")
     })?;
+    // Before the CA check, which would only say "wrong CA": the caller
+    // reached the listener of the other suite.
+    if caller.tls.name() != ls.trust.directory.suite {
+        return Err(ApiError::new(
+            403,
+            "wrong_tls_suite",
+            format!(
+                "ledger `{ledger}` is served over the TLS of its suite `{}`; this connection came to the `{}` listener",
+                ls.trust.directory.suite,
+                caller.tls.name()
+            ),
+        ));
+    }
     if !caller.issued_by(ls.ca.as_ref()) {
         return Err(ApiError::new(
             403,

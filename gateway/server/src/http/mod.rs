@@ -36,37 +36,70 @@ fn start<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> StartError + '_ 
     move |e| StartError::Tls(format!("{what}: {e}"))
 }
 
-/// Server TLS: only TLS 1.3, and a client certificate chaining to a CA of one
-/// of the served ledgers is required at the handshake (expired ones too are
-/// refused there). Which ledger it may act on is checked per request.
-pub fn tls_config(state: &Gateway) -> Result<Arc<rustls::ServerConfig>, StartError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+/// The rustls provider of a suite's TLS: `standard` is ring's TLS 1.3
+/// suites and groups; `sm` is RFC 8998 alone (`TLS_SM4_GCM_SM3`,
+/// curveSM2, sm2sig_sm3), so an SM connection is SM end to end or fails.
+pub fn tls_provider(suite: &str) -> rustls::crypto::CryptoProvider {
+    if suite == "sm" {
+        veilgate_tls_sm::provider()
+    } else {
+        rustls::crypto::ring::default_provider()
+    }
+}
+
+/// Server TLS of one listener: only TLS 1.3 with the suite's provider, and
+/// a client certificate chaining to a CA of one of the served ledgers of
+/// that suite is required at the handshake (expired ones too are refused
+/// there). Which ledger it may act on is checked per request. The `sm`
+/// listener presents the `[tls_sm]` SM2 certificate.
+pub fn tls_config(
+    state: &Gateway,
+    suite: veilgate_core::SuiteId,
+) -> Result<Arc<rustls::ServerConfig>, StartError> {
+    let provider = Arc::new(tls_provider(suite.name()));
     let mut roots = rustls::RootCertStore::empty();
-    for ls in state.ledgers.values() {
+    for ls in state
+        .ledgers
+        .values()
+        .filter(|ls| ls.trust.directory.suite == suite.name())
+    {
         for c in &ls.ca_certs {
             roots.add(c.clone()).map_err(start("CA certificate"))?;
         }
     }
-    let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(start("client verifier"))?;
-    let verifier = Arc::new(AuditedVerifier {
-        inner,
-        refusals: state.refusals.clone(),
-    });
-    let dir = &state.data_dir;
-    let cert_path = dir.join(&state.config.tls.cert);
-    let key_path = dir.join(&state.config.tls.key);
-    let certs = CertificateDer::pem_file_iter(&cert_path)
-        .map_err(start(&state.config.tls.cert))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(start(&state.config.tls.cert))?;
-    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(start(&state.config.tls.key))?;
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let (cert, key) = match (suite, &state.config.tls_sm) {
+        (veilgate_core::SuiteId::Sm, Some(sm)) => (&sm.cert, &sm.key),
+        (veilgate_core::SuiteId::Sm, None) => {
+            return Err(StartError::Tls(
+                "an SM listener needs a [tls_sm] section with its SM2 certificate and key".into(),
+            ))
+        }
+        _ => (&state.config.tls.cert, &state.config.tls.key),
+    };
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(start("TLS"))?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(certs, key)
+        .map_err(start("TLS"))?;
+    // A listener with no ledger of its suite admits nobody to a ledger;
+    // it still answers health probes.
+    let builder = if roots.is_empty() {
+        builder.with_client_cert_verifier(WebPkiClientVerifier::no_client_auth())
+    } else {
+        let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .map_err(start("client verifier"))?;
+        builder.with_client_cert_verifier(Arc::new(AuditedVerifier {
+            inner,
+            refusals: state.refusals.clone(),
+        }))
+    };
+    let dir = &state.data_dir;
+    let certs = CertificateDer::pem_file_iter(dir.join(cert))
+        .map_err(start(cert))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(start(cert))?;
+    let key_der = PrivateKeyDer::from_pem_file(dir.join(key)).map_err(start(key))?;
+    let config = builder
+        .with_single_cert(certs, key_der)
         .map_err(start("server certificate"))?;
     Ok(Arc::new(config))
 }
@@ -163,6 +196,7 @@ fn handshake_refused(state: &Gateway, reason: &str, detail: String) {
 pub async fn serve(
     state: Arc<Gateway>,
     tls: Arc<rustls::ServerConfig>,
+    suite: veilgate_core::SuiteId,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
@@ -178,7 +212,7 @@ pub async fn serve(
             accepted = listener.accept() => {
                 let Ok((tcp, peer)) = accepted else { continue };
                 let (acceptor, state, permits) = (acceptor.clone(), state.clone(), permits.clone());
-                conns.spawn(async move { connection(state, acceptor, permits, tcp, peer).await });
+                conns.spawn(async move { connection(state, acceptor, suite, permits, tcp, peer).await });
             }
         }
     }
@@ -190,6 +224,7 @@ pub async fn serve(
 async fn connection(
     state: Arc<Gateway>,
     acceptor: tokio_rustls::TlsAcceptor,
+    suite: veilgate_core::SuiteId,
     permits: Arc<tokio::sync::Semaphore>,
     tcp: tokio::net::TcpStream,
     peer: SocketAddr,
@@ -217,7 +252,8 @@ async fn connection(
         .get_ref()
         .1
         .peer_certificates()
-        .and_then(Caller::from_chain);
+        .and_then(Caller::from_chain)
+        .map(|c| c.over(suite));
     let header_timeout = Duration::from_millis(state.limits().header_read_timeout_ms);
     let service = hyper::service::service_fn(move |req| {
         handle(state.clone(), caller.clone(), permits.clone(), req)
