@@ -44,6 +44,10 @@ enum Command {
         /// Data directory to use (default: a fresh temporary one).
         #[arg(long)]
         data: Option<PathBuf>,
+        /// The crypto suite: `sm` runs the demo on the SM ledger (SM2, SM3,
+        /// SM4, over RFC 8998 TLS).
+        #[arg(long, value_enum, default_value = "standard")]
+        suite: TlsArg,
     },
     /// Policy tools.
     Policy {
@@ -115,7 +119,7 @@ struct GatewayArgs {
     tls: TlsArg,
 }
 
-/// Which TLS a command speaks to a gateway.
+/// A crypto suite, as a command's TLS (or the demo's ledger) chooses it.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum TlsArg {
     /// TLS 1.3 with the standard suites.
@@ -383,7 +387,7 @@ fn main() -> ExitCode {
             listen,
             listen_sm,
         } => runtime.block_on(commands::serve::run(data, dev, listen, listen_sm)),
-        Command::Demo { data } => runtime.block_on(async move {
+        Command::Demo { data, suite } => runtime.block_on(async move {
             let tmp;
             let dir = match data {
                 Some(d) => d,
@@ -392,7 +396,11 @@ fn main() -> ExitCode {
                     tmp.path().to_owned()
                 }
             };
-            veilgate_devtools::demo::run(&dir).await
+            let suite = match suite {
+                TlsArg::Standard => veilgate_core::SuiteId::Standard,
+                TlsArg::Sm => veilgate_core::SuiteId::Sm,
+            };
+            veilgate_devtools::demo::run(&dir, suite).await
         }),
         Command::Policy { command } => commands::policy::run(command),
         Command::Ceremony {

@@ -109,8 +109,8 @@ fn bench_quick_measures_every_stage() {
     let targets = r["targets"].as_array().unwrap();
     assert_eq!(
         targets.len(),
-        13,
-        "3 per template, 2 per template end to end, the backlog, 2 ledger"
+        16,
+        "3 per template (the SM run included), 2 per template end to end, the backlog, 2 ledger"
     );
     // The set template: a non-membership proof in its floor, and served
     // over HTTPS without a failed request.
@@ -128,6 +128,36 @@ fn bench_quick_measures_every_stage() {
         assert_eq!(p["errors"], 0, "{p}");
     }
     assert!(r["skipped"].as_array().unwrap().is_empty());
+
+    // The first template again under suite `sm`: its floor is made of the
+    // SM primitives, counted on its envelope as the standard ones are.
+    let t = &r["templates"][2];
+    assert_eq!(t["template"], "interbank-payment (sm)");
+    let sm_count = |name: &str| {
+        t["primitives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"].as_str().unwrap().starts_with(name))
+            .map(|p| p["count"].as_u64().unwrap())
+    };
+    assert_eq!(sm_count("SM2 sign"), Some(1));
+    assert_eq!(sm_count("SM2 wrap"), Some(3));
+    assert!(sm_count("SM4-GCM").unwrap() >= 3);
+    assert_eq!(sm_count("Ed25519"), None);
+    assert!(t["floor_ms"].as_f64().unwrap() > 0.0 && t["seal_ms"].as_f64().unwrap() > 0.0);
+    assert!(
+        stdout.contains("interbank-payment (sm) (envelope"),
+        "{stdout}"
+    );
+    // The suites side by side: six operations, each measured under both.
+    let suites = r["suites"].as_array().unwrap();
+    assert_eq!(suites.len(), 6, "{suites:?}");
+    for row in suites {
+        assert!(row["standard_us"].as_f64().unwrap() > 0.0, "{row}");
+        assert!(row["sm_us"].as_f64().unwrap() > 0.0, "{row}");
+    }
+    assert!(stdout.contains("crypto suites"), "{stdout}");
     assert!(targets
         .iter()
         .all(|t| t["measured"].as_f64().unwrap().is_finite()));

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use veilgate_client::{policy_set, Client};
-use veilgate_core::{Envelope, FieldBody, InstitutionSecrets, OpenError};
+use veilgate_client::{policy_set, Client, Tls};
+use veilgate_core::{Envelope, FieldBody, InstitutionSecrets, OpenError, SuiteId};
 
 use veilgate_server::Gateway;
-use veilgate_testkit::material::{DEV_INSTITUTIONS, DEV_LEDGER};
+use veilgate_testkit::material::{DEV_INSTITUTIONS, DEV_LEDGER, DEV_SM_LEDGER};
 
 const CELL: usize = 24;
 
@@ -25,22 +25,35 @@ fn cell(s: &str) -> String {
     format!("{out:<width$} ")
 }
 
-pub async fn run(data_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+/// The demo on the development ledger of `suite`: `sm` runs it on the SM
+/// ledger, over RFC 8998 TLS with SM2 certificates, sealed with SM2, SM3
+/// and SM4.
+pub async fn run(data_dir: &Path, suite: SuiteId) -> Result<(), Box<dyn std::error::Error>> {
     if !data_dir.join(veilgate_server::CONFIG_FILE).exists() {
         veilgate_testkit::material::init(data_dir)?;
     }
     let state = Arc::new(Gateway::load(data_dir)?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("https://127.0.0.1:{}", listener.local_addr()?.port());
+    let sm_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let (ledger, tls, listening, secrets_file) = match suite {
+        SuiteId::Sm => (DEV_SM_LEDGER, Tls::Sm, &sm_listener, "secrets.sm.json"),
+        _ => (DEV_LEDGER, Tls::Standard, &listener, "secrets.json"),
+    };
+    let base = format!("https://127.0.0.1:{}", listening.local_addr()?.port());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(veilgate_server::run(state, listener, async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(veilgate_server::run_with(
+        state,
+        listener,
+        Some(sm_listener),
+        async {
+            let _ = stopped.await;
+        },
+    ));
 
     let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
         data_dir.join("samples/interbank-payment.json"),
     )?)?;
-    let bank_a = Client::from_data_dir(data_dir, "bank-a", &base)?;
+    let bank_a = Client::from_data_dir_over(data_dir, "bank-a", &base, tls)?;
     let key = format!(
         "demo-{}",
         std::time::SystemTime::now()
@@ -48,16 +61,19 @@ pub async fn run(data_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
             .as_millis()
     );
     let receipt = bank_a
-        .submit(DEV_LEDGER, "interbank-payment", &key, &record)
+        .submit(ledger, "interbank-payment", &key, &record)
         .await?;
     let receipt = bank_a
         .wait_on_ledger(
-            DEV_LEDGER,
+            ledger,
             &receipt.envelope_id,
             std::time::Duration::from_secs(30),
         )
         .await?;
-    println!("bank-a submitted a payment over HTTPS (mTLS) to {base}");
+    match suite {
+        SuiteId::Sm => println!("bank-a submitted a payment to ledger `{ledger}` (suite sm: SM2 signature, SM2-ECDH/SM3/SM4-GCM key wrap, SM4-GCM fields, SM3 ids) over RFC 8998 TLS (TLS_SM4_GCM_SM3, SM2 client certificate) to {base}"),
+        _ => println!("bank-a submitted a payment to ledger `{ledger}` over HTTPS (mTLS) to {base}"),
+    }
     println!(
         "  envelope {} at ledger position {} (entry hash {}…)\n",
         receipt.envelope_id,
@@ -72,10 +88,10 @@ pub async fn run(data_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // A peer (bank-c) fetches, fetches the policies, and verifies with no plaintext.
-    let peer = Client::from_data_dir(data_dir, "bank-c", &base)?;
-    let fetched = peer.envelope(DEV_LEDGER, &receipt.envelope_id).await?;
-    let policies = policy_set(&peer.policies(DEV_LEDGER).await?)?;
-    let trust = veilgate_testkit::data::trust(data_dir, DEV_LEDGER, policies)?;
+    let peer = Client::from_data_dir_over(data_dir, "bank-c", &base, tls)?;
+    let fetched = peer.envelope(ledger, &receipt.envelope_id).await?;
+    let policies = policy_set(&peer.policies(ledger).await?)?;
+    let trust = veilgate_testkit::data::trust(data_dir, ledger, policies)?;
     let verified = veilgate_core::verify(&fetched.bytes, &trust, &mut rand_core::OsRng)?;
     println!(
         "peer bank-c verified it: signature, policy hash, shape and range proof ({} bytes)\n",
@@ -86,7 +102,7 @@ pub async fn run(data_dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let mut opened: BTreeMap<&str, Option<BTreeMap<String, String>>> = BTreeMap::new();
     for id in DEV_INSTITUTIONS {
         let secrets = InstitutionSecrets::from_json(&std::fs::read_to_string(
-            data_dir.join("institutions").join(id).join("secrets.json"),
+            data_dir.join("institutions").join(id).join(secrets_file),
         )?)?;
         match veilgate_core::open(&verified, &secrets, None) {
             Ok(fields) => {

@@ -16,7 +16,9 @@ pub fn dev_data_dir(root: &Path, edits: &[(&str, &str)]) -> Result<PathBuf, Stri
     Ok(data)
 }
 
-/// Replaces text in `veilgate.toml`; every `from` must occur.
+/// Replaces text in `veilgate.toml`: the first occurrence of each `from`,
+/// which must occur (for `[[ledger]]` lines, the development ledger's: it
+/// comes first).
 pub fn edit_config(data: &Path, edits: &[(&str, &str)]) -> Result<(), String> {
     let cfg = data.join(veilgate_server::CONFIG_FILE);
     let mut text = std::fs::read_to_string(&cfg).map_err(|e| format!("{}: {e}", cfg.display()))?;
@@ -24,7 +26,7 @@ pub fn edit_config(data: &Path, edits: &[(&str, &str)]) -> Result<(), String> {
         if !text.contains(from) {
             return Err(format!("{} has no `{from}`", cfg.display()));
         }
-        text = text.replace(from, to);
+        text = text.replacen(from, to, 1);
     }
     std::fs::write(&cfg, text).map_err(|e| format!("{}: {e}", cfg.display()))
 }

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use rustls::client::danger::ServerCertVerifier;
@@ -19,10 +19,9 @@ fn openssl(args: &[&str]) -> Option<Output> {
     Command::new("openssl").args(args).output().ok()
 }
 
-fn scratch_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("veilgate-tls-sm-{}-{tag}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A scratch directory removed when the test ends.
+fn scratch_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
 }
 
 fn write(dir: &Path, name: &str, data: &[u8]) -> String {
@@ -45,7 +44,8 @@ fn openssl_parses_and_verifies_generated_chain() {
         eprintln!("openssl not found; skipping");
         return;
     }
-    let dir = scratch_dir("chain");
+    let scratch = scratch_dir();
+    let dir = scratch.path().to_path_buf();
     let ca = generate_ca("Veilgate Test SM2 CA").unwrap();
     let server = issue(
         &ca,
@@ -175,7 +175,8 @@ fn openssl_generated_key_loads_in_provider() {
         eprintln!("openssl not found; skipping");
         return;
     }
-    let dir = scratch_dir("key");
+    let scratch = scratch_dir();
+    let dir = scratch.path().to_path_buf();
     let key_path = dir.join("k.pem");
     let out = openssl(&[
         "genpkey",
@@ -206,7 +207,8 @@ fn openssl_issued_chain_verifies_with_provider() {
         eprintln!("openssl not found; skipping");
         return;
     }
-    let dir = scratch_dir("ossl");
+    let scratch = scratch_dir();
+    let dir = scratch.path().to_path_buf();
     let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
     let ext = write(
         &dir,

@@ -13,7 +13,7 @@ use veilgate_circuits::Opening;
 use veilgate_core::predicates::{self, Bn254Opening, SetOpening};
 use veilgate_core::{
     bind, ranges, Envelope, FieldBody, InstitutionSecrets, PolicySet, PseudonymKey, SealRequest,
-    Trust,
+    SuiteId, Trust,
 };
 use veilgate_ledger::{EmbeddedLedger, Ledger};
 use veilgate_policies::{Disclosure, Plan, Record};
@@ -50,23 +50,54 @@ impl Fixture {
         policy: &str,
         sample: &str,
     ) -> Result<Fixture, String> {
+        Fixture::load_on(data, template, policy, sample, SuiteId::Standard)
+    }
+
+    /// As [`Fixture::load`] on the development ledger of `suite`: for `sm`
+    /// the SM ledger, its members' SM2 keys, the policy moved onto it.
+    pub fn load_on(
+        data: &Path,
+        template: &str,
+        policy: &str,
+        sample: &str,
+        suite: SuiteId,
+    ) -> Result<Fixture, String> {
+        let (ledger, secrets_of, policy): (
+            _,
+            fn(&Path, &str) -> Result<InstitutionSecrets, String>,
+            _,
+        ) = match suite {
+            SuiteId::Sm => {
+                let ledger = veilgate_testkit::material::DEV_SM_LEDGER;
+                (
+                    ledger,
+                    veilgate_testkit::data::sm_secrets,
+                    veilgate_testkit::material::onto_ledger(policy, ledger, "sm"),
+                )
+            }
+            _ => (
+                veilgate_testkit::material::DEV_LEDGER,
+                veilgate_testkit::data::secrets,
+                policy.to_owned(),
+            ),
+        };
+        let policy = policy.as_str();
         let plan = veilgate_policies::compile(policy).map_err(|e| format!("{template}: {e}"))?;
         let record_json: serde_json::Value =
             serde_json::from_str(sample).map_err(|e| format!("{template} sample: {e}"))?;
         let record = plan
             .validate_record(&record_json)
             .map_err(|e| format!("{template} sample: {e}"))?;
-        let ledger = veilgate_testkit::material::DEV_LEDGER;
         let trust = veilgate_testkit::data::trust(data, ledger, PolicySet::new([plan.clone()]))?;
         // The template sets' development lists, as the served stage publishes them.
         let (sets, _) = veilgate_core::sets::development_sets(
             &trust.directory,
-            &veilgate_testkit::data::secrets(data, "regulator")?,
+            &secrets_of(data, "regulator")?,
             SETS_FROM_MS,
         )
         .map_err(|e| e.to_string())?;
         let trust = trust.with_sets(sets);
-        let secrets = |id: &str| veilgate_testkit::data::secrets(data, id);
+        let secrets = |id: &str| secrets_of(data, id);
         let submitter_id = plan.submitter_in(&record).unwrap_or("bank-a").to_owned();
         let key: [u8; 32] =
             hex::decode(read(&data.join("ledgers").join(ledger).join("pseudonym.key"))?.trim())
@@ -130,6 +161,107 @@ pub struct Primitive {
     pub unit_us: f64,
     pub total_us: f64,
 }
+
+/// One operation of the crypto suites, timed under each on one thread.
+#[derive(Clone, Debug, Serialize)]
+pub struct SuiteRow {
+    pub operation: String,
+    pub standard_us: f64,
+    pub sm_us: f64,
+}
+
+/// Each suite's primitives side by side, on one thread: signing and
+/// verifying a 1 KiB message, wrapping and unwrapping a data key, field
+/// encryption and hashing per KiB.
+pub fn suite_rows(budget: Duration) -> Vec<SuiteRow> {
+    let suites = [SuiteId::Standard, SuiteId::Sm];
+    let msg = vec![0x5au8; 1024];
+    let time = |f: &mut dyn FnMut(SuiteId)| -> [f64; 2] {
+        suites.map(|id| per_call(100, budget / 10, || f(id)) * 1e6)
+    };
+    let mut rows = Vec::new();
+    let mut row = |operation: &str, t: [f64; 2]| {
+        rows.push(SuiteRow {
+            operation: operation.to_owned(),
+            standard_us: t[0],
+            sm_us: t[1],
+        })
+    };
+    // A valid secret of either suite: the SM2 one from its key derivation.
+    let keys = suites.map(|id| {
+        let (secret, public) = id.suite().kem_keypair(&[3; 32]);
+        let secret: [u8; 32] = secret.as_slice().try_into().unwrap_or([3; 32]);
+        (secret, public)
+    });
+    let sign_public = [0, 1].map(|i| suites[i].suite().sign_public(&keys[i].0));
+    let signatures = [0, 1].map(|i| suites[i].suite().sign(&keys[i].0, DEFAULT_SIGNER, &msg));
+    row(
+        "sign (1 KiB message)",
+        time(&mut |id| {
+            let i = usize::from(id == SuiteId::Sm);
+            std::hint::black_box(id.suite().sign(&keys[i].0, DEFAULT_SIGNER, &msg));
+        }),
+    );
+    row(
+        "verify (1 KiB message)",
+        time(&mut |id| {
+            let i = usize::from(id == SuiteId::Sm);
+            let _ = std::hint::black_box(id.suite().verify_signature(
+                &sign_public[i],
+                DEFAULT_SIGNER,
+                &msg,
+                &signatures[i],
+            ));
+        }),
+    );
+    let mut rng = rand_core::OsRng;
+    let data_key = [7u8; 32];
+    let wrapped = [0, 1].map(|i| {
+        suites[i]
+            .suite()
+            .wrap_key(&keys[i].1, b"info", b"aad", &data_key, &mut rng)
+            .unwrap_or_default()
+    });
+    row(
+        "wrap a data key",
+        time(&mut |id| {
+            let i = usize::from(id == SuiteId::Sm);
+            let _ = std::hint::black_box(
+                id.suite()
+                    .wrap_key(&keys[i].1, b"info", b"aad", &data_key, &mut rng),
+            );
+        }),
+    );
+    row(
+        "unwrap a data key",
+        time(&mut |id| {
+            let i = usize::from(id == SuiteId::Sm);
+            let _ = std::hint::black_box(id.suite().unwrap_key(
+                &keys[i].0,
+                &wrapped[i].0,
+                b"info",
+                b"aad",
+                &wrapped[i].1,
+            ));
+        }),
+    );
+    row(
+        "field encryption, per KiB",
+        time(&mut |id| {
+            let _ = std::hint::black_box(id.suite().seal_field(&data_key, [1; 12], b"aad", &msg));
+        }),
+    );
+    row(
+        "hash, per KiB",
+        time(&mut |id| {
+            std::hint::black_box(id.suite().hash(&msg));
+        }),
+    );
+    rows
+}
+
+/// The distinguishing id the suite rows sign under (SM2's default).
+const DEFAULT_SIGNER: &str = veilgate_core::suite::sm::DEFAULT_DISTID;
 
 /// How each suite's primitives are named in the report.
 struct PrimitiveNames {

@@ -60,6 +60,8 @@ pub struct Report {
     pub skipped: Vec<Skipped>,
     pub ledger: LedgerFigures,
     pub end_to_end: Vec<EndToEnd>,
+    /// The crypto suites' primitives side by side (`standard`, `sm`).
+    pub suites: Vec<inproc::SuiteRow>,
     pub targets: Vec<Target>,
 }
 
@@ -350,7 +352,20 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         .iter()
         .map(|(name, text, sample)| inproc::Fixture::load(&data, name, text, sample))
         .collect::<Result<_, _>>()?;
-    let stages = fixtures.len() as u64 * 5 + 1 + fixtures.len() as u64 * 2 + 1;
+    // The first template again on the SM ledger (suite `sm`), in process.
+    let sm_fixture = sealable
+        .first()
+        .map(|(name, text, sample)| {
+            inproc::Fixture::load_on(
+                &data,
+                &format!("{name} (sm)"),
+                text,
+                sample,
+                veilgate_core::SuiteId::Sm,
+            )
+        })
+        .transpose()?;
+    let stages = fixtures.len() as u64 * 5 + 1 + fixtures.len() as u64 * 2 + 1 + 5 + 1;
     let bar = progress(stages)?;
 
     let templates = fixtures
@@ -376,6 +391,13 @@ pub fn run(opts: &Options) -> Result<Report, String> {
             &templates,
         )?
     };
+    let mut templates = templates;
+    if let Some(fx) = &sm_fixture {
+        templates.push(in_process(fx, &plan, &bar)?);
+    }
+    bar.set_message("the suites' primitives side by side");
+    let suites = inproc::suite_rows(plan.budget);
+    bar.inc(1);
     bar.finish_and_clear();
 
     let targets = targets(&templates, &end_to_end, &ledger);
@@ -388,6 +410,7 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         skipped,
         ledger,
         end_to_end,
+        suites,
         targets,
     };
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
@@ -741,6 +764,24 @@ pub fn table(r: &Report) -> String {
             "  verify (1 core): {:.0}/s one at a time, {:.0}/s in batches of {} ({:.2}×); open as regulator {:.0}/s",
             v.single_per_s, v.batch_per_s, v.envelopes, v.batch_speedup, v.open_per_s
         );
+    }
+    if !r.suites.is_empty() {
+        let _ = writeln!(
+            s,
+            "\ncrypto suites, one thread: {:<28} {:>12} {:>12} {:>7}",
+            "", "standard", "sm", "sm ÷ std"
+        );
+        for row in &r.suites {
+            let _ = writeln!(
+                s,
+                "  {:<52} {:>9.2} µs {:>9.2} µs {:>6.1}×",
+                row.operation,
+                row.standard_us,
+                row.sm_us,
+                row.sm_us / row.standard_us
+            );
+        }
+        let _ = writeln!(s, "  (standard: Ed25519, HPKE X25519/AES-256-GCM, AES-256-GCM, SHA-256; sm: SM2, SM2-ECDH/SM3-KDF/SM4-GCM, SM4-GCM, SM3)");
     }
     for k in &r.skipped {
         let _ = writeln!(s, "\nskipped {}: {}", k.template, k.reason);
