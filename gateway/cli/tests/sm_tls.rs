@@ -357,3 +357,71 @@ fn the_demo_shows_an_sm_ledger() {
     );
     assert!(amount.matches("1250000.00").count() >= 2, "{amount}");
 }
+
+/// What the gateway refuses to start with: an SM ledger on an EVM chain
+/// (its registry chains with SHA-256), an SM ledger with no `[tls_sm]`
+/// listener to serve it, and a policy of the other suite.
+#[test]
+fn an_sm_ledger_the_gateway_cannot_serve_stops_the_start() {
+    let root = tempfile::tempdir().unwrap();
+    let fresh = |name: &str| {
+        let data = root.path().join(name);
+        veilgate_testkit::material::init(&data).unwrap();
+        data
+    };
+    let sm_section = format!("id = \"{DEV_SM_LEDGER}\"\nkind = \"embedded\"");
+
+    let data = fresh("evm");
+    veilgate_testkit::data::edit_config(
+        &data,
+        &[(
+            &sm_section,
+            &format!("id = \"{DEV_SM_LEDGER}\"\nkind = \"evm\""),
+        )],
+    )
+    .unwrap();
+    let e = veilgate_server::Gateway::load(&data)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains(DEV_SM_LEDGER) && e.contains("embedded ledgers only"),
+        "{e}"
+    );
+
+    let data = fresh("no-listener");
+    let config = std::fs::read_to_string(data.join("veilgate.toml")).unwrap();
+    let start = config.find("[tls_sm]").unwrap();
+    let end = start + config[start..].find("\n\n").unwrap();
+    std::fs::write(
+        data.join("veilgate.toml"),
+        format!("{}{}", &config[..start], &config[end..]),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_veilgate"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--dev", "--data"])
+        .arg(&data)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("ledger `{DEV_SM_LEDGER}` is of suite `sm`"))
+            && err.contains("[tls_sm]"),
+        "{err}"
+    );
+
+    let data = fresh("wrong-suite");
+    let sm_policy = data.join("policies/interbank-payment.sm.policy");
+    let text = std::fs::read_to_string(&sm_policy).unwrap();
+    std::fs::write(&sm_policy, text.replace("suite sm", "suite standard")).unwrap();
+    let e = veilgate_server::Gateway::load(&data)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("interbank-payment.sm.policy") && e.contains("write `suite sm`"),
+        "{e}"
+    );
+}
