@@ -61,6 +61,28 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// A template's text moved onto `ledger` under crypto suite `suite`: its
+/// `ledger` line replaced and its `suite` line replaced (or added after the
+/// `ledger` line), everything else as written. How tests, the development
+/// material and the bench put one template on several ledgers.
+pub fn moved_onto(text: &str, ledger: &str, suite: &str) -> String {
+    let had_suite = text.lines().any(|l| l.starts_with("suite "));
+    let mut out = Vec::new();
+    for l in text.lines() {
+        if l.starts_with("ledger ") {
+            out.push(format!("ledger {ledger}"));
+            if !had_suite {
+                out.push(format!("suite {suite}"));
+            }
+        } else if l.starts_with("suite ") {
+            out.push(format!("suite {suite}"));
+        } else {
+            out.push(l.to_owned());
+        }
+    }
+    out.join("\n") + "\n"
+}
+
 /// Each template's sample record (JSON), by the template's file name.
 pub const SAMPLES: &[(&str, &str)] = &[
     (

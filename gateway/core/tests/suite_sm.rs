@@ -38,25 +38,6 @@ fn keys() -> Arc<KeyRing> {
         .clone()
 }
 
-/// A policy text moved onto `ledger` under `suite`.
-fn onto(text: &str, ledger: &str, suite: &str) -> String {
-    let had_suite = text.lines().any(|l| l.starts_with("suite "));
-    let mut out = Vec::new();
-    for l in text.lines() {
-        if l.starts_with("ledger ") {
-            out.push(format!("ledger {ledger}"));
-            if !had_suite {
-                out.push(format!("suite {suite}"));
-            }
-        } else if l.starts_with("suite ") {
-            out.push(format!("suite {suite}"));
-        } else {
-            out.push(l.to_owned());
-        }
-    }
-    out.join("\n") + "\n"
-}
-
 /// One suite's keys for the members and the set authority, and a ledger
 /// directory of that suite.
 struct Side {
@@ -156,7 +137,7 @@ fn template(name: &str, ledger: &str, suite: &str) -> (Plan, serde_json::Value) 
     ))
     .unwrap();
     (
-        compile(&onto(text, ledger, suite)).unwrap(),
+        compile(&veilgate_policies::moved_onto(text, ledger, suite)).unwrap(),
         serde_json::from_str(&sample).unwrap(),
     )
 }

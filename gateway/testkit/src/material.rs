@@ -293,25 +293,10 @@ policies = ["{sm_payment}"]
     Ok(())
 }
 
-/// A policy text moved onto `ledger` under crypto suite `suite`: its
-/// `ledger` line replaced and its `suite` line replaced (or added after
-/// the `ledger` line), everything else as written.
+/// A policy text moved onto `ledger` under crypto suite `suite`
+/// ([`veilgate_policies::moved_onto`]).
 pub fn onto_ledger(text: &str, ledger: &str, suite: &str) -> String {
-    let mut out = Vec::new();
-    let had_suite = text.lines().any(|l| l.starts_with("suite "));
-    for l in text.lines() {
-        if l.starts_with("ledger ") {
-            out.push(format!("ledger {ledger}"));
-            if !had_suite {
-                out.push(format!("suite {suite}"));
-            }
-        } else if l.starts_with("suite ") {
-            out.push(format!("suite {suite}"));
-        } else {
-            out.push(l.to_owned());
-        }
-    }
-    out.join("\n") + "\n"
+    veilgate_policies::moved_onto(text, ledger, suite)
 }
 
 /// Development Groth16 keys for every circuit a shipped template needs, and
