@@ -254,6 +254,20 @@ impl Loaded {
         let directory = self.ledger_directory(&lc.id)?;
         let (policies, texts) = load_policies(lc, &self.data_dir)?;
         for (plan, _) in &texts {
+            // Found now, not as a 500 on the first record that needs the role.
+            if let Some(role) = plan
+                .ledger_roles
+                .iter()
+                .find(|r| directory.roles.get(*r).is_none_or(Vec::is_empty))
+            {
+                return Err(StartError::Ledger {
+                    ledger: lc.id.clone(),
+                    reason: format!(
+                        "policy `{}` version {} names role `{role}`, which no member of this ledger holds: give it to a member under `roles` in {}, or drop it from the policy",
+                        plan.id, plan.version, self.config.directory
+                    ),
+                });
+            }
             if let Some((role, field)) = directory.withheld(plan) {
                 return Err(StartError::Ledger {
                     ledger: lc.id.clone(),

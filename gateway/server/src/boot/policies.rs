@@ -19,6 +19,10 @@ pub fn load_policies(
 ) -> Result<(PolicySet, PolicyTexts), StartError> {
     let mut policies = PolicySet::default();
     let mut texts = Vec::new();
+    // (id, version) → (file, hash): one version of a policy means one text,
+    // or the gateway would seal under one and serve the other.
+    let mut seen: std::collections::BTreeMap<(String, u32), (&str, [u8; 32])> =
+        std::collections::BTreeMap::new();
     for rel in &lc.policies {
         let path = data_dir.join(rel);
         let text = read(&path)?;
@@ -42,6 +46,20 @@ pub fn load_policies(
                     lc.id
                 ),
             });
+        }
+        match seen.get(&(plan.id.clone(), plan.version)) {
+            Some((first, hash)) if *hash != plan.hash() => {
+                return Err(StartError::Ledger {
+                    ledger: lc.id.clone(),
+                    reason: format!(
+                        "{rel} and {first} are both policy `{}` version {} but say different things: give the newer one a higher `version`",
+                        plan.id, plan.version
+                    ),
+                });
+            }
+            _ => {
+                seen.insert((plan.id.clone(), plan.version), (rel.as_str(), plan.hash()));
+            }
         }
         policies.insert(plan.clone());
         texts.push((Arc::new(plan), text));

@@ -78,6 +78,11 @@ impl From<SealError> for ApiError {
             SealError::SetRoot(_) => {
                 ApiError::new(409, "set_unavailable", e.to_string()).field("policy")
             }
+            // Start-up refuses a role nobody holds; this is a role whose
+            // holders were all removed since (admission dates).
+            SealError::EmptyRole { .. } => {
+                ApiError::new(409, "role_unheld", e.to_string()).field("policy")
+            }
             // The rest are the gateway's configuration, not the caller's input.
             other => {
                 tracing::error!(error = %other, "sealing failed");

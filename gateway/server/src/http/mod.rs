@@ -480,7 +480,7 @@ async fn handle(
     let resp = admit_and_route(&state, caller, permits, req, &limits, &method, &path).await;
     let elapsed = started.elapsed();
     state.metrics.request(
-        &routes::route_name(&method, &path),
+        &routes::route_label(&method, &path),
         resp.status,
         elapsed.as_secs_f64(),
     );

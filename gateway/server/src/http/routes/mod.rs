@@ -46,6 +46,31 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// The OpenAPI document of this API, kept in the repository and served as is.
 pub const OPENAPI: &str = include_str!("../../../../../docs/openapi.yaml");
 
+/// The metrics label of a request: `METHOD /template` of the route in
+/// [`ROUTES`] its path matches (ids left out), whatever the method; every
+/// other path is `unmatched`, and a method outside HTTP's common ones is
+/// `OTHER`. Labels come from a fixed set, so no caller can grow the number
+/// of series by inventing paths or methods.
+pub fn route_label(method: &str, path: &str) -> String {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let method = match method {
+        "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" => method,
+        _ => "OTHER",
+    };
+    let matches = |template: &str| {
+        let parts: Vec<&str> = template.split('/').skip(1).collect();
+        parts.len() == segs.len()
+            && parts
+                .iter()
+                .zip(&segs)
+                .all(|(p, s)| p.starts_with('{') || p == s)
+    };
+    match ROUTES.iter().find(|(_, t)| matches(t)) {
+        Some((_, template)) => format!("{method} {template}"),
+        None => format!("{method} unmatched"),
+    }
+}
+
 /// The route template a path matched, for metrics (ids left out).
 pub fn route_name(method: &str, path: &str) -> String {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();

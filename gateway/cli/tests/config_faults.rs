@@ -1,0 +1,85 @@
+//! Configuration faults found at start, naming the file and the fix, not
+//! as a 500 on the first request that meets them: a policy naming a role
+//! nobody on the ledger holds, and two files claiming one policy version
+//! with different texts.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::path::{Path, PathBuf};
+
+const PAYMENT: &str = include_str!("../../../policies/templates/interbank-payment.policy");
+
+/// A development data directory whose ledger also publishes `text` as
+/// `policies/extra.policy`.
+fn with_policy(root: &Path, name: &str, text: &str) -> PathBuf {
+    let data = root.join(name);
+    veilgate_testkit::material::init(&data).unwrap();
+    std::fs::write(data.join("policies/extra.policy"), text).unwrap();
+    veilgate_testkit::data::edit_config(
+        &data,
+        &[("policies = [", "policies = [\"policies/extra.policy\", ")],
+    )
+    .unwrap();
+    data
+}
+
+fn start_error(data: &Path) -> String {
+    match veilgate_server::Gateway::load(data) {
+        Ok(_) => panic!("{} started", data.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_policy_naming_a_role_nobody_holds_stops_the_start() {
+    let root = tempfile::tempdir().unwrap();
+    // A later version that also shows the amount to a compliance desk the
+    // consortium never appointed.
+    let text = PAYMENT
+        .replace("version 2", "version 3")
+        .replace("roles { regulator }", "roles { regulator compliance_desk }")
+        .replace(
+            "encrypt to [payer_bank, payee_bank, regulator]",
+            "encrypt to [payer_bank, payee_bank, regulator, compliance_desk]",
+        );
+    assert!(
+        text.contains("compliance_desk]"),
+        "the template moved: {text}"
+    );
+    let e = start_error(&with_policy(root.path(), "role", &text));
+    assert!(
+        e.contains("interbank-payment")
+            && e.contains("version 3")
+            && e.contains("`compliance_desk`")
+            && e.contains("consortium.json"),
+        "{e}"
+    );
+    // Given to a member, the same policy starts.
+    let data = with_policy(root.path(), "held", &text);
+    let dir = data.join("consortium.json");
+    let mut d: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&dir).unwrap()).unwrap();
+    d["ledgers"][0]["roles"]["compliance_desk"] = serde_json::json!(["bank-c"]);
+    std::fs::write(&dir, d.to_string()).unwrap();
+    assert!(veilgate_server::Gateway::load(&data).is_ok());
+}
+
+#[test]
+fn two_texts_under_one_policy_version_stop_the_start() {
+    let root = tempfile::tempdir().unwrap();
+    // Version 2 again, with one field published that the shipped one hides.
+    let text = PAYMENT.replace(
+        "remittance:    encrypt to [payee_bank]",
+        "remittance:    public",
+    );
+    assert_ne!(text, PAYMENT, "the template moved");
+    let e = start_error(&with_policy(root.path(), "twice", &text));
+    assert!(
+        e.contains("policies/extra.policy")
+            && e.contains("policies/interbank-payment.policy")
+            && e.contains("`interbank-payment` version 2"),
+        "{e}"
+    );
+    // The same text twice is one policy, not a conflict.
+    let same = with_policy(root.path(), "same", PAYMENT);
+    assert!(veilgate_server::Gateway::load(&same).is_ok());
+}
