@@ -133,6 +133,7 @@ fn errors_point_at_the_line_and_say_what_to_do() {
         ("payer_bank:    public, submitter", "payer_bank:    drop", "error: party field `payer_bank` names a recipient, so it must be `public`\n  --> p:25:3\n   |\n25 |   payer_bank:    drop\n   |   ^^^^^^^^^^\n   = help: field `amount` is encrypted to `payer_bank`; peers check recipients against it\n"),
         ("suite standard", "suite sm9", "error: unknown crypto suite `sm9`\n --> p:7:7\n  |\n7 | suite sm9\n  |       ^^^\n  = help: did you mean `sm`?\n"),
         ("suite standard", "suite aes", "error: unknown crypto suite `aes`\n --> p:7:7\n  |\n7 | suite aes\n  |       ^^^\n  = help: known suites: standard, sm\n"),
+        ("remittance:    encrypt to [payee_bank]", "remittance:    commit, encrypt to [payee_bank]", "error: `commit` of the string field `remittance` proves nothing\n  --> p:36:3\n   |\n36 |   remittance:    commit, encrypt to [payee_bank]\n   |   ^^^^^^^^^^\n   = help: a string is committed only for a set predicate (`remittance in SET` or `remittance not in SET` under `prove`); otherwise use `encrypt to`, `pseudonym` or `drop`\n"),
         ("version 2", "version 0", "error: version must be a whole number from 1 to 4294967295\n --> p:5:34\n  |\n5 | policy interbank-payment version 0\n  |                                  ^\n"),
     ];
     let mut mismatches = Vec::new();

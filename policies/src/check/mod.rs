@@ -30,6 +30,43 @@ use crate::parse::{Name, PolicyAst};
 use crate::plan::{FieldPlan, FieldType, Plan};
 use schema::Field;
 
+/// A commitment proves something only through a proof: integers, amounts
+/// and dates take a range or a predicate, but a string, enum or party field
+/// is committed only as a set predicate's element (`x in SET`). Without one
+/// the commitment hides a value nobody can check or open by proof, and the
+/// gateway could not seal it.
+fn commits_with_nothing_to_prove(
+    fields: &[Field],
+    rules: &rules::Rules<'_>,
+    predicates: &BTreeSet<crate::plan::Predicate>,
+    found: &mut Found,
+) {
+    for f in fields {
+        let Some(ty) = f.ty.as_ref().filter(|t| t.scale().is_none()) else {
+            continue;
+        };
+        let name = f.name.text.as_str();
+        let committed = matches!(rules.of(name), Ok(crate::plan::Disclosure::Commit { .. }));
+        let proven = predicates.iter().any(|p| p.fields().contains(&name));
+        if committed && !proven {
+            let span = rules.span_of(name).unwrap_or(f.name.span);
+            found.push(
+                err(
+                    span,
+                    format!(
+                        "`commit` of the {} field `{name}` proves nothing",
+                        ty.name()
+                    ),
+                )
+                .with_help(format!(
+                    "a {} is committed only for a set predicate (`{name} in SET` or `{name} not in SET` under `prove`); otherwise use `encrypt to`, `pseudonym` or `drop`",
+                    ty.name()
+                )),
+            );
+        }
+    }
+}
+
 pub fn check(ast: PolicyAst) -> Result<Plan, Diagnostics> {
     let mut found = Found::default();
     let header = header::check(&ast, &mut found);
@@ -47,6 +84,11 @@ pub fn check(ast: PolicyAst) -> Result<Plan, Diagnostics> {
         sees_all: &sees_all,
     };
     roles::recipients(&scope, &rules, &conditions, wanted, &mut found);
+    // Only once the rest is right: a mistaken predicate about the field, or
+    // a rule that is wrong anyway, is the mistake to report.
+    if found.0.is_empty() {
+        commits_with_nothing_to_prove(&fields, &rules, &predicates, &mut found);
+    }
     found.finish()?;
 
     // No mistake was found, so every field has its type and its disclosure.

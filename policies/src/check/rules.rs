@@ -21,6 +21,11 @@ pub(super) struct Rules<'a> {
 }
 
 impl Rules<'_> {
+    /// Where `field`'s rule names it.
+    pub(super) fn span_of(&self, field: &str) -> Option<Span> {
+        self.by_field.get(field).map(|(span, _)| *span)
+    }
+
     /// The disclosure of `field`. A field without one has a mistake in its
     /// rule, its type or its coverage, reported there.
     pub(super) fn of(&self, field: &str) -> Result<&Disclosure, Stop> {
