@@ -15,6 +15,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Seconds, for 503 answers the client should retry.
     pub retry_after: Option<u64>,
+    /// The methods a path takes, for a 405 (its `Allow` header).
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -25,7 +27,14 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after: None,
+            allow: None,
         }
+    }
+
+    /// A 405's `Allow` header: the methods the path takes.
+    pub fn allow(mut self, methods: impl Into<String>) -> Self {
+        self.allow = Some(methods.into());
+        self
     }
 
     pub fn field(mut self, f: impl Into<String>) -> Self {
@@ -132,6 +141,8 @@ pub struct ApiResponse {
     /// Set for non-JSON bodies (metrics, OpenAPI).
     pub raw: Option<(&'static str, String)>,
     pub retry_after: Option<u64>,
+    /// The `Allow` header of a 405.
+    pub allow: Option<String>,
     /// Close the connection after this answer (the request's body was not
     /// read to its end, so the stream cannot carry another request).
     pub close: bool,
@@ -149,6 +160,7 @@ impl ApiResponse {
             body,
             raw: None,
             retry_after: None,
+            allow: None,
             close: false,
         }
     }
@@ -159,6 +171,7 @@ impl ApiResponse {
             body: Json::Null,
             raw: Some((content_type, text)),
             retry_after: None,
+            allow: None,
             close: false,
         }
     }
@@ -171,6 +184,7 @@ impl From<ApiError> for ApiResponse {
             body: e.body(),
             raw: None,
             retry_after: e.retry_after,
+            allow: e.allow,
             close: false,
         }
     }

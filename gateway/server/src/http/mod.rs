@@ -503,6 +503,13 @@ async fn handle(
             hyper::header::HeaderValue::from_static("close"),
         );
     }
+    if let Some(allow) = resp
+        .allow
+        .as_deref()
+        .and_then(|a| hyper::header::HeaderValue::from_str(a).ok())
+    {
+        out.headers_mut().insert(hyper::header::ALLOW, allow);
+    }
     if let Some(secs) = resp.retry_after {
         out.headers_mut().insert(
             hyper::header::RETRY_AFTER,

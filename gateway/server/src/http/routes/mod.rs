@@ -57,18 +57,30 @@ pub fn route_label(method: &str, path: &str) -> String {
         "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" => method,
         _ => "OTHER",
     };
-    let matches = |template: &str| {
-        let parts: Vec<&str> = template.split('/').skip(1).collect();
-        parts.len() == segs.len()
-            && parts
-                .iter()
-                .zip(&segs)
-                .all(|(p, s)| p.starts_with('{') || p == s)
-    };
-    match ROUTES.iter().find(|(_, t)| matches(t)) {
+    match ROUTES.iter().find(|(_, t)| template_matches(t, &segs)) {
         Some((_, template)) => format!("{method} {template}"),
         None => format!("{method} unmatched"),
     }
+}
+
+/// The methods [`ROUTES`] serves at the path of `segments`, for `Allow`.
+fn allowed_methods(segments: &[&str]) -> String {
+    let methods: std::collections::BTreeSet<&str> = ROUTES
+        .iter()
+        .filter(|(_, t)| template_matches(t, segments))
+        .map(|(m, _)| *m)
+        .collect();
+    methods.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+/// Whether `segments` fill `template` (a `{placeholder}` takes any segment).
+fn template_matches(template: &str, segments: &[&str]) -> bool {
+    let parts: Vec<&str> = template.split('/').skip(1).collect();
+    parts.len() == segments.len()
+        && parts
+            .iter()
+            .zip(segments)
+            .all(|(p, s)| p.starts_with('{') || p == s)
 }
 
 /// The route template a path matched, for metrics (ids left out).
@@ -197,7 +209,8 @@ async fn dispatch(
             405,
             "method_not_allowed",
             format!("`{method}` is not allowed here"),
-        )),
+        )
+        .allow(allowed_methods(segments))),
         _ => Err(ApiError::new(404, "not_found", "no such endpoint")),
     }
 }

@@ -1,0 +1,141 @@
+//! What operators' tools meet at the HTTP surface. Metric labels come from
+//! a fixed set: a thousand requests to paths (and methods) nobody serves
+//! leave the number of series on `/metrics` as it was, so an outsider
+//! cannot grow the gateway's memory by inventing URLs. A 405 says, in
+//! `Allow`, which methods the path takes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::collections::BTreeSet;
+
+use veilgate_client::Client;
+use veilgate_testkit::process::{Options, Process};
+
+/// The series (metric name and labels, without the value) of a scrape.
+async fn series(c: &Client) -> BTreeSet<String> {
+    let (status, body) = c.request("GET", "/metrics", None).await.unwrap();
+    assert_eq!(status, 200);
+    String::from_utf8(body)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' ').map(|(series, _)| series.to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_paths_and_methods_do_not_grow_the_metric_series() {
+    let root = tempfile::tempdir().unwrap();
+    // Rate limits out of the way: a 429 would be a new (bounded) status.
+    let data = veilgate_testkit::data::dev_data_dir(
+        root.path(),
+        &[(
+            "max_concurrent_requests = 256",
+            "max_concurrent_requests = 256\nper_identity_rate = 100000.0\nper_identity_burst = 100000",
+        )],
+    )
+    .unwrap();
+    let mut o = Options::new(
+        env!("CARGO_BIN_EXE_veilgate"),
+        &data,
+        root.path().join("log"),
+    );
+    o.dev = true;
+    let gw = Process::start(&o).unwrap();
+    let c = Client::from_data_dir(&data, "bank-a", &gw.base).unwrap();
+    let mut conn = c.connect().await.unwrap();
+
+    // One of each kind first, so each kind's series exists: a scrape (it is
+    // counted after it answers), an unknown path, an unknown method.
+    series(&c).await;
+    let (status, _) = conn.request("GET", "/random-0", None).await.unwrap();
+    assert_eq!(status, 404);
+    let (status, _) = conn.request("PURGE", "/random-0", None).await.unwrap();
+    assert_eq!(status, 404);
+    let before = series(&c).await;
+    assert!(
+        before.iter().any(|s| s.contains("route=\"GET unmatched\"")),
+        "{before:?}"
+    );
+
+    for i in 1..=1000 {
+        let method = if i % 2 == 0 { "GET" } else { "PURGE" };
+        let path = format!("/random-{i}/{}", "x".repeat(i % 7));
+        let (status, _) = conn.request(method, &path, None).await.unwrap();
+        assert_eq!(status, 404, "{method} {path}");
+    }
+    let after = series(&c).await;
+    assert_eq!(before, after, "new series appeared");
+    assert!(!after.iter().any(|s| s.contains("random")), "{after:?}");
+    drop(gw);
+}
+
+/// One raw HTTP/1.1 request over the gateway's TLS as bank-a; the answer's
+/// head (status line and headers), lower-cased.
+async fn head_of(data: &std::path::Path, base: &str, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config = veilgate_testkit::data::client_tls(data, "bank-a").unwrap();
+    let tcp = tokio::net::TcpStream::connect(base.trim_start_matches("https://"))
+        .await
+        .unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(config)
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out).await;
+    let text = String::from_utf8_lossy(&out).to_lowercase();
+    text.split("\r\n\r\n").next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_405_names_the_methods_the_path_takes() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let mut o = Options::new(
+        env!("CARGO_BIN_EXE_veilgate"),
+        &data,
+        root.path().join("log"),
+    );
+    o.dev = true;
+    let gw = Process::start(&o).unwrap();
+    let ask = |method: &str, path: &str| {
+        format!("{method} {path} HTTP/1.1\r\nhost: localhost\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+    };
+    let ledger = veilgate_testkit::material::DEV_LEDGER;
+    for (method, path, allow) in [
+        (
+            "DELETE",
+            format!("/v1/ledgers/{ledger}/records"),
+            "allow: post",
+        ),
+        ("GET", format!("/v1/ledgers/{ledger}/verify"), "allow: post"),
+        (
+            "PUT",
+            format!("/v1/ledgers/{ledger}/sets"),
+            "allow: get, post",
+        ),
+        (
+            "POST",
+            format!("/v1/ledgers/{ledger}/envelopes/00"),
+            "allow: get",
+        ),
+    ] {
+        let head = head_of(&data, &gw.base, &ask(method, &path)).await;
+        assert!(head.starts_with("http/1.1 405"), "{method} {path}: {head}");
+        assert!(
+            head.lines().any(|l| l.trim() == allow),
+            "{method} {path}: {head}"
+        );
+    }
+    // A route that exists answers without `Allow`.
+    let head = head_of(&data, &gw.base, &ask("GET", "/v1/health")).await;
+    assert!(
+        head.starts_with("http/1.1 200") && !head.contains("allow:"),
+        "{head}"
+    );
+    drop(gw);
+}
