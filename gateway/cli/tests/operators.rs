@@ -139,3 +139,60 @@ async fn a_405_names_the_methods_the_path_takes() {
     );
     drop(gw);
 }
+
+/// A submission may pin a published policy version; an unpublished one is
+/// refused naming those that are, and a malformed one names the member.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_submission_pins_a_policy_version() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let mut o = Options::new(
+        env!("CARGO_BIN_EXE_veilgate"),
+        &data,
+        root.path().join("log"),
+    );
+    o.dev = true;
+    let gw = Process::start(&o).unwrap();
+    let c = Client::from_data_dir(&data, "bank-a", &gw.base).unwrap();
+    let ledger = veilgate_testkit::material::DEV_LEDGER;
+    let record: serde_json::Value = serde_json::from_str(veilgate_policies::SAMPLES[0].1).unwrap();
+    let path = format!("/v1/ledgers/{ledger}/records");
+    let post = |version: serde_json::Value, key: &str| {
+        let body = serde_json::json!({
+            "policy": "interbank-payment",
+            "version": version,
+            "idempotency_key": key,
+            "record": record,
+        });
+        let (c, path) = (&c, &path);
+        async move {
+            let (status, body) = c
+                .request("POST", path, Some(body.to_string().into_bytes()))
+                .await
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            (status, body)
+        }
+    };
+    let (status, body) = post(2.into(), "pinned-1").await;
+    assert!(status == 201 || status == 202, "{body}");
+    let (status, body) = post(9.into(), "pinned-2").await;
+    assert_eq!(
+        (status, body["code"].as_str(), body["field"].as_str()),
+        (404, Some("unknown_policy_version"), Some("version")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("published: 2"),
+        "{body}"
+    );
+    for bad in [serde_json::json!("2"), 0.into(), (-1).into(), 1.5.into()] {
+        let (status, body) = post(bad.clone(), "pinned-3").await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (400, Some("version")),
+            "{bad}: {body}"
+        );
+    }
+    drop(gw);
+}

@@ -142,6 +142,24 @@ impl PolicySet {
             .filter(|p| p.binds(ledger) && p.id == id)
             .max_by_key(|p| p.version)
     }
+    /// Version `version` of policy `id` bound to `ledger`.
+    pub fn version(&self, ledger: &str, id: &str, version: u32) -> Option<&Arc<Plan>> {
+        self.by_hash
+            .values()
+            .find(|p| p.binds(ledger) && p.id == id && p.version == version)
+    }
+    /// The published versions of policy `id` bound to `ledger`, ascending.
+    pub fn versions(&self, ledger: &str, id: &str) -> Vec<u32> {
+        let mut v: Vec<u32> = self
+            .by_hash
+            .values()
+            .filter(|p| p.binds(ledger) && p.id == id)
+            .map(|p| p.version)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Plan>> {
         self.by_hash.values()
     }

@@ -42,12 +42,31 @@ pub(super) async fn submit(
         )
         .retry_after(60));
     }
-    let plan = ls
-        .trust
-        .policies
-        .latest(ledger, &req.policy)
-        .cloned()
-        .ok_or_else(|| unknown_policy(ledger))?;
+    let plan = match req.version {
+        None => ls.trust.policies.latest(ledger, &req.policy),
+        Some(v) => ls.trust.policies.version(ledger, &req.policy, v),
+    }
+    .cloned()
+    .ok_or_else(|| match req.version {
+        // The id is published, that version is not: say which are.
+        Some(v) if ls.trust.policies.latest(ledger, &req.policy).is_some() => ApiError::new(
+            404,
+            "unknown_policy_version",
+            format!(
+                "policy `{}` has no version {v} on ledger `{ledger}` (published: {})",
+                req.policy,
+                ls.trust
+                    .policies
+                    .versions(ledger, &req.policy)
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .field("version"),
+        _ => unknown_policy(ledger),
+    })?;
     let record = plan.validate_record(&req.record).map_err(SealError::from)?;
     let needs_sets = !veilgate_core::predicates::set_fields(&plan).is_empty();
     let accepted = Accepted::new(
@@ -122,6 +141,8 @@ pub(super) async fn submit(
 /// A submission request: `{policy, idempotency_key, record}`, nothing else.
 struct SubmitRequest {
     policy: String,
+    /// A pinned policy version; absent: the newest published.
+    version: Option<u32>,
     idempotency_key: String,
     record: Json,
 }
@@ -145,7 +166,7 @@ fn parse_request(body: &[u8]) -> Result<SubmitRequest, ApiError> {
     };
     if let Some(k) = obj
         .keys()
-        .find(|k| !["policy", "idempotency_key", "record"].contains(&k.as_str()))
+        .find(|k| !["policy", "version", "idempotency_key", "record"].contains(&k.as_str()))
     {
         let k: String = k.chars().take(64).collect();
         return Err(ApiError::new(
@@ -165,11 +186,28 @@ fn parse_request(body: &[u8]) -> Result<SubmitRequest, ApiError> {
     };
     let policy = text("policy")?;
     let idempotency_key = text("idempotency_key")?;
+    let version = match obj.remove("version") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .filter(|v| *v > 0)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        400,
+                        "malformed_request",
+                        "`version` must be a whole number from 1 to 4294967295",
+                    )
+                    .field("version")
+                })?,
+        ),
+    };
     let record = obj.remove("record").ok_or_else(|| {
         ApiError::new(400, "malformed_request", "`record` is required").field("record")
     })?;
     Ok(SubmitRequest {
         policy,
+        version,
         idempotency_key,
         record,
     })
