@@ -38,6 +38,10 @@ enum Command {
         /// Address of the SM TLS (RFC 8998) listener, overriding `[tls_sm] listen`.
         #[arg(long)]
         listen_sm: Option<String>,
+        /// Address of the plain-HTTP health, readiness and metrics listener,
+        /// overriding `[observability] listen` (loopback or a management network).
+        #[arg(long)]
+        listen_observability: Option<String>,
     },
     /// Seal, store, verify and open one payment in one process, and show who sees what.
     Demo {
@@ -386,7 +390,16 @@ fn main() -> ExitCode {
             dev,
             listen,
             listen_sm,
-        } => runtime.block_on(commands::serve::run(data, dev, listen, listen_sm)),
+            listen_observability,
+        } => runtime.block_on(commands::serve::run(
+            data,
+            dev,
+            commands::serve::Addresses {
+                api: listen,
+                sm: listen_sm,
+                observability: listen_observability,
+            },
+        )),
         Command::Demo { data, suite } => runtime.block_on(async move {
             let tmp;
             let dir = match data {

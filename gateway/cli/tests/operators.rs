@@ -196,3 +196,78 @@ async fn a_submission_pins_a_policy_version() {
     }
     drop(gw);
 }
+
+/// One plain HTTP/1.1 GET; the status code and the body.
+async fn plain_get(base: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    tcp.write_all(
+        format!("GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    tcp.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A load balancer's probe and a Prometheus scraper reach health,
+/// readiness and metrics over plain HTTP on their own listener, with no
+/// client certificate; nothing of the API is served there.
+#[tokio::test(flavor = "multi_thread")]
+async fn health_readiness_and_metrics_are_scraped_over_plain_http() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let mut o = Options::new(
+        env!("CARGO_BIN_EXE_veilgate"),
+        &data,
+        root.path().join("log"),
+    );
+    o.dev = true;
+    o.listen_observability = Some("127.0.0.1:0".into());
+    let gw = Process::start(&o).unwrap();
+    let base = gw
+        .observability_base
+        .clone()
+        .expect("an observability listener");
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+
+    let (status, body) = plain_get(&base, "/healthz").await;
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    let (status, body) = plain_get(&base, "/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""status":"ready""#), "{body}");
+    // Traffic on the API shows in the scrape.
+    let c = Client::from_data_dir(&data, "bank-a", &gw.base).unwrap();
+    let (status, _) = c.request("GET", "/v1/health", None).await.unwrap();
+    assert_eq!(status, 200);
+    let (status, body) = plain_get(&base, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("veilgate_outbox_depth"), "{body}");
+    assert!(
+        body.contains(r#"veilgate_requests_total{route="GET /v1/health",status="200"} 1"#),
+        "{body}"
+    );
+    // Not the API.
+    for path in [
+        "/v1/health",
+        "/v1/ledgers/interbank-settlement/policies",
+        "/",
+    ] {
+        let (status, _) = plain_get(&base, path).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    drop(gw);
+}

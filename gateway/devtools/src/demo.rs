@@ -41,14 +41,14 @@ pub async fn run(data_dir: &Path, suite: SuiteId) -> Result<(), Box<dyn std::err
     };
     let base = format!("https://127.0.0.1:{}", listening.local_addr()?.port());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(veilgate_server::run_with(
-        state,
-        listener,
-        Some(sm_listener),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let listeners = veilgate_server::Listeners {
+        standard: listener,
+        sm: Some(sm_listener),
+        observability: None,
+    };
+    let server = tokio::spawn(veilgate_server::run_with(state, listeners, async {
+        let _ = stopped.await;
+    }));
 
     let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
         data_dir.join("samples/interbank-payment.json"),

@@ -75,17 +75,40 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), StartError> {
-    run_with(gateway, listener, None, shutdown).await
+    run_with(gateway, Listeners::standard(listener), shutdown).await
 }
 
-/// As [`run`], with the RFC 8998 listener of `[tls_sm]` beside the
-/// standard one, for the gateway's ledgers of suite `sm`.
+/// Where a gateway listens.
+pub struct Listeners {
+    /// The API over TLS 1.3 with the standard suites.
+    pub standard: tokio::net::TcpListener,
+    /// The API over RFC 8998 TLS (`[tls_sm]`), for the ledgers of suite `sm`.
+    pub sm: Option<tokio::net::TcpListener>,
+    /// Plain-HTTP health, readiness and metrics (`[observability]`).
+    pub observability: Option<tokio::net::TcpListener>,
+}
+
+impl Listeners {
+    pub fn standard(listener: tokio::net::TcpListener) -> Listeners {
+        Listeners {
+            standard: listener,
+            sm: None,
+            observability: None,
+        }
+    }
+}
+
+/// As [`run`], on every listener of `listeners`.
 pub async fn run_with(
     gateway: Arc<Gateway>,
-    listener: tokio::net::TcpListener,
-    sm_listener: Option<tokio::net::TcpListener>,
+    listeners: Listeners,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), StartError> {
+    let Listeners {
+        standard: listener,
+        sm: sm_listener,
+        observability,
+    } = listeners;
     let tls = http::tls_config(&gateway, veilgate_core::SuiteId::Standard)?;
     let sm = match sm_listener {
         Some(l) => Some((http::tls_config(&gateway, veilgate_core::SuiteId::Sm)?, l)),
@@ -97,8 +120,14 @@ pub async fn run_with(
     let worker = tokio::spawn(write::delivery::run(deliverer, stop_rx.clone()));
     let followers = gateway.followers();
     let following = tokio::spawn(peer::run(followers, gateway.metrics.clone(), stop_rx));
-    // One shutdown for both listeners.
+    // One shutdown for every listener.
     let (quit_tx, quit_rx) = tokio::sync::watch::channel(false);
+    let observer = observability.map(|l| {
+        let mut rx = quit_rx.clone();
+        tokio::spawn(http::observe::serve(gateway.clone(), l, async move {
+            let _ = rx.wait_for(|q| *q).await;
+        }))
+    });
     let sm_server = sm.map(|(sm_tls, l)| {
         let mut rx = quit_rx.clone();
         tokio::spawn(http::serve(
@@ -123,6 +152,9 @@ pub async fn run_with(
     drop(quit_rx);
     if let Some(s) = sm_server {
         let _ = s.await;
+    }
+    if let Some(o) = observer {
+        let _ = o.await;
     }
     // The workers stop at the next step; a send error means they already did.
     let _ = stop_tx.send(true);

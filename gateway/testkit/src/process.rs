@@ -16,6 +16,8 @@ pub struct Options {
     /// The SM TLS listener's address, passed when the configuration has
     /// `[tls_sm]` (development material does).
     pub listen_sm: String,
+    /// The plain-HTTP health and metrics listener's address, if one is wanted.
+    pub listen_observability: Option<String>,
     /// Pass `--dev` (create development material on first start).
     pub dev: bool,
     /// Where the gateway's stderr (its log) goes; appended to.
@@ -31,6 +33,7 @@ impl Options {
             data: data.into(),
             listen: "127.0.0.1:0".into(),
             listen_sm: "127.0.0.1:0".into(),
+            listen_observability: None,
             dev: false,
             log: log.into(),
             rust_log: None,
@@ -46,6 +49,8 @@ pub struct Process {
     pub base: String,
     /// The SM TLS listener's `https://127.0.0.1:PORT`, if it has one.
     pub sm_base: Option<String>,
+    /// The health and metrics listener's `http://127.0.0.1:PORT`, if it has one.
+    pub observability_base: Option<String>,
     /// What it printed on start: the listening line, then (first `--dev`
     /// start) the development material banner and sample `curl`.
     pub banner: Vec<String>,
@@ -114,6 +119,9 @@ fn try_start(o: &Options) -> Result<Result<Process, String>, String> {
     if (o.dev && first_start) || config.lines().any(|l| l.trim() == "[tls_sm]") {
         cmd.args(["--listen-sm", &o.listen_sm]);
     }
+    if let Some(a) = &o.listen_observability {
+        cmd.args(["--listen-observability", a]);
+    }
     cmd.args(["--listen", &o.listen, "--data"])
         .arg(&o.data)
         .stdout(Stdio::piped())
@@ -134,6 +142,10 @@ fn try_start(o: &Options) -> Result<Result<Process, String>, String> {
         .filter(|w| w.starts_with("https://"))
         .map(|w| w.trim_end_matches([';', ')']).to_owned());
     let sm_base = addresses.nth(1);
+    let observability_base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .map(|w| w.trim_end_matches([';', ')']).to_owned());
     let Some(base) = first
         .split_whitespace()
         .find(|w| w.starts_with("https://"))
@@ -162,6 +174,7 @@ fn try_start(o: &Options) -> Result<Result<Process, String>, String> {
         child: Some(child),
         base,
         sm_base,
+        observability_base,
         banner,
     }))
 }

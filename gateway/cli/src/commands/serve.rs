@@ -7,11 +7,17 @@ use std::sync::Arc;
 
 use veilgate_server::{Gateway, CONFIG_FILE};
 
+/// Addresses given on the command line, each overriding the configuration's.
+pub struct Addresses {
+    pub api: Option<String>,
+    pub sm: Option<String>,
+    pub observability: Option<String>,
+}
+
 pub async fn run(
     data: PathBuf,
     dev: bool,
-    listen: Option<String>,
-    listen_sm: Option<String>,
+    at: Addresses,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let first = !data.join(CONFIG_FILE).exists();
     if first && !dev {
@@ -28,17 +34,37 @@ pub async fn run(
     if !dev {
         refuse_development_keys(&state)?;
     }
-    let listen = listen.unwrap_or_else(|| state.config.listen.clone());
+    let listen = at.api.unwrap_or_else(|| state.config.listen.clone());
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let addr = listener.local_addr()?;
-    let sm_listener = sm_listener(&state, listen_sm).await?;
+    let sm_listener = sm_listener(&state, at.sm).await?;
+    let observability = match at.observability.or_else(|| {
+        state
+            .config
+            .observability
+            .as_ref()
+            .map(|o| o.listen.clone())
+    }) {
+        Some(a) => Some(
+            tokio::net::TcpListener::bind(&a)
+                .await
+                .map_err(|e| format!("[observability] listen `{a}`: {e}"))?,
+        ),
+        None => None,
+    };
     let mut out = std::io::stdout().lock();
     // One line, which tools read: the first address is the standard
     // listener's, the second (if any) the SM listener's.
-    let sm_line = match &sm_listener {
+    let mut sm_line = match &sm_listener {
         Some(l) => format!("; SM TLS (RFC 8998) on https://{}", l.local_addr()?),
         None => String::new(),
     };
+    if let Some(o) = &observability {
+        sm_line.push_str(&format!(
+            "; health and metrics on http://{}",
+            o.local_addr()?
+        ));
+    }
     writeln!(
         out,
         "veilgate listening on https://{addr} (data directory {}){sm_line}",
@@ -72,7 +98,12 @@ pub async fn run(
         #[cfg(not(unix))]
         let _ = ctrl_c.await;
     };
-    veilgate_server::run_with(state, listener, sm_listener, shutdown).await?;
+    let listeners = veilgate_server::Listeners {
+        standard: listener,
+        sm: sm_listener,
+        observability,
+    };
+    veilgate_server::run_with(state, listeners, shutdown).await?;
     Ok(())
 }
 

@@ -21,6 +21,10 @@ pub struct Config {
     /// `sm`. Absent: this gateway serves no SM ledger over the network.
     #[serde(default)]
     pub tls_sm: Option<TlsSmConfig>,
+    /// The plain-HTTP listener of health, readiness and metrics, for probes
+    /// and scrapers without a client certificate. Absent: none.
+    #[serde(default)]
+    pub observability: Option<ObservabilityConfig>,
     #[serde(default)]
     pub limits: Limits,
     /// How far an envelope's signed time may sit from the ledger's time for
@@ -61,6 +65,19 @@ pub struct TlsConfig {
     pub cert: String,
     #[serde(default = "default_key")]
     pub key: String,
+}
+
+/// `[observability]`: where the plain-HTTP health and metrics listener
+/// listens (loopback or a management network).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObservabilityConfig {
+    #[serde(default = "default_observability")]
+    pub listen: String,
+}
+
+fn default_observability() -> String {
+    "127.0.0.1:9464".into()
 }
 
 /// `[tls_sm]`: where the SM TLS listener listens, and its SM2 certificate

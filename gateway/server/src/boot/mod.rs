@@ -25,7 +25,8 @@ use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PseudonymKey
 use veilgate_ledger::Ledger;
 
 pub use config::{
-    Config, ConfigError, EvmConfig, LedgerConfig, LedgerKind, Limits, TlsSmConfig, CONFIG_FILE,
+    Config, ConfigError, EvmConfig, LedgerConfig, LedgerKind, Limits, ObservabilityConfig,
+    TlsSmConfig, CONFIG_FILE,
 };
 pub use ledgers::{evm_ledger, ledger_adapters, LedgerFactory};
 pub use policies::{load_policies, PolicyTexts};

@@ -6,6 +6,7 @@
 pub mod admission;
 pub mod auth;
 pub mod error;
+pub mod observe;
 pub mod routes;
 
 use std::net::SocketAddr;
