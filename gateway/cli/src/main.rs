@@ -26,6 +26,7 @@ struct Cli {
 enum Command {
     /// Run the HTTPS gateway from the data directory's veilgate.toml.
     Serve {
+        /// The data directory (veilgate.toml, keys, ledgers, the store).
         #[arg(long, default_value = "veilgate-data")]
         data: PathBuf,
         /// If the data directory has no configuration, create development material
@@ -42,6 +43,19 @@ enum Command {
         /// overriding `[observability] listen` (loopback or a management network).
         #[arg(long)]
         listen_observability: Option<String>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    /// to standard output, e.g. `veilgate completions bash > /etc/bash_completion.d/veilgate`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages for veilgate and every subcommand (`veilgate.1`,
+    /// `veilgate-serve.1`, …) into a folder.
+    Man {
+        /// The folder to write them to (created if missing).
+        #[arg(long, default_value = "man")]
+        out: PathBuf,
     },
     /// Seal, store, verify and open one payment in one process, and show who sees what.
     Demo {
@@ -66,8 +80,10 @@ enum Command {
     /// Tail a ledger as a peer: verify every entry in order, record each verdict
     /// in follow/<ledger>.redb, print it as a JSON line, resume after a restart.
     Follow {
+        /// The data directory (veilgate.toml, keys, ledgers, the store).
         #[arg(long, default_value = "veilgate-data")]
         data: PathBuf,
+        /// The ledger to follow (a `[[ledger]]` of veilgate.toml).
         #[arg(long)]
         ledger: String,
         /// Stop at the ledger's head instead of waiting for more.
@@ -146,10 +162,13 @@ enum SetCommand {
     /// Build a set file from a member list (one per line, `#` comments);
     /// members are normalised (trimmed, white space collapsed, upper case).
     Build {
+        /// The ledger the set is published on.
         #[arg(long)]
         ledger: String,
+        /// The set's name, as policies and the directory name it.
         #[arg(long)]
         set: String,
+        /// The version of the set this file is (1, then each update the next).
         #[arg(long)]
         version: u32,
         /// The member list.
@@ -164,12 +183,16 @@ enum SetCommand {
         /// A set file.
         #[arg(required_unless_present = "ledger", conflicts_with = "ledger")]
         file: Option<PathBuf>,
+        /// Show the roots published on this ledger instead (needs --gateway and --as).
         #[arg(long, requires = "gateway")]
         ledger: Option<String>,
+        /// The gateway, `https://host:port`.
         #[arg(long)]
         gateway: Option<String>,
+        /// Data directory holding the CA and the institution's client certificate and key.
         #[arg(long, default_value = "veilgate-data")]
         data: PathBuf,
+        /// The institution acting (the certificate's common name).
         #[arg(long = "as", requires = "gateway")]
         institution: Option<String>,
         /// The TLS of the ledger's suite (see `set publish --tls`).
@@ -180,6 +203,7 @@ enum SetCommand {
     /// the acting institution, which must hold the role the directory names
     /// for the set.
     Publish {
+        /// The set file (`veilgate set build` writes it).
         file: PathBuf,
         #[command(flatten)]
         gateway: GatewayArgs,
@@ -217,6 +241,7 @@ enum EvmCommand {
     /// ledger in veilgate.toml to it. Needs solcjs for policies with
     /// `require proofs on chain` (VEILGATE_SOLCJS).
     Deploy {
+        /// The data directory (veilgate.toml, keys, ledgers, the store).
         #[arg(long, default_value = "veilgate-data")]
         data: PathBuf,
         /// The ledger id (a `[[ledger]]` of veilgate.toml, still `embedded`).
@@ -237,8 +262,10 @@ enum EvmCommand {
     /// say `require proofs on chain`. Signed with the ledger's key file, which
     /// must be the registry's admin.
     Publish {
+        /// The data directory (veilgate.toml, keys, ledgers, the store).
         #[arg(long, default_value = "veilgate-data")]
         data: PathBuf,
+        /// The ledger whose policies to publish (an `evm` `[[ledger]]`).
         #[arg(long)]
         ledger: String,
     },
@@ -249,6 +276,7 @@ enum AuditCommand {
     /// Check the audit log's hash chain and its anchors on the ledger (gateway stopped);
     /// reports the first broken link and exits 1.
     Verify {
+        /// The data directory (veilgate.toml, keys, ledgers, the store).
         #[arg(long, default_value = "veilgate-data")]
         data: PathBuf,
     },
@@ -258,27 +286,39 @@ enum AuditCommand {
 pub(crate) enum PolicyCommand {
     /// Check policy files; prints errors with line and column, exits 1 on any.
     Check {
+        /// The policy files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Print a policy in canonical layout (comments kept); --write rewrites the file, --check fails if it differs.
     Fmt {
+        /// The policy file.
         file: PathBuf,
+        /// Rewrite the file in place instead of printing it.
         #[arg(long)]
         write: bool,
+        /// Print nothing; exit 1 if the file is not in canonical layout.
         #[arg(long, conflicts_with = "write")]
         check: bool,
     },
     /// Show what each role, and anyone reading the ledger, sees of a record.
     Preview {
+        /// The policy file.
         file: PathBuf,
+        /// A record (JSON) the policy's schema accepts.
         #[arg(long)]
         record: PathBuf,
     },
     /// What changed in disclosure between two versions of a policy.
-    Diff { old: PathBuf, new: PathBuf },
+    Diff {
+        /// The earlier version's policy file.
+        old: PathBuf,
+        /// The later version's policy file.
+        new: PathBuf,
+    },
     /// Run policy test files (`*.test.json`).
     Test {
+        /// The policy test files (`*.test.json`).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -400,6 +440,19 @@ fn main() -> ExitCode {
                 observability: listen_observability,
             },
         )),
+        Command::Completions { shell } => {
+            // Into a buffer first: the generator panics on a write error
+            // (a closed pipe), a buffer never fails.
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "veilgate", &mut script);
+            use std::io::Write as _;
+            match std::io::stdout().write_all(&script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(()),
+            }
+        }
+        Command::Man { out } => man_pages(&out),
         Command::Demo { data, suite } => runtime.block_on(async move {
             let tmp;
             let dir = match data {
@@ -473,5 +526,61 @@ fn main() -> ExitCode {
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// One man page per command, named as `man` looks them up
+/// (`veilgate-set-publish.1`).
+fn man_pages(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    fn write(
+        cmd: &clap::Command,
+        name: &str,
+        out: &std::path::Path,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let cmd = cmd.clone().name(name.to_owned());
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd.clone()).render(&mut page)?;
+        let path = out.join(format!("{name}.1"));
+        std::fs::write(&path, page).map_err(|e| format!("{}: {e}", path.display()))?;
+        for sub in cmd.get_subcommands() {
+            write(sub, &format!("{name}-{}", sub.get_name()), out)?;
+        }
+        Ok(())
+    }
+    let cmd = <Cli as clap::CommandFactory>::command();
+    write(&cmd, "veilgate", out)?;
+    println!("man pages written to {}", out.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every argument of every command says what it is for (`--help`,
+    /// completions and man pages show it).
+    #[test]
+    fn every_argument_has_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                    missing.push(format!("{path} {} (the command)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "veilgate", &mut missing);
+        assert!(missing.is_empty(), "no help text:\n{}", missing.join("\n"));
     }
 }

@@ -271,3 +271,43 @@ async fn health_readiness_and_metrics_are_scraped_over_plain_http() {
     }
     drop(gw);
 }
+
+/// Shell completions and man pages come from the command definitions, so
+/// they name every command an operator has.
+#[test]
+fn completions_and_man_pages_cover_every_command() {
+    let veilgate = env!("CARGO_BIN_EXE_veilgate");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = std::process::Command::new(veilgate)
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{shell}");
+        for word in ["serve", "follow", "ceremony", "publish", "listen-sm"] {
+            assert!(script.contains(word), "{shell} completions lack `{word}`");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(veilgate)
+        .args(["man", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for page in [
+        "veilgate.1",
+        "veilgate-serve.1",
+        "veilgate-set-publish.1",
+        "veilgate-policy-check.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
+    let serve = std::fs::read_to_string(dir.path().join("veilgate-serve.1")).unwrap();
+    assert!(serve.contains("listen\\-observability"), "{serve}");
+}

@@ -41,8 +41,10 @@ pub enum PtauCommand {
     },
     /// Close with a public random beacon (e.g. a future block hash).
     Beacon {
+        /// The transcript to close (checked first).
         #[arg(long = "in")]
         input: PathBuf,
+        /// Where the closed transcript goes (must not exist).
         #[arg(long)]
         out: PathBuf,
         /// The beacon value, hex (1–255 bytes).
@@ -51,18 +53,24 @@ pub enum PtauCommand {
         /// log2 of the SHA-256 iterations applied to it (10–63).
         #[arg(long, default_value_t = 10)]
         iterations_exp: u8,
+        /// The beacon's name in the transcript.
         #[arg(long, default_value = "beacon")]
         name: String,
     },
     /// Check the whole transcript: every proof of knowledge, every update,
     /// the beacon, the powers, the last challenge (and the prepared
     /// sections, if any).
-    Verify { file: PathBuf },
+    Verify {
+        /// The transcript file.
+        file: PathBuf,
+    },
     /// Prepare a checked transcript for phase 2: its powers as Lagrange
     /// bases (what `snarkjs powersoftau prepare phase2` writes).
     Prepare {
+        /// The closed transcript (checked first).
         #[arg(long = "in")]
         input: PathBuf,
+        /// Where the prepared transcript goes (must not exist).
         #[arg(long)]
         out: PathBuf,
     },

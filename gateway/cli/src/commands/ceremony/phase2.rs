@@ -50,32 +50,39 @@ pub enum Phase2Command {
     /// checking it: one secret δ′ per circuit, from the OS's randomness and
     /// your typed entropy, forgotten when the command ends.
     Contribute {
+        /// The ceremony folder you received (checked before you contribute).
         #[arg(long = "in")]
         input: PathBuf,
         /// The folder for your output (must not exist).
         #[arg(long)]
         out: PathBuf,
+        /// The prepared phase-1 transcript the ceremony started from.
         #[arg(long)]
         ptau: PathBuf,
         /// Your name in the record (at most 64 characters).
         #[arg(long)]
         name: String,
+        /// Extra entropy mixed into the OS's randomness.
         #[arg(long, default_value = "")]
         entropy: String,
     },
     /// Check every circuit of a ceremony folder against its constraint
     /// system and the phase-1 transcript, naming the first bad contribution.
     Verify {
+        /// The prepared phase-1 transcript the ceremony started from.
         #[arg(long)]
         ptau: PathBuf,
+        /// The ceremony folder.
         dir: PathBuf,
     },
     /// Close the ceremony: optionally a public random beacon as the last
     /// contribution, a full check, then the keys gateways load (named by
     /// hash) and each verifying key as snarkjs JSON.
     Finalize {
+        /// The ceremony folder to close (checked first).
         #[arg(long = "in")]
         input: PathBuf,
+        /// The prepared phase-1 transcript the ceremony started from.
         #[arg(long)]
         ptau: PathBuf,
         /// The final ceremony folder (must not exist).
