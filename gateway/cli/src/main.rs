@@ -324,14 +324,14 @@ pub(crate) enum PolicyCommand {
     },
 }
 
-/// `RUST_LOG` (default `info`), with arkworks' tracing always off: it opens
+/// `RUST_LOG` (default `default`), with arkworks' tracing always off: it opens
 /// a span on every gadget call whose fields print the whole constraint
 /// system — the witness, i.e. customer values, included — and formatting it
 /// made proving quadratic (a sum-of-3 proof took over 30 s). No `RUST_LOG`
 /// setting may turn it back on.
-fn log_filter() -> tracing_subscriber::EnvFilter {
+fn log_filter(default: &str) -> tracing_subscriber::EnvFilter {
     let mut filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     // arkworks instruments with the targets `gr1cs` and `r1cs`.
     for quiet in [
         "gr1cs=off",
@@ -409,8 +409,14 @@ fn run_set(
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The demo prints a table: the in-process gateway's request lines would
+    // interleave with it, so only warnings show unless RUST_LOG says more.
+    let default_level = match cli.command {
+        Command::Demo { .. } => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
+        .with_env_filter(log_filter(default_level))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -455,18 +461,24 @@ fn main() -> ExitCode {
         Command::Man { out } => man_pages(&out),
         Command::Demo { data, suite } => runtime.block_on(async move {
             let tmp;
-            let dir = match data {
-                Some(d) => d,
+            let (dir, kept) = match data {
+                Some(d) => (d, true),
                 None => {
                     tmp = tempfile::tempdir()?;
-                    tmp.path().to_owned()
+                    (tmp.path().to_owned(), false)
                 }
             };
             let suite = match suite {
                 TlsArg::Standard => veilgate_core::SuiteId::Standard,
                 TlsArg::Sm => veilgate_core::SuiteId::Sm,
             };
-            veilgate_devtools::demo::run(&dir, suite).await
+            veilgate_devtools::demo::run(&dir, suite).await?;
+            if kept {
+                println!("Data directory: {}", dir.display());
+            } else {
+                println!("Data directory: temporary, removed now (pass --data DIR to keep it).");
+            }
+            Ok(())
         }),
         Command::Policy { command } => commands::policy::run(command),
         Command::Ceremony {

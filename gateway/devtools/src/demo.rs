@@ -175,10 +175,7 @@ pub async fn run(data_dir: &Path, suite: SuiteId) -> Result<(), Box<dyn std::err
     if opened.get("bank-c").is_some_and(Option::is_none) {
         println!("\nbank-c is a peer, not a recipient: it sees only the ledger column, and could verify it all.");
     }
-    println!(
-        "· = not visible to that party. Data directory: {}",
-        data_dir.display()
-    );
+    println!("· = not visible to that party.");
     let _ = stop.send(());
     let _ = server.await;
     Ok(())

@@ -347,6 +347,12 @@ pub fn run(opts: &Options) -> Result<Report, String> {
     if sealable.is_empty() {
         return Err("no template to benchmark".into());
     }
+    // The first stages build development material and Groth16 keys before
+    // the progress bar has anything to count: say so at once.
+    eprintln!(
+        "veilgate bench: preparing {} template(s): development material and Groth16 keys (up to a minute)…",
+        sealable.len()
+    );
     let data = data_dir(&root, &sealable)?;
     let fixtures: Vec<inproc::Fixture> = sealable
         .iter()
