@@ -404,8 +404,8 @@ pub fn follower(
 /// The keys of hosted institution `id`: `institutions/<id>/secrets.json`
 /// (of any suite) and `secrets.<suite>.json` for a key of another suite.
 /// Each must be the key its directory entry names on every served ledger
-/// of its suite where it is a member, and takes that entry's `distid`:
-/// a gateway that would sign what peers reject does not start.
+/// of its suite where it is a member (and name no other `distid`): a
+/// gateway that would sign what peers reject does not start.
 fn hosted_keys(
     loaded: &Loaded,
     id: &str,
@@ -452,13 +452,27 @@ fn hosted_keys(
             });
         };
         let public = secrets.public();
-        if public.sign_public != member.sign_public || public.kem_public != member.kem_public {
+        let same = |a: &str, b: &str| {
+            hex::decode(a)
+                .ok()
+                .is_some_and(|a| hex::decode(b).ok() == Some(a))
+        };
+        if !same(&public.sign_public, &member.sign_public)
+            || !same(&public.kem_public, &member.kem_public)
+        {
             return Err(invalid(path)(format!(
                 "its public keys are not those the directory names for `{id}` on ledger `{}`",
                 lc.id
             )));
         }
-        *secrets = secrets.clone().with_distid(member.distid.clone());
+        // Which id it signs under is the directory's, per ledger (the
+        // request takes it there); a key file naming another is a mistake.
+        if secrets.distid.is_some() && secrets.distid != member.distid {
+            return Err(invalid(path)(format!(
+                "its `distid` is not the one the directory names for `{id}` on ledger `{}`",
+                lc.id
+            )));
+        }
     }
     Ok(keys.into_iter().map(|(s, (k, _))| (s, k)).collect())
 }

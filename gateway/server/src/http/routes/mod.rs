@@ -289,11 +289,17 @@ pub(super) fn hosted_secrets(
 ) -> Result<veilgate_core::InstitutionSecrets, ApiError> {
     let suite = veilgate_core::SuiteId::from_name(&ledger.trust.directory.suite)
         .unwrap_or(veilgate_core::SuiteId::Standard);
+    // The member signs on this ledger under the id its directory names.
+    let distid = ledger
+        .trust
+        .directory
+        .member(&caller.institution)
+        .and_then(|m| m.distid.clone());
     state
         .hosted
         .get(&caller.institution)
         .and_then(|keys| keys.get(&suite))
-        .cloned()
+        .map(|k| k.clone().with_distid(distid))
         .ok_or_else(|| {
             ApiError::new(
                 403,
