@@ -286,14 +286,16 @@ enum AuditCommand {
 pub(crate) enum PolicyCommand {
     /// Check policy files; prints errors with line and column, exits 1 on any.
     Check {
-        /// The policy files.
+        /// Policy files, folders (every `*.policy` under them) or `-` for standard input.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Print a policy in canonical layout (comments kept); --write rewrites the file, --check fails if it differs.
+    /// Print a policy in canonical layout (comments kept); --write rewrites the files,
+    /// --check lists what differs and exits 1.
     Fmt {
-        /// The policy file.
-        file: PathBuf,
+        /// Policy files, folders (every `*.policy` under them) or `-` for standard input.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// Rewrite the file in place instead of printing it.
         #[arg(long)]
         write: bool,

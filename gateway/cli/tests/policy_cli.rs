@@ -208,3 +208,76 @@ fn fmt_puts_a_messy_policy_in_canonical_layout_and_keeps_comments() {
             .success()
     );
 }
+
+/// `check` and `fmt` take several files, folders (every `*.policy` under
+/// them) and `-` for standard input; `fmt --check` shows what differs.
+#[test]
+fn check_and_fmt_take_folders_several_files_and_stdin() {
+    let o = veilgate(&["policy", "check", templates().to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert_eq!(out.matches(": ok — policy").count(), NAMES.len(), "{out}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let good = templates().join("interbank-payment.policy");
+    let messy = dir.path().join("messy.policy");
+    std::fs::write(
+        &messy,
+        std::fs::read_to_string(&good)
+            .unwrap()
+            .replace("  currency:      public", "  currency:   public"),
+    )
+    .unwrap();
+    // Standard input, beside a file.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_veilgate"))
+        .args(["policy", "check", "-", good.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(std::fs::read(&good).unwrap().as_slice())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let (out, _) = text(&o);
+    assert!(o.status.success() && out.contains("<stdin>: ok"), "{out}");
+
+    // --check over a folder names the file and shows the line that moves.
+    let o = veilgate(&["policy", "fmt", "--check", dir.path().to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert!(!o.status.success(), "{out}");
+    assert!(
+        out.contains("--- ") && out.contains("messy.policy"),
+        "{out}"
+    );
+    assert!(out.contains("-  27   currency:   public"), "{out}");
+    assert!(out.contains("+  27   currency:      public"), "{out}");
+    assert!(err.contains("1 of 1 policies are not formatted"), "{err}");
+    // Several files without --write or --check: refused, not printed together.
+    let o = veilgate(&[
+        "policy",
+        "fmt",
+        good.to_str().unwrap(),
+        messy.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    // --write over the folder, then --check passes.
+    assert!(
+        veilgate(&["policy", "fmt", "--write", dir.path().to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert!(
+        veilgate(&["policy", "fmt", "--check", messy.to_str().unwrap()])
+            .status
+            .success()
+    );
+    // A folder with no policy in it says so.
+    let empty = tempfile::tempdir().unwrap();
+    let o = veilgate(&["policy", "check", empty.path().to_str().unwrap()]);
+    assert!(text(&o).1.contains("no *.policy file"), "{:?}", text(&o));
+}

@@ -20,32 +20,146 @@ fn compile(p: &Path) -> Result<veilgate_policies::Plan> {
     })
 }
 
+/// A policy text to work on: a file, or standard input (`-`).
+struct Source {
+    name: String,
+    path: Option<PathBuf>,
+    text: String,
+}
+
+/// The policy texts `paths` name: a file as is, a folder as every
+/// `*.policy` file under it (sorted, so runs repeat), `-` as standard input.
+fn sources(paths: &[PathBuf]) -> Result<Vec<Source>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| format!("standard input: {e}"))?;
+            out.push(Source {
+                name: "<stdin>".into(),
+                path: None,
+                text,
+            });
+        } else if p.is_dir() {
+            let mut files = Vec::new();
+            policy_files(p, &mut files)?;
+            if files.is_empty() {
+                return Err(format!("{}: no *.policy file in this folder", p.display()).into());
+            }
+            for f in files {
+                out.push(Source {
+                    name: f.display().to_string(),
+                    text: read(&f)?,
+                    path: Some(f),
+                });
+            }
+        } else {
+            out.push(Source {
+                name: p.display().to_string(),
+                text: read(p)?,
+                path: Some(p.clone()),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn policy_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for e in entries {
+        if e.is_dir() {
+            policy_files(&e, out)?;
+        } else if e.extension().is_some_and(|x| x == "policy") {
+            out.push(e);
+        }
+    }
+    Ok(())
+}
+
+/// The lines of `old` and `new` that differ, as a unified-style listing
+/// (`-` removed, `+` added, with line numbers), from a longest common
+/// subsequence of lines: policies are short, so quadratic is fine.
+fn line_diff(name: &str, old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut out = format!("--- {name}\n+++ {name} (formatted)\n");
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push_str(&format!("-{:>4} {}\n", i + 1, a[i]));
+            i += 1;
+        } else {
+            out.push_str(&format!("+{:>4} {}\n", j + 1, b[j]));
+            j += 1;
+        }
+    }
+    out
+}
+
+fn fmt(files: &[PathBuf], write: bool, check: bool) -> Result<()> {
+    let sources = sources(files)?;
+    if sources.len() > 1 && !write && !check {
+        return Err(
+            "several policies: pass --write to rewrite them or --check to list what differs".into(),
+        );
+    }
+    let mut unformatted = 0;
+    for src in &sources {
+        let formatted = veilgate_policies::fmt::format(&src.text)
+            .map_err(|e| e.render(&src.name, &src.text).trim_end().to_owned())?;
+        if check {
+            if formatted != src.text {
+                unformatted += 1;
+                print!("{}", line_diff(&src.name, &src.text, &formatted));
+            }
+        } else if write {
+            match &src.path {
+                Some(p) if formatted != src.text => {
+                    std::fs::write(p, formatted).map_err(|e| format!("{}: {e}", p.display()))?
+                }
+                Some(_) => {}
+                None => print!("{formatted}"),
+            }
+        } else {
+            print!("{formatted}");
+        }
+    }
+    if unformatted > 0 {
+        return Err(format!(
+            "{unformatted} of {} policies are not formatted; run `veilgate policy fmt --write`",
+            sources.len()
+        )
+        .into());
+    }
+    Ok(())
+}
+
 pub fn run(command: PolicyCommand) -> Result<()> {
     match command {
         PolicyCommand::Check { files } => check(&files),
-        PolicyCommand::Fmt { file, write, check } => {
-            let text = read(&file)?;
-            let formatted = veilgate_policies::fmt::format(&text).map_err(|e| {
-                e.render(&file.display().to_string(), &text)
-                    .trim_end()
-                    .to_owned()
-            })?;
-            if check {
-                if formatted != text {
-                    return Err(format!(
-                        "{} is not formatted; run `veilgate policy fmt --write {}`",
-                        file.display(),
-                        file.display()
-                    )
-                    .into());
-                }
-            } else if write {
-                std::fs::write(&file, formatted)?;
-            } else {
-                print!("{formatted}");
-            }
-            Ok(())
-        }
+        PolicyCommand::Fmt {
+            files,
+            write,
+            check,
+        } => fmt(&files, write, check),
         PolicyCommand::Preview { file, record } => {
             let plan = compile(&file)?;
             let json: serde_json::Value = serde_json::from_str(&read(&record)?)
@@ -80,24 +194,25 @@ pub fn run(command: PolicyCommand) -> Result<()> {
 }
 
 fn check(files: &[PathBuf]) -> Result<()> {
+    let sources = sources(files)?;
     let mut failed = 0;
-    for f in files {
-        match compile(f) {
+    for src in &sources {
+        match veilgate_policies::compile(&src.text) {
             Ok(plan) => println!(
                 "{}: ok — policy `{}` version {} hash {}",
-                f.display(),
+                src.name,
                 plan.id,
                 plan.version,
                 hex::encode(plan.hash())
             ),
             Err(e) => {
-                eprintln!("{e}");
+                eprintln!("{}", e.render(&src.name, &src.text).trim_end());
                 failed += 1;
             }
         }
     }
     if failed > 0 {
-        return Err(format!("{failed} of {} policy files failed", files.len()).into());
+        return Err(format!("{failed} of {} policy files failed", sources.len()).into());
     }
     Ok(())
 }
