@@ -10,6 +10,16 @@ use std::collections::BTreeSet;
 use veilgate_client::Client;
 use veilgate_testkit::process::{Options, Process};
 
+/// A gateway on fresh development material in `root/data`, with the
+/// observability listener at `observability` if given.
+fn start_dev(root: &std::path::Path, observability: Option<&str>) -> (Process, std::path::PathBuf) {
+    let data = root.join("data");
+    let mut o = Options::new(env!("CARGO_BIN_EXE_veilgate"), &data, root.join("log"));
+    o.dev = true;
+    o.listen_observability = observability.map(str::to_owned);
+    (Process::start(&o).unwrap(), data)
+}
+
 /// The series (metric name and labels, without the value) of a scrape.
 async fn series(c: &Client) -> BTreeSet<String> {
     let (status, body) = c.request("GET", "/metrics", None).await.unwrap();
@@ -94,14 +104,7 @@ async fn head_of(data: &std::path::Path, base: &str, request: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_405_names_the_methods_the_path_takes() {
     let root = tempfile::tempdir().unwrap();
-    let data = root.path().join("data");
-    let mut o = Options::new(
-        env!("CARGO_BIN_EXE_veilgate"),
-        &data,
-        root.path().join("log"),
-    );
-    o.dev = true;
-    let gw = Process::start(&o).unwrap();
+    let (gw, data) = start_dev(root.path(), None);
     let ask = |method: &str, path: &str| {
         format!("{method} {path} HTTP/1.1\r\nhost: localhost\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
     };
@@ -145,14 +148,7 @@ async fn a_405_names_the_methods_the_path_takes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_submission_pins_a_policy_version() {
     let root = tempfile::tempdir().unwrap();
-    let data = root.path().join("data");
-    let mut o = Options::new(
-        env!("CARGO_BIN_EXE_veilgate"),
-        &data,
-        root.path().join("log"),
-    );
-    o.dev = true;
-    let gw = Process::start(&o).unwrap();
+    let (gw, data) = start_dev(root.path(), None);
     let c = Client::from_data_dir(&data, "bank-a", &gw.base).unwrap();
     let ledger = veilgate_testkit::material::DEV_LEDGER;
     let record: serde_json::Value = serde_json::from_str(veilgate_policies::SAMPLES[0].1).unwrap();
@@ -229,15 +225,7 @@ async fn plain_get(base: &str, path: &str) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread")]
 async fn health_readiness_and_metrics_are_scraped_over_plain_http() {
     let root = tempfile::tempdir().unwrap();
-    let data = root.path().join("data");
-    let mut o = Options::new(
-        env!("CARGO_BIN_EXE_veilgate"),
-        &data,
-        root.path().join("log"),
-    );
-    o.dev = true;
-    o.listen_observability = Some("127.0.0.1:0".into());
-    let gw = Process::start(&o).unwrap();
+    let (gw, data) = start_dev(root.path(), Some("127.0.0.1:0"));
     let base = gw
         .observability_base
         .clone()

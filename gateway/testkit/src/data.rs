@@ -123,7 +123,7 @@ pub fn on_dev_ledger(text: &str) -> String {
 
 /// A template moved onto the development SM ledger, under `suite sm`.
 pub fn on_dev_sm_ledger(text: &str) -> String {
-    crate::material::onto_ledger(text, crate::material::DEV_SM_LEDGER, "sm")
+    veilgate_policies::moved_onto(text, crate::material::DEV_SM_LEDGER, "sm")
 }
 
 /// A fresh development data directory at `root/data` whose ledger publishes

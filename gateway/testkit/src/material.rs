@@ -232,7 +232,7 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
     let sm_payment = format!("policies/{}", payment.replace(".policy", ".sm.policy"));
     write(
         &dir.join(&sm_payment),
-        onto_ledger(payment_text, DEV_SM_LEDGER, "sm"),
+        veilgate_policies::moved_onto(payment_text, DEV_SM_LEDGER, "sm"),
     )?;
     let hosted: Vec<String> = DEV_INSTITUTIONS
         .iter()
@@ -291,12 +291,6 @@ policies = ["{sm_payment}"]
     write(&dir.join(CONFIG_FILE), config)?;
     write_development_keys(&dir.join("keys/groth16"))?;
     Ok(())
-}
-
-/// A policy text moved onto `ledger` under crypto suite `suite`
-/// ([`veilgate_policies::moved_onto`]).
-pub fn onto_ledger(text: &str, ledger: &str, suite: &str) -> String {
-    veilgate_policies::moved_onto(text, ledger, suite)
 }
 
 /// Development Groth16 keys for every circuit a shipped template needs, and

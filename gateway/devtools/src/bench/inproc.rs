@@ -72,7 +72,7 @@ impl Fixture {
                 (
                     ledger,
                     veilgate_testkit::data::sm_secrets,
-                    veilgate_testkit::material::onto_ledger(policy, ledger, "sm"),
+                    veilgate_policies::moved_onto(policy, ledger, "sm"),
                 )
             }
             _ => (
