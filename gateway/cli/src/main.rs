@@ -72,6 +72,32 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// The gateway's API as an institution: submit records, read
+    /// submissions, envelopes and entries, open and verify. Reads the
+    /// gateway address and certificates from a profile file or flags;
+    /// prints JSON.
+    Client {
+        #[command(subcommand)]
+        command: commands::client::ClientCommand,
+    },
+    /// Add a ledger the consortium directory lists to this gateway (its
+    /// pseudonym key and `[[ledger]]` table); checked as at start, undone on
+    /// a fault.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+    /// Add a member to a ledger of the consortium directory, or mark one
+    /// removed; checked as at start, undone on a fault.
+    Member {
+        #[command(subcommand)]
+        command: MemberCommand,
+    },
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Audit-log tools.
     Audit {
         #[command(subcommand)]
@@ -272,9 +298,101 @@ enum EvmCommand {
 }
 
 #[derive(Subcommand)]
+enum LedgerCommand {
+    /// Configure a ledger the directory lists: writes `ledgers/<id>/pseudonym.key`
+    /// (new, or --pseudonym-key from the consortium) and a `[[ledger]]` table.
+    Add {
+        /// The data directory (veilgate.toml, keys, ledgers, the store).
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        /// The ledger id, as the consortium directory names it.
+        #[arg(long)]
+        id: String,
+        /// PEM file of a CA whose client certificates may act on the ledger
+        /// (relative to the data directory; repeat for several).
+        #[arg(long = "ca", required = true)]
+        cas: Vec<String>,
+        /// A policy file published on the ledger (relative to the data
+        /// directory; repeat for several; `policy publish` adds more later).
+        #[arg(long = "policy", required = true)]
+        policies: Vec<String>,
+        /// Follow the ledger as a peer (verify every entry, serve verdicts).
+        #[arg(long)]
+        follow: bool,
+        /// The ledger's pseudonym key from the consortium's first gateway
+        /// (64 hex digits); without it a new key is made.
+        #[arg(long)]
+        pseudonym_key: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MemberCommand {
+    /// Add a member with its public keys (and ledger roles) to a ledger of
+    /// the directory; --suite creates the ledger's entry for its first member.
+    Add {
+        /// The data directory (veilgate.toml, keys, ledgers, the store).
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        /// The ledger.
+        #[arg(long)]
+        ledger: String,
+        /// The ledger's suite (`standard` or `sm`), for its first member.
+        #[arg(long)]
+        suite: Option<String>,
+        /// The institution id (its certificates' common name).
+        #[arg(long)]
+        id: String,
+        /// Its signing public key (hex: Ed25519, or an SM2 point).
+        #[arg(long)]
+        sign_public: String,
+        /// Its key-wrapping public key (hex: X25519, or an SM2 point).
+        #[arg(long)]
+        kem_public: String,
+        /// Its SM2 distinguishing id (`sm` ledgers; default `1234567812345678`).
+        #[arg(long)]
+        distid: Option<String>,
+        /// A ledger role it holds (repeat for several), e.g. `regulator`.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Admitted from this instant (ms since the Unix epoch; default: the ledger's beginning).
+        #[arg(long)]
+        admitted_ms: Option<u64>,
+    },
+    /// Mark a member removed as of a time (its entry stays, so its earlier
+    /// envelopes keep verifying).
+    Remove {
+        /// The data directory (veilgate.toml, keys, ledgers, the store).
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        /// The ledger.
+        #[arg(long)]
+        ledger: String,
+        /// The institution id.
+        #[arg(long)]
+        id: String,
+        /// Removed from this instant (ms since the Unix epoch; default: now).
+        #[arg(long)]
+        at_ms: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Run every check `serve` makes at start (configuration, directory,
+    /// policies, keys, CAs, ledgers, certificates) without starting; safe
+    /// beside a running gateway. Exits 1 naming the first fault.
+    Check {
+        /// The data directory (veilgate.toml, keys, ledgers, the store).
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the audit log's hash chain and its anchors on the ledger (gateway stopped);
-    /// reports the first broken link and exits 1.
+    /// Check the audit log's hash chain and its anchors on the ledger (while
+    /// the gateway runs, or not); reports the first broken link and exits 1.
     Verify {
         /// The data directory (veilgate.toml, keys, ledgers, the store).
         #[arg(long, default_value = "veilgate-data")]
@@ -317,6 +435,19 @@ pub(crate) enum PolicyCommand {
         old: PathBuf,
         /// The later version's policy file.
         new: PathBuf,
+    },
+    /// Check a policy and publish it on its ledger in this data directory:
+    /// copied to `policies/<id>-v<version>.policy` and listed in veilgate.toml
+    /// (checked as at start, undone on a fault).
+    Publish {
+        /// The data directory (veilgate.toml, keys, ledgers, the store).
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        /// The ledger, when the policy binds several.
+        #[arg(long)]
+        ledger: Option<String>,
+        /// The policy file.
+        file: PathBuf,
     },
     /// Run policy test files (`*.test.json`).
     Test {
@@ -527,6 +658,65 @@ fn main() -> ExitCode {
             .map(|p| commands::evm::report(&p, &ledger))
             .map_err(Into::into),
         Command::Set { command } => run_set(command, &runtime),
+        Command::Config {
+            command: ConfigCommand::Check { data },
+        } => commands::config::check(&data),
+        Command::Ledger {
+            command:
+                LedgerCommand::Add {
+                    data,
+                    id,
+                    cas,
+                    policies,
+                    follow,
+                    pseudonym_key,
+                },
+        } => commands::operate::ledger_add(
+            &data,
+            &commands::operate::NewLedger {
+                id: &id,
+                cas: &cas,
+                policies: &policies,
+                follow,
+                pseudonym_key: pseudonym_key.as_deref(),
+            },
+        ),
+        Command::Member {
+            command:
+                MemberCommand::Add {
+                    data,
+                    ledger,
+                    suite,
+                    id,
+                    sign_public,
+                    kem_public,
+                    distid,
+                    roles,
+                    admitted_ms,
+                },
+        } => commands::operate::member_add(
+            &data,
+            &commands::operate::NewMember {
+                ledger: &ledger,
+                suite: suite.as_deref(),
+                id: &id,
+                sign_public: &sign_public,
+                kem_public: &kem_public,
+                distid: distid.as_deref(),
+                roles: &roles,
+                admitted_ms,
+            },
+        ),
+        Command::Member {
+            command:
+                MemberCommand::Remove {
+                    data,
+                    ledger,
+                    id,
+                    at_ms,
+                },
+        } => commands::operate::member_remove(&data, &ledger, &id, at_ms),
+        Command::Client { command } => runtime.block_on(commands::client::run(command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -571,6 +761,13 @@ fn man_pages(out: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
+
+    /// clap's own checks of every command (unique names, valid
+    /// relations), which otherwise only run when that command is used.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 
     /// Every argument of every command says what it is for (`--help`,
     /// completions and man pages show it).

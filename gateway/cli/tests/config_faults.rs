@@ -22,11 +22,80 @@ fn with_policy(root: &Path, name: &str, text: &str) -> PathBuf {
     data
 }
 
+/// The start's error; `veilgate config check` must find the same fault
+/// without starting.
 fn start_error(data: &Path) -> String {
-    match veilgate_server::Gateway::load(data) {
+    let e = match veilgate_server::Gateway::load(data) {
         Ok(_) => panic!("{} started", data.display()),
         Err(e) => e.to_string(),
+    };
+    match veilgate_server::boot::check(data) {
+        Ok(_) => panic!(
+            "config check passed {}, which does not start: {e}",
+            data.display()
+        ),
+        Err(c) => assert_eq!(c.to_string(), e),
     }
+    e
+}
+
+/// `veilgate config check` on `data`: its exit status and output.
+fn config_check(data: &Path) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_veilgate"))
+        .args(["config", "check", "--data"])
+        .arg(data)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn config_check_passes_what_starts_and_names_what_does_not() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    veilgate_testkit::material::init(&data).unwrap();
+    let (ok, out) = config_check(&data);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("ledger `interbank-settlement`")
+            && out.contains("no entries yet")
+            && out.contains("development keys")
+            && out.contains("configuration ok"),
+        "{out}"
+    );
+    // It runs beside a gateway holding the store and ledger files.
+    let gw = veilgate_server::Gateway::load(&data).unwrap();
+    let (ok, out) = config_check(&data);
+    assert!(ok, "{out}");
+    drop(gw);
+    // A ledger without its pseudonym key.
+    std::fs::remove_file(data.join("ledgers/interbank-settlement/pseudonym.key")).unwrap();
+    let (ok, out) = config_check(&data);
+    assert!(!ok);
+    assert!(
+        out.contains("ledgers/interbank-settlement/pseudonym.key"),
+        "{out}"
+    );
+    let _ = start_error(&data);
+}
+
+#[test]
+fn a_policy_that_binds_another_ledger_stops_the_start() {
+    let root = tempfile::tempdir().unwrap();
+    let text = PAYMENT
+        .replace("version 2", "version 3")
+        .replace("ledger interbank-settlement", "ledger cross-border");
+    assert!(text.contains("ledger cross-border"), "the template moved");
+    let e = start_error(&with_policy(root.path(), "other", &text));
+    assert!(
+        e.contains("policies/extra.policy") && e.contains("interbank-settlement"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -90,7 +90,9 @@ fn opened_names(fields: &[veilgate_core::OpenedField]) -> BTreeSet<String> {
 async fn submit_fetch_verify_and_open_as_each_party() {
     let gw = Gateway::start();
     assert!(
-        gw.stdout_lines.iter().any(|l| l.contains("curl")),
+        gw.stdout_lines
+            .iter()
+            .any(|l| l.contains("veilgate client submit")),
         "first start prints how to submit: {:?}",
         gw.stdout_lines
     );

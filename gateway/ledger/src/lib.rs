@@ -21,7 +21,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{mpsc, Arc, Mutex};
 
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{
+    ConcurrencyMode, Database, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition,
+};
 use sha2::{Digest, Sha256};
 use veilgate_circuits::domain;
 use veilgate_codec::{Codec, CodecError, Reader, Writer};
@@ -303,6 +306,26 @@ const TIMES: TableDefinition<u64, u64> = TableDefinition::new("entry_times");
 /// file is created. A file without it (older) chains with SHA-256.
 const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 
+/// Creates or opens a ledger file as its one writer, letting read-only
+/// handles of other processes share it (redb's single-writer mode).
+fn create(path: &Path) -> Result<Database, LedgerError> {
+    redb::Builder::new()
+        .set_concurrency_mode(ConcurrencyMode::SingleWriter)
+        .create(path)
+        .map_err(|e| in_use(path, e))
+}
+
+/// A redb open error, saying which file another process holds.
+fn in_use(path: &Path, e: redb::DatabaseError) -> LedgerError {
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => LedgerError::Storage(format!(
+            "`{}` is open in another process that writes it (a running gateway or follower)",
+            path.display()
+        )),
+        e => LedgerError::Storage(format!("`{}`: {e}", path.display())),
+    }
+}
+
 /// A ledger in one redb file. Every append is durable when it returns (an
 /// fsynced redb transaction), and appends that arrive together share one
 /// transaction — group commit. One committer thread owns all writes: it
@@ -312,7 +335,9 @@ const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 /// throughput grows with the number of concurrent appenders, while each
 /// caller keeps its exactly-once result (a conflict fails only its request).
 pub struct EmbeddedLedger {
-    db: Arc<Database>,
+    /// Reads go through this: the writer's own handle, or a read-only one
+    /// ([`EmbeddedLedger::open_read_only`]) beside a running gateway.
+    db: Arc<dyn ReadableDatabase + Send + Sync>,
     hash: ChainHash,
     requests: Option<mpsc::Sender<Request>>,
     committer: Option<std::thread::JoinHandle<()>>,
@@ -332,13 +357,52 @@ impl EmbeddedLedger {
     /// Opens the ledger in `path` with the chain hash it was created with
     /// (a new file: SHA-256).
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
-        Self::from_database(Database::create(path).map_err(storage)?, None)
+        Self::from_database(create(path)?, None)
     }
 
     /// Opens (or creates) the ledger in `path`, which must chain with
     /// `hash`: a file created with another hash is refused, naming both.
     pub fn open_with(path: &Path, hash: ChainHash) -> Result<Self, LedgerError> {
-        Self::from_database(Database::create(path).map_err(storage)?, Some(hash))
+        Self::from_database(create(path)?, Some(hash))
+    }
+
+    /// Opens the ledger in `path` to read only, beside the process that
+    /// writes it (`veilgate follow` and `audit verify` while the gateway
+    /// runs): it sees each commit of the writer; appends are refused.
+    pub fn open_read_only(path: &Path) -> Result<Self, LedgerError> {
+        if !path.exists() {
+            return Err(LedgerError::Storage(format!(
+                "`{}` does not exist: the gateway creates it when it first starts",
+                path.display()
+            )));
+        }
+        let db = redb::Builder::new()
+            .set_concurrency_mode(ConcurrencyMode::SingleWriter)
+            .open_read_only(path)
+            .map_err(|e| in_use(path, e))?;
+        let hash = {
+            let tx = db.begin_read().map_err(storage)?;
+            match tx.open_table(META) {
+                Ok(meta) => match meta.get("chain_hash").map_err(storage)? {
+                    Some(name) => ChainHash::from_name(name.value()).ok_or_else(|| {
+                        LedgerError::Storage(format!(
+                            "ledger file names unknown chain hash `{}`",
+                            name.value()
+                        ))
+                    })?,
+                    None => ChainHash::Sha256,
+                },
+                // Older files have no meta table: SHA-256.
+                Err(redb::TableError::TableDoesNotExist(_)) => ChainHash::Sha256,
+                Err(e) => return Err(storage(e)),
+            }
+        };
+        Ok(EmbeddedLedger {
+            db: Arc::new(db),
+            hash,
+            requests: None,
+            committer: None,
+        })
     }
 
     /// The ledger over another storage backend: the power-loss harness
@@ -408,6 +472,7 @@ impl EmbeddedLedger {
             db: db.clone(),
             hash,
         };
+        let db: Arc<dyn ReadableDatabase + Send + Sync> = db;
         let committer = std::thread::Builder::new()
             .name("ledger-commit".into())
             .spawn(move || writer.run(&queue))
@@ -422,7 +487,8 @@ impl EmbeddedLedger {
 
     /// Queues `items` as one request and waits until they are committed.
     fn submit(&self, items: Vec<(EnvelopeId, Vec<u8>)>) -> Result<Vec<Appended>, LedgerError> {
-        let stopped = || LedgerError::Storage("the ledger's committer has stopped".into());
+        // Only a read-only ledger has no queue (drop takes it last).
+        let stopped = || LedgerError::Storage("the ledger is open read-only".into());
         let (reply, result) = mpsc::sync_channel(1);
         self.requests
             .as_ref()
@@ -758,6 +824,37 @@ mod tests {
             reopened.append([9; 16], b"third").unwrap().receipt.sequence,
             2
         );
+    }
+
+    /// A read-only handle shares the file with its writer (a follower or an
+    /// audit beside a running gateway): it sees what was there, then each
+    /// later commit, and refuses to append; a second writer is refused,
+    /// naming the file.
+    #[test]
+    fn read_only_handle_beside_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.redb");
+        assert!(matches!(
+            EmbeddedLedger::open_read_only(&path),
+            Err(LedgerError::Storage(why)) if why.contains("does not exist")
+        ));
+        let writer = EmbeddedLedger::open_with(&path, ChainHash::Sm3).unwrap();
+        writer.append([1; 16], b"first").unwrap();
+        let reader = EmbeddedLedger::open_read_only(&path).unwrap();
+        assert_eq!(reader.chain_hash(), ChainHash::Sm3);
+        assert_eq!(reader.len().unwrap(), 1);
+        writer.append([2; 16], b"second").unwrap();
+        assert_eq!(reader.len().unwrap(), 2);
+        assert_eq!(reader.by_id(&[2; 16]).unwrap().unwrap().envelope, b"second");
+        assert_eq!(reader.verify_chain().unwrap(), 2);
+        let Err(LedgerError::Storage(why)) = reader.append([3; 16], b"third") else {
+            panic!("a read-only ledger appended")
+        };
+        assert!(why.contains("read-only"), "{why}");
+        let Err(LedgerError::Storage(why)) = EmbeddedLedger::open(&path) else {
+            panic!("a second writer opened the ledger")
+        };
+        assert!(why.contains("l.redb"), "{why}");
     }
 
     /// An SM ledger chains with SM3 (recomputed here from the formula, not

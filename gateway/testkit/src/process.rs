@@ -52,7 +52,7 @@ pub struct Process {
     /// The health and metrics listener's `http://127.0.0.1:PORT`, if it has one.
     pub observability_base: Option<String>,
     /// What it printed on start: the listening line, then (first `--dev`
-    /// start) the development material banner and sample `curl`.
+    /// start) the development material banner and the sample `veilgate client` commands.
     pub banner: Vec<String>,
 }
 

@@ -35,12 +35,14 @@ pub enum ClientError {
     Config(String),
     #[error("connection: {0}")]
     Transport(String),
-    #[error("gateway answered {status} {code}: {message}")]
+    #[error("gateway answered {status} {code}: {message}{}", request_id.as_ref().map(|r| format!(" (request id {r})")).unwrap_or_default())]
     Api {
         status: u16,
         code: String,
         message: String,
         field: Option<String>,
+        /// The gateway's id for the request, on its log lines too.
+        request_id: Option<String>,
     },
     #[error("unexpected response: {0}")]
     Decode(String),
@@ -244,7 +246,9 @@ impl Client {
             .map(|(_, v)| v)
     }
 
-    async fn json_with_status(
+    /// One request whose answer is JSON: a 2xx answer's status and body,
+    /// any other as [`ClientError::Api`].
+    pub async fn json_with_status(
         &self,
         method: &str,
         path: &str,
@@ -260,6 +264,7 @@ impl Client {
                 code: s("code").unwrap_or_default(),
                 message: s("message").unwrap_or_default(),
                 field: s("field"),
+                request_id: s("request_id"),
             });
         }
         Ok((status, v))
@@ -272,7 +277,24 @@ impl Client {
         idempotency_key: &str,
         record: &serde_json::Value,
     ) -> Result<SubmitReceipt, ClientError> {
-        let body = serde_json::json!({ "policy": policy, "idempotency_key": idempotency_key, "record": record });
+        self.submit_version(ledger, policy, None, idempotency_key, record)
+            .await
+    }
+
+    /// As [`Client::submit`], under `version` of the policy when given
+    /// (else the newest the gateway serves).
+    pub async fn submit_version(
+        &self,
+        ledger: &str,
+        policy: &str,
+        version: Option<u32>,
+        idempotency_key: &str,
+        record: &serde_json::Value,
+    ) -> Result<SubmitReceipt, ClientError> {
+        let mut body = serde_json::json!({ "policy": policy, "idempotency_key": idempotency_key, "record": record });
+        if let (Some(v), Some(o)) = (version, body.as_object_mut()) {
+            o.insert("version".into(), v.into());
+        }
         let (status, v) = self
             .json_with_status(
                 "POST",
@@ -352,6 +374,61 @@ impl Client {
             entry_hash: w.entry_hash,
             view: w.view,
         })
+    }
+
+    /// The ledgers the gateway serves this institution on, with their
+    /// length and head (`GET /v1/ledgers`).
+    pub async fn ledgers(&self) -> Result<serde_json::Value, ClientError> {
+        self.json("GET", "/v1/ledgers", None).await
+    }
+
+    /// A page of `ledger`'s entries from position `from`, at most `limit`
+    /// (`GET /v1/ledgers/{ledger}/entries`): what each entry is, no payload.
+    pub async fn entries(
+        &self,
+        ledger: &str,
+        from: u64,
+        limit: u64,
+    ) -> Result<serde_json::Value, ClientError> {
+        self.json(
+            "GET",
+            &format!("/v1/ledgers/{ledger}/entries?from={from}&limit={limit}"),
+            None,
+        )
+        .await
+    }
+
+    /// Asks the gateway to verify the stored envelope and open for this
+    /// institution the fields addressed to it (an audited read).
+    pub async fn open_remote(
+        &self,
+        ledger: &str,
+        envelope_id: &str,
+    ) -> Result<serde_json::Value, ClientError> {
+        self.json(
+            "POST",
+            &format!("/v1/ledgers/{ledger}/envelopes/{envelope_id}/open"),
+            Some(Vec::new()),
+        )
+        .await
+    }
+
+    /// Asks the gateway to verify `envelope` as a peer of `ledger` would;
+    /// the answer says `accepted` or the rejection's code.
+    pub async fn verify_remote(
+        &self,
+        ledger: &str,
+        envelope: &[u8],
+    ) -> Result<serde_json::Value, ClientError> {
+        let body = serde_json::json!({
+            "envelope": base64::engine::general_purpose::STANDARD.encode(envelope)
+        });
+        self.json(
+            "POST",
+            &format!("/v1/ledgers/{ledger}/verify"),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
     }
 
     pub async fn policies(&self, ledger: &str) -> Result<Vec<PolicyInfo>, ClientError> {

@@ -3,8 +3,11 @@
 
 pub mod audit;
 pub mod ceremony;
+pub mod client;
+pub mod config;
 pub mod evm;
 pub mod follow;
+pub mod operate;
 pub mod policy;
 pub mod serve;
 pub mod set;

@@ -190,6 +190,9 @@ pub fn run(command: PolicyCommand) -> Result<()> {
             Ok(())
         }
         PolicyCommand::Test { files } => test(&files),
+        PolicyCommand::Publish { data, ledger, file } => {
+            super::operate::policy_publish(&data, &file, ledger.as_deref())
+        }
     }
 }
 

@@ -76,7 +76,7 @@ pub async fn run(
         writeln!(out, "submit the sample payment as bank-a:")?;
         writeln!(
             out,
-            "  curl --cacert {d}/ca/ca.pem --cert {d}/institutions/bank-a/client.pem --key {d}/institutions/bank-a/client.key.pem \\\n    -H 'content-type: application/json' https://{addr}/v1/ledgers/interbank-settlement/records \\\n    -d \"{{\\\"policy\\\":\\\"interbank-payment\\\",\\\"idempotency_key\\\":\\\"pay-0001\\\",\\\"record\\\":$(cat {d}/samples/interbank-payment.json)}}\""
+            "  veilgate client profile --data {d} --as bank-a --gateway https://{addr} --out bank-a.toml\n  veilgate client submit --profile bank-a.toml --ledger interbank-settlement --policy interbank-payment \\\n    --idempotency-key pay-0001 {d}/samples/interbank-payment.json --wait 30"
         )?;
     }
     out.flush()?;

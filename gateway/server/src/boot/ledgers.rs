@@ -33,6 +33,26 @@ pub fn ledger_adapters(
     }
 }
 
+/// The adapters to read ledgers beside the gateway that writes them
+/// (`veilgate follow`, `audit verify`): an embedded ledger opened
+/// read-only; an EVM ledger as the gateway opens it (the node serves any
+/// number of readers).
+pub fn ledger_readers(
+    lc: &LedgerConfig,
+    ledger_dir: &Path,
+    data_dir: &Path,
+) -> Result<Arc<dyn Ledger>, StartError> {
+    match lc.kind {
+        LedgerKind::Embedded => EmbeddedLedger::open_read_only(&ledger_dir.join("ledger.redb"))
+            .map(|l| Arc::new(l) as Arc<dyn Ledger>)
+            .map_err(|source| StartError::Adapter {
+                ledger: lc.id.clone(),
+                source,
+            }),
+        LedgerKind::Evm => evm_ledger(lc, data_dir).map(|l| Arc::new(l) as Arc<dyn Ledger>),
+    }
+}
+
 /// The adapter of an `evm` ledger: its node, registry and writer key from
 /// `[ledger.evm]` (the key file relative to the data directory).
 pub fn evm_ledger(

@@ -28,7 +28,7 @@ pub use config::{
     Config, ConfigError, EvmConfig, LedgerConfig, LedgerKind, Limits, ObservabilityConfig,
     TlsSmConfig, CONFIG_FILE,
 };
-pub use ledgers::{evm_ledger, ledger_adapters, LedgerFactory};
+pub use ledgers::{evm_ledger, ledger_adapters, ledger_readers, LedgerFactory};
 pub use policies::{load_policies, PolicyTexts};
 
 use crate::metrics::Metrics;
@@ -378,6 +378,21 @@ impl Gateway {
     }
 }
 
+/// What `veilgate audit verify` reads, opened read-only so that it runs
+/// beside the gateway: the store's audit log and every configured ledger.
+pub fn audit_view(
+    data_dir: &Path,
+) -> Result<(crate::store::StoreReader, Vec<(String, Arc<dyn Ledger>)>), StartError> {
+    let loaded = Loaded::read(data_dir)?;
+    let store = crate::store::StoreReader::open(&data_dir.join("gateway.redb"))?;
+    let mut ledgers = Vec::new();
+    for lc in &loaded.config.ledgers {
+        let ledger = ledger_readers(lc, &loaded.ledger_dir(&lc.id), data_dir)?;
+        ledgers.push((lc.id.clone(), ledger));
+    }
+    Ok((store, ledgers))
+}
+
 /// A follower of ledger `id` built from the data directory (`veilgate
 /// follow`), its verdicts in `state` or `follow/<id>.redb`.
 pub fn follower(
@@ -388,7 +403,7 @@ pub fn follower(
     let loaded = Loaded::read(data_dir)?;
     let lc = loaded.ledger_config(id)?;
     let (trust, _) = loaded.trust(lc, loaded.groth16_keys()?)?;
-    let ledger = ledger_adapters(lc, &loaded.ledger_dir(id), data_dir)?;
+    let ledger = ledger_readers(lc, &loaded.ledger_dir(id), data_dir)?;
     let state = state.map_or_else(
         || crate::peer::default_state(data_dir, id),
         Path::to_path_buf,
@@ -491,19 +506,7 @@ fn ledger_state(
     let ldir = loaded.ledger_dir(&lc.id);
     let pseudonym_key = pseudonym_key(&ldir.join("pseudonym.key"))?;
     let ledger = ledgers_by_kind(lc, &ldir, data_dir)?;
-    if veilgate_ledger::ChainHash::of_suite(&lc.suite) != Some(ledger.chain_hash()) {
-        return Err(StartError::Ledger {
-            ledger: lc.id.clone(),
-            reason: format!(
-                "its adapter chains entries with {}; a ledger of suite `{}` needs {}",
-                ledger.chain_hash().name(),
-                lc.suite,
-                veilgate_ledger::ChainHash::of_suite(&lc.suite)
-                    .unwrap_or_default()
-                    .name()
-            ),
-        });
-    }
+    chains_as_its_suite(lc, ledger.as_ref())?;
     let follower = if lc.follow {
         let state = crate::peer::default_state(data_dir, &lc.id);
         let f = crate::peer::Follower::new(ledger.clone(), trust.clone(), &state).map_err(
@@ -543,6 +546,107 @@ fn ledger_state(
         ca_certs,
         follower: follower.map(|f| Arc::new(std::sync::Mutex::new(f))),
         verdicts,
+    })
+}
+
+fn chains_as_its_suite(lc: &LedgerConfig, ledger: &dyn Ledger) -> Result<(), StartError> {
+    if veilgate_ledger::ChainHash::of_suite(&lc.suite) != Some(ledger.chain_hash()) {
+        return Err(StartError::Ledger {
+            ledger: lc.id.clone(),
+            reason: format!(
+                "its adapter chains entries with {}; a ledger of suite `{}` needs {}",
+                ledger.chain_hash().name(),
+                lc.suite,
+                veilgate_ledger::ChainHash::of_suite(&lc.suite)
+                    .unwrap_or_default()
+                    .name()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// What `veilgate config check` found, one line per ledger and hosted
+/// institution, and the development Groth16 circuits (which `serve`
+/// refuses without `--dev`).
+pub struct CheckReport {
+    pub lines: Vec<String>,
+    pub development_circuits: Vec<String>,
+}
+
+/// Every check `serve` makes at start, without starting: configuration,
+/// directory, policies (roles held, one text per id and version, keys for
+/// their circuits), CAs, pseudonym keys, ledger files (read-only, so it
+/// runs beside the gateway) or EVM nodes, hosted keys against the
+/// directory, the revocation list and the TLS certificates and keys.
+pub fn check(data_dir: &Path) -> Result<CheckReport, StartError> {
+    let loaded = Loaded::read(data_dir)?;
+    let keys = loaded.groth16_keys()?;
+    let mut lines = Vec::new();
+    let mut cas = Vec::new();
+    for lc in &loaded.config.ledgers {
+        let (trust, texts) = loaded.trust(lc, keys.clone())?;
+        let (_, ca_certs) = ledger_cas(lc, data_dir)?;
+        cas.extend(ca_certs.iter().map(|c| c.as_ref().to_vec()));
+        let ldir = loaded.ledger_dir(&lc.id);
+        pseudonym_key(&ldir.join("pseudonym.key"))?;
+        let state = match lc.kind {
+            // A ledger file is created at the first start: none yet is fine.
+            LedgerKind::Embedded if !ldir.join("ledger.redb").exists() => {
+                "no entries yet".to_owned()
+            }
+            _ => {
+                let ledger = ledger_readers(lc, &ldir, data_dir)?;
+                chains_as_its_suite(lc, ledger.as_ref())?;
+                format!(
+                    "{} entries",
+                    ledger.len().map_err(|source| StartError::Adapter {
+                        ledger: lc.id.clone(),
+                        source,
+                    })?
+                )
+            }
+        };
+        if lc.suite == "sm" && loaded.config.tls_sm.is_none() {
+            return Err(StartError::Ledger {
+                ledger: lc.id.clone(),
+                reason: format!("it is of suite `sm`, served over RFC 8998 TLS only: add a [tls_sm] section (listen, cert, key) to {CONFIG_FILE}"),
+            });
+        }
+        lines.push(format!(
+            "ledger `{}`: suite {}, {} members, {} policy versions, {state}",
+            lc.id,
+            lc.suite,
+            trust.directory.members.len(),
+            texts.len()
+        ));
+    }
+    for id in &loaded.config.hosted {
+        let keys = hosted_keys(&loaded, id)?;
+        let suites: Vec<&str> = keys.keys().map(|s| s.name()).collect();
+        lines.push(format!(
+            "hosted `{id}`: keys of suite {}",
+            suites.join(", ")
+        ));
+    }
+    let revocations_path = data_dir.join(&loaded.config.revocations);
+    let revocations = Revocations::new(revocations_path.clone(), data_dir.to_owned(), cas);
+    if let Reloaded::Invalid(e) = revocations.refresh() {
+        return Err(invalid(&revocations_path)(e));
+    }
+    crate::http::check_server_certificate(
+        data_dir,
+        &loaded.config.tls.cert,
+        &loaded.config.tls.key,
+        "standard",
+    )?;
+    if let Some(sm) = &loaded.config.tls_sm {
+        crate::http::check_server_certificate(data_dir, &sm.cert, &sm.key, "sm")?;
+    }
+    lines.push("TLS: server certificates and keys load".to_owned());
+    Ok(CheckReport {
+        lines,
+        development_circuits: keys.development_circuits()?,
     })
 }
 

@@ -105,6 +105,29 @@ pub fn tls_config(
     Ok(Arc::new(config))
 }
 
+/// Whether a listener's certificate and key (paths relative to the data
+/// directory) load and match, as `suite`'s TLS takes them: what
+/// [`tls_config`] needs, checked without a running gateway.
+pub fn check_server_certificate(
+    data_dir: &std::path::Path,
+    cert: &str,
+    key: &str,
+    suite: &str,
+) -> Result<(), StartError> {
+    let certs = CertificateDer::pem_file_iter(data_dir.join(cert))
+        .map_err(start(cert))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(start(cert))?;
+    let key_der = PrivateKeyDer::from_pem_file(data_dir.join(key)).map_err(start(key))?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(tls_provider(suite)))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(start("TLS"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(start("server certificate"))?;
+    Ok(())
+}
+
 /// The consortium's client-certificate check, with every refusal audited:
 /// the subject and issuer of what was presented go into the audit log, so a
 /// supervisor sees who tried to get in with what.
@@ -363,6 +386,10 @@ async fn admit_and_route(
         state.metrics.rejection(e.code);
         return ApiResponse::from(e).closing();
     }
+    let target = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
     let who = caller.as_ref().map_or("-", |c| c.institution.as_str());
     let _ticket = match state.admission.enter(who, Instant::now()) {
         Ok(t) => t,
@@ -421,7 +448,7 @@ async fn admit_and_route(
                 .closing();
             }
         };
-        routes::route(state.clone(), caller.clone(), method, path, &body).await
+        routes::route(state.clone(), caller.clone(), method, &target, &body).await
     };
     match tokio::time::timeout(Duration::from_millis(limits.request_timeout_ms), work).await {
         Ok(r) => r,
@@ -433,6 +460,28 @@ async fn admit_and_route(
             );
             e.retry_after = Some(1);
             e.into()
+        }
+    }
+}
+
+/// The header naming a request, in both directions.
+const REQUEST_ID: &str = "x-request-id";
+
+/// The request's id: the caller's `X-Request-Id` when it is a plain token
+/// (1–64 of `A-Z a-z 0-9 . _ -`, so it cannot forge log lines), else 16
+/// random hex digits.
+fn request_id(given: Option<&hyper::header::HeaderValue>) -> String {
+    let plain = |v: &&str| {
+        (1..=64).contains(&v.len())
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    match given.and_then(|v| v.to_str().ok()).filter(plain) {
+        Some(v) => v.to_owned(),
+        None => {
+            let mut id = [0u8; 8];
+            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
+            hex::encode(id)
         }
     }
 }
@@ -478,7 +527,15 @@ async fn handle(
         .map_or("-", |c| c.institution.as_str())
         .to_owned();
     let limits = state.limits().clone();
-    let resp = admit_and_route(&state, caller, permits, req, &limits, &method, &path).await;
+    let request_id = request_id(req.headers().get(REQUEST_ID));
+    // Every line logged while the request is handled carries its id, so an
+    // error body's `request_id` finds them in the log.
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let mut resp = tracing::Instrument::instrument(
+        admit_and_route(&state, caller, permits, req, &limits, &method, &path),
+        span.clone(),
+    )
+    .await;
     let elapsed = started.elapsed();
     state.metrics.request(
         &routes::route_label(&method, &path),
@@ -486,7 +543,12 @@ async fn handle(
         elapsed.as_secs_f64(),
     );
     // Method, path, caller, status and time only: bodies hold customer data.
-    tracing::info!(%method, %path, caller = %who, status = resp.status, ms = elapsed.as_millis() as u64, "request");
+    span.in_scope(|| tracing::info!(%method, %path, caller = %who, status = resp.status, ms = elapsed.as_millis() as u64, "request"));
+    if resp.status >= 400 {
+        if let Some(body) = resp.body.as_object_mut() {
+            body.insert("request_id".into(), request_id.clone().into());
+        }
+    }
     let (content_type, body) = match resp.raw {
         Some((ct, text)) => (ct, text),
         None => ("application/json", resp.body.to_string()),
@@ -503,6 +565,9 @@ async fn handle(
             hyper::header::CONNECTION,
             hyper::header::HeaderValue::from_static("close"),
         );
+    }
+    if let Ok(v) = hyper::header::HeaderValue::from_str(&request_id) {
+        out.headers_mut().insert(REQUEST_ID, v);
     }
     if let Some(allow) = resp
         .allow

@@ -73,6 +73,8 @@ pub enum PeerError {
     Ledger(#[from] veilgate_ledger::LedgerError),
     #[error("ledger entry {0} is not readable yet")]
     NotReadable(u64),
+    #[error("verdict store `{path}` is in use by another follower (the running gateway follows this ledger itself: read its verdicts through GET /v1/ledgers/{{ledger}}/verdicts/{{sequence}}, or pass --state to keep a second copy)")]
+    StateInUse { path: String },
     #[error("verdict store {path}: {source}")]
     Store {
         path: String,

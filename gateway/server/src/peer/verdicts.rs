@@ -28,7 +28,12 @@ impl Verdicts {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| fail(redb::Error::Io(e)))?;
         }
-        let db = Database::create(path).map_err(|e| fail(e.into()))?;
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => PeerError::StateInUse {
+                path: path.display().to_string(),
+            },
+            e => fail(e.into()),
+        })?;
         let tx = db.begin_write().map_err(|e| fail(e.into()))?;
         tx.open_table(VERDICTS).map_err(|e| fail(e.into()))?;
         tx.commit().map_err(|e| fail(e.into()))?;

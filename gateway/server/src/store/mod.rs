@@ -48,6 +48,12 @@ pub const KEEP_DELIVERED: u64 = 10_000;
 pub enum StoreError {
     #[error("gateway store: {0}")]
     Db(#[from] redb::Error),
+    #[error(
+        "gateway store `{path}` is open in another process that writes it (a running gateway)"
+    )]
+    InUse { path: String },
+    #[error("gateway store `{path}` does not exist: the gateway creates it when it first starts")]
+    Missing { path: String },
     #[error("gateway store: {table} entry {key}: {source}")]
     Corrupt {
         table: &'static str,
@@ -120,6 +126,63 @@ pub struct Store {
     db: Database,
 }
 
+/// The store opened to read only, beside the gateway that writes it
+/// (`veilgate audit verify` while the gateway runs).
+pub struct StoreReader {
+    db: redb::ReadOnlyDatabase,
+}
+
+/// Opens as redb's single writer: read-only handles of other processes
+/// ([`StoreReader`]) may share the file and see each commit.
+fn open_mode() -> redb::Builder {
+    let mut b = redb::Builder::new();
+    b.set_concurrency_mode(redb::ConcurrencyMode::SingleWriter);
+    b
+}
+
+fn open_error(path: &Path, e: redb::DatabaseError) -> StoreError {
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+            path: path.display().to_string(),
+        },
+        e => db(e),
+    }
+}
+
+impl StoreReader {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing {
+                path: path.display().to_string(),
+            });
+        }
+        let db = open_mode()
+            .open_read_only(path)
+            .map_err(|e| open_error(path, e))?;
+        Ok(StoreReader { db })
+    }
+
+    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        audit_entries(&self.db)
+    }
+}
+
+fn audit_entries(database: &impl ReadableDatabase) -> Result<Vec<AuditEntry>, StoreError> {
+    let tx = database.begin_read().map_err(db)?;
+    // A store the gateway has not written yet has no audit table.
+    let t = match tx.open_table(AUDIT) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(db(e)),
+    };
+    let mut out = Vec::new();
+    for item in t.iter().map_err(db)? {
+        let (k, v) = item.map_err(db)?;
+        out.push(read_audit(k.value(), v.value())?);
+    }
+    Ok(out)
+}
+
 /// The outcome of offering a sealed submission to the store.
 #[derive(Debug)]
 pub enum Offer {
@@ -140,7 +203,7 @@ pub struct Delivery<'a> {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::from_database(Database::create(path).map_err(db)?)
+        Self::from_database(open_mode().create(path).map_err(|e| open_error(path, e))?)
     }
 
     /// The store over another storage backend: the power-loss harness opens
@@ -330,14 +393,7 @@ impl Store {
     }
 
     pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        let tx = self.db.begin_read().map_err(db)?;
-        let t = tx.open_table(AUDIT).map_err(db)?;
-        let mut out = Vec::new();
-        for item in t.iter().map_err(db)? {
-            let (k, v) = item.map_err(db)?;
-            out.push(read_audit(k.value(), v.value())?);
-        }
-        Ok(out)
+        audit_entries(&self.db)
     }
 
     pub fn audit_head(&self) -> Result<Option<AuditEntry>, StoreError> {

@@ -29,9 +29,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/health"),
     ("GET", "/v1/openapi.yaml"),
     ("GET", "/metrics"),
+    ("GET", "/v1/ledgers"),
     ("POST", "/v1/ledgers/{ledger}/records"),
     ("GET", "/v1/ledgers/{ledger}/submissions/{id}"),
     ("GET", "/v1/ledgers/{ledger}/envelopes/{id}"),
+    ("GET", "/v1/ledgers/{ledger}/entries"),
     ("GET", "/v1/ledgers/{ledger}/entries/{sequence}"),
     ("GET", "/v1/ledgers/{ledger}/verdicts/{sequence}"),
     ("POST", "/v1/ledgers/{ledger}/envelopes/{id}/open"),
@@ -104,16 +106,18 @@ pub async fn route(
     gw: Arc<Gateway>,
     caller: Option<Caller>,
     method: &str,
-    path: &str,
+    target: &str,
     body: &[u8],
 ) -> ApiResponse {
+    // The request target: the path, and a query after `?` (paging).
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     let st = gw.clone();
     let who = caller.clone();
     // A revoked certificate gets nothing, not even health or metrics.
     let result = match not_revoked(&gw, caller.as_ref()) {
         Err(e) => Err(e),
-        Ok(()) => dispatch(st, caller, method, &segments, body).await,
+        Ok(()) => dispatch(st, caller, method, &segments, query, body).await,
     };
     result.unwrap_or_else(|e| {
         gw.metrics.rejection(e.code);
@@ -147,6 +151,7 @@ async fn dispatch(
     caller: Option<Caller>,
     method: &str,
     segments: &[&str],
+    query: &str,
     body: &[u8],
 ) -> Result<ApiResponse, ApiError> {
     let gw = st.clone();
@@ -168,6 +173,10 @@ async fn dispatch(
             "unauthenticated",
             "the client certificate names no institution (common name)",
         )),
+        ("GET", ["v1", "ledgers"]) => read::ledgers(st, caller).await,
+        ("GET", ["v1", "ledgers", ledger, "entries"]) => {
+            read::entries(st, caller, ledger, query).await
+        }
         ("POST", ["v1", "ledgers", ledger, "records"]) => {
             submit::submit(st, caller, ledger, body).await
         }

@@ -148,3 +148,128 @@ pub(super) async fn verdict(
         serde_json::to_string(&v).map_err(|_| ApiError::internal("encoding the verdict failed"))?;
     Ok(ApiResponse::raw("application/json", text))
 }
+
+/// The ledgers this gateway serves the caller on (a member, over this
+/// listener's TLS, with a certificate of the ledger's CA), each with its
+/// length and head.
+pub(super) async fn ledgers(
+    state: Arc<Gateway>,
+    caller: Option<Caller>,
+) -> Result<ApiResponse, ApiError> {
+    let mut list = Vec::new();
+    for id in state.ledgers.keys() {
+        let Ok((_, ls)) = authorize(&state, caller.clone(), id) else {
+            continue;
+        };
+        let store = ls.ledger.clone();
+        let head = blocking(move || store.head()).await??;
+        list.push(json!({
+            "id": id,
+            "suite": ls.trust.directory.suite,
+            "length": head.as_ref().map_or(0, |h| h.sequence + 1),
+            "head": head.map(|h| json!({ "sequence": h.sequence, "entry_hash": hex::encode(h.entry_hash) })),
+        }));
+    }
+    Ok(ApiResponse::json(200, json!({ "ledgers": list })))
+}
+
+/// Most entries one page lists.
+const MAX_PAGE: u64 = 1000;
+
+/// A page of the ledger's entries from position `from` (default 0), at most
+/// `limit` (default 100, at most 1000): each entry's position, id, hash and
+/// time, and what it is — for an envelope its policy and submitter, which
+/// every member reads in the envelope's header anyway.
+pub(super) async fn entries(
+    state: Arc<Gateway>,
+    caller: Option<Caller>,
+    ledger: &str,
+    query: &str,
+) -> Result<ApiResponse, ApiError> {
+    let (_, ls) = authorize(&state, caller, ledger)?;
+    let (mut from, mut limit) = (0u64, 100u64);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let number = || {
+            value.parse::<u64>().map_err(|_| {
+                ApiError::new(
+                    400,
+                    "malformed_request",
+                    format!("`{key}` must be a whole number"),
+                )
+                .field(key.to_owned())
+            })
+        };
+        match key {
+            "from" => from = number()?,
+            "limit" => limit = number()?,
+            _ => {
+                return Err(ApiError::new(
+                    400,
+                    "malformed_request",
+                    "the query takes `from` and `limit` only",
+                )
+                .field(key.chars().take(64).collect::<String>()))
+            }
+        }
+    }
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::new(
+            400,
+            "malformed_request",
+            format!("`limit` must be between 1 and {MAX_PAGE}"),
+        )
+        .field("limit"));
+    }
+    let store = ls.ledger.clone();
+    let (length, page) = blocking(move || {
+        let length = store.head()?.map_or(0, |h| h.sequence + 1);
+        let mut page = Vec::new();
+        let mut seq = from;
+        while seq < length && seq - from < limit {
+            if let Some(e) = store.by_sequence(seq)? {
+                page.push(e);
+            }
+            seq += 1;
+        }
+        Ok::<_, veilgate_ledger::LedgerError>((length, page))
+    })
+    .await??;
+    let list: Vec<Json> = page.iter().map(entry_summary).collect();
+    let next = from.saturating_add(list.len() as u64);
+    Ok(ApiResponse::json(
+        200,
+        json!({
+            "ledger": ledger,
+            "length": length,
+            "entries": list,
+            "next": if next < length { Some(next) } else { None },
+        }),
+    ))
+}
+
+fn entry_summary(e: &veilgate_ledger::Entry) -> Json {
+    let mut o = json!({
+        "sequence": e.sequence,
+        "id": hex::encode(e.envelope_id),
+        "entry_hash": hex::encode(e.entry_hash),
+        "appended_ms": e.appended_ms,
+    });
+    let kind = if crate::audit::anchor::in_entry(&e.envelope_id, &e.envelope).is_some() {
+        json!({ "kind": "audit_anchor" })
+    } else if let Some(root) = veilgate_core::sets::in_entry(&e.envelope_id, &e.envelope) {
+        json!({ "kind": "set_root", "set": root.set, "version": root.version })
+    } else if let Ok(env) = veilgate_core::Envelope::decode(&e.envelope) {
+        json!({
+            "kind": "envelope",
+            "policy": { "id": env.policy.id, "version": env.policy.version },
+            "submitter": env.submitter,
+        })
+    } else {
+        json!({ "kind": "unreadable" })
+    };
+    if let (Some(o), Some(k)) = (o.as_object_mut(), kind.as_object()) {
+        o.extend(k.clone());
+    }
+    o
+}
