@@ -655,3 +655,169 @@ fn require_key_pins_a_verifying_key_per_circuit() {
 fn hex_of(k: &[u8; 32]) -> String {
     k.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A small policy every error case below edits.
+const BASE: &str = "policy p version 1
+ledger l
+record {
+  payer: party
+  amount: amount(2)
+  count: integer
+  note: string
+}
+roles { regulator }
+disclose {
+  payer: public
+  amount: commit, range 0 ..= 10, encrypt to [regulator]
+  count: encrypt to [payer]
+  note: drop
+}
+";
+
+fn edited(edits: &[(&str, &str)]) -> String {
+    let mut src = BASE.to_owned();
+    for (from, to) in edits {
+        assert!(src.contains(from), "edit `{from}` does not apply");
+        src = src.replacen(from, to, 1);
+    }
+    src
+}
+
+/// (line, column, message, help) of the first diagnostic.
+fn first_error(src: &str) -> (u32, u32, String, Option<String>) {
+    let e = compile(src).unwrap_err();
+    (e.span.line, e.span.col, e.message.clone(), e.help.clone())
+}
+
+#[test]
+fn the_base_policy_of_the_error_cases_compiles() {
+    compile(BASE).unwrap();
+}
+
+#[test]
+fn a_missing_comma_between_disclosures_is_reported_at_the_second_one() {
+    let src = edited(&[(
+        "count: encrypt to [payer]",
+        "count: pseudonym encrypt to [payer]",
+    )]);
+    assert_eq!(
+        first_error(&src),
+        (
+            13,
+            20,
+            "missing `,` between `pseudonym` and `encrypt`".to_owned(),
+            Some(
+                "separate a field's disclosures with commas: `count: pseudonym, encrypt to [...]`"
+                    .to_owned()
+            )
+        )
+    );
+    // After a range, as in `commit, range 0 ..= 10, encrypt to [x]`.
+    let src = edited(&[("..= 10, encrypt", "..= 10 encrypt")]);
+    let (line, col, message, _) = first_error(&src);
+    assert_eq!(
+        (line, col, message.as_str()),
+        (12, 34, "missing `,` between `range ...` and `encrypt`")
+    );
+    // A new rule on the same line is not a missing comma.
+    let src = edited(&[
+        ("  note: drop\n", ""),
+        ("payer: public", "payer: public note: drop"),
+    ]);
+    compile(&src).unwrap();
+}
+
+#[test]
+fn an_unclosed_block_is_reported_at_its_opening_naming_the_next_section() {
+    let src = edited(&[("  note: string\n}\n", "  note: string\n")]);
+    assert_eq!(
+        first_error(&src),
+        (
+            3,
+            1,
+            "the `record` block is not closed: `roles` on line 8 starts before its `}`".to_owned(),
+            Some("add `}` after the block's last entry, before line 8".to_owned())
+        )
+    );
+    let e = compile(&src).unwrap_err();
+    assert_eq!(e.span.len, "record {".len() as u32);
+    // The last block, at the end of the file.
+    let src = edited(&[("  note: drop\n}\n", "  note: drop\n")]);
+    assert_eq!(
+        first_error(&src),
+        (
+            10,
+            1,
+            "the `disclose` block is not closed: the file ends before its `}`".to_owned(),
+            Some("add `}` after the block's last entry".to_owned())
+        )
+    );
+    // A `when` block left open before the next one.
+    let whens = format!(
+        "{BASE}when amount >= 5 {{\n  count: encrypt to [regulator]\nwhen amount >= 8 {{\n  count: encrypt to [regulator]\n}}\n"
+    );
+    let (line, col, message, _) = first_error(&whens);
+    assert_eq!(
+        (line, col, message.as_str()),
+        (
+            16,
+            1,
+            "the `when` block is not closed: `when` on line 18 starts before its `}`"
+        )
+    );
+    // A field named like a section is still a field.
+    let src = edited(&[
+        ("note: string", "roles: string"),
+        ("note: drop", "roles: drop"),
+    ]);
+    compile(&src).unwrap();
+}
+
+#[test]
+fn a_bound_beyond_the_type_says_out_of_range_with_the_limits() {
+    let src = edited(&[(
+        "count: encrypt to [payer]",
+        "count: commit, range 0 ..= 99999999999999999999",
+    )]);
+    assert_eq!(
+        first_error(&src),
+        (
+            13,
+            30,
+            "range bound `99999999999999999999` is out of range for integer: it must be from -9223372036854775808 to 9223372036854775807".to_owned(),
+            None
+        )
+    );
+    let src = edited(&[("range 0 ..= 10,", "range -100000000000000000 ..= 10,")]);
+    let (line, col, message, _) = first_error(&src);
+    assert_eq!(
+        (line, col, message.as_str()),
+        (12, 25, "range bound `-100000000000000000` is out of range for amount(2): it must be from -92233720368547758.08 to 92233720368547758.07")
+    );
+    // A `when` threshold too.
+    let src = format!(
+        "{BASE}when amount >= 99999999999999999999 {{\n  count: encrypt to [regulator]\n}}\n"
+    );
+    let (_, _, message, _) = first_error(&src);
+    assert!(
+        message.contains("is out of range for amount(2)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_empty_range_suggests_the_bounds_swapped() {
+    let src = edited(&[("range 0 ..= 10", "range 10 ..= 5")]);
+    assert_eq!(
+        first_error(&src),
+        (
+            12,
+            19,
+            "range is empty: the lower bound exceeds the upper bound".to_owned(),
+            Some(
+                "the lower bound must not exceed the upper; did you mean `range 5 ..= 10`?"
+                    .to_owned()
+            )
+        )
+    );
+}
