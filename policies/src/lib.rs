@@ -17,6 +17,7 @@ pub mod parse;
 mod plan;
 pub mod preview;
 pub mod record;
+pub mod templates;
 pub mod testing;
 
 pub use error::{Diagnostics, PolicyError, Span};
@@ -34,6 +35,7 @@ pub fn compile(source: &str) -> Result<Plan, Diagnostics> {
 
 /// Policy templates shipped with Veilgate: (file name, text). Each has a
 /// sample record and a policy test file beside it in `policies/templates/`.
+/// [`templates`] has them by name, and starts a new policy from one.
 pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "interbank-payment.policy",
