@@ -13,6 +13,7 @@ mod error;
 pub mod fmt;
 pub mod json;
 mod lex;
+pub mod output;
 pub mod parse;
 mod plan;
 pub mod preview;
