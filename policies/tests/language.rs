@@ -821,3 +821,161 @@ fn an_empty_range_suggests_the_bounds_swapped() {
         )
     );
 }
+
+/// A policy for every row of the README's "Errors" table: the row's message
+/// (capitals stand for any text) and the edits of [`BASE`] that trigger it.
+const ERROR_CASES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "unknown role `NAME`",
+        &[("encrypt to [payer]", "encrypt to [payr]")],
+    ),
+    (
+        "field `FIELD` has no disclosure rule",
+        &[("  note: drop\n", "")],
+    ),
+    (
+        "`NAME` is not a field of the record",
+        &[("note: drop", "nte: drop")],
+    ),
+    (
+        "field `FIELD` has two disclosures",
+        &[("note: drop", "note: drop, public")],
+    ),
+    ("unknown disclosure `NAME`", &[("note: drop", "note: dorp")]),
+    (
+        "missing `,` between `A` and `B`",
+        &[(
+            "count: encrypt to [payer]",
+            "count: pseudonym encrypt to [payer]",
+        )],
+    ),
+    (
+        "`WORD` cannot be combined with `encrypt to`",
+        &[("note: drop", "note: drop, encrypt to [regulator]")],
+    ),
+    ("unknown type `NAME`", &[("note: string", "note: strng")]),
+    (
+        "the `BLOCK` block is not closed: `NEXT` on line N starts before its `}`",
+        &[("  note: string\n}\n", "  note: string\n")],
+    ),
+    (
+        "the `BLOCK` block is not closed: the file ends before its `}`",
+        &[("  note: drop\n}\n", "  note: drop\n")],
+    ),
+    (
+        "`range` is proven about a commitment: it needs `commit`",
+        &[("amount: commit, range", "amount: pseudonym, range")],
+    ),
+    (
+        "range bound `N` is not a number with at most S decimal places",
+        &[("range 0 ..= 10,", "range 0 ..= 10.001,")],
+    ),
+    (
+        "range bound `N` is out of range for TYPE: it must be from MIN to MAX",
+        &[(
+            "count: encrypt to [payer]",
+            "count: commit, range 0 ..= 99999999999999999999",
+        )],
+    ),
+    (
+        "range is empty: the lower bound exceeds the upper bound",
+        &[("range 0 ..= 10", "range 10 ..= 0")],
+    ),
+    (
+        "`commit` of the TYPE field `FIELD` proves nothing",
+        &[("note: drop", "note: commit")],
+    ),
+    (
+        "party field `FIELD` names a recipient, so it must be `public`",
+        &[("payer: public", "payer: drop")],
+    ),
+    (
+        "field `FIELD` does not reach `ROLE`, which this policy requires",
+        &[("ledger l\n", "ledger l\nrequire encrypt to [regulator]\n")],
+    ),
+    (
+        "a condition on the committed field `FIELD` cannot use `==`",
+        &[(
+            "  note: drop\n}\n",
+            "  note: drop\n}\nwhen amount == 5 {\n  count: encrypt to [regulator]\n}\n",
+        )],
+    ),
+    (
+        "unknown crypto suite `NAME`",
+        &[("ledger l\n", "ledger l\nsuite aes\n")],
+    ),
+    (
+        "version must be a whole number from 1 to 4294967295",
+        &[("version 1", "version 0")],
+    ),
+];
+
+/// Whether `message` reads as `pattern`, where a run of capitals in the
+/// pattern stands for any text without spaces or backticks.
+fn matches_pattern(pattern: &str, message: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let m: Vec<char> = message.chars().collect();
+    fn go(p: &[char], m: &[char]) -> bool {
+        match p.first() {
+            None => m.is_empty(),
+            Some(c) if c.is_ascii_uppercase() => {
+                let n = p
+                    .iter()
+                    .take_while(|c| c.is_ascii_uppercase() || **c == '_')
+                    .count();
+                let rest = &p[n..];
+                (1..=m.len())
+                    .take_while(|&k| m[k - 1] != ' ' && m[k - 1] != '`')
+                    .any(|k| go(rest, &m[k..]))
+            }
+            Some(c) => m.first() == Some(c) && go(&p[1..], &m[1..]),
+        }
+    }
+    go(&p, &m)
+}
+
+/// The README's table of common errors, row by row, is what the checker says.
+#[test]
+fn every_row_of_the_readme_errors_table_is_what_the_checker_says() {
+    let readme = include_str!("../README.md");
+    let section = readme
+        .split("\n## Errors\n")
+        .nth(1)
+        .expect("README has an `## Errors` section");
+    let section = section.split("\n## ").next().unwrap();
+    let rows: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| message |"))
+        .map(|l| {
+            l.trim_start_matches("| ")
+                .split(" | ")
+                .next()
+                .unwrap()
+                .trim()
+        })
+        .collect();
+    assert!(rows.len() >= 12, "{rows:?}");
+    for row in &rows {
+        let Some((_, edits)) = ERROR_CASES.iter().find(|(m, _)| m == row) else {
+            panic!("README row `{row}` has no case in ERROR_CASES");
+        };
+        let src = edited(edits);
+        let all = compile(&src).unwrap_err();
+        let messages: Vec<&str> = all.iter().map(|e| e.message.as_str()).collect();
+        assert!(
+            messages.iter().any(|m| matches_pattern(row, m)),
+            "README row `{row}`: the checker says {messages:?}"
+        );
+    }
+    for (message, _) in ERROR_CASES {
+        assert!(
+            rows.contains(message),
+            "case `{message}` is not a row of the README"
+        );
+    }
+    assert!(matches_pattern("unknown role `NAME`", "unknown role `x_1`"));
+    assert!(!matches_pattern(
+        "unknown role `NAME`",
+        "unknown role `a b`"
+    ));
+}
