@@ -459,9 +459,11 @@ pub fn changes(old: &Plan, new: &Plan) -> Vec<Change> {
                 let added: Vec<&str> = rn.difference(&ro).copied().collect();
                 let removed: Vec<&str> = ro.difference(&rn).copied().collect();
                 if !added.is_empty() {
+                    // "also" only where someone read it before.
+                    let also = if ro.is_empty() { "" } else { "also " };
                     field(
                         Kind::Widening,
-                        format!("`{}`: now also visible to {}", f.name, list(added)),
+                        format!("`{}`: now {also}visible to {}", f.name, list(added)),
                     );
                 }
                 if !removed.is_empty() {

@@ -46,12 +46,18 @@ pub fn get(name: &str) -> Option<&'static str> {
     ALL.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
 
-/// The first line of the comment that opens a template: what it is for.
-pub fn summary(text: &str) -> &str {
-    text.lines()
-        .next()
-        .and_then(|l| l.strip_prefix('#'))
-        .map_or("", str::trim)
+/// The first sentence of the comment that opens a template: what it is for.
+pub fn summary(text: &str) -> String {
+    let comment: Vec<&str> = text
+        .lines()
+        .map_while(|l| l.strip_prefix('#'))
+        .map(str::trim)
+        .collect();
+    let comment = comment.join(" ");
+    match comment.split_once(". ") {
+        Some((first, _)) => format!("{first}."),
+        None => comment,
+    }
 }
 
 /// Template `name` as the start of a new policy: with `id`, the policy is
@@ -154,7 +160,8 @@ mod tests {
         assert_eq!(ALL.len(), 6);
         for (name, text) in ALL {
             assert!(crate::compile(text).is_ok(), "{name}");
-            assert!(!summary(text).is_empty(), "{name}");
+            let s = summary(text);
+            assert!(s.ends_with('.') && !s.contains('#'), "{name}: {s}");
             assert_eq!(get(&format!("{name}.policy")), Some(*text));
         }
     }
