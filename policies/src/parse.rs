@@ -42,21 +42,6 @@ const ACTION_KINDS: [&str; 9] = [
     "submitter",
 ];
 
-/// The keyword a disclosure starts with, as written.
-fn action_keyword(a: &Action) -> &'static str {
-    match a {
-        Action::Public(_) => "public",
-        Action::Drop(_) => "drop",
-        Action::Pseudonym(_) => "pseudonym",
-        Action::Commit(_) => "commit",
-        Action::EncryptTo(..) => "encrypt to [...]",
-        Action::Range { .. } => "range ...",
-        Action::Mask { .. } => "mask ...",
-        Action::Generalize(..) => "generalize ...",
-        Action::Submitter(_) => "submitter",
-    }
-}
-
 /// Upper bounds that keep any input cheap to check.
 pub const MAX_SOURCE_BYTES: usize = 256 * 1024;
 pub const MAX_FIELDS: usize = 256;
@@ -554,7 +539,8 @@ impl Parser {
         if !same_line || starts_rule || !ACTION_KINDS.contains(&word.as_str()) {
             return Ok(());
         }
-        let before = actions.last().map_or("", action_keyword);
+        let written: Vec<String> = actions.iter().map(crate::fmt::action_text).collect();
+        let before = written.last().map_or("", String::as_str);
         let after = match word.as_str() {
             "encrypt" => "encrypt to [...]",
             "range" => "range lo ..= hi",
@@ -565,8 +551,9 @@ impl Parser {
             format!("missing `,` between `{before}` and `{word}`"),
         )
         .with_help(format!(
-            "separate a field's disclosures with commas: `{}: {before}, {after}`",
-            field.text
+            "separate a field's disclosures with commas: `{}: {}, {after}`",
+            field.text,
+            written.join(", ")
         )))
     }
 

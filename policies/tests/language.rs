@@ -714,10 +714,14 @@ fn a_missing_comma_between_disclosures_is_reported_at_the_second_one() {
     );
     // After a range, as in `commit, range 0 ..= 10, encrypt to [x]`.
     let src = edited(&[("..= 10, encrypt", "..= 10 encrypt")]);
-    let (line, col, message, _) = first_error(&src);
     assert_eq!(
-        (line, col, message.as_str()),
-        (12, 34, "missing `,` between `range ...` and `encrypt`")
+        first_error(&src),
+        (
+            12,
+            34,
+            "missing `,` between `range 0 ..= 10` and `encrypt`".to_owned(),
+            Some("separate a field's disclosures with commas: `amount: commit, range 0 ..= 10, encrypt to [...]`".to_owned())
+        )
     );
     // A new rule on the same line is not a missing comma.
     let src = edited(&[
