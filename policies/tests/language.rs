@@ -983,3 +983,103 @@ fn every_row_of_the_readme_errors_table_is_what_the_checker_says() {
         "unknown role `a b`"
     ));
 }
+
+/// Each change `diff` finds is classed: widening (someone learns more, or
+/// peers check less), narrowing, or other.
+#[test]
+fn diff_classes_changes_and_warns_on_widening_and_an_unraised_version() {
+    use veilgate_policies::diff::{report, Kind};
+    let kinds = |edits: &[(&str, &str)]| {
+        let (old, new) = (compile(BASE).unwrap(), compile(&edited(edits)).unwrap());
+        report(&old, &new)
+            .changes
+            .into_iter()
+            .map(|c| (c.kind, c.text))
+            .collect::<Vec<_>>()
+    };
+    let w = Kind::Widening;
+    let n = Kind::Narrowing;
+    let o = Kind::Other;
+    let cases: &[(&[(&str, &str)], &[(Kind, &str)])] = &[
+        (
+            &[("note: drop", "note: encrypt to [regulator]")],
+            &[
+                (w, "`note`: was `drop`, now `encrypt`"),
+                (w, "`note`: now visible to `regulator`"),
+            ],
+        ),
+        (
+            &[("payer: public", "payer: public, submitter")],
+            &[(o, "field `payer` now names the submitting institution")],
+        ),
+        (
+            &[("count: encrypt to [payer]", "count: drop")],
+            &[
+                (n, "`count`: was `encrypt`, now `drop`"),
+                (
+                    n,
+                    "`count`: no longer visible to `payer`; no role can read the value now",
+                ),
+            ],
+        ),
+        (
+            &[("range 0 ..= 10,", "range 0 ..= 20,")],
+            &[(
+                w,
+                "`amount`: was `commit, range 0.00 ..= 10.00`, now `commit, range 0.00 ..= 20.00`",
+            )],
+        ),
+        (
+            &[("range 0 ..= 10,", "range 1 ..= 10,")],
+            &[(
+                n,
+                "`amount`: was `commit, range 0.00 ..= 10.00`, now `commit, range 1.00 ..= 10.00`",
+            )],
+        ),
+        (
+            &[(
+                "count: encrypt to [payer]",
+                "count: pseudonym, encrypt to [payer]",
+            )],
+            &[(w, "`count`: was `encrypt`, now `pseudonym`")],
+        ),
+        (
+            &[("ledger l\n", "ledger l, m\n")],
+            &[(
+                w,
+                "now binds ledger `m`: its members read what the policy makes public",
+            )],
+        ),
+    ];
+    for (edits, want) in cases {
+        let got = kinds(edits);
+        let want: Vec<(Kind, String)> = want.iter().map(|(k, t)| (*k, t.to_string())).collect();
+        assert_eq!(got, want, "{edits:?}");
+    }
+    // Warnings: one per widening change, and the version not raised.
+    let (old, new) = (
+        compile(BASE).unwrap(),
+        compile(&edited(&[("note: drop", "note: public")])).unwrap(),
+    );
+    let r = report(&old, &new);
+    assert!(r.widened() && r.differs);
+    assert_eq!(
+        r.warnings,
+        [
+            "disclosure widens: `note`: was `drop`, now `public`",
+            "disclosure widens: `note`: now public — visible to everyone who reads the ledger",
+            "policy `p` changed but its version did not go up (1 → 1): the gateway refuses two different texts under one id and version; write `version 2`",
+        ]
+    );
+    // The same plan: nothing to say.
+    let same = report(&old, &compile(BASE).unwrap());
+    assert!(same.changes.is_empty() && same.warnings.is_empty() && !same.differs);
+    // No sentence of any template pair says "only to nobody".
+    for (_, a) in TEMPLATES {
+        for (_, b) in TEMPLATES {
+            for c in report(&compile(a).unwrap(), &compile(b).unwrap()).changes {
+                assert!(!c.text.contains("nobody"), "{}", c.text);
+            }
+        }
+    }
+}
