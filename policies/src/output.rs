@@ -44,14 +44,30 @@ pub fn check_json(file: &str, result: &Result<Plan, Diagnostics>) -> Value {
     }
 }
 
-/// `{"files": [{"file", "cases": [{"name", "passed", "failures"}]}],
-/// "passed", "failed"}` for the results of each test file.
-pub fn test_json(files: &[(String, Vec<CaseResult>)]) -> Value {
-    let (passed, failed) = counts(files);
+/// One test file's results: its cases, or why none could run (the file
+/// does not parse, its policy does not compile, a set list is missing).
+pub struct FileResult {
+    pub file: String,
+    pub outcome: Result<Vec<CaseResult>, String>,
+}
+
+impl FileResult {
+    fn cases(&self) -> &[CaseResult] {
+        self.outcome.as_deref().unwrap_or(&[])
+    }
+}
+
+/// `{"files": [{"file", "error", "cases": [{"name", "passed",
+/// "failures"}]}], "passed", "failed", "errors"}`: `error` is null, or why
+/// the file's cases could not run (then `cases` is empty and the file counts
+/// in `errors`).
+pub fn test_json(files: &[FileResult]) -> Value {
+    let (passed, failed, errors) = counts(files);
     json!({
-        "files": files.iter().map(|(file, cases)| json!({
-            "file": file,
-            "cases": cases.iter().map(|c| json!({
+        "files": files.iter().map(|f| json!({
+            "file": f.file,
+            "error": f.outcome.as_ref().err(),
+            "cases": f.cases().iter().map(|c| json!({
                 "name": c.name,
                 "passed": c.passed(),
                 "failures": c.failures,
@@ -59,26 +75,32 @@ pub fn test_json(files: &[(String, Vec<CaseResult>)]) -> Value {
         })).collect::<Vec<_>>(),
         "passed": passed,
         "failed": failed,
+        "errors": errors,
     })
 }
 
-fn counts(files: &[(String, Vec<CaseResult>)]) -> (usize, usize) {
-    let all = files.iter().flat_map(|(_, cases)| cases);
+/// Cases passed, cases failed, files that could not run.
+fn counts(files: &[FileResult]) -> (usize, usize, usize) {
+    let all = files.iter().flat_map(FileResult::cases);
     let passed = all.clone().filter(|c| c.passed()).count();
-    (passed, all.count() - passed)
+    let errors = files.iter().filter(|f| f.outcome.is_err()).count();
+    (passed, all.count() - passed, errors)
 }
 
 /// The same results as JUnit XML: one `<testsuite>` per test file, one
 /// `<testcase>` per case (`classname` the file's name without
 /// `.test.json`, dots made `_` since CI tools read dots as packages), a
-/// `<failure>` with the reasons for a failed case.
-pub fn test_junit(files: &[(String, Vec<CaseResult>)]) -> String {
-    let (passed, failed) = counts(files);
+/// `<failure>` with the reasons for a failed case. A file whose cases could
+/// not run is a suite with one `<testcase name="(test file)">` holding an
+/// `<error>`, so the CI shows it rather than silently fewer tests.
+pub fn test_junit(files: &[FileResult]) -> String {
+    let (passed, failed, errors) = counts(files);
     let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"veilgate policy test\" tests=\"{}\" failures=\"{failed}\">\n",
-        passed + failed
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"veilgate policy test\" tests=\"{}\" failures=\"{failed}\" errors=\"{errors}\">\n",
+        passed + failed + errors
     );
-    for (file, cases) in files {
+    for f in files {
+        let (file, cases) = (&f.file, f.cases());
         let failures = cases.iter().filter(|c| !c.passed()).count();
         let stem = file.rsplit(['/', '\\']).next().unwrap_or(file);
         let stem = stem
@@ -86,6 +108,16 @@ pub fn test_junit(files: &[(String, Vec<CaseResult>)]) -> String {
             .or_else(|| stem.strip_suffix(".json"))
             .unwrap_or(stem);
         let class = stem.replace('.', "_");
+        if let Err(why) = &f.outcome {
+            out.push_str(&format!(
+                "  <testsuite name=\"{}\" tests=\"1\" failures=\"0\" errors=\"1\">\n    <testcase name=\"(test file)\" classname=\"{}\">\n      <error message=\"{}\">{}</error>\n    </testcase>\n  </testsuite>\n",
+                xml_escape(file),
+                xml_escape(&class),
+                xml_escape(why.lines().next().unwrap_or("")),
+                xml_escape(why)
+            ));
+            continue;
+        }
         out.push_str(&format!(
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\">\n",
             xml_escape(file),
@@ -173,9 +205,9 @@ mod tests {
 
     #[test]
     fn junit_has_a_suite_per_file_and_a_failure_per_failed_case() {
-        let files = vec![(
-            "dir/pay.test.json".to_owned(),
-            vec![
+        let files = vec![FileResult {
+            file: "dir/pay.test.json".to_owned(),
+            outcome: Ok(vec![
                 CaseResult {
                     name: "ok <case>".into(),
                     failures: vec![],
@@ -184,11 +216,11 @@ mod tests {
                     name: "bad".into(),
                     failures: vec!["one \"x\"".into(), "two & three".into()],
                 },
-            ],
-        )];
+            ]),
+        }];
         let xml = test_junit(&files);
         assert!(
-            xml.contains("<testsuites name=\"veilgate policy test\" tests=\"2\" failures=\"1\">"),
+            xml.contains("<testsuites name=\"veilgate policy test\" tests=\"2\" failures=\"1\" errors=\"0\">"),
             "{xml}"
         );
         assert!(
@@ -200,7 +232,28 @@ mod tests {
             "{xml}"
         );
         assert!(xml.contains("<failure message=\"one &quot;x&quot;; two &amp; three\">one &quot;x&quot;&#10;two &amp; three</failure>"), "{xml}");
+        let broken = [FileResult {
+            file: "kyc.test.json".to_owned(),
+            outcome: Err("error: unknown type `strng`\n --> p:4:6".to_owned()),
+        }];
+        let xml = test_junit(&broken);
+        assert!(
+            xml.contains("tests=\"1\" failures=\"0\" errors=\"1\""),
+            "{xml}"
+        );
+        assert!(xml.contains("<testcase name=\"(test file)\" classname=\"kyc\">\n      <error message=\"error: unknown type `strng`\">error: unknown type `strng`&#10; --&gt; p:4:6</error>"), "{xml}");
+        let json = test_json(&broken);
+        assert_eq!(
+            (json["errors"].as_u64(), json["failed"].as_u64()),
+            (Some(1), Some(0))
+        );
+        assert_eq!(json["files"][0]["cases"], serde_json::json!([]));
+        assert!(json["files"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("strng"));
         let json = test_json(&files);
+        assert_eq!(json["files"][0]["error"], Value::Null);
         assert_eq!(
             (json["passed"].as_u64(), json["failed"].as_u64()),
             (Some(1), Some(1))

@@ -1000,7 +1000,8 @@ fn diff_classes_changes_and_warns_on_widening_and_an_unraised_version() {
     let w = Kind::Widening;
     let n = Kind::Narrowing;
     let o = Kind::Other;
-    let cases: &[(&[(&str, &str)], &[(Kind, &str)])] = &[
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [(Kind, &'a str)]);
+    let cases: &[Case<'_>] = &[
         (
             &[("note: drop", "note: encrypt to [regulator]")],
             &[

@@ -417,6 +417,47 @@ fn test_format_json_and_junit_report_the_failing_case() {
     assert_eq!(xml.matches("</testcase>").count(), 1);
     assert!(xml.trim_end().ends_with("</testsuites>"), "{xml}");
 
+    // A test file whose policy is missing: reported as that file's error,
+    // the other file's cases still run.
+    let broken = tmp.path().join("broken.test.json");
+    std::fs::write(&broken, r#"{ "policy": "missing.policy", "cases": [] }"#).unwrap();
+    let b = broken.to_str().unwrap();
+    let o = veilgate(&["policy", "test", "--format", "junit", b, f]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    let (xml, _) = text(&o);
+    assert!(
+        xml.contains("tests=\"3\" failures=\"1\" errors=\"1\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            "<testcase name=\"(test file)\" classname=\"broken\">\n      <error message=\""
+        ),
+        "{xml}"
+    );
+    assert!(xml.contains("missing.policy"), "{xml}");
+    let v = json_of(&veilgate(&["policy", "test", "--format", "json", b, f]));
+    assert_eq!(
+        (
+            v["passed"].as_u64(),
+            v["failed"].as_u64(),
+            v["errors"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    assert!(
+        v["files"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing.policy"),
+        "{v}"
+    );
+    assert_eq!(v["files"][1]["error"], serde_json::Value::Null);
+    // Text output stops at it, as it always did.
+    let o = veilgate(&["policy", "test", b, f]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("missing.policy"), "{:?}", text(&o));
+
     // All cases passing: exit 0.
     let o = veilgate(&[
         "policy",

@@ -322,18 +322,25 @@ fn check(files: &[PathBuf], format: OutputFormat) -> Result<()> {
 fn test(files: &[PathBuf], format: TestFormat) -> Result<()> {
     let mut results = Vec::new();
     for f in files {
-        let base = f.parent().map(Path::to_path_buf).unwrap_or_default();
-        let tf = veilgate_policies::testing::parse_test_file(&read(f)?)
-            .map_err(|e| format!("{}: {e}", f.display()))?;
-        let plan = compile(&base.join(&tf.policy))?;
-        let load =
-            |rel: &str| std::fs::read_to_string(base.join(rel)).map_err(|e| format!("{rel}: {e}"));
-        results.push((
-            f.display().to_string(),
-            veilgate_policies::testing::run(&plan, &tf, &load),
-        ));
+        let outcome = test_file(f);
+        // Text output stops at a file that cannot run, as it always did; a
+        // report for tools carries it as that file's error and goes on.
+        if format == TestFormat::Text {
+            if let Err(e) = outcome {
+                print_cases(&results);
+                return Err(e.into());
+            }
+        }
+        results.push(veilgate_policies::output::FileResult {
+            file: f.display().to_string(),
+            outcome,
+        });
     }
-    let failed_any = results.iter().flat_map(|(_, c)| c).any(|c| !c.passed());
+    let failed_any = results.iter().any(|f| {
+        f.outcome
+            .as_ref()
+            .map_or(true, |c| c.iter().any(|c| !c.passed()))
+    });
     match format {
         TestFormat::Json => print_json(&veilgate_policies::output::test_json(&results))?,
         TestFormat::Junit => print!("{}", veilgate_policies::output::test_junit(&results)),
@@ -345,22 +352,39 @@ fn test(files: &[PathBuf], format: TestFormat) -> Result<()> {
     Ok(())
 }
 
-fn test_text(results: &[(String, Vec<veilgate_policies::testing::CaseResult>)]) -> Result<()> {
+/// The cases of one test file, or why they cannot run.
+fn test_file(f: &Path) -> std::result::Result<Vec<veilgate_policies::testing::CaseResult>, String> {
+    let base = f.parent().map(Path::to_path_buf).unwrap_or_default();
+    let tf = veilgate_policies::testing::parse_test_file(&read(f).map_err(|e| e.to_string())?)
+        .map_err(|e| format!("{}: {e}", f.display()))?;
+    let plan = compile(&base.join(&tf.policy)).map_err(|e| e.to_string())?;
+    let load =
+        |rel: &str| std::fs::read_to_string(base.join(rel)).map_err(|e| format!("{rel}: {e}"));
+    Ok(veilgate_policies::testing::run(&plan, &tf, &load))
+}
+
+/// Prints each case as `ok` or `FAILED` with its reasons; (passed, failed).
+fn print_cases(results: &[veilgate_policies::output::FileResult]) -> (usize, usize) {
     let (mut passed, mut failed) = (0, 0);
-    for (f, cases) in results {
-        for r in cases {
+    for f in results {
+        for r in f.outcome.as_deref().unwrap_or(&[]) {
             if r.passed() {
                 passed += 1;
-                println!("ok      {f} :: {}", r.name);
+                println!("ok      {} :: {}", f.file, r.name);
             } else {
                 failed += 1;
-                println!("FAILED  {f} :: {}", r.name);
+                println!("FAILED  {} :: {}", f.file, r.name);
                 for why in &r.failures {
                     println!("        {why}");
                 }
             }
         }
     }
+    (passed, failed)
+}
+
+fn test_text(results: &[veilgate_policies::output::FileResult]) -> Result<()> {
+    let (passed, failed) = print_cases(results);
     println!("\npolicy tests: {passed} passed, {failed} failed");
     if failed > 0 {
         return Err(format!("{failed} policy test case(s) failed").into());
