@@ -104,7 +104,8 @@ fn type_text(t: &TypeExpr) -> String {
     }
 }
 
-fn action_text(a: &Action) -> String {
+/// A disclosure as `fmt` writes it (`range 0 ..= 10`, `encrypt to [a, b]`).
+pub(crate) fn action_text(a: &Action) -> String {
     match a {
         Action::Public(_) => "public".into(),
         Action::Drop(_) => "drop".into(),

@@ -13,10 +13,12 @@ mod error;
 pub mod fmt;
 pub mod json;
 mod lex;
+pub mod output;
 pub mod parse;
 mod plan;
 pub mod preview;
 pub mod record;
+pub mod templates;
 pub mod testing;
 
 pub use error::{Diagnostics, PolicyError, Span};
@@ -34,6 +36,7 @@ pub fn compile(source: &str) -> Result<Plan, Diagnostics> {
 
 /// Policy templates shipped with Veilgate: (file name, text). Each has a
 /// sample record and a policy test file beside it in `policies/templates/`.
+/// [`templates`] has them by name, and starts a new policy from one.
 pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "interbank-payment.policy",

@@ -29,6 +29,19 @@
 use crate::error::{PolicyError, Span};
 use crate::lex::{Tok, Token};
 
+/// The words that start a disclosure.
+const ACTION_KINDS: [&str; 9] = [
+    "public",
+    "drop",
+    "pseudonym",
+    "commit",
+    "encrypt",
+    "range",
+    "mask",
+    "generalize",
+    "submitter",
+];
+
 /// Upper bounds that keep any input cheap to check.
 pub const MAX_SOURCE_BYTES: usize = 256 * 1024;
 pub const MAX_FIELDS: usize = 256;
@@ -91,6 +104,8 @@ pub enum Action {
         lo: String,
         hi: String,
         span: Span,
+        /// Where each bound is written.
+        bounds: (Span, Span),
     },
     Mask {
         first: u32,
@@ -225,6 +240,19 @@ struct Parser {
     end: Span,
     /// Line of the last significant token consumed (for trailing comments).
     last_line: u32,
+}
+
+/// The span from a block's keyword through its `{` when both are on one
+/// line (the usual layout), else the keyword's.
+fn opening(keyword: Span, brace: Span) -> Span {
+    if keyword.line == brace.line && brace.col > keyword.col {
+        Span {
+            len: brace.col - keyword.col + 1,
+            ..keyword
+        }
+    } else {
+        keyword
+    }
 }
 
 pub fn parse(src: &str) -> Result<PolicyAst, PolicyError> {
@@ -428,6 +456,107 @@ impl Parser {
         Ok(out)
     }
 
+    /// The `n`th significant token from here (0 is [`Parser::peek`]).
+    fn peek_nth(&self, n: usize) -> Option<&Token> {
+        self.toks
+            .get(self.pos..)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|t| !matches!(t.tok, Tok::Comment(_)))
+            .nth(n)
+    }
+
+    /// The keyword of a top-level section starting here: `record {`,
+    /// `roles {`, `sets {`, `disclose {`, `prove {`, or `when FIELD OP`. A
+    /// field or role that happens to bear such a name is followed by `:`,
+    /// a name or `}`, so it is not mistaken for one.
+    fn section_start(&self) -> Option<(&str, Span)> {
+        let Some(Token {
+            tok: Tok::Ident(kw),
+            span,
+        }) = self.peek_nth(0)
+        else {
+            return None;
+        };
+        let next = self.peek_nth(1).map(|t| &t.tok);
+        let starts = match kw.as_str() {
+            "record" | "roles" | "sets" | "disclose" | "prove" => next == Some(&Tok::LBrace),
+            "when" => {
+                matches!(next, Some(Tok::Ident(_)))
+                    && matches!(
+                        self.peek_nth(2).map(|t| &t.tok),
+                        Some(Tok::Le | Tok::Lt | Tok::Ge | Tok::Gt | Tok::EqEq)
+                    )
+            }
+            _ => false,
+        };
+        starts.then_some((kw.as_str(), *span))
+    }
+
+    /// The error for a block opened at `open` (its keyword and brace) whose
+    /// `}` never comes: reported at the opening, where the fix is decided,
+    /// rather than at whatever the parser trips over next.
+    fn unclosed(&self, kw: &str, open: Span) -> Option<PolicyError> {
+        match (self.section_start(), self.peek()) {
+            (Some((next, at)), _) => Some(
+                PolicyError::new(
+                    open,
+                    format!(
+                        "the `{kw}` block is not closed: `{next}` on line {} starts before its `}}`",
+                        at.line
+                    ),
+                )
+                .with_help(format!(
+                    "add `}}` after the block's last entry, before line {}",
+                    at.line
+                )),
+            ),
+            (None, None) => Some(
+                PolicyError::new(
+                    open,
+                    format!("the `{kw}` block is not closed: the file ends before its `}}`"),
+                )
+                .with_help("add `}` after the block's last entry"),
+            ),
+            (None, Some(_)) => None,
+        }
+    }
+
+    /// After a rule's disclosures: a disclosure keyword on the same line,
+    /// not starting a rule of its own (`name:`), is the next disclosure with
+    /// its comma left out (`public encrypt to [regulator]`). Said here, at
+    /// the keyword, instead of "expected `:`" one token later.
+    fn missing_comma(&self, field: &Name, actions: &[Action]) -> Result<(), PolicyError> {
+        let Some(Token {
+            tok: Tok::Ident(word),
+            span,
+        }) = self.peek_nth(0)
+        else {
+            return Ok(());
+        };
+        let same_line = span.line == self.last_line;
+        let starts_rule = self.peek_nth(1).is_some_and(|t| t.tok == Tok::Colon);
+        if !same_line || starts_rule || !ACTION_KINDS.contains(&word.as_str()) {
+            return Ok(());
+        }
+        let written: Vec<String> = actions.iter().map(crate::fmt::action_text).collect();
+        let before = written.last().map_or("", String::as_str);
+        let after = match word.as_str() {
+            "encrypt" => "encrypt to [...]",
+            "range" => "range lo ..= hi",
+            w => w,
+        };
+        Err(PolicyError::new(
+            *span,
+            format!("missing `,` between `{before}` and `{word}`"),
+        )
+        .with_help(format!(
+            "separate a field's disclosures with commas: `{}: {}, {after}`",
+            field.text,
+            written.join(", ")
+        )))
+    }
+
     fn cmp(&mut self) -> Option<CmpOp> {
         let op = match self.peek().map(|t| &t.tok) {
             Some(Tok::Le) => CmpOp::Le,
@@ -514,6 +643,7 @@ impl Parser {
                 }
                 actions.push(p.action()?);
             }
+            p.missing_comma(&field, &actions)?;
             Ok(Rule { field, actions })
         })?;
         let proofs = self.optional_block("prove", Parser::predicate)?;
@@ -533,12 +663,16 @@ impl Parser {
                 .ok_or_else(|| self.unexpected("a comparison (`<=`, `<`, `>=`, `>`, `==`)"))?;
             let value = self.number("a number")?;
             let trailing = self.trailing();
-            self.expect(Tok::LBrace)?;
+            let brace = self.expect(Tok::LBrace)?;
+            let open = opening(span, brace);
             let mut extra = Vec::new();
             loop {
                 let leading = self.comments();
                 if self.eat(&Tok::RBrace) {
                     break;
+                }
+                if let Some(e) = self.unclosed("when", open) {
+                    return Err(e);
                 }
                 let f = self.name("a field name or `}`")?;
                 self.expect(Tok::Colon)?;
@@ -622,7 +756,8 @@ impl Parser {
     ) -> Result<Block<T>, PolicyError> {
         let leading = self.comments();
         let span = self.keyword(kw)?;
-        self.expect(Tok::LBrace)?;
+        let brace = self.expect(Tok::LBrace)?;
+        let open = opening(span, brace);
         let mut items = Vec::new();
         loop {
             let save = self.pos;
@@ -635,6 +770,9 @@ impl Parser {
                     span,
                     present: true,
                 });
+            }
+            if let Some(e) = self.unclosed(kw, open) {
+                return Err(e);
             }
             self.pos = save;
             let leading = self.comments();
@@ -696,17 +834,7 @@ impl Parser {
     }
 
     fn action(&mut self) -> Result<Action, PolicyError> {
-        const KINDS: [&str; 9] = [
-            "public",
-            "drop",
-            "pseudonym",
-            "commit",
-            "encrypt",
-            "range",
-            "mask",
-            "generalize",
-            "submitter",
-        ];
+        const KINDS: [&str; 9] = ACTION_KINDS;
         let (text, span) = match self.peek() {
             Some(Token { tok: Tok::Ident(s), span }) => (s.clone(), *span),
             _ => return Err(self.unexpected("a disclosure (`public`, `drop`, `pseudonym`, `commit`, `mask`, `generalize`, `encrypt to [...]`, `range lo ..= hi`)")),
@@ -730,10 +858,15 @@ impl Parser {
                 Action::EncryptTo(self.list("a role name")?, span)
             }
             "range" => {
-                let (lo, _) = self.number("the lower bound of the range")?;
+                let (lo, lo_span) = self.number("the lower bound of the range")?;
                 self.expect(Tok::RangeTo)?;
-                let (hi, _) = self.number("the upper bound of the range")?;
-                Action::Range { lo, hi, span }
+                let (hi, hi_span) = self.number("the upper bound of the range")?;
+                Action::Range {
+                    lo,
+                    hi,
+                    span,
+                    bounds: (lo_span, hi_span),
+                }
             }
             "mask" => {
                 let (mut first, mut last) = (0, 0);

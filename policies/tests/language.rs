@@ -655,3 +655,432 @@ fn require_key_pins_a_verifying_key_per_circuit() {
 fn hex_of(k: &[u8; 32]) -> String {
     k.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// A small policy every error case below edits.
+const BASE: &str = "policy p version 1
+ledger l
+record {
+  payer: party
+  amount: amount(2)
+  count: integer
+  note: string
+}
+roles { regulator }
+disclose {
+  payer: public
+  amount: commit, range 0 ..= 10, encrypt to [regulator]
+  count: encrypt to [payer]
+  note: drop
+}
+";
+
+fn edited(edits: &[(&str, &str)]) -> String {
+    let mut src = BASE.to_owned();
+    for (from, to) in edits {
+        assert!(src.contains(from), "edit `{from}` does not apply");
+        src = src.replacen(from, to, 1);
+    }
+    src
+}
+
+/// (line, column, message, help) of the first diagnostic.
+fn first_error(src: &str) -> (u32, u32, String, Option<String>) {
+    let e = compile(src).unwrap_err();
+    (e.span.line, e.span.col, e.message.clone(), e.help.clone())
+}
+
+#[test]
+fn the_base_policy_of_the_error_cases_compiles() {
+    compile(BASE).unwrap();
+}
+
+#[test]
+fn a_missing_comma_between_disclosures_is_reported_at_the_second_one() {
+    let src = edited(&[(
+        "count: encrypt to [payer]",
+        "count: pseudonym encrypt to [payer]",
+    )]);
+    assert_eq!(
+        first_error(&src),
+        (
+            13,
+            20,
+            "missing `,` between `pseudonym` and `encrypt`".to_owned(),
+            Some(
+                "separate a field's disclosures with commas: `count: pseudonym, encrypt to [...]`"
+                    .to_owned()
+            )
+        )
+    );
+    // After a range, as in `commit, range 0 ..= 10, encrypt to [x]`.
+    let src = edited(&[("..= 10, encrypt", "..= 10 encrypt")]);
+    assert_eq!(
+        first_error(&src),
+        (
+            12,
+            34,
+            "missing `,` between `range 0 ..= 10` and `encrypt`".to_owned(),
+            Some("separate a field's disclosures with commas: `amount: commit, range 0 ..= 10, encrypt to [...]`".to_owned())
+        )
+    );
+    // A new rule on the same line is not a missing comma.
+    let src = edited(&[
+        ("  note: drop\n", ""),
+        ("payer: public", "payer: public note: drop"),
+    ]);
+    compile(&src).unwrap();
+}
+
+#[test]
+fn an_unclosed_block_is_reported_at_its_opening_naming_the_next_section() {
+    let src = edited(&[("  note: string\n}\n", "  note: string\n")]);
+    assert_eq!(
+        first_error(&src),
+        (
+            3,
+            1,
+            "the `record` block is not closed: `roles` on line 8 starts before its `}`".to_owned(),
+            Some("add `}` after the block's last entry, before line 8".to_owned())
+        )
+    );
+    let e = compile(&src).unwrap_err();
+    assert_eq!(e.span.len, "record {".len() as u32);
+    // The last block, at the end of the file.
+    let src = edited(&[("  note: drop\n}\n", "  note: drop\n")]);
+    assert_eq!(
+        first_error(&src),
+        (
+            10,
+            1,
+            "the `disclose` block is not closed: the file ends before its `}`".to_owned(),
+            Some("add `}` after the block's last entry".to_owned())
+        )
+    );
+    // A `when` block left open before the next one.
+    let whens = format!(
+        "{BASE}when amount >= 5 {{\n  count: encrypt to [regulator]\nwhen amount >= 8 {{\n  count: encrypt to [regulator]\n}}\n"
+    );
+    let (line, col, message, _) = first_error(&whens);
+    assert_eq!(
+        (line, col, message.as_str()),
+        (
+            16,
+            1,
+            "the `when` block is not closed: `when` on line 18 starts before its `}`"
+        )
+    );
+    // A field named like a section is still a field.
+    let src = edited(&[
+        ("note: string", "roles: string"),
+        ("note: drop", "roles: drop"),
+    ]);
+    compile(&src).unwrap();
+}
+
+#[test]
+fn a_bound_beyond_the_type_says_out_of_range_with_the_limits() {
+    let src = edited(&[(
+        "count: encrypt to [payer]",
+        "count: commit, range 0 ..= 99999999999999999999",
+    )]);
+    assert_eq!(
+        first_error(&src),
+        (
+            13,
+            30,
+            "range bound `99999999999999999999` is out of range for integer: it must be from -9223372036854775808 to 9223372036854775807".to_owned(),
+            None
+        )
+    );
+    let src = edited(&[("range 0 ..= 10,", "range -100000000000000000 ..= 10,")]);
+    let (line, col, message, _) = first_error(&src);
+    assert_eq!(
+        (line, col, message.as_str()),
+        (12, 25, "range bound `-100000000000000000` is out of range for amount(2): it must be from -92233720368547758.08 to 92233720368547758.07")
+    );
+    // A `when` threshold too.
+    let src = format!(
+        "{BASE}when amount >= 99999999999999999999 {{\n  count: encrypt to [regulator]\n}}\n"
+    );
+    let (_, _, message, _) = first_error(&src);
+    assert!(
+        message.contains("is out of range for amount(2)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_empty_range_suggests_the_bounds_swapped() {
+    let src = edited(&[("range 0 ..= 10", "range 10 ..= 5")]);
+    assert_eq!(
+        first_error(&src),
+        (
+            12,
+            19,
+            "range is empty: the lower bound exceeds the upper bound".to_owned(),
+            Some(
+                "the lower bound must not exceed the upper; did you mean `range 5 ..= 10`?"
+                    .to_owned()
+            )
+        )
+    );
+}
+
+/// A policy for every row of the README's "Errors" table: the row's message
+/// (capitals stand for any text) and the edits of [`BASE`] that trigger it.
+const ERROR_CASES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "unknown role `NAME`",
+        &[("encrypt to [payer]", "encrypt to [payr]")],
+    ),
+    (
+        "field `FIELD` has no disclosure rule",
+        &[("  note: drop\n", "")],
+    ),
+    (
+        "`NAME` is not a field of the record",
+        &[("note: drop", "nte: drop")],
+    ),
+    (
+        "field `FIELD` has two disclosures",
+        &[("note: drop", "note: drop, public")],
+    ),
+    ("unknown disclosure `NAME`", &[("note: drop", "note: dorp")]),
+    (
+        "missing `,` between `A` and `B`",
+        &[(
+            "count: encrypt to [payer]",
+            "count: pseudonym encrypt to [payer]",
+        )],
+    ),
+    (
+        "`WORD` cannot be combined with `encrypt to`",
+        &[("note: drop", "note: drop, encrypt to [regulator]")],
+    ),
+    ("unknown type `NAME`", &[("note: string", "note: strng")]),
+    (
+        "the `BLOCK` block is not closed: `NEXT` on line N starts before its `}`",
+        &[("  note: string\n}\n", "  note: string\n")],
+    ),
+    (
+        "the `BLOCK` block is not closed: the file ends before its `}`",
+        &[("  note: drop\n}\n", "  note: drop\n")],
+    ),
+    (
+        "`range` is proven about a commitment: it needs `commit`",
+        &[("amount: commit, range", "amount: pseudonym, range")],
+    ),
+    (
+        "range bound `N` is not a number with at most S decimal places",
+        &[("range 0 ..= 10,", "range 0 ..= 10.001,")],
+    ),
+    (
+        "range bound `N` is out of range for TYPE: it must be from MIN to MAX",
+        &[(
+            "count: encrypt to [payer]",
+            "count: commit, range 0 ..= 99999999999999999999",
+        )],
+    ),
+    (
+        "range is empty: the lower bound exceeds the upper bound",
+        &[("range 0 ..= 10", "range 10 ..= 0")],
+    ),
+    (
+        "`commit` of the TYPE field `FIELD` proves nothing",
+        &[("note: drop", "note: commit")],
+    ),
+    (
+        "party field `FIELD` names a recipient, so it must be `public`",
+        &[("payer: public", "payer: drop")],
+    ),
+    (
+        "field `FIELD` does not reach `ROLE`, which this policy requires",
+        &[("ledger l\n", "ledger l\nrequire encrypt to [regulator]\n")],
+    ),
+    (
+        "a condition on the committed field `FIELD` cannot use `==`",
+        &[(
+            "  note: drop\n}\n",
+            "  note: drop\n}\nwhen amount == 5 {\n  count: encrypt to [regulator]\n}\n",
+        )],
+    ),
+    (
+        "unknown crypto suite `NAME`",
+        &[("ledger l\n", "ledger l\nsuite aes\n")],
+    ),
+    (
+        "version must be a whole number from 1 to 4294967295",
+        &[("version 1", "version 0")],
+    ),
+];
+
+/// Whether `message` reads as `pattern`, where a run of capitals in the
+/// pattern stands for any text without spaces or backticks.
+fn matches_pattern(pattern: &str, message: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let m: Vec<char> = message.chars().collect();
+    fn go(p: &[char], m: &[char]) -> bool {
+        match p.first() {
+            None => m.is_empty(),
+            Some(c) if c.is_ascii_uppercase() => {
+                let n = p
+                    .iter()
+                    .take_while(|c| c.is_ascii_uppercase() || **c == '_')
+                    .count();
+                let rest = &p[n..];
+                (1..=m.len())
+                    .take_while(|&k| m[k - 1] != ' ' && m[k - 1] != '`')
+                    .any(|k| go(rest, &m[k..]))
+            }
+            Some(c) => m.first() == Some(c) && go(&p[1..], &m[1..]),
+        }
+    }
+    go(&p, &m)
+}
+
+/// The README's table of common errors, row by row, is what the checker says.
+#[test]
+fn every_row_of_the_readme_errors_table_is_what_the_checker_says() {
+    let readme = include_str!("../README.md");
+    let section = readme
+        .split("\n## Errors\n")
+        .nth(1)
+        .expect("README has an `## Errors` section");
+    let section = section.split("\n## ").next().unwrap();
+    let rows: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| message |"))
+        .map(|l| {
+            l.trim_start_matches("| ")
+                .split(" | ")
+                .next()
+                .unwrap()
+                .trim()
+        })
+        .collect();
+    assert!(rows.len() >= 12, "{rows:?}");
+    for row in &rows {
+        let Some((_, edits)) = ERROR_CASES.iter().find(|(m, _)| m == row) else {
+            panic!("README row `{row}` has no case in ERROR_CASES");
+        };
+        let src = edited(edits);
+        let all = compile(&src).unwrap_err();
+        let messages: Vec<&str> = all.iter().map(|e| e.message.as_str()).collect();
+        assert!(
+            messages.iter().any(|m| matches_pattern(row, m)),
+            "README row `{row}`: the checker says {messages:?}"
+        );
+    }
+    for (message, _) in ERROR_CASES {
+        assert!(
+            rows.contains(message),
+            "case `{message}` is not a row of the README"
+        );
+    }
+    assert!(matches_pattern("unknown role `NAME`", "unknown role `x_1`"));
+    assert!(!matches_pattern(
+        "unknown role `NAME`",
+        "unknown role `a b`"
+    ));
+}
+
+/// Each change `diff` finds is classed: widening (someone learns more, or
+/// peers check less), narrowing, or other.
+#[test]
+fn diff_classes_changes_and_warns_on_widening_and_an_unraised_version() {
+    use veilgate_policies::diff::{report, Kind};
+    let kinds = |edits: &[(&str, &str)]| {
+        let (old, new) = (compile(BASE).unwrap(), compile(&edited(edits)).unwrap());
+        report(&old, &new)
+            .changes
+            .into_iter()
+            .map(|c| (c.kind, c.text))
+            .collect::<Vec<_>>()
+    };
+    let w = Kind::Widening;
+    let n = Kind::Narrowing;
+    let o = Kind::Other;
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [(Kind, &'a str)]);
+    let cases: &[Case<'_>] = &[
+        (
+            &[("note: drop", "note: encrypt to [regulator]")],
+            &[
+                (w, "`note`: was `drop`, now `encrypt`"),
+                (w, "`note`: now visible to `regulator`"),
+            ],
+        ),
+        (
+            &[("payer: public", "payer: public, submitter")],
+            &[(o, "field `payer` now names the submitting institution")],
+        ),
+        (
+            &[("count: encrypt to [payer]", "count: drop")],
+            &[
+                (n, "`count`: was `encrypt`, now `drop`"),
+                (
+                    n,
+                    "`count`: no longer visible to `payer`; no role can read the value now",
+                ),
+            ],
+        ),
+        (
+            &[("range 0 ..= 10,", "range 0 ..= 20,")],
+            &[(
+                w,
+                "`amount`: was `commit, range 0.00 ..= 10.00`, now `commit, range 0.00 ..= 20.00`",
+            )],
+        ),
+        (
+            &[("range 0 ..= 10,", "range 1 ..= 10,")],
+            &[(
+                n,
+                "`amount`: was `commit, range 0.00 ..= 10.00`, now `commit, range 1.00 ..= 10.00`",
+            )],
+        ),
+        (
+            &[(
+                "count: encrypt to [payer]",
+                "count: pseudonym, encrypt to [payer]",
+            )],
+            &[(w, "`count`: was `encrypt`, now `pseudonym`")],
+        ),
+        (
+            &[("ledger l\n", "ledger l, m\n")],
+            &[(
+                w,
+                "now binds ledger `m`: its members read what the policy makes public",
+            )],
+        ),
+    ];
+    for (edits, want) in cases {
+        let got = kinds(edits);
+        let want: Vec<(Kind, String)> = want.iter().map(|(k, t)| (*k, t.to_string())).collect();
+        assert_eq!(got, want, "{edits:?}");
+    }
+    // Warnings: one per widening change, and the version not raised.
+    let (old, new) = (
+        compile(BASE).unwrap(),
+        compile(&edited(&[("note: drop", "note: public")])).unwrap(),
+    );
+    let r = report(&old, &new);
+    assert!(r.widened() && r.differs);
+    assert_eq!(
+        r.warnings,
+        [
+            "disclosure widens: `note`: was `drop`, now `public`",
+            "disclosure widens: `note`: now public — visible to everyone who reads the ledger",
+            "policy `p` changed but its version did not go up (1 → 1): the gateway refuses two different texts under one id and version; write `version 2`",
+        ]
+    );
+    // The same plan: nothing to say.
+    let same = report(&old, &compile(BASE).unwrap());
+    assert!(same.changes.is_empty() && same.warnings.is_empty() && !same.differs);
+    // No sentence of any template pair says "only to nobody".
+    for (_, a) in TEMPLATES {
+        for (_, b) in TEMPLATES {
+            for c in report(&compile(a).unwrap(), &compile(b).unwrap()).changes {
+                assert!(!c.text.contains("nobody"), "{}", c.text);
+            }
+        }
+    }
+}

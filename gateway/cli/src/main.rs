@@ -407,6 +407,9 @@ pub(crate) enum PolicyCommand {
         /// Policy files, folders (every `*.policy` under them) or `-` for standard input.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// `text` for people, `json` for tools (an array, one object per file).
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
     },
     /// Print a policy in canonical layout (comments kept); --write rewrites the files,
     /// --check lists what differs and exits 1.
@@ -429,12 +432,20 @@ pub(crate) enum PolicyCommand {
         #[arg(long)]
         record: PathBuf,
     },
-    /// What changed in disclosure between two versions of a policy.
+    /// What changed in disclosure between two versions of a policy; warns when
+    /// disclosure widens or the plan changed under the same version.
     Diff {
         /// The earlier version's policy file.
         old: PathBuf,
         /// The later version's policy file.
         new: PathBuf,
+        /// Exit 1 when the two plans differ, 0 when they are the same (as
+        /// `git diff --exit-code`).
+        #[arg(long)]
+        exit_code: bool,
+        /// `text` for people, `json` for tools.
+        #[arg(long, value_enum, default_value = "text")]
+        format: OutputFormat,
     },
     /// Check a policy and publish it on its ledger in this data directory:
     /// copied to `policies/<id>-v<version>.policy` and listed in veilgate.toml
@@ -454,7 +465,40 @@ pub(crate) enum PolicyCommand {
         /// The policy test files (`*.test.json`).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// `text` for people, `json` for tools, `junit` (XML) for CI systems.
+        #[arg(long, value_enum, default_value = "text")]
+        format: TestFormat,
     },
+    /// Start a policy from a template: prints it, or writes it to --out.
+    New {
+        /// The template's name (`veilgate policy new --list` names them).
+        #[arg(long, required_unless_present = "list")]
+        template: Option<String>,
+        /// The new policy's id; its version starts again at 1.
+        #[arg(long, requires = "template")]
+        id: Option<String>,
+        /// Write the policy to this file (refused if it exists) instead of printing it.
+        #[arg(long, requires = "template")]
+        out: Option<PathBuf>,
+        /// List the templates and what each is for.
+        #[arg(long, conflicts_with = "template")]
+        list: bool,
+    },
+}
+
+/// How `policy check` and `policy diff` print their results.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// How `policy test` prints its results.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum TestFormat {
+    Text,
+    Json,
+    Junit,
 }
 
 /// `RUST_LOG` (default `default`), with arkworks' tracing always off: it opens
@@ -721,6 +765,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // The command said all it had to (a JSON report, `diff
+            // --exit-code`): only the exit status is left.
+            if e.is::<commands::policy::Failed>() {
+                return ExitCode::FAILURE;
+            }
             // Policy errors arrive rendered, with their own `error:` line.
             let e = e.to_string();
             if e.starts_with("error:") {

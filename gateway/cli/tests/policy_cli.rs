@@ -281,3 +281,396 @@ fn check_and_fmt_take_folders_several_files_and_stdin() {
     let o = veilgate(&["policy", "check", empty.path().to_str().unwrap()]);
     assert!(text(&o).1.contains("no *.policy file"), "{:?}", text(&o));
 }
+
+const SMALL: &str = "policy p version 1
+ledger l
+record {
+  payer: party
+  amount: amount(2)
+  note: string
+}
+roles { regulator }
+disclose {
+  payer: public
+  amount: commit, range 0 ..= 10, encrypt to [regulator]
+  note: drop
+}
+";
+
+fn json_of(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", text(o)))
+}
+
+#[test]
+fn check_format_json_reports_each_file_with_its_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good.policy");
+    let bad = tmp.path().join("bad.policy");
+    std::fs::write(&good, SMALL).unwrap();
+    std::fs::write(&bad, SMALL.replace("note: string", "note: strng")).unwrap();
+
+    let o = veilgate(&[
+        "policy",
+        "check",
+        "--format",
+        "json",
+        good.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v = json_of(&o);
+    assert_eq!(v[0]["ok"], true);
+    assert_eq!(v[0]["policy"], "p");
+    assert_eq!(v[0]["version"], 1);
+    assert_eq!(v[0]["hash"].as_str().unwrap().len(), 64);
+    assert_eq!(v[0]["errors"], serde_json::json!([]));
+
+    let o = veilgate(&[
+        "policy",
+        "check",
+        "--format",
+        "json",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    // Everything is in the JSON: nothing else on standard error.
+    assert_eq!(text(&o).1, "");
+    let v = json_of(&o);
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert_eq!(v[1]["file"], bad.to_str().unwrap());
+    assert_eq!(v[1]["ok"], false);
+    assert_eq!(v[1]["policy"], serde_json::Value::Null);
+    assert_eq!(
+        v[1]["errors"],
+        serde_json::json!([{ "line": 6, "column": 9, "length": 5,
+            "message": "unknown type `strng`", "help": "did you mean `string`?" }])
+    );
+}
+
+/// A test file beside a copy of the interbank template: one case that
+/// passes, one that fails.
+fn one_failing_case(dir: &Path) -> PathBuf {
+    let t = templates();
+    std::fs::copy(t.join("interbank-payment.policy"), dir.join("p.policy")).unwrap();
+    std::fs::copy(t.join("interbank-payment.sample.json"), dir.join("s.json")).unwrap();
+    let file = dir.join("pay.test.json");
+    std::fs::write(
+        &file,
+        r#"{ "policy": "p.policy", "cases": [
+            { "name": "peers see a commitment", "record_file": "s.json", "expect": { "ledger observer": { "amount": "<commitment>" } } },
+            { "name": "claims <peers> & \"all\" see the amount", "record_file": "s.json", "expect": { "ledger observer": { "amount": "1250000.00" } } } ] }"#,
+    )
+    .unwrap();
+    file
+}
+
+#[test]
+fn test_format_json_and_junit_report_the_failing_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = one_failing_case(tmp.path());
+    let f = file.to_str().unwrap();
+
+    let o = veilgate(&["policy", "test", "--format", "json", f]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    let v = json_of(&o);
+    assert_eq!(
+        (v["passed"].as_u64(), v["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let cases = &v["files"][0]["cases"];
+    assert_eq!(v["files"][0]["file"], f);
+    assert_eq!(cases[0]["passed"], true);
+    assert_eq!(cases[1]["passed"], false);
+    assert_eq!(
+        cases[1]["failures"][0],
+        "`ledger observer` sees `amount` as \"<commitment>\", expected \"1250000.00\""
+    );
+
+    let o = veilgate(&["policy", "test", "--format", "junit", f]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    let (xml, _) = text(&o);
+    assert!(
+        xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites"),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<testsuite ").count(), 1, "{xml}");
+    assert!(
+        xml.contains(&format!(
+            "<testsuite name=\"{f}\" tests=\"2\" failures=\"1\""
+        )),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase name=\"peers see a commitment\" classname=\"pay\"/>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testcase name=\"claims &lt;peers&gt; &amp; &quot;all&quot; see the amount\" classname=\"pay\">"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<failure message=\"`ledger observer` sees `amount` as &quot;&lt;commitment&gt;&quot;, expected &quot;1250000.00&quot;\">"),
+        "{xml}"
+    );
+    // Balanced: every element opened is closed.
+    assert_eq!(xml.matches("<testcase ").count(), 2);
+    assert_eq!(xml.matches("</testcase>").count(), 1);
+    assert!(xml.trim_end().ends_with("</testsuites>"), "{xml}");
+
+    // A test file whose policy is missing: reported as that file's error,
+    // the other file's cases still run.
+    let broken = tmp.path().join("broken.test.json");
+    std::fs::write(&broken, r#"{ "policy": "missing.policy", "cases": [] }"#).unwrap();
+    let b = broken.to_str().unwrap();
+    let o = veilgate(&["policy", "test", "--format", "junit", b, f]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    let (xml, _) = text(&o);
+    assert!(
+        xml.contains("tests=\"3\" failures=\"1\" errors=\"1\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            "<testcase name=\"(test file)\" classname=\"broken\">\n      <error message=\""
+        ),
+        "{xml}"
+    );
+    assert!(xml.contains("missing.policy"), "{xml}");
+    let v = json_of(&veilgate(&["policy", "test", "--format", "json", b, f]));
+    assert_eq!(
+        (
+            v["passed"].as_u64(),
+            v["failed"].as_u64(),
+            v["errors"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    assert!(
+        v["files"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing.policy"),
+        "{v}"
+    );
+    assert_eq!(v["files"][1]["error"], serde_json::Value::Null);
+    // Text output stops at it, as it always did.
+    let o = veilgate(&["policy", "test", b, f]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("missing.policy"), "{:?}", text(&o));
+
+    // All cases passing: exit 0.
+    let o = veilgate(&[
+        "policy",
+        "test",
+        "--format",
+        "junit",
+        templates()
+            .join("interbank-payment.test.json")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(!text(&o).0.contains("<failure"));
+}
+
+#[test]
+fn diff_exit_code_is_zero_for_the_same_plan_and_one_for_a_different_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        tmp.path().join("a.policy"),
+        tmp.path().join("b.policy"),
+        tmp.path().join("c.policy"),
+    );
+    std::fs::write(&a, SMALL).unwrap();
+    // Only layout and a comment differ: the same plan.
+    std::fs::write(
+        &b,
+        format!(
+            "# reviewed\n{}",
+            SMALL.replace("note: drop", "note:   drop")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &c,
+        SMALL
+            .replace("version 1", "version 2")
+            .replace("note: drop", "note: encrypt to [regulator]"),
+    )
+    .unwrap();
+    let (a, b, c) = (
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        c.to_str().unwrap(),
+    );
+    let o = veilgate(&["policy", "diff", "--exit-code", a, b]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    assert!(text(&o).0.starts_with("no change in disclosure"));
+    let o = veilgate(&["policy", "diff", "--exit-code", a, c]);
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    assert!(text(&o).0.contains("version: 1 → 2"), "{:?}", text(&o));
+    // Without --exit-code a difference is not a failure.
+    assert!(veilgate(&["policy", "diff", a, c]).status.success());
+}
+
+#[test]
+fn diff_warns_when_disclosure_widens_and_classifies_each_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a.policy"), tmp.path().join("b.policy"));
+    std::fs::write(
+        &a,
+        SMALL.replace("note: drop", "note: encrypt to [regulator]"),
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        SMALL
+            .replace("version 1", "version 2")
+            .replace("note: drop", "note: public"),
+    )
+    .unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let o = veilgate(&["policy", "diff", a, b]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("`note`: now public — visible to everyone who reads the ledger"),
+        "{out}"
+    );
+    assert!(
+        err.contains("warning: disclosure widens: `note`: now public"),
+        "{err}"
+    );
+
+    // The other way round narrows: no warning about widening.
+    let o = veilgate(&["policy", "diff", b, a]);
+    let (out, err) = text(&o);
+    assert!(
+        out.contains("`note`: no longer public — only `regulator` can read its value"),
+        "{out}"
+    );
+    assert!(!err.contains("widens"), "{err}");
+
+    let o = veilgate(&["policy", "diff", "--format", "json", a, b]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v = json_of(&o);
+    assert_eq!(v["widened"], true);
+    assert_eq!(
+        (v["old"]["version"].as_u64(), v["new"]["version"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(v["old"]["id"], "p");
+    let changes = v["changes"].as_array().unwrap();
+    assert!(
+        changes.contains(&serde_json::json!({
+        "field": "note", "kind": "widening",
+        "text": "`note`: now public — visible to everyone who reads the ledger"})),
+        "{changes:?}"
+    );
+    assert!(
+        changes.contains(&serde_json::json!({
+        "field": null, "kind": "other", "text": "version: 1 → 2"})),
+        "{changes:?}"
+    );
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("disclosure widens"),
+        "{v}"
+    );
+
+    // A field dropped says so plainly, never "visible only to nobody".
+    let dropped = tmp.path().join("dropped.policy");
+    std::fs::write(&dropped, SMALL.replace("version 1", "version 3")).unwrap();
+    let o = veilgate(&["policy", "diff", b, dropped.to_str().unwrap()]);
+    let (out, _) = text(&o);
+    assert!(
+        out.contains("`note`: no longer public — dropped: its value never leaves the institution"),
+        "{out}"
+    );
+    assert!(!out.contains("nobody"), "{out}");
+}
+
+#[test]
+fn diff_warns_when_the_plan_changes_but_the_version_does_not_go_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a.policy"), tmp.path().join("b.policy"));
+    std::fs::write(&a, SMALL).unwrap();
+    std::fs::write(
+        &b,
+        SMALL.replace("note: drop", "note: encrypt to [regulator]"),
+    )
+    .unwrap();
+    let o = veilgate(&["policy", "diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("warning: policy `p` changed but its version did not go up (1 → 1): the gateway refuses two different texts under one id and version; write `version 2`"),
+        "{err}"
+    );
+    // With the version raised, no such warning.
+    std::fs::write(
+        &b,
+        SMALL
+            .replace("version 1", "version 2")
+            .replace("note: drop", "note: encrypt to [regulator]"),
+    )
+    .unwrap();
+    let o = veilgate(&["policy", "diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(!text(&o).1.contains("did not go up"), "{:?}", text(&o));
+}
+
+#[test]
+fn policy_new_starts_a_policy_from_a_template_that_checks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("acme.policy");
+    let o = veilgate(&[
+        "policy",
+        "new",
+        "--template",
+        "kyc-attestation",
+        "--id",
+        "acme-kyc",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = veilgate(&["policy", "check", out.to_str().unwrap()]);
+    let (stdout, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        stdout.contains("ok — policy `acme-kyc` version 1"),
+        "{stdout}"
+    );
+
+    // Never over an existing file.
+    let before = std::fs::read(&out).unwrap();
+    let o = veilgate(&[
+        "policy",
+        "new",
+        "--template",
+        "interbank-payment",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("the file exists"), "{:?}", text(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+
+    // Without --out it prints the template; an unknown one lists the names.
+    let o = veilgate(&["policy", "new", "--template", "syndicated-loan"]);
+    assert!(text(&o).0.contains("policy syndicated-loan version 2"));
+    let o = veilgate(&["policy", "new", "--template", "mortgage"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("unknown template `mortgage`") && NAMES.iter().all(|n| err.contains(n)),
+        "{err}"
+    );
+    let o = veilgate(&["policy", "new", "--list"]);
+    let (listed, _) = text(&o);
+    assert!(o.status.success());
+    assert_eq!(listed.lines().count(), NAMES.len(), "{listed}");
+    assert!(NAMES.iter().all(|n| listed.contains(n)), "{listed}");
+}

@@ -116,16 +116,15 @@ fn threshold(w: &WhenAst, scope: &Scope<'_>, rules: &Rules<'_>) -> Result<i64, S
         .with_help("peers check the condition against the public value or the commitment")
         .into());
     }
-    Ok(parse_decimal(&w.value.0, scale).ok_or_else(|| not_a_number(w, scale))?)
+    Ok(parse_decimal(&w.value.0, scale).ok_or_else(|| not_a_number(w, ty, scale))?)
 }
 
-fn not_a_number(w: &WhenAst, scale: u8) -> PolicyError {
+fn not_a_number(w: &WhenAst, ty: &FieldType, scale: u8) -> PolicyError {
+    let msg = super::not_a_number("threshold", &w.value.0, ty, scale);
     err(
         w.value.1,
-        format!(
-            "`{}` is not a number with at most {scale} decimal places",
-            w.value.0
-        ),
+        // The malformed case keeps the wording it always had.
+        msg.strip_prefix("threshold ").unwrap_or(&msg).to_owned(),
     )
 }
 

@@ -221,6 +221,31 @@ fn err(span: Span, msg: impl Into<String>) -> PolicyError {
     PolicyError::new(span, msg)
 }
 
+/// Why `text`, written for a field of type `ty` (numbers at `scale`
+/// decimals), is not a number the field holds: malformed, or well formed
+/// but beyond what a signed 64-bit count of minor units holds. `what` names
+/// the number (`range bound`, `threshold`). Values are held as `i64` minor
+/// units, so the limits depend on the scale.
+fn not_a_number(what: &str, text: &str, ty: &FieldType, scale: u8) -> String {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let well_formed = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !digits.ends_with('.')
+        && frac.len() <= usize::from(scale);
+    if well_formed {
+        format!(
+            "{what} `{text}` is out of range for {}: it must be from {} to {}",
+            ty.name(),
+            crate::record::format_decimal(i64::MIN, scale),
+            crate::record::format_decimal(i64::MAX, scale)
+        )
+    } else {
+        format!("{what} `{text}` is not a number with at most {scale} decimal places")
+    }
+}
+
 /// `e` with a "did you mean" help when `word` is close to a candidate, else
 /// with `fallback` as its help.
 fn with_suggestion<'a>(

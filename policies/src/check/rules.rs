@@ -162,7 +162,8 @@ fn submitter_fits(
 struct Actions<'a> {
     base: Option<&'a Action>,
     encrypt: Option<(Vec<Role>, Span)>,
-    range: Option<(&'a str, &'a str, Span)>,
+    /// Bounds as written, the `range` keyword's span, the bounds' spans.
+    range: Option<(&'a str, &'a str, Span, (Span, Span))>,
     submitter: Option<Span>,
 }
 
@@ -199,12 +200,17 @@ impl<'a> Actions<'a> {
                     }
                     out.encrypt = Some((roles::resolve(names, scope)?, *span));
                 }
-                Action::Range { lo, hi, span } => {
+                Action::Range {
+                    lo,
+                    hi,
+                    span,
+                    bounds,
+                } => {
                     if out.range.is_some() {
                         let e = err(*span, format!("field `{}` has two ranges", field.text));
                         return Err(e.into());
                     }
-                    out.range = Some((lo, hi, *span));
+                    out.range = Some((lo, hi, *span, *bounds));
                 }
                 other => {
                     if let Some(first) = out.base {
@@ -237,7 +243,7 @@ impl<'a> Actions<'a> {
             )
             .with_help("a public field is readable by all; a dropped field by none"));
         }
-        if let Some((_, _, span)) = self.range {
+        if let Some((_, _, span, _)) = self.range {
             if !matches!(self.base, Some(Action::Commit(_))) {
                 return Err(err(
                     span,
@@ -295,7 +301,7 @@ fn commit(
     field: &Name,
     ty: &FieldType,
     span: Span,
-    range: Option<(&str, &str, Span)>,
+    range: Option<(&str, &str, Span, (Span, Span))>,
     to: Vec<Role>,
 ) -> Result<Disclosure, PolicyError> {
     if *ty == FieldType::Bool {
@@ -307,7 +313,7 @@ fn commit(
     }
     let range = match range {
         None => None,
-        Some((lo, hi, span)) => Some(commit_range(field, ty, lo, hi, span)?),
+        Some((lo, hi, span, bounds)) => Some(commit_range(field, ty, lo, hi, span, bounds)?),
     };
     Ok(Disclosure::Commit { range, open_to: to })
 }
@@ -319,6 +325,7 @@ fn commit_range(
     lo: &str,
     hi: &str,
     span: Span,
+    bounds: (Span, Span),
 ) -> Result<(i64, i64), PolicyError> {
     let scale = ty.scale().ok_or_else(|| {
         err(
@@ -336,20 +343,28 @@ fn commit_range(
             "a date range is written as a predicate: `age(birth, date) >= N`",
         ));
     }
-    let bound = |s: &str| {
+    let bound = |s: &str, at: Span| {
         parse_decimal(s, scale).ok_or_else(|| {
-            err(
-                span,
-                format!("range bound `{s}` is not a number with at most {scale} decimal places"),
-            )
+            let msg = super::not_a_number("range bound", s, ty, scale);
+            // A malformed bound is pointed at by its `range`, as it always
+            // was; one too large for the type at the bound itself.
+            if msg.contains("out of range") {
+                err(at, msg)
+            } else {
+                err(span, msg)
+            }
         })
     };
-    let (lo, hi) = (bound(lo)?, bound(hi)?);
+    let (lo_text, hi_text) = (lo, hi);
+    let (lo, hi) = (bound(lo, bounds.0)?, bound(hi, bounds.1)?);
     if lo > hi {
         return Err(err(
             span,
             "range is empty: the lower bound exceeds the upper bound",
-        ));
+        )
+        .with_help(format!(
+            "the lower bound must not exceed the upper; did you mean `range {hi_text} ..= {lo_text}`?"
+        )));
     }
     Ok((lo, hi))
 }

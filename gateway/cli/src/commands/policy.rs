@@ -1,10 +1,31 @@
-//! `veilgate policy check | fmt | preview | diff | test`: the policy authors' tools.
+//! `veilgate policy check | fmt | preview | diff | test | new`: the policy
+//! authors' tools. The work is `veilgate_policies`'; this reads files,
+//! prints, and sets the exit status.
 
 use std::path::{Path, PathBuf};
 
-use crate::PolicyCommand;
+use crate::{OutputFormat, PolicyCommand, TestFormat};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// A failure the command has already reported in full (a JSON report with
+/// `"ok": false`, `diff --exit-code` finding a difference): `main` exits 1
+/// without printing anything more.
+#[derive(Debug)]
+pub struct Failed;
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("failed")
+    }
+}
+
+impl std::error::Error for Failed {}
+
+fn print_json(v: &serde_json::Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
 
 fn read(p: &Path) -> Result<String> {
     std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()).into())
@@ -154,7 +175,7 @@ fn fmt(files: &[PathBuf], write: bool, check: bool) -> Result<()> {
 
 pub fn run(command: PolicyCommand) -> Result<()> {
     match command {
-        PolicyCommand::Check { files } => check(&files),
+        PolicyCommand::Check { files, format } => check(&files, format),
         PolicyCommand::Fmt {
             files,
             write,
@@ -175,29 +196,110 @@ pub fn run(command: PolicyCommand) -> Result<()> {
             print!("{}", p.render());
             Ok(())
         }
-        PolicyCommand::Diff { old, new } => {
-            let (a, b) = (compile(&old)?, compile(&new)?);
-            let lines = veilgate_policies::diff::diff(&a, &b);
-            if lines.is_empty() {
-                println!(
-                    "no change in disclosure (same policy hash {})",
-                    hex::encode(a.hash())
-                );
-            }
-            for l in lines {
-                println!("{l}");
-            }
-            Ok(())
-        }
-        PolicyCommand::Test { files } => test(&files),
+        PolicyCommand::Diff {
+            old,
+            new,
+            exit_code,
+            format,
+        } => diff(&old, &new, exit_code, format),
+        PolicyCommand::Test { files, format } => test(&files, format),
+        PolicyCommand::New {
+            template,
+            id,
+            out,
+            list,
+        } => new(template.as_deref(), id.as_deref(), out.as_deref(), list),
         PolicyCommand::Publish { data, ledger, file } => {
             super::operate::policy_publish(&data, &file, ledger.as_deref())
         }
     }
 }
 
-fn check(files: &[PathBuf]) -> Result<()> {
+fn diff(old: &Path, new: &Path, exit_code: bool, format: OutputFormat) -> Result<()> {
+    let (a, b) = (compile(old)?, compile(new)?);
+    let report = veilgate_policies::diff::report(&a, &b);
+    match format {
+        OutputFormat::Json => print_json(&veilgate_policies::output::diff_json(&a, &b, &report))?,
+        OutputFormat::Text => {
+            if report.changes.is_empty() {
+                println!(
+                    "no change in disclosure (same policy hash {})",
+                    hex::encode(a.hash())
+                );
+            }
+            for c in &report.changes {
+                println!("{}", c.text);
+            }
+            // On standard error, as a compiler's: the listing stays the diff.
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+        }
+    }
+    if exit_code && report.differs {
+        return Err(Failed.into());
+    }
+    Ok(())
+}
+
+fn new(template: Option<&str>, id: Option<&str>, out: Option<&Path>, list: bool) -> Result<()> {
+    use veilgate_policies::templates;
+    if list {
+        let width = templates::names().map(str::len).max().unwrap_or(0);
+        for (name, text) in templates::ALL {
+            println!("{name:<width$}  {}", templates::summary(text));
+        }
+        return Ok(());
+    }
+    // clap requires --template unless --list.
+    let template = template.ok_or("name a template with --template (see --list)")?;
+    let text = templates::instantiate(template, id)?;
+    match out {
+        None => print!("{text}"),
+        Some(path) => {
+            // `create_new`: an existing policy is never overwritten, even
+            // one created between a check and the write.
+            use std::io::Write as _;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => format!(
+                        "{}: the file exists; choose another --out or remove it first",
+                        path.display()
+                    ),
+                    _ => format!("{}: {e}", path.display()),
+                })?;
+            f.write_all(text.as_bytes())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            eprintln!(
+                "wrote {} from template `{}`; check it with `veilgate policy check {}`",
+                path.display(),
+                template.strip_suffix(".policy").unwrap_or(template),
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check(files: &[PathBuf], format: OutputFormat) -> Result<()> {
     let sources = sources(files)?;
+    if format == OutputFormat::Json {
+        let results: Vec<serde_json::Value> = sources
+            .iter()
+            .map(|src| {
+                veilgate_policies::output::check_json(
+                    &src.name,
+                    &veilgate_policies::compile(&src.text),
+                )
+            })
+            .collect();
+        let ok = results.iter().all(|r| r["ok"] == true);
+        print_json(&serde_json::Value::Array(results))?;
+        return if ok { Ok(()) } else { Err(Failed.into()) };
+    }
     let mut failed = 0;
     for src in &sources {
         match veilgate_policies::compile(&src.text) {
@@ -220,28 +322,72 @@ fn check(files: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-fn test(files: &[PathBuf]) -> Result<()> {
-    let (mut passed, mut failed) = (0, 0);
+fn test(files: &[PathBuf], format: TestFormat) -> Result<()> {
+    let mut results = Vec::new();
     for f in files {
-        let base = f.parent().map(Path::to_path_buf).unwrap_or_default();
-        let tf = veilgate_policies::testing::parse_test_file(&read(f)?)
-            .map_err(|e| format!("{}: {e}", f.display()))?;
-        let plan = compile(&base.join(&tf.policy))?;
-        let load =
-            |rel: &str| std::fs::read_to_string(base.join(rel)).map_err(|e| format!("{rel}: {e}"));
-        for r in veilgate_policies::testing::run(&plan, &tf, &load) {
+        let outcome = test_file(f);
+        // Text output stops at a file that cannot run, as it always did; a
+        // report for tools carries it as that file's error and goes on.
+        if format == TestFormat::Text {
+            if let Err(e) = outcome {
+                print_cases(&results);
+                return Err(e.into());
+            }
+        }
+        results.push(veilgate_policies::output::FileResult {
+            file: f.display().to_string(),
+            outcome,
+        });
+    }
+    let failed_any = results.iter().any(|f| {
+        f.outcome
+            .as_ref()
+            .map_or(true, |c| c.iter().any(|c| !c.passed()))
+    });
+    match format {
+        TestFormat::Json => print_json(&veilgate_policies::output::test_json(&results))?,
+        TestFormat::Junit => print!("{}", veilgate_policies::output::test_junit(&results)),
+        TestFormat::Text => return test_text(&results),
+    }
+    if failed_any {
+        return Err(Failed.into());
+    }
+    Ok(())
+}
+
+/// The cases of one test file, or why they cannot run.
+fn test_file(f: &Path) -> std::result::Result<Vec<veilgate_policies::testing::CaseResult>, String> {
+    let base = f.parent().map(Path::to_path_buf).unwrap_or_default();
+    let tf = veilgate_policies::testing::parse_test_file(&read(f).map_err(|e| e.to_string())?)
+        .map_err(|e| format!("{}: {e}", f.display()))?;
+    let plan = compile(&base.join(&tf.policy)).map_err(|e| e.to_string())?;
+    let load =
+        |rel: &str| std::fs::read_to_string(base.join(rel)).map_err(|e| format!("{rel}: {e}"));
+    Ok(veilgate_policies::testing::run(&plan, &tf, &load))
+}
+
+/// Prints each case as `ok` or `FAILED` with its reasons; (passed, failed).
+fn print_cases(results: &[veilgate_policies::output::FileResult]) -> (usize, usize) {
+    let (mut passed, mut failed) = (0, 0);
+    for f in results {
+        for r in f.outcome.as_deref().unwrap_or(&[]) {
             if r.passed() {
                 passed += 1;
-                println!("ok      {} :: {}", f.display(), r.name);
+                println!("ok      {} :: {}", f.file, r.name);
             } else {
                 failed += 1;
-                println!("FAILED  {} :: {}", f.display(), r.name);
+                println!("FAILED  {} :: {}", f.file, r.name);
                 for why in &r.failures {
                     println!("        {why}");
                 }
             }
         }
     }
+    (passed, failed)
+}
+
+fn test_text(results: &[veilgate_policies::output::FileResult]) -> Result<()> {
+    let (passed, failed) = print_cases(results);
     println!("\npolicy tests: {passed} passed, {failed} failed");
     if failed > 0 {
         return Err(format!("{failed} policy test case(s) failed").into());
