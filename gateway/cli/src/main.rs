@@ -4,6 +4,7 @@
 //! veilgate-testkit.
 
 mod commands;
+mod progress;
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -133,6 +134,7 @@ enum Command {
         command: CeremonyCommand,
     },
     /// EVM ledger tools (FISCO BCOS 3.x, Besu, GoQuorum, anvil).
+    #[cfg(feature = "evm")]
     Evm {
         #[command(subcommand)]
         command: EvmCommand,
@@ -260,6 +262,7 @@ enum CeremonyCommand {
     },
 }
 
+#[cfg(feature = "evm")]
 #[derive(Subcommand)]
 enum EvmCommand {
     /// Deploy the registry (and the Groth16 verifiers policies require) from the
@@ -670,6 +673,7 @@ fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { data },
         } => commands::audit::verify(&data),
+        #[cfg(feature = "evm")]
         Command::Evm {
             command:
                 EvmCommand::Deploy {
@@ -696,6 +700,7 @@ fn main() -> ExitCode {
                 .map(|r| print!("{}", veilgate_devtools::bench::table(&r)))
                 .map_err(Into::into)
         }
+        #[cfg(feature = "evm")]
         Command::Evm {
             command: EvmCommand::Publish { data, ledger },
         } => commands::evm::publish(&data, &ledger)

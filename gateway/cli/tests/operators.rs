@@ -143,6 +143,36 @@ async fn a_405_names_the_methods_the_path_takes() {
     drop(gw);
 }
 
+/// Every answer names its request: the caller's own `X-Request-Id` when it
+/// is a plain token, else a fresh one (a value that could forge a log line
+/// is not taken).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_answer_carries_a_request_id() {
+    let root = tempfile::tempdir().unwrap();
+    let (gw, data) = start_dev(root.path(), None);
+    let ask = |id: &str| {
+        format!("GET /v1/health HTTP/1.1\r\nhost: localhost\r\nx-request-id: {id}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+    };
+    let id_of = |head: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix("x-request-id: "))
+            .unwrap_or_else(|| panic!("no x-request-id: {head}"))
+            .trim()
+            .to_owned()
+    };
+    let head = head_of(&data, &gw.base, &ask("trace-7.a_b")).await;
+    assert_eq!(id_of(&head), "trace-7.a_b");
+    for bad in ["a b", "x=1", &"a".repeat(65)] {
+        let head = head_of(&data, &gw.base, &ask(bad)).await;
+        let id = id_of(&head);
+        assert!(
+            id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{bad:?} → {id}"
+        );
+    }
+    drop(gw);
+}
+
 /// A submission may pin a published policy version; an unpublished one is
 /// refused naming those that are, and a malformed one names the member.
 #[tokio::test(flavor = "multi_thread")]

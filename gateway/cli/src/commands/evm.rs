@@ -86,6 +86,16 @@ fn publish_policies(
             out.unchanged.push(file.clone());
             continue;
         }
+        let step = crate::progress::Stage::start(format!(
+            "publishing `{}` version {}{}",
+            plan.id,
+            plan.version,
+            if plan.onchain {
+                " with its Groth16 verifiers"
+            } else {
+                ""
+            }
+        ));
         let checks = if plan.onchain {
             verifiers = ledger
                 .deploy_verifiers(plan, ring, verifiers)
@@ -99,6 +109,7 @@ fn publish_policies(
             .publish_policy(source, &checks)
             .map_err(chain_err)?
             .gas_used;
+        step.done();
         out.policies.push((file.clone(), plan.onchain));
     }
     out.verifiers = verifiers.len();
@@ -125,8 +136,13 @@ pub fn deploy(
             ),
         });
     }
-    let chain = connect(data, rpc, key_file, confirmations)?;
-    let (ledger, mined) = EvmLedger::deploy(chain).map_err(chain_err)?;
+    let chain = crate::progress::stage(format!("connecting to {rpc}"), || {
+        connect(data, rpc, key_file, confirmations)
+    })?;
+    let (ledger, mined) = crate::progress::stage(
+        format!("deploying the registry ({confirmations} confirmations)"),
+        || EvmLedger::deploy(chain).map_err(chain_err),
+    )?;
     let mut out = Published {
         registry: format!("{:#x}", ledger.address()),
         gas_used: mined.gas_used,

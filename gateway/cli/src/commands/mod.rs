@@ -5,6 +5,7 @@ pub mod audit;
 pub mod ceremony;
 pub mod client;
 pub mod config;
+#[cfg(feature = "evm")]
 pub mod evm;
 pub mod follow;
 pub mod operate;

@@ -28,7 +28,10 @@ pub async fn run(
         .into());
     }
     if first {
-        veilgate_testkit::material::init(&data)?;
+        crate::progress::stage(
+            "creating development material (a CA, certificates and keys for four institutions, development Groth16 keys)",
+            || veilgate_testkit::material::init(&data),
+        )?;
     }
     let state = Arc::new(Gateway::load(&data)?);
     if !dev {

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use veilgate_ledger::{ChainHash, EmbeddedLedger, Ledger};
 
-use super::{read, LedgerConfig, LedgerKind, StartError};
+#[cfg(feature = "evm")]
+use super::read;
+use super::{LedgerConfig, LedgerKind, StartError};
 
 /// Ledger adapters by kind. Tests may wrap the result (fault injection).
 /// Arguments: the ledger's configuration, its directory, and the data
@@ -53,8 +55,19 @@ pub fn ledger_readers(
     }
 }
 
+/// A build without the `evm` feature has no EVM adapter: the ledger is
+/// refused at start, naming the feature.
+#[cfg(not(feature = "evm"))]
+fn evm_ledger(lc: &LedgerConfig, _data_dir: &Path) -> Result<EmbeddedLedger, StartError> {
+    Err(StartError::Ledger {
+        ledger: lc.id.clone(),
+        reason: "kind \"evm\" needs the EVM adapter, which this build of veilgate leaves out (built without the `evm` feature, which the default build has)".into(),
+    })
+}
+
 /// The adapter of an `evm` ledger: its node, registry and writer key from
 /// `[ledger.evm]` (the key file relative to the data directory).
+#[cfg(feature = "evm")]
 pub fn evm_ledger(
     lc: &LedgerConfig,
     data_dir: &Path,

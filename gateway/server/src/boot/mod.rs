@@ -28,7 +28,9 @@ pub use config::{
     Config, ConfigError, EvmConfig, LedgerConfig, LedgerKind, Limits, ObservabilityConfig,
     TlsSmConfig, CONFIG_FILE,
 };
-pub use ledgers::{evm_ledger, ledger_adapters, ledger_readers, LedgerFactory};
+#[cfg(feature = "evm")]
+pub use ledgers::evm_ledger;
+pub use ledgers::{ledger_adapters, ledger_readers, LedgerFactory};
 pub use policies::{load_policies, PolicyTexts};
 
 use crate::metrics::Metrics;
@@ -62,6 +64,7 @@ pub enum StartError {
         #[source]
         source: veilgate_ledger::LedgerError,
     },
+    #[cfg(feature = "evm")]
     #[error("ledger `{ledger}`: {source}")]
     Evm {
         ledger: String,

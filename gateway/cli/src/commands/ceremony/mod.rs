@@ -8,6 +8,7 @@ pub mod phase2;
 
 use std::path::{Path, PathBuf};
 
+use crate::progress::stage;
 use clap::Subcommand;
 use veilgate_circuits::ceremony::ptau::{contributor_rng, Ptau};
 use veilgate_circuits::ceremony::CeremonyError;
@@ -171,10 +172,21 @@ pub(crate) fn transcript_err(
     }
 }
 
+fn verifying(t: &Ptau) -> String {
+    format!(
+        "verifying the transcript (2^{} powers, {} contributions)",
+        t.power,
+        t.contributions.len()
+    )
+}
+
 pub fn ptau(command: PtauCommand) -> Result<(), CeremonyCommandError> {
     match command {
         PtauCommand::New { power, out } => {
-            write_new(&out, &Ptau::new(power).map_err(transcript_err(&out))?)?;
+            let t = stage(format!("making a transcript of 2^{power} powers"), || {
+                Ptau::new(power).map_err(transcript_err(&out))
+            })?;
+            stage(format!("writing {}", out.display()), || write_new(&out, &t))?;
             println!("{}: new transcript of 2^{power} powers", out.display());
         }
         PtauCommand::Contribute {
@@ -183,15 +195,18 @@ pub fn ptau(command: PtauCommand) -> Result<(), CeremonyCommandError> {
             name,
             entropy,
         } => {
-            let t = read(&input)?;
+            let t = stage(format!("reading {}", input.display()), || read(&input))?;
             if !t.contributions.is_empty() {
-                verify(&input, &t)?;
+                stage(verifying(&t), || verify(&input, &t))?;
             }
             let mut rng = contributor_rng(&mut rand_core::OsRng, &entropy);
-            let next = t
-                .contribute(&mut rng, &name)
-                .map_err(transcript_err(&input))?;
-            write_new(&out, &next)?;
+            let next = stage(format!("contributing to 2^{} powers", t.power), || {
+                t.contribute(&mut rng, &name)
+                    .map_err(transcript_err(&input))
+            })?;
+            stage(format!("writing {}", out.display()), || {
+                write_new(&out, &next)
+            })?;
             println!(
                 "{}: contribution {} by `{name}` added; challenge {}",
                 out.display(),
@@ -206,13 +221,19 @@ pub fn ptau(command: PtauCommand) -> Result<(), CeremonyCommandError> {
             iterations_exp,
             name,
         } => {
-            let t = read(&input)?;
-            verify(&input, &t)?;
+            let t = stage(format!("reading {}", input.display()), || read(&input))?;
+            stage(verifying(&t), || verify(&input, &t))?;
             let hash = hex::decode(hash).map_err(|_| CeremonyCommandError::Hash)?;
-            let next = t
-                .beacon(&hash, iterations_exp, &name)
-                .map_err(transcript_err(&input))?;
-            write_new(&out, &next)?;
+            let next = stage(
+                format!("applying the beacon (2^{iterations_exp} hash iterations)"),
+                || {
+                    t.beacon(&hash, iterations_exp, &name)
+                        .map_err(transcript_err(&input))
+                },
+            )?;
+            stage(format!("writing {}", out.display()), || {
+                write_new(&out, &next)
+            })?;
             println!(
                 "{}: beacon added as contribution {}",
                 out.display(),
@@ -220,8 +241,8 @@ pub fn ptau(command: PtauCommand) -> Result<(), CeremonyCommandError> {
             );
         }
         PtauCommand::Verify { file } => {
-            let t = read(&file)?;
-            verify(&file, &t)?;
+            let t = stage(format!("reading {}", file.display()), || read(&file))?;
+            stage(verifying(&t), || verify(&file, &t))?;
             println!(
                 "{}: transcript ok — 2^{} powers, {} contributions",
                 file.display(),
@@ -236,10 +257,14 @@ pub fn ptau(command: PtauCommand) -> Result<(), CeremonyCommandError> {
             }
         }
         PtauCommand::Prepare { input, out } => {
-            let t = read(&input)?;
-            verify(&input, &t)?;
-            let next = t.prepare().map_err(transcript_err(&input))?;
-            write_new(&out, &next)?;
+            let t = stage(format!("reading {}", input.display()), || read(&input))?;
+            stage(verifying(&t), || verify(&input, &t))?;
+            let next = stage("computing the Lagrange bases for phase 2", || {
+                t.prepare().map_err(transcript_err(&input))
+            })?;
+            stage(format!("writing {}", out.display()), || {
+                write_new(&out, &next)
+            })?;
             println!(
                 "{}: prepared for phase 2 (circuits up to 2^{} rows)",
                 out.display(),

@@ -20,6 +20,7 @@ use veilgate_circuits::groth16::catalog::Circuit;
 use veilgate_circuits::groth16::ConstraintMatrices;
 
 use super::{read as read_ptau, transcript_err, write_new_bytes, CeremonyCommandError};
+use crate::progress::stage;
 
 /// The circuits to set up: named, or those the policies need.
 #[derive(Args, Clone)]
@@ -220,9 +221,17 @@ fn write_r1cs(dir: &Path, id: &str) -> Result<(), CeremonyCommandError> {
 }
 
 fn prepared(path: &Path) -> Result<Ptau, CeremonyCommandError> {
-    let t = read_ptau(path)?;
-    t.verify(&mut rand_core::OsRng)
-        .map_err(transcript_err(path))?;
+    let t = stage(format!("reading {}", path.display()), || read_ptau(path))?;
+    stage(
+        format!(
+            "verifying the phase-1 transcript ({} contributions)",
+            t.contributions.len()
+        ),
+        || {
+            t.verify(&mut rand_core::OsRng)
+                .map_err(transcript_err(path))
+        },
+    )?;
     if t.lagrange.is_none() {
         return Err(ceremony_err(
             path,
@@ -251,8 +260,9 @@ pub fn run(command: Phase2Command) -> Result<(), CeremonyCommandError> {
             let mut made = Vec::new();
             for id in &ids {
                 let m = matrices(id)?;
-                let z =
-                    phase2::init(&m, &t).map_err(|e| ceremony_err(&ptau, format!("{id}: {e}")))?;
+                let z = stage(format!("{id}: first phase-2 parameters"), || {
+                    phase2::init(&m, &t).map_err(|e| ceremony_err(&ptau, format!("{id}: {e}")))
+                })?;
                 made.push((id, m.a.len(), z));
             }
             create_dir(&out)?;
@@ -283,11 +293,14 @@ pub fn run(command: Phase2Command) -> Result<(), CeremonyCommandError> {
             let mut next = Vec::new();
             for (id, path) in &members {
                 let z = read_zkey(path)?;
-                check_input(path, id, &z, &t)?;
+                stage(format!("{id}: verifying the input"), || {
+                    check_input(path, id, &z, &t)
+                })?;
                 let mut rng = contributor_rng(&mut rand_core::OsRng, &entropy);
-                let z = z
-                    .contribute(&mut rng, &name)
-                    .map_err(|e| ceremony_err(path, e))?;
+                let z = stage(format!("{id}: contributing"), || {
+                    z.contribute(&mut rng, &name)
+                        .map_err(|e| ceremony_err(path, e))
+                })?;
                 next.push((id, z));
             }
             create_dir(&out)?;
@@ -313,7 +326,9 @@ pub fn run(command: Phase2Command) -> Result<(), CeremonyCommandError> {
                         "no contributions: δ is still 1 and anyone can forge proofs",
                     ));
                 }
-                check(&path, &id, &z, &t)?;
+                stage(format!("{id}: verifying every contribution"), || {
+                    check(&path, &id, &z, &t)
+                })?;
                 println!("{id}: ok, {} contributions", z.contributions.len());
                 for (i, c) in z.contributions.iter().enumerate() {
                     let kind = match c.kind {
@@ -375,7 +390,9 @@ fn finalize(
                 "no contributions: δ is still 1 and anyone can forge proofs",
             ));
         }
-        check(&path, &id, &z, &t)?;
+        stage(format!("{id}: verifying every contribution"), || {
+            check(&path, &id, &z, &t)
+        })?;
         done.push((id, z));
     }
     create_dir(out)?;
