@@ -57,7 +57,10 @@ fn three_members_and_a_beacon_make_a_transcript_that_verifies() {
         "00000000000000000003a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6",
     ]));
     let text = ok(veilgate(&["verify", s(&f("final.ptau"))]));
-    assert!(text.contains("4 contributions"), "{text}");
+    assert!(
+        text.contains("transcript ok — 2^5 powers, 4 contributions"),
+        "{text}"
+    );
     for who in ["1: bank-a", "2: bank-b", "3: regulator", "4: beacon"] {
         assert!(text.contains(who), "{text}");
     }

@@ -4,7 +4,12 @@
 //! the payee, a peer's verification of the envelope's bytes (and of a
 //! tampered copy). Beside the running gateway, `audit verify` and `follow`
 //! read its store and ledger (read-only), and `config check` runs too.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::Path;
 use std::process::Command;

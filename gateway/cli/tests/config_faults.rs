@@ -2,7 +2,12 @@
 //! as a 500 on the first request that meets them: a policy naming a role
 //! nobody on the ledger holds, and two files claiming one policy version
 //! with different texts.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::{Path, PathBuf};
 

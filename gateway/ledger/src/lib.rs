@@ -315,6 +315,35 @@ fn create(path: &Path) -> Result<Database, LedgerError> {
         .map_err(|e| in_use(path, e))
 }
 
+/// Opens a redb file of a single writer ([`ConcurrencyMode::SingleWriter`])
+/// to read, beside that writer if it runs. A file whose writer was killed
+/// (SIGKILL, power loss) needs a repair a read-only handle cannot make:
+/// then, if no writer holds it, it is opened once as its writer — which
+/// repairs it, as the writer's own next start would — and read after.
+pub fn open_reader(path: &Path) -> Result<redb::ReadOnlyDatabase, redb::DatabaseError> {
+    let reader = || {
+        redb::Builder::new()
+            .set_concurrency_mode(ConcurrencyMode::SingleWriter)
+            .open_read_only(path)
+    };
+    match reader() {
+        Err(redb::DatabaseError::RepairAborted) => {
+            match redb::Builder::new()
+                .set_concurrency_mode(ConcurrencyMode::SingleWriter)
+                .create(path)
+            {
+                // Closed at once: only the repair was wanted.
+                Ok(repaired) => drop(repaired),
+                // A writer started meanwhile and repaired it.
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) => {}
+                Err(e) => return Err(e),
+            }
+            reader()
+        }
+        other => other,
+    }
+}
+
 /// A redb open error, saying which file another process holds.
 fn in_use(path: &Path, e: redb::DatabaseError) -> LedgerError {
     match e {
@@ -376,10 +405,7 @@ impl EmbeddedLedger {
                 path.display()
             )));
         }
-        let db = redb::Builder::new()
-            .set_concurrency_mode(ConcurrencyMode::SingleWriter)
-            .open_read_only(path)
-            .map_err(|e| in_use(path, e))?;
+        let db = open_reader(path).map_err(|e| in_use(path, e))?;
         let hash = {
             let tx = db.begin_read().map_err(storage)?;
             match tx.open_table(META) {
@@ -774,7 +800,7 @@ impl Ledger for MemoryLedger {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 

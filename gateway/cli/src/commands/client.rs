@@ -274,11 +274,11 @@ fn write_profile(
         }
     }
     let mut doc = toml_edit::DocumentMut::new();
-    doc["gateway"] = toml_edit::value(gateway);
+    doc.insert("gateway", toml_edit::value(gateway));
     for (name, p) in ["ca", "cert", "key"].iter().zip(&paths) {
-        doc[name] = toml_edit::value(p.display().to_string());
+        doc.insert(name, toml_edit::value(p.display().to_string()));
     }
-    doc["tls"] = toml_edit::value(tls);
+    doc.insert("tls", toml_edit::value(tls));
     let text = format!("# veilgate client profile of `{institution}`\n{doc}");
     let mut file = std::fs::OpenOptions::new()
         .write(true)

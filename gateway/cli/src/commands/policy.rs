@@ -105,6 +105,9 @@ fn policy_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 /// The lines of `old` and `new` that differ, as a unified-style listing
 /// (`-` removed, `+` added, with line numbers), from a longest common
 /// subsequence of lines: policies are short, so quadratic is fine.
+// Every index is bounded by the loops' ranges over the two line lists and
+// the (len + 1)² table.
+#[allow(clippy::indexing_slicing)]
 fn line_diff(name: &str, old: &str, new: &str) -> String {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();

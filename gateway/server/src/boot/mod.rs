@@ -381,11 +381,12 @@ impl Gateway {
     }
 }
 
+/// The store's audit log and every configured ledger, by id.
+pub type AuditView = (crate::store::StoreReader, Vec<(String, Arc<dyn Ledger>)>);
+
 /// What `veilgate audit verify` reads, opened read-only so that it runs
 /// beside the gateway: the store's audit log and every configured ledger.
-pub fn audit_view(
-    data_dir: &Path,
-) -> Result<(crate::store::StoreReader, Vec<(String, Arc<dyn Ledger>)>), StartError> {
+pub fn audit_view(data_dir: &Path) -> Result<AuditView, StartError> {
     let loaded = Loaded::read(data_dir)?;
     let store = crate::store::StoreReader::open(&data_dir.join("gateway.redb"))?;
     let mut ledgers = Vec::new();

@@ -156,9 +156,7 @@ impl StoreReader {
                 path: path.display().to_string(),
             });
         }
-        let db = open_mode()
-            .open_read_only(path)
-            .map_err(|e| open_error(path, e))?;
+        let db = veilgate_ledger::open_reader(path).map_err(|e| open_error(path, e))?;
         Ok(StoreReader { db })
     }
 
