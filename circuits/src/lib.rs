@@ -14,6 +14,7 @@ pub mod groth16;
 pub mod merkle;
 pub mod poseidon;
 pub mod range;
+pub mod vectors;
 
 pub use range::{Commitment, Opening, RangeError, RangeProof, RangeStatement};
 

@@ -251,7 +251,7 @@ fn all_entries() -> Vec<Value> {
 fn known_answer_proofs_still_verify() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/groth16-v1.json");
-    if std::env::var_os("VEILGATE_WRITE_VECTORS").is_some() {
+    if veilgate_circuits::vectors::write_mode().unwrap() {
         let doc = json!({ "format": "veilgate groth16 known-answer proofs v1", "curve": "bn254", "entries": all_entries() });
         std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
     }

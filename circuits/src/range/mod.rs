@@ -584,7 +584,7 @@ mod tests {
             .map(str::trim)
             .collect();
         let (want_c, legacy) = (data[0], data[1]);
-        if std::env::var_os("VEILGATE_WRITE_VECTORS").is_some() {
+        if crate::vectors::write_mode().unwrap() {
             let text = format!(
                 "# range proof v1: commitment, proof (seed 2026, v=123456, [1, 1e8], context \"kat\")\n\
                  {want_c}\n{legacy}\n\

@@ -86,23 +86,12 @@ async fn unknown_paths_and_methods_do_not_grow_the_metric_series() {
 
 /// One raw HTTP/1.1 request over the gateway's TLS as bank-a; the answer's
 /// head (status line and headers), lower-cased.
+/// The head of the gateway's answer to a raw request as bank-a, lower case.
 async fn head_of(data: &std::path::Path, base: &str, request: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let config = veilgate_testkit::data::client_tls(data, "bank-a").unwrap();
-    let tcp = tokio::net::TcpStream::connect(base.trim_start_matches("https://"))
+    let text = veilgate_testkit::data::raw_exchange(data, base, "bank-a", request)
         .await
-        .unwrap();
-    let mut tls = tokio_rustls::TlsConnector::from(config)
-        .connect(
-            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
-            tcp,
-        )
-        .await
-        .unwrap();
-    tls.write_all(request.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    let _ = tls.read_to_end(&mut out).await;
-    let text = String::from_utf8_lossy(&out).to_lowercase();
+        .unwrap()
+        .to_lowercase();
     text.split("\r\n\r\n").next().unwrap_or_default().to_owned()
 }
 

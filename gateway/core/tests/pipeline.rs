@@ -554,7 +554,7 @@ fn known_answer(fx: &Fixture, env: &Envelope, file: &str, policy_file: &str, des
         })
         .collect();
     let path = format!("{}/tests/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
-    if std::env::var_os("VEILGATE_WRITE_VECTORS").is_some() {
+    if veilgate_circuits::vectors::write_mode().unwrap() {
         let doc = serde_json::json!({
             "description": description,
             "policy_file": policy_file,
@@ -1582,7 +1582,7 @@ fn known_answer_set_root() {
         "{}/../../docs/formats/vectors/set-root-v1.json",
         env!("CARGO_MANIFEST_DIR")
     );
-    if std::env::var_os("VEILGATE_WRITE_VECTORS").is_some() {
+    if veilgate_circuits::vectors::write_mode().unwrap() {
         let doc = serde_json::json!({
             "description": "Veilgate set file and set root entry, format 1 (docs/sets.md): `members_in` normalised and ordered by element give `set_file`; its depth-16 Poseidon root is in `set_file.root`; `entry_hex` is the root entry signed by `publisher` (Ed25519 public key `publisher_sign_public`), with ledger entry id `entry_id`.",
             "members_in": list,

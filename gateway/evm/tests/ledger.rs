@@ -32,7 +32,7 @@ fn the_committed_registry_bytecode_is_the_compiled_source() {
     }
     let source = include_str!("../contracts/VeilgateRegistry.sol");
     let fresh = solc::compile(source, "VeilgateRegistry").unwrap();
-    if std::env::var_os("VEILGATE_WRITE_VECTORS").is_some() {
+    if veilgate_circuits::vectors::write_mode().unwrap() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/contracts/VeilgateRegistry.bin"

@@ -194,6 +194,36 @@ fn publish_all_templates(
 /// A TLS 1.3 client configuration as `who` (its certificate and key from
 /// the data directory, the consortium CA as root): for tests that write
 /// raw bytes no client library would send.
+/// Sends `request` (raw HTTP/1.1 bytes) over one TLS 1.3 connection as
+/// `who` and reads until the gateway closes it: the whole answer, headers
+/// and body, for tests that look at exact headers (`Allow`,
+/// `Retry-After`, `X-Request-Id`).
+pub async fn raw_exchange(
+    data: &Path,
+    base: &str,
+    who: &str,
+    request: &str,
+) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let config = client_tls(data, who)?;
+    let tcp = tokio::net::TcpStream::connect(base.trim_start_matches("https://"))
+        .await
+        .map_err(|e| format!("{base}: {e}"))?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let mut tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS: {e}"))?;
+    tls.write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    // The gateway may close without a TLS close_notify after `connection:
+    // close`; what arrived is the answer.
+    let _ = tls.read_to_end(&mut out).await;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 pub fn client_tls(data: &Path, who: &str) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
