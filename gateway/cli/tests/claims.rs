@@ -89,30 +89,8 @@ async fn tls_1_2_is_refused_at_the_handshake() {
     let gw = Process::start(&o).unwrap();
     let v13 = veilgate_testkit::data::client_tls(&data, "bank-a").unwrap();
     // The same roots and client certificate, TLS 1.2 only.
-    let v12 = {
-        use rustls::pki_types::pem::PemObject;
-        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let mut roots = rustls::RootCertStore::empty();
-        for c in CertificateDer::pem_file_iter(data.join("ca/ca.pem")).unwrap() {
-            roots.add(c.unwrap()).unwrap();
-        }
-        let inst = data.join("institutions/bank-a");
-        let certs = CertificateDer::pem_file_iter(inst.join("client.pem"))
-            .unwrap()
-            .collect::<Result<Vec<_>, _>>()
-            .unwrap();
-        let key = PrivateKeyDer::from_pem_file(inst.join("client.key.pem")).unwrap();
-        Arc::new(
-            rustls::ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_protocol_versions(&[&rustls::version::TLS12])
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_client_auth_cert(certs, key)
-            .unwrap(),
-        )
-    };
+    let v12 = veilgate_testkit::data::client_tls_over(&data, "bank-a", &[&rustls::version::TLS12])
+        .unwrap();
     let handshake = |config: Arc<rustls::ClientConfig>| {
         let addr = gw.base.trim_start_matches("https://").to_owned();
         async move {

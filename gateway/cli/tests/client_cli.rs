@@ -11,7 +11,7 @@
     clippy::panic
 )]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use veilgate_testkit::process::{Options, Process};
@@ -49,29 +49,56 @@ fn start(root: &Path) -> (Process, std::path::PathBuf) {
     (Process::start(&o).unwrap(), data)
 }
 
+/// `veilgate client profile` for `who` of the data directory `data`,
+/// written to `root/<who>.toml`.
+fn profile(root: &Path, data: &Path, gateway: &str, who: &str) -> PathBuf {
+    let p = root.join(format!("{who}.toml"));
+    let (ok, out, err) = veilgate(&[
+        "client",
+        "profile",
+        "--data",
+        data.to_str().unwrap(),
+        "--as",
+        who,
+        "--gateway",
+        gateway,
+        "--out",
+        p.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    p
+}
+
+/// Submits the sample payment as the profile's institution under
+/// `key`, waiting until it is on the ledger; the receipt.
+fn submit_sample(profile: &Path, data: &Path, key: &str) -> serde_json::Value {
+    let sample = data.join("samples/interbank-payment.json");
+    client(
+        profile,
+        &[
+            "submit",
+            "--ledger",
+            LEDGER,
+            "--policy",
+            "interbank-payment",
+            "--idempotency-key",
+            key,
+            sample.to_str().unwrap(),
+            "--wait",
+            "30",
+        ],
+    )
+}
+
 #[test]
 fn the_readme_flow_runs_on_the_client_command_line() {
     let root = tempfile::tempdir().unwrap();
     let (gw, data) = start(root.path());
     let d = data.to_str().unwrap();
-    let profile = |who: &str| {
-        let p = root.path().join(format!("{who}.toml"));
-        let (ok, out, err) = veilgate(&[
-            "client",
-            "profile",
-            "--data",
-            d,
-            "--as",
-            who,
-            "--gateway",
-            &gw.base,
-            "--out",
-            p.to_str().unwrap(),
-        ]);
-        assert!(ok, "{out}{err}");
-        p
-    };
-    let (bank_a, bank_b) = (profile("bank-a"), profile("bank-b"));
+    let (bank_a, bank_b) = (
+        profile(root.path(), &data, &gw.base, "bank-a"),
+        profile(root.path(), &data, &gw.base, "bank-b"),
+    );
     // A profile is never overwritten.
     let (ok, _, err) = veilgate(&[
         "client",
@@ -99,21 +126,7 @@ fn the_readme_flow_runs_on_the_client_command_line() {
     assert_eq!(ledgers["ledgers"][0]["length"], 0);
 
     let sample = data.join("samples/interbank-payment.json");
-    let receipt = client(
-        &bank_a,
-        &[
-            "submit",
-            "--ledger",
-            LEDGER,
-            "--policy",
-            "interbank-payment",
-            "--idempotency-key",
-            "pay-0001",
-            sample.to_str().unwrap(),
-            "--wait",
-            "30",
-        ],
-    );
+    let receipt = submit_sample(&bank_a, &data, "pay-0001");
     assert_eq!(receipt["state"], "on_ledger", "{receipt}");
     let id = receipt["envelope_id"].as_str().unwrap().to_owned();
     let sequence = receipt["sequence"].as_u64().unwrap();
@@ -248,36 +261,8 @@ fn audit_verify_follow_and_config_check_run_beside_the_gateway() {
     let root = tempfile::tempdir().unwrap();
     let (gw, data) = start(root.path());
     let d = data.to_str().unwrap();
-    let profile = root.path().join("bank-a.toml");
-    let (ok, out, err) = veilgate(&[
-        "client",
-        "profile",
-        "--data",
-        d,
-        "--as",
-        "bank-a",
-        "--gateway",
-        &gw.base,
-        "--out",
-        profile.to_str().unwrap(),
-    ]);
-    assert!(ok, "{out}{err}");
-    let sample = data.join("samples/interbank-payment.json");
-    client(
-        &profile,
-        &[
-            "submit",
-            "--ledger",
-            LEDGER,
-            "--policy",
-            "interbank-payment",
-            "--idempotency-key",
-            "pay-0001",
-            sample.to_str().unwrap(),
-            "--wait",
-            "30",
-        ],
-    );
+    let profile = profile(root.path(), &data, &gw.base, "bank-a");
+    submit_sample(&profile, &data, "pay-0001");
 
     let (ok, out, err) = veilgate(&["audit", "verify", "--data", d]);
     assert!(ok && out.contains("audit log ok"), "{out}{err}");

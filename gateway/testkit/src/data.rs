@@ -225,6 +225,16 @@ pub async fn raw_exchange(
 }
 
 pub fn client_tls(data: &Path, who: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+    client_tls_over(data, who, &[&rustls::version::TLS13])
+}
+
+/// As [`client_tls`], offering only `versions` (a test offers TLS 1.2 to
+/// see it refused).
+pub fn client_tls_over(
+    data: &Path,
+    who: &str,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let fail = |what: &Path, e: &dyn std::fmt::Display| format!("{}: {e}", what.display());
@@ -246,7 +256,7 @@ pub fn client_tls(data: &Path, who: &str) -> Result<Arc<rustls::ClientConfig>, S
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
+    .with_protocol_versions(versions)
     .map_err(|e| e.to_string())?
     .with_root_certificates(roots)
     .with_client_auth_cert(certs, key)

@@ -386,10 +386,11 @@ async fn admit_and_route(
         state.metrics.rejection(e.code);
         return ApiResponse::from(e).closing();
     }
-    let target = match req.uri().query() {
-        Some(q) => format!("{path}?{q}"),
-        None => path.to_owned(),
-    };
+    // The path with its query, as the request line gave it (route splits it).
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| path.to_owned(), |pq| pq.as_str().to_owned());
     let who = caller.as_ref().map_or("-", |c| c.institution.as_str());
     let _ticket = match state.admission.enter(who, Instant::now()) {
         Ok(t) => t,
