@@ -49,3 +49,6 @@ pub const GROTH16_KEY_ID: &[u8] = b"veilgate/groth16-key-id/v1";
 
 /// Hash domain deriving a set element (Merkle leaf) from a string or bytes value.
 pub const SET_MEMBER: &[u8] = b"veilgate/set-member/v1";
+
+/// Hash domain of a member key id (one key version: signing and KEM public keys).
+pub const MEMBER_KEY_ID: &[u8] = b"veilgate/member-key-id/v1";

@@ -349,9 +349,14 @@ enum MemberCommand {
         /// Its signing public key (hex: Ed25519, or an SM2 point).
         #[arg(long)]
         sign_public: String,
-        /// Its key-wrapping public key (hex: X25519, or an SM2 point).
+        /// Its key-wrapping public key (hex: X25519, an uncompressed P-256
+        /// point, or an SM2 point).
         #[arg(long)]
         kem_public: String,
+        /// The KEM of `--kem-public`: x25519 (default on `standard`), p256
+        /// (a key held in a PKCS#11 token), or sm2 (`sm`).
+        #[arg(long)]
+        kem: Option<String>,
         /// Its SM2 distinguishing id (`sm` ledgers; default `1234567812345678`).
         #[arg(long)]
         distid: Option<String>,
@@ -739,6 +744,7 @@ fn main() -> ExitCode {
                     id,
                     sign_public,
                     kem_public,
+                    kem,
                     distid,
                     roles,
                     admitted_ms,
@@ -751,6 +757,7 @@ fn main() -> ExitCode {
                 id: &id,
                 sign_public: &sign_public,
                 kem_public: &kem_public,
+                kem: kem.as_deref(),
                 distid: distid.as_deref(),
                 roles: &roles,
                 admitted_ms,

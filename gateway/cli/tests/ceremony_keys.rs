@@ -377,7 +377,8 @@ async fn a_ceremony_s_keys_seal_verify_and_open_and_development_proofs_are_refus
         veilgate_core::sign_envelope(
             &mut envelope,
             &veilgate_testkit::data::secrets(&data, "bank-a").unwrap(),
-        );
+        )
+        .unwrap();
         let bytes = envelope.encode();
         let body = json!({"envelope": base64::engine::general_purpose::STANDARD.encode(&bytes)});
         let (status, answer) = peer

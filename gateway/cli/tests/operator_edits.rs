@@ -150,8 +150,8 @@ fn policy_publish_adds_a_version_and_refuses_what_would_not_start() {
 
 fn keys(id: &str) -> (String, String) {
     let s = InstitutionSecrets::generate(id, SuiteId::Standard, &mut rand_core::OsRng);
-    let p = s.public();
-    (p.sign_public, p.kem_public)
+    let k = s.key();
+    (hex::encode(&k.sign_public), hex::encode(&k.kem_public))
 }
 
 #[test]
@@ -255,7 +255,9 @@ fn a_ledger_is_added_from_the_directory_with_its_pseudonym_key() {
     let dir = gw.ledgers[LEDGER].trust.directory.clone();
     drop(gw);
     for m in ["bank-a", "bank-b", "regulator"] {
-        let k = dir.member(m).unwrap();
+        let key = &dir.member(m).unwrap().keys[0];
+        let (sign_public, kem_public) =
+            (hex::encode(&key.sign_public), hex::encode(&key.kem_public));
         let mut args = vec![
             "member",
             "add",
@@ -268,9 +270,9 @@ fn a_ledger_is_added_from_the_directory_with_its_pseudonym_key() {
             "--id",
             m,
             "--sign-public",
-            &k.sign_public,
+            &sign_public,
             "--kem-public",
-            &k.kem_public,
+            &kem_public,
         ];
         if m == "regulator" {
             args.extend_from_slice(&["--role", "regulator"]);

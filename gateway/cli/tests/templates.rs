@@ -557,7 +557,7 @@ fn append_forged(data: &std::path::Path, t: Target) -> u64 {
         .find(|f| f.name == "payer_bank")
         .unwrap();
     payer.body = FieldBody::Public(veilgate_policies::Value::Party("bank-b".into()).encode());
-    veilgate_core::sign_envelope(&mut env, &bank_a);
+    veilgate_core::sign_envelope(&mut env, &bank_a).unwrap();
     let config = std::fs::read_to_string(data.join("veilgate.toml")).unwrap();
     let ledger: Box<dyn Ledger> = match config.lines().find_map(|l| l.strip_prefix("registry = \""))
     {

@@ -1,15 +1,16 @@
-//! The envelope: what lands on the ledger. Formats v1–v3 are documented byte
+//! The envelope: what lands on the ledger. Formats v1–v4 are documented byte
 //! by byte in `docs/envelope.md`; [`Envelope::encode`] and [`Envelope::decode`] are its
 //! only codec. Decoding is strict — one byte string per envelope — so the
 //! signature covers a unique encoding and any flipped byte is caught.
 
 use veilgate_codec::{CodecError, Reader, Writer};
 
+use crate::keys::{KemAlg, KeyId, KEY_ID_LEN};
 use crate::suite::SuiteId;
 
 pub const MAGIC: &[u8; 4] = b"VGEN";
-/// The newest format version this codec reads and writes (it reads 1, 2 and 3).
-pub const FORMAT_VERSION: u8 = 3;
+/// The newest format version this codec reads and writes (it reads 1 to 4).
+pub const FORMAT_VERSION: u8 = 4;
 pub const ENVELOPE_ID_LEN: usize = 16;
 
 /// Upper bounds a decoder enforces before allocating.
@@ -29,6 +30,15 @@ pub struct Recipient {
     pub institution: String,
     pub enc: Vec<u8>,
     pub wrapped_key: Vec<u8>,
+    /// Format 4: the recipient's key version the data key is wrapped to.
+    pub key: Option<WrapKey>,
+}
+
+/// The key a data key is wrapped to (format 4's key section).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrapKey {
+    pub id: KeyId,
+    pub kem: KemAlg,
 }
 
 /// What the ledger shows of a field.
@@ -117,6 +127,9 @@ pub struct Envelope {
     /// Format 3: the aggregated bulletproofs over the envelope's range facts,
     /// eight fields per proof (`docs/envelope.md`, "Range section").
     pub range_proofs: Vec<Vec<u8>>,
+    /// Format 4: the submitter's key version that signs (with each
+    /// recipient's [`Recipient::key`], the key section).
+    pub signing_key: Option<KeyId>,
     pub signature: Vec<u8>,
 }
 
@@ -141,11 +154,15 @@ pub enum DecodeError {
 }
 
 impl Envelope {
-    /// 3 when the envelope carries condition outcomes, aggregated range
+    /// 4 when the envelope names its keys (every envelope sealed by this
+    /// build); else 3 when it carries condition outcomes, aggregated range
     /// proofs or set predicates; else 2 when it carries Groth16 predicates or BN254
-    /// commitments; else 1. Each version is the least that can say what the
+    /// commitments; else 1. Each of 1–3 is the least that can say what the
     /// envelope holds, so the bytes of an envelope are unique.
     pub fn format_version(&self) -> u8 {
+        if self.signing_key.is_some() {
+            return 4;
+        }
         let bn254 = self
             .fields
             .iter()
@@ -209,6 +226,24 @@ impl Envelope {
                 w.put_bytes_u32(proof);
             }
         }
+        if let Some(signing) = &self.signing_key {
+            w.put(&signing.0);
+            w.put_u16(count(self.recipients.len()));
+            for r in &self.recipients {
+                // A recipient without a key cannot be in a v4 envelope: zeros
+                // and KEM 0, which no decoder accepts, rather than a panic.
+                match &r.key {
+                    Some(k) => {
+                        w.put(&k.id.0);
+                        w.put_u8(k.kem as u8);
+                    }
+                    None => {
+                        w.put(&[0; KEY_ID_LEN]);
+                        w.put_u8(0);
+                    }
+                }
+            }
+        }
         w
     }
 
@@ -247,7 +282,7 @@ impl Envelope {
         let submitter = text(&mut r)?;
         let timestamp_ms = r.u64("timestamp")?;
         let idempotency_key = text(&mut r)?;
-        let recipients = read_recipients(&mut r)?;
+        let mut recipients = read_recipients(&mut r)?;
         let n = usize::from(r.u16("field count")?);
         let mut fields = Vec::with_capacity(n.min(256));
         for _ in 0..n {
@@ -262,6 +297,11 @@ impl Envelope {
             (read_conditions(&mut r)?, read_range_proofs(&mut r)?)
         } else {
             (Vec::new(), Vec::new())
+        };
+        let signing_key = if version >= 4 {
+            Some(read_key_section(&mut r, suite, &mut recipients)?)
+        } else {
+            None
         };
         let at = r.offset();
         let signature = r.bytes_u16("signature")?.to_vec();
@@ -279,11 +319,12 @@ impl Envelope {
             predicates,
             conditions,
             range_proofs,
+            signing_key,
             signature,
         };
         // One encoding per envelope: each version only when the one below
         // cannot say what the envelope holds.
-        if env.format_version() != version {
+        if version < 4 && env.format_version() != version {
             return Err(DecodeError::Invalid {
                 what: if version == 3 {
                     "format version 3 without condition outcomes, range proofs or set predicates"
@@ -307,6 +348,7 @@ fn read_recipients(r: &mut Reader<'_>) -> Result<Vec<Recipient>, DecodeError> {
             institution: text(r)?,
             enc: r.bytes_u16("encapsulated key")?.to_vec(),
             wrapped_key: r.bytes_u16("wrapped key")?.to_vec(),
+            key: None,
         };
         if recipients
             .last()
@@ -320,6 +362,42 @@ fn read_recipients(r: &mut Reader<'_>) -> Result<Vec<Recipient>, DecodeError> {
         recipients.push(rec);
     }
     Ok(recipients)
+}
+
+/// The key section (format 4): the signing key id, then per recipient, in
+/// the recipients' order, the key id and KEM its data key is wrapped to.
+/// The KEM must be one of the suite's, and each encapsulated key its length.
+fn read_key_section(
+    r: &mut Reader<'_>,
+    suite: SuiteId,
+    recipients: &mut [Recipient],
+) -> Result<KeyId, DecodeError> {
+    let signing = KeyId(r.array::<KEY_ID_LEN>("signing key id")?);
+    let at = r.offset();
+    if usize::from(r.u16("wrap count")?) != recipients.len() {
+        return Err(DecodeError::Invalid {
+            what: "wrap count is not the recipient count",
+            at,
+        });
+    }
+    for rec in recipients.iter_mut() {
+        let id = KeyId(r.array::<KEY_ID_LEN>("wrap key id")?);
+        let at = r.offset();
+        let kem = KemAlg::from_byte(r.u8("wrap KEM")?)
+            .filter(|k| k.allowed_in(suite))
+            .ok_or(DecodeError::Invalid {
+                what: "wrap KEM unknown or not of the envelope's suite",
+                at,
+            })?;
+        if rec.enc.len() != kem.public_len() {
+            return Err(DecodeError::Invalid {
+                what: "encapsulated key length is not its KEM's",
+                at,
+            });
+        }
+        rec.key = Some(WrapKey { id, kem });
+    }
+    Ok(signing)
 }
 
 /// One field: name, body, and its ciphertexts (strictly ascending by
@@ -560,7 +638,14 @@ mod tests {
 
     fn sample(version: u8) -> Envelope {
         let bn254 = version >= 2;
-        let v3 = version == 3;
+        let v3 = version >= 3;
+        let v4 = version == 4;
+        let wrap = |kem: KemAlg, b: u8| {
+            v4.then_some(WrapKey {
+                id: KeyId([b; 16]),
+                kem,
+            })
+        };
         Envelope {
             suite: SuiteId::Standard,
             ledger: "l".into(),
@@ -578,11 +663,13 @@ mod tests {
                     institution: "bank-a".into(),
                     enc: vec![1; 32],
                     wrapped_key: vec![2; 48],
+                    key: wrap(KemAlg::X25519, 0x11),
                 },
                 Recipient {
                     institution: "bank-b".into(),
-                    enc: vec![3; 32],
+                    enc: if v4 { vec![3; 65] } else { vec![3; 32] },
                     wrapped_key: vec![4; 48],
+                    key: wrap(KemAlg::P256, 0x22),
                 },
             ],
             fields: vec![
@@ -630,13 +717,14 @@ mod tests {
             },
             conditions: if v3 { vec![true, false] } else { Vec::new() },
             range_proofs: if v3 { vec![vec![3; 672]] } else { Vec::new() },
+            signing_key: v4.then_some(KeyId([0x33; 16])),
             signature: vec![0xee; 64],
         }
     }
 
     #[test]
-    fn both_versions_round_trip_and_refuse_trailing_and_truncated_bytes() {
-        for version in [1, 2, 3] {
+    fn every_version_round_trips_and_refuses_trailing_and_truncated_bytes() {
+        for version in [1, 2, 3, 4] {
             let env = sample(version);
             let bytes = env.encode();
             assert_eq!(bytes[4], version);
@@ -684,6 +772,45 @@ mod tests {
             Envelope::decode(&bytes),
             Err(DecodeError::Invalid { what, .. }) if what.contains("version 3 without")
         ));
+    }
+
+    /// The key section sits between the range section and the signature:
+    /// signing key id, wrap count, then per recipient a key id and KEM byte.
+    #[test]
+    fn version_4_key_section_is_strict() {
+        let env = sample(4);
+        let bytes = env.encode();
+        let section = bytes.len() - 2 - 64 - (16 + 2 + 2 * 17);
+        assert_eq!(&bytes[section..section + 16], &[0x33; 16]);
+        assert_eq!(&bytes[section + 16..section + 18], &[0, 2]);
+        assert_eq!(bytes[section + 18 + 16], KemAlg::X25519 as u8);
+        assert_eq!(bytes[section + 18 + 17 + 16], KemAlg::P256 as u8);
+        let refused = |bytes: &[u8], what: &str| {
+            assert!(
+                matches!(Envelope::decode(bytes), Err(DecodeError::Invalid { what: w, .. }) if w.contains(what)),
+                "{what}: {:?}",
+                Envelope::decode(bytes)
+            );
+        };
+        let mut b = bytes.clone();
+        b[section + 17] = 3;
+        refused(&b, "wrap count");
+        for bad in [0u8, 3, 9] {
+            let mut b = bytes.clone();
+            b[section + 18 + 16] = bad;
+            refused(&b, "wrap KEM");
+        }
+        // An X25519 wrap with a 65-byte encapsulated key (the P-256 one's).
+        let mut swapped = sample(4);
+        swapped.recipients[0].key = swapped.recipients[1].key;
+        refused(&swapped.encode(), "length is not its KEM's");
+        // Every single-byte change of the section is refused or decodes to
+        // another envelope (so the signature no longer covers it).
+        for i in section..bytes.len() - 66 {
+            let mut b = bytes.clone();
+            b[i] ^= 0x01;
+            assert_ne!(Envelope::decode(&b).ok(), Some(env.clone()), "byte {i}");
+        }
     }
 
     #[test]

@@ -23,9 +23,10 @@ pub mod view;
 pub use bind::envelope_id;
 pub use envelope::{DecodeError, Envelope, FieldBody, PredicateProof};
 pub use keys::{
-    Directory, InstitutionSecrets, KeyError, LedgerDirectory, MemberKeys, PseudonymKey, SetRule,
+    Directory, EnvelopeSigner, InstitutionSecrets, KemAlg, KemDecap, KeyError, KeyId, KeyUseError,
+    LedgerDirectory, MemberKey, MemberKeys, PseudonymKey, SetRule,
 };
-pub use open::{open, Access, OpenError, OpenedField};
+pub use open::{open, open_with_data_key, unwrap_data_key, Access, OpenError, OpenedField};
 pub use seal::{
     seal, sign_envelope, unsupported, valid_idempotency_key, SealError, SealRequest,
     MAX_IDEMPOTENCY_KEY,

@@ -7,7 +7,9 @@ use veilgate_policies::{Disclosure, Value};
 
 use crate::bind;
 use crate::envelope::FieldBody;
-use crate::keys::{InstitutionSecrets, PseudonymKey};
+use crate::envelope::Recipient;
+use crate::keys::{KemDecap, MemberKey, PseudonymKey};
+use crate::suite::DataKey;
 use crate::verify::VerifiedEnvelope;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,6 +19,13 @@ pub enum OpenError {
     NotARecipient(String),
     #[error("the data key wrapped to `{0}` does not open with this key")]
     KeyUnwrap(String),
+    /// The envelope wraps the data key to a key version of the recipient
+    /// that is not held here (another store, or a key lost and not recovered).
+    #[error("the data key is wrapped to key {key} of `{institution}`, which is not held here")]
+    KeyNotHeld { institution: String, key: String },
+    /// The key store failed (a token error).
+    #[error("the key store of `{institution}` failed: {why}")]
+    KeyStore { institution: String, why: String },
     #[error("field `{0}` does not decrypt")]
     Decrypt(String),
     #[error("field `{0}` decrypts to a value that is not of its type")]
@@ -51,27 +60,86 @@ pub struct OpenedField {
 /// ledger's pseudonym key (gateways of the ledger do; others pass `None`).
 pub fn open(
     verified: &VerifiedEnvelope,
-    me: &InstitutionSecrets,
+    me: &dyn KemDecap,
+    pseudonym_key: Option<&PseudonymKey>,
+) -> Result<Vec<OpenedField>, OpenError> {
+    let data_key = unwrap_data_key(verified, me)?;
+    open_with_data_key(verified, me.institution(), &data_key, pseudonym_key)
+}
+
+/// The data key of `me` in this envelope, unwrapped through its key store.
+pub fn unwrap_data_key(
+    verified: &VerifiedEnvelope,
+    me: &dyn KemDecap,
+) -> Result<DataKey, OpenError> {
+    let env = verified.envelope();
+    let who = me.institution();
+    let r = env
+        .recipients
+        .iter()
+        .find(|r| r.institution == who)
+        .ok_or_else(|| OpenError::NotARecipient(who.to_owned()))?;
+    let key =
+        wrap_key_of(r, env.timestamp_ms, &me.keys()).ok_or_else(|| OpenError::KeyNotHeld {
+            institution: who.to_owned(),
+            key: r.key.map_or_else(
+                || "in force at the envelope's time".to_owned(),
+                |k| k.id.hex(),
+            ),
+        })?;
+    let dh = me.dh(&key.id, &r.enc).map_err(|e| match e {
+        crate::keys::KeyUseError::Device(why) => OpenError::KeyStore {
+            institution: who.to_owned(),
+            why,
+        },
+        _ => OpenError::KeyUnwrap(who.to_owned()),
+    })?;
+    env.suite
+        .suite()
+        .unwrap_key(
+            key.kem,
+            &dh,
+            &r.enc,
+            &key.kem_public,
+            &bind::wrap_info(&env.ledger, &env.id),
+            who.as_bytes(),
+            &r.wrapped_key,
+        )
+        .map_err(|_| OpenError::KeyUnwrap(who.to_owned()))
+}
+
+/// The held key a recipient's data key is wrapped to: the one a format-4
+/// envelope names, or (formats 1–3) the held key in force at its time.
+fn wrap_key_of(r: &Recipient, timestamp_ms: u64, held: &[MemberKey]) -> Option<MemberKey> {
+    match r.key {
+        Some(w) => held
+            .iter()
+            .find(|k| k.id == w.id && k.kem == w.kem)
+            .cloned(),
+        None => held
+            .iter()
+            .filter(|k| k.from_ms.is_none_or(|f| f <= timestamp_ms))
+            .max_by_key(|k| k.from_ms)
+            .cloned(),
+    }
+}
+
+/// Opens what `institution` may read, given its data key for this envelope
+/// (unwrapped by [`unwrap_data_key`], or re-wrapped after a recovery).
+pub fn open_with_data_key(
+    verified: &VerifiedEnvelope,
+    institution: &str,
+    data_key: &DataKey,
     pseudonym_key: Option<&PseudonymKey>,
 ) -> Result<Vec<OpenedField>, OpenError> {
     let env = verified.envelope();
     let plan = verified.plan();
     let suite = env.suite.suite();
-    let my_index = env.recipients.iter().position(|r| r.institution == me.id);
-    let data_key = match my_index.and_then(|i| env.recipients.get(i)) {
-        Some(r) => Some(
-            suite
-                .unwrap_key(
-                    me.kem_secret(),
-                    &r.enc,
-                    &bind::wrap_info(&env.ledger, &env.id),
-                    me.id.as_bytes(),
-                    &r.wrapped_key,
-                )
-                .map_err(|_| OpenError::KeyUnwrap(me.id.clone()))?,
-        ),
-        None => return Err(OpenError::NotARecipient(me.id.clone())),
-    };
+    let my_index = env
+        .recipients
+        .iter()
+        .position(|r| r.institution == institution)
+        .ok_or_else(|| OpenError::NotARecipient(institution.to_owned()))?;
     let mut out = Vec::new();
     // verify matched envelope fields to non-dropped plan fields one to one, in order.
     let planned = plan
@@ -94,7 +162,7 @@ pub fn open(
         let Some(ct) = sealed
             .ciphertexts
             .iter()
-            .find(|c| Some(usize::from(c.recipient)) == my_index)
+            .find(|c| usize::from(c.recipient) == my_index)
         else {
             if let FieldBody::Derived(bytes) = &sealed.body {
                 // Not a recipient of the full value: the derived form is what it sees.
@@ -108,8 +176,8 @@ pub fn open(
             }
             continue;
         };
-        let Some(dk) = &data_key else { continue };
-        let aad = bind::field_aad(&env.ledger, &env.id, name, &me.id);
+        let dk = data_key;
+        let aad = bind::field_aad(&env.ledger, &env.id, name, institution);
         let pt = zeroize::Zeroizing::new(
             suite
                 .open_field(dk, bind::field_nonce(index), &aad, &ct.ciphertext)

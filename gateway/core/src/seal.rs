@@ -10,8 +10,10 @@ use veilgate_policies::{Disclosure, FieldType, Plan, Record, RecordError, Role, 
 use veilgate_circuits::merkle::to_bytes;
 
 use crate::bind;
-use crate::envelope::{Envelope, FieldBody, FieldCiphertext, PolicyRef, Recipient, SealedField};
-use crate::keys::{InstitutionSecrets, LedgerDirectory, PseudonymKey};
+use crate::envelope::{
+    Envelope, FieldBody, FieldCiphertext, PolicyRef, Recipient, SealedField, WrapKey,
+};
+use crate::keys::{EnvelopeSigner, KeyUseError, LedgerDirectory, PseudonymKey};
 use crate::predicates::{self, Bn254Opening, ProveError, SetOpening};
 use crate::ranges;
 use crate::suite::{DynRng, RngCoreCrypto, SuiteId};
@@ -65,6 +67,19 @@ pub enum SealError {
     EmptyRole { role: String, ledger: String },
     #[error("member `{0}` has no usable public key in the directory")]
     MemberKey(String),
+    /// The signing key offered is not the submitter's key in force at the
+    /// record's time (a rotation the gateway has not taken up).
+    #[error("`{submitter}` signs with key {offered}, but its key in force at {timestamp_ms} ms on ledger `{ledger}` is {in_force}")]
+    SigningKey {
+        submitter: String,
+        ledger: String,
+        offered: String,
+        in_force: String,
+        timestamp_ms: u64,
+    },
+    /// The signing key failed (a token error); nothing was signed.
+    #[error("the signing key of `{submitter}` failed: {why}")]
+    KeyUse { submitter: String, why: KeyUseError },
     #[error("the range proof of {0} could not be made")]
     Proof(String),
     /// The record does not satisfy a predicate of its policy (as written there).
@@ -99,7 +114,9 @@ pub struct SealRequest<'a> {
     pub trust: &'a Trust,
     pub plan: &'a Plan,
     pub record: &'a Record,
-    pub submitter: &'a InstitutionSecrets,
+    /// The submitter's signing key: the key version in force at
+    /// `timestamp_ms`, held in memory or in a token.
+    pub submitter: &'a dyn EnvelopeSigner,
     pub pseudonym_key: &'a PseudonymKey,
     pub idempotency_key: &'a str,
     pub timestamp_ms: u64,
@@ -152,7 +169,7 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
     let ledger = req.trust.directory.ledger.as_str();
     let suite_id = check_request(req)?;
     let suite = suite_id.suite();
-    let submitter = req.submitter.id.as_str();
+    let submitter = req.submitter.institution();
     let parties = admitted_parties(req)?;
     let met = plan.conditions_met(req.record);
     let field_recipients = field_recipients(req, &parties, &met)?;
@@ -203,9 +220,13 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
         predicates: predicate_proofs,
         conditions: met,
         range_proofs,
+        signing_key: Some(req.submitter.key_id()),
         signature: Vec::new(),
     };
-    sign_envelope(&mut env, req.submitter);
+    sign_envelope(&mut env, req.submitter).map_err(|why| SealError::KeyUse {
+        submitter: submitter.to_owned(),
+        why,
+    })?;
     Ok(env)
 }
 
@@ -244,7 +265,7 @@ fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
     if !valid_idempotency_key(req.idempotency_key) {
         return Err(SealError::IdempotencyKey);
     }
-    let submitter = req.submitter.id.as_str();
+    let submitter = req.submitter.institution();
     let Some(member) = req.trust.directory.member_at(submitter, req.timestamp_ms) else {
         return Err(SealError::SubmitterNotMember(submitter.to_owned()));
     };
@@ -255,16 +276,26 @@ fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
         ledger: ledger.to_owned(),
         why,
     };
-    if req.submitter.suite != suite_id {
+    if req.submitter.suite() != suite_id {
         return Err(keys_mismatch(format!(
             "its keys are of suite `{}`",
-            req.submitter.suite.name()
+            req.submitter.suite().name()
         )));
     }
     if member.signer_id() != req.submitter.signer_id() {
         return Err(keys_mismatch(
             "they sign under another distinguishing identifier (`distid`)".into(),
         ));
+    }
+    let in_force = member.key_at(req.timestamp_ms).map(|k| k.id);
+    if in_force != Some(req.submitter.key_id()) {
+        return Err(SealError::SigningKey {
+            submitter: submitter.to_owned(),
+            ledger: ledger.to_owned(),
+            offered: req.submitter.key_id().hex(),
+            in_force: in_force.map_or_else(|| "none".to_owned(), |k| k.hex()),
+            timestamp_ms: req.timestamp_ms,
+        });
     }
     Ok(suite_id)
 }
@@ -274,7 +305,8 @@ fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
 /// policy's submitter field must name the submitter.
 fn admitted_parties<'r>(req: &'r SealRequest<'_>) -> Result<BTreeMap<&'r str, &'r str>, SealError> {
     let ledger = req.trust.directory.ledger.as_str();
-    req.plan.check_submitter(req.record, &req.submitter.id)?;
+    req.plan
+        .check_submitter(req.record, req.submitter.institution())?;
     let mut parties = BTreeMap::new();
     for (f, v) in req.plan.fields.iter().zip(&req.record.values) {
         if let (FieldType::Party, Value::Party(p)) = (&f.ty, v) {
@@ -333,21 +365,26 @@ fn wrap_data_keys(
     let mut recipients = Vec::with_capacity(all.len());
     let mut data_keys = Vec::with_capacity(all.len());
     for inst in all {
-        let pk = req
+        // The recipient's key in force at the record's time.
+        let key = req
             .trust
             .directory
             .member(inst)
-            .and_then(|m| m.kem_public_bytes())
+            .and_then(|m| m.key_at(req.timestamp_ms))
             .ok_or_else(|| SealError::MemberKey(inst.clone()))?;
         let mut dk = zeroize::Zeroizing::new([0u8; 32]);
         rng.fill_bytes(dk.as_mut());
         let (enc, wrapped_key) = suite
-            .wrap_key(&pk, &info, inst.as_bytes(), &dk, rng)
+            .wrap_key(key.kem, &key.kem_public, &info, inst.as_bytes(), &dk, rng)
             .map_err(|_| SealError::MemberKey(inst.clone()))?;
         recipients.push(Recipient {
             institution: inst.clone(),
             enc,
             wrapped_key,
+            key: Some(WrapKey {
+                id: key.id,
+                kem: key.kem,
+            }),
         });
         data_keys.push(dk);
     }
@@ -622,11 +659,12 @@ pub fn unsupported(plan: &Plan) -> Option<String> {
     None
 }
 
-/// Signs (or re-signs) an envelope as `submitter`, with the envelope's suite.
-pub fn sign_envelope(env: &mut Envelope, submitter: &InstitutionSecrets) {
-    env.signature = env.suite.suite().sign(
-        submitter.sign_secret(),
-        submitter.signer_id(),
-        &bind::signature_input(&env.signed_bytes()),
-    );
+/// Signs (or re-signs) an envelope with `signer`. A format-4 envelope names
+/// the signing key, so the name is set first and covered by the signature.
+pub fn sign_envelope(env: &mut Envelope, signer: &dyn EnvelopeSigner) -> Result<(), KeyUseError> {
+    if env.signing_key.is_some() {
+        env.signing_key = Some(signer.key_id());
+    }
+    env.signature = signer.sign(&bind::signature_input(&env.signed_bytes()))?;
+    Ok(())
 }

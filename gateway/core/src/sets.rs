@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use veilgate_circuits::merkle::{set_member, to_bytes, SortedSet};
 use veilgate_codec::{Reader, Writer};
 
-use crate::keys::{InstitutionSecrets, LedgerDirectory};
+use crate::keys::{EnvelopeSigner, KeyUseError, LedgerDirectory};
 use crate::suite::SuiteId;
 
 /// Depth of every set's tree: up to 2^16 − 2 = 65,534 members (two leaves
@@ -264,10 +264,10 @@ impl SetRoot {
     pub fn sign(
         contents: &SetContents,
         valid_from_ms: u64,
-        publisher: &InstitutionSecrets,
-    ) -> SetRoot {
+        publisher: &dyn EnvelopeSigner,
+    ) -> Result<SetRoot, KeyUseError> {
         let mut root = SetRoot {
-            suite: publisher.suite,
+            suite: publisher.suite(),
             ledger: contents.file.ledger.clone(),
             set: contents.file.set.clone(),
             version: contents.file.version,
@@ -275,15 +275,11 @@ impl SetRoot {
             root: contents.root(),
             members: u32::try_from(contents.file.members.len()).unwrap_or(u32::MAX),
             valid_from_ms,
-            publisher: publisher.id.clone(),
+            publisher: publisher.institution().to_owned(),
             signature: Vec::new(),
         };
-        root.signature = root.suite.suite().sign(
-            publisher.sign_secret(),
-            publisher.signer_id(),
-            &root.signature_input(),
-        );
-        root
+        root.signature = publisher.sign(&root.signature_input())?;
+        Ok(root)
     }
 
     fn signed_bytes(&self) -> Vec<u8> {
@@ -425,12 +421,14 @@ impl SetBook {
                 directory.suite
             )));
         }
-        let signed = member.sign_public_bytes().is_some_and(|pk| {
+        // A set root (format 1) does not name its key: any key version of
+        // the publisher's may have signed it.
+        let signed = member.keys.iter().any(|k| {
             entry
                 .suite
                 .suite()
                 .verify_signature(
-                    &pk,
+                    &k.sign_public,
                     member.signer_id(),
                     &entry.signature_input(),
                     &entry.signature,
@@ -527,7 +525,7 @@ pub fn check_publish(entry: &SetRoot, now_ms: u64) -> Result<(), SetError> {
 /// them with their contents. For development ledgers, tests and the bench.
 pub fn development_sets(
     directory: &LedgerDirectory,
-    publisher: &InstitutionSecrets,
+    publisher: &dyn EnvelopeSigner,
     valid_from_ms: u64,
 ) -> Result<(SetBook, Vec<(SetRoot, SetContents)>), SetError> {
     let mut book = SetBook::default();
@@ -537,7 +535,8 @@ pub fn development_sets(
             continue;
         }
         let contents = SetContents::build(&directory.ledger, set, 1, &members_from_text(list))?;
-        let entry = SetRoot::sign(&contents, valid_from_ms, publisher);
+        let entry = SetRoot::sign(&contents, valid_from_ms, publisher)
+            .map_err(|e| SetError::Entry(format!("signing the root of `{set}`: {e}")))?;
         book.admit(entry.clone(), directory)?;
         book.add_contents(contents.clone())?;
         published.push((entry, contents));

@@ -11,7 +11,7 @@ use veilgate_policies::{Disclosure, FieldType, Generalization, Plan, Value};
 
 use crate::bind;
 use crate::envelope::{DecodeError, Envelope, FieldBody};
-use crate::keys::LedgerDirectory;
+use crate::keys::{LedgerDirectory, MemberKey, MemberKeys};
 use crate::predicates;
 use crate::ranges;
 use crate::seal::resolve_roles;
@@ -52,6 +52,22 @@ pub enum Rejection {
     },
     #[error("signature does not verify")]
     BadSignature,
+    /// The signing key an envelope names (format 4) is not the submitter's,
+    /// or not in force at the envelope's time.
+    #[error("envelope of `{submitter}` names signing key {key_id}: {why}")]
+    SigningKey {
+        submitter: String,
+        key_id: String,
+        why: String,
+    },
+    /// A data key is wrapped (format 4) to a key that is not the
+    /// recipient's, of another KEM, or not in force at the envelope's time.
+    #[error("the data key of `{recipient}` is wrapped to key {key_id}: {why}")]
+    RecipientKey {
+        recipient: String,
+        key_id: String,
+        why: String,
+    },
     #[error("envelope id is not derived from ledger, submitter and idempotency key")]
     BadEnvelopeId,
     #[error("shape does not match the policy: {0}")]
@@ -102,6 +118,8 @@ impl Rejection {
             Rejection::UnknownSubmitter(_) => "unknown_submitter",
             Rejection::NotAdmitted { .. } => "not_admitted",
             Rejection::BadSignature => "bad_signature",
+            Rejection::SigningKey { .. } => "signing_key",
+            Rejection::RecipientKey { .. } => "recipient_key",
             Rejection::BadEnvelopeId => "bad_envelope_id",
             Rejection::Shape(_) => "shape",
             Rejection::ProofFailed(_) | Rejection::PredicateFailed(_) => "proof_failed",
@@ -392,12 +410,10 @@ fn precheck(bytes: &[u8], trust: &Trust) -> Result<Checked, Rejection> {
             timestamp_ms: env.timestamp_ms,
         });
     }
-    let signer = member
-        .sign_public_bytes()
-        .ok_or_else(|| Rejection::UnknownSubmitter(env.submitter.clone()))?;
+    let signer = signing_key(&env, member)?;
     suite
         .verify_signature(
-            &signer,
+            &signer.sign_public,
             member.signer_id(),
             &bind::signature_input(&env.signed_bytes()),
             &env.signature,
@@ -406,6 +422,7 @@ fn precheck(bytes: &[u8], trust: &Trust) -> Result<Checked, Rejection> {
     if bind::envelope_id(suite, &env.ledger, &env.submitter, &env.idempotency_key) != env.id {
         return Err(Rejection::BadEnvelopeId);
     }
+    check_wrap_keys(&env, directory)?;
     let ranges = check_shape(&env, &plan, directory)?;
     let groth16 = if !plan.predicates.is_empty() || !env.predicates.is_empty() {
         predicates::statements(&plan, &env, &trust.keys, &trust.sets).map_err(|e| match e {
@@ -438,6 +455,76 @@ fn precheck(bytes: &[u8], trust: &Trust) -> Result<Checked, Rejection> {
         ranges,
         groth16,
     })
+}
+
+/// The key an envelope is judged under: the one it names (format 4), which
+/// must be the submitter's and in force at the envelope's time; or (formats
+/// 1–3) the submitter's key in force then — so envelopes signed before a
+/// rotation keep verifying after it.
+fn signing_key<'d>(env: &Envelope, member: &'d MemberKeys) -> Result<&'d MemberKey, Rejection> {
+    let Some(named) = env.signing_key else {
+        return member
+            .key_at(env.timestamp_ms)
+            .ok_or_else(|| Rejection::UnknownSubmitter(env.submitter.clone()));
+    };
+    let refuse = |why: String| Rejection::SigningKey {
+        submitter: env.submitter.clone(),
+        key_id: named.hex(),
+        why,
+    };
+    let key = member
+        .key(&named)
+        .ok_or_else(|| refuse(format!("`{}` has no such key", env.submitter)))?;
+    if member.key_at(env.timestamp_ms).map(|k| k.id) != Some(named) {
+        return Err(refuse(format!(
+            "it is not in force at the envelope's time ({} ms): it is from {} ms{}",
+            env.timestamp_ms,
+            key.from_ms.unwrap_or(0),
+            member
+                .key_until(&named)
+                .map_or_else(String::new, |u| format!(" until {u} ms"))
+        )));
+    }
+    Ok(key)
+}
+
+/// How long after a rotation a wrap to the recipient's previous key is still
+/// accepted: a gateway that has not yet read the new key is not punished
+/// (the data key stays readable: old unwrapping keys are kept).
+pub const WRAP_GRACE_MS: u64 = 10 * 60 * 1000;
+
+/// Format 4: each data key is wrapped to a key of its recipient, of that
+/// key's KEM, in force at the envelope's time (or within the grace after).
+fn check_wrap_keys(env: &Envelope, directory: &LedgerDirectory) -> Result<(), Rejection> {
+    for r in &env.recipients {
+        let Some(w) = r.key else { continue };
+        let refuse = |why: &str| Rejection::RecipientKey {
+            recipient: r.institution.clone(),
+            key_id: w.id.hex(),
+            why: why.to_owned(),
+        };
+        let member = directory
+            .member(&r.institution)
+            .ok_or_else(|| refuse("the recipient is not a member"))?;
+        let key = member
+            .key(&w.id)
+            .ok_or_else(|| refuse("the recipient has no such key"))?;
+        if key.kem != w.kem {
+            return Err(refuse("the envelope names another KEM than the key's"));
+        }
+        let from = if member.keys.first().map(|k| k.id) == Some(w.id) {
+            0
+        } else {
+            key.from_ms.unwrap_or(0)
+        };
+        let until = member
+            .key_until(&w.id)
+            .map_or(u64::MAX, |u| u.saturating_add(WRAP_GRACE_MS));
+        if env.timestamp_ms < from || env.timestamp_ms >= until {
+            return Err(refuse("it is not in force at the envelope's time"));
+        }
+    }
+    Ok(())
 }
 
 fn shape(msg: impl Into<String>) -> Rejection {
@@ -807,7 +894,10 @@ fn check_recipients(env: &Envelope, used: &BTreeSet<String>) -> Result<(), Rejec
         ));
     }
     for r in &env.recipients {
-        if r.enc.len() != suite.kem_key_len() || r.wrapped_key.len() != 32 + suite.aead_tag_len() {
+        // Format 4 names the KEM (the decoder checked `enc` against it);
+        // before, the suite's one KEM.
+        let enc_len = r.key.map_or(suite.kem_key_len(), |k| k.kem.public_len());
+        if r.enc.len() != enc_len || r.wrapped_key.len() != 32 + suite.aead_tag_len() {
             return Err(shape(format!(
                 "wrapped key for `{}` has an impossible length",
                 r.institution

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha20Rng;
 use veilgate_core::predicates::KeyRing;
 use veilgate_core::sets::{SetBook, SetContents, SetError, SetRoot};
 use veilgate_core::{
-    open, seal, sign_envelope, Access, Directory, Envelope, FieldBody, InstitutionSecrets,
+    open, seal, sign_envelope, Access, Directory, Envelope, FieldBody, InstitutionSecrets, KemAlg,
     LedgerDirectory, OpenError, PolicySet, PseudonymKey, Rejection, SealRequest, SetRule, SuiteId,
     Trust, VerifiedEnvelope,
 };
@@ -78,7 +78,7 @@ fn publish(
     valid_from_ms: u64,
 ) {
     let contents = SetContents::build(&directory.ledger, set, version, members).unwrap();
-    let entry = SetRoot::sign(&contents, valid_from_ms, &set_authority());
+    let entry = SetRoot::sign(&contents, valid_from_ms, &set_authority()).unwrap();
     // Through the bytes, as a peer reads the ledger.
     book.admit(SetRoot::decode(&entry.encode()).unwrap(), directory)
         .unwrap();
@@ -266,12 +266,16 @@ fn a_key_that_is_not_named_cannot_open() {
         &mut rng,
     )
     .unwrap();
-    // bank-c's key presented under bank-a's name: the wrapped key does not open.
+    // Another key presented under bank-a's name: the envelope names the key
+    // the data key is wrapped to, and this is not it.
     let mut impostor_rng = ChaCha20Rng::seed_from_u64(99);
     let impostor = InstitutionSecrets::generate("bank-a", SuiteId::Standard, &mut impostor_rng);
     assert_eq!(
         open(&v, &impostor, None),
-        Err(OpenError::KeyUnwrap("bank-a".into()))
+        Err(OpenError::KeyNotHeld {
+            institution: "bank-a".into(),
+            key: fx.secrets["bank-a"].key().id.hex(),
+        })
     );
 }
 
@@ -352,7 +356,7 @@ fn a_malicious_submitter_cannot_bend_the_shape_or_proofs() {
     let code = |mutate: &dyn Fn(&mut Envelope)| -> &'static str {
         let mut e = base.clone();
         mutate(&mut e);
-        sign_envelope(&mut e, &fx.secrets["bank-a"]);
+        sign_envelope(&mut e, &fx.secrets["bank-a"]).unwrap();
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         match verify(&e.encode(), &policies, &fx.directory, &mut rng) {
             Ok(_) => "accepted",
@@ -488,13 +492,38 @@ fn known_answer_envelope() {
 }
 
 /// Format version 3: two amounts' ranges in one aggregated bulletproof, and
-/// two conditions: one on a committed amount (met, so the AML monitor gets
-/// the amount and the account; the proof shows the amount is at or above
-/// the threshold) and one on a public count (not met).
+/// two conditions. Seal now writes format 4 (keys named), so the stored
+/// bytes are checked as peers check every envelope already on a ledger.
 #[test]
 fn known_answer_envelope_v3() {
+    stored_vector(&frozen("envelope-v3.policy"), "envelope-v3.json");
+}
+
+/// Format version 2: BN254 commitments and a Groth16 proof of
+/// `financed_amount <= invoice_amount` under the development keys (stored bytes).
+#[test]
+fn known_answer_envelope_v2() {
+    stored_vector(&frozen("envelope-v2.policy"), "envelope-v2.json");
+}
+
+/// Format version 4: the v3 vector's record, with the key section. The AML
+/// monitor (bank-c) receives under DHKEM(P-256) (the KEM a token holds),
+/// the others under DHKEM(X25519); every key is named by its id.
+#[test]
+fn known_answer_envelope_v4() {
     let mut fx = fixture(2026);
     fx.plan = frozen("envelope-v3.policy");
+    let mut rng = ChaCha20Rng::seed_from_u64(4004);
+    let p256 =
+        InstitutionSecrets::generate_with("bank-c", SuiteId::Standard, KemAlg::P256, &mut rng);
+    let at = fx
+        .directory
+        .members
+        .iter()
+        .position(|m| m.id == "bank-c")
+        .unwrap();
+    fx.directory.members[at] = p256.public();
+    fx.secrets.insert("bank-c", p256);
     let record = serde_json::json!({
         "reporting_bank": "bank-a",
         "counterparty_bank": "bank-b",
@@ -503,36 +532,22 @@ fn known_answer_envelope_v3() {
         "transfers": 3,
         "customer_account": "6217000010098765432",
     });
-    let env = try_seal(&fx, &fx.plan, &record, "kat-v3-0001").unwrap();
-    assert_eq!(env.encode()[4], 3);
-    assert_eq!(env.conditions, vec![true, false]);
-    assert_eq!(env.range_proofs.len(), 1);
+    let env = try_seal(&fx, &fx.plan, &record, "kat-v4-0001").unwrap();
+    assert_eq!(env.encode()[4], 4);
+    assert_eq!(env.signing_key, Some(fx.secrets["bank-a"].key().id));
+    let kems: Vec<_> = env
+        .recipients
+        .iter()
+        .map(|r| (r.institution.as_str(), r.key.unwrap().kem))
+        .collect();
+    assert!(kems.contains(&("bank-c", KemAlg::P256)), "{kems:?}");
+    assert!(kems.contains(&("bank-a", KemAlg::X25519)), "{kems:?}");
     known_answer(
         &fx,
         &env,
-        "envelope-v3.json",
+        "envelope-v4.json",
         "gateway/core/tests/vectors/envelope-v3.policy",
-        "Veilgate envelope format v3 known-answer vector: a large-value report sealed by bank-a. `amount` and `fee` are Pedersen-committed and proven in one aggregated bulletproof: amount in [5000000, 10000000000000] (its policy range cut by the met condition `amount >= 50000.00`), fee in [0, 1000000]. Condition outcomes [met, not met]; the AML monitor (bank-c) receives amount and customer_account. Verify `envelope_hex` with `directory` and the policy of hash `policy_hash`; open it with each secret; compare to `views`.",
-    );
-}
-
-/// Format version 2: BN254 commitments and a Groth16 proof of
-/// `financed_amount <= invoice_amount` under the development keys.
-#[test]
-fn known_answer_envelope_v2() {
-    let mut fx = fixture(2026);
-    let (_, sample) = template("supply-chain-receivable.policy");
-    let plan = frozen("envelope-v2.policy");
-    fx.directory.ledger = plan.ledgers[0].clone();
-    fx.plan = plan;
-    let env = try_seal(&fx, &fx.plan, &sample, "kat-v2-0001").unwrap();
-    assert_eq!(env.encode()[4], 2);
-    known_answer(
-        &fx,
-        &env,
-        "envelope-v2.json",
-        "gateway/core/tests/vectors/envelope-v2.policy",
-        "Veilgate envelope format v2 known-answer vector: the supply-chain-receivable template's sample record sealed by bank-a, with BN254 Poseidon commitments and a Groth16 proof (development keys, circuit compare64-v1) of `financed_amount <= invoice_amount`. Verify `envelope_hex` with `directory` and the policy of hash `policy_hash`; open it with each secret; compare to `views`.",
+        "Veilgate envelope format v4 known-answer vector: the v3 vector's large-value report sealed by bank-a, with the key section: the signing key id, and per recipient the key id and KEM its data key is wrapped to. bank-c (the AML monitor) holds a DHKEM(P-256, HKDF-SHA256) key (KEM byte 2, 65-byte encapsulated key), the others DHKEM(X25519) (KEM byte 1). Verify `envelope_hex` with `directory` (format 2, key ids listed) and the policy of hash `policy_hash`; open it with each secret; compare to `views`.",
     );
 }
 
@@ -559,7 +574,7 @@ fn known_answer(fx: &Fixture, env: &Envelope, file: &str, policy_file: &str, des
             "description": description,
             "policy_file": policy_file,
             "policy_hash": hex::encode(fx.plan.hash()),
-            "directory": Directory { version: 1, ledgers: vec![fx.directory.clone()] },
+            "directory": Directory::new(vec![fx.directory.clone()]),
             "secrets": fx.secrets.iter().map(|(k, v)| (k.to_string(), serde_json::from_str::<serde_json::Value>(&v.to_json()).unwrap())).collect::<BTreeMap<_, _>>(),
             "pseudonym_key": hex::encode(fx.pseudonym_key.0.as_ref()),
             "envelope_hex": hex::encode(&bytes),
@@ -663,7 +678,7 @@ fn masked_and_generalized_fields_seal_verify_and_open() {
         .unwrap();
     bad.fields[i].body =
         FieldBody::Derived(veilgate_policies::Value::Str("6222020200112233445".into()).encode());
-    sign_envelope(&mut bad, &fx.secrets["bank-a"]);
+    sign_envelope(&mut bad, &fx.secrets["bank-a"]).unwrap();
     assert_eq!(
         verify(&bad.encode(), &policies, &fx.directory, &mut rng)
             .unwrap_err()
@@ -745,14 +760,10 @@ fn every_template_seals_verifies_and_opens() {
         assert_eq!(env.predicates.len(), plan.predicates.len(), "{name}");
         let ranges = veilgate_core::ranges::facts(&plan, &env.conditions).unwrap();
         let sets = !veilgate_core::predicates::set_fields(&plan).is_empty();
-        let want_version = if !ranges.is_empty() || !plan.conditions.is_empty() || sets {
-            3
-        } else if !plan.predicates.is_empty() {
-            2
-        } else {
-            1
-        };
-        assert_eq!(env.encode()[4], want_version, "{name}");
+        // Format 4 (keys named) whatever the policy holds; its v2 and v3
+        // sections say what the policy proves.
+        let _ = (ranges, sets);
+        assert_eq!(env.encode()[4], 4, "{name}");
         check(&fx, &plan, &env).unwrap_or_else(|e| panic!("{name}: {e}"));
         // Every recipient opens what the policy gives it.
         let mut dir = fx.directory.clone();
@@ -861,7 +872,7 @@ fn groth16_predicates_seal_verify_open_and_resist_bending() {
     };
     cases.push(("Pedersen where BN254 is required", pedersen));
     for (name, mut bad) in cases {
-        sign_envelope(&mut bad, &fx.secrets["bank-a"]);
+        sign_envelope(&mut bad, &fx.secrets["bank-a"]).unwrap();
         let err = check(&fx, &plan, &bad).expect_err(name);
         // A proof under a key the peer does not trust has its own code.
         let want: &[&str] = if name == "unknown key" {
@@ -990,7 +1001,7 @@ fn batch_verification_agrees_with_one_by_one() {
             } else {
                 bent[victim].predicates = envs[donor].predicates.clone();
             }
-            sign_envelope(&mut bent[victim], &fx.secrets["bank-a"]);
+            sign_envelope(&mut bent[victim], &fx.secrets["bank-a"]).unwrap();
         }
         let mut bytes: Vec<Vec<u8>> = bent.iter().map(Envelope::encode).collect();
         bytes[2].truncate(40);
@@ -1222,7 +1233,7 @@ fn a_policy_pins_the_key_of_its_circuit() {
         version: plan.version,
         hash: plan.hash(),
     };
-    veilgate_core::sign_envelope(&mut forged, &fx.secrets["bank-a"]);
+    veilgate_core::sign_envelope(&mut forged, &fx.secrets["bank-a"]).unwrap();
     match veilgate_core::verify(&forged.encode(), &peer, &mut ChaCha20Rng::seed_from_u64(1)) {
         Err(r @ Rejection::UnpinnedKey { .. }) => {
             assert_eq!(r.code(), "unpinned_key");
@@ -1272,7 +1283,7 @@ fn condition_outcomes_are_proven_and_recipients_must_match_them() {
 
     // Re-sign as the submitter (bank-b files the sample) and verify.
     let verdict = |mut e: Envelope| -> String {
-        sign_envelope(&mut e, &fx.secrets["bank-b"]);
+        sign_envelope(&mut e, &fx.secrets["bank-b"]).unwrap();
         match check(&fx, &plan, &e) {
             Ok(()) => "accepted".into(),
             Err(r) => format!("{}: {r}", r.code()),
@@ -1377,7 +1388,7 @@ fn public_outcomes_are_checked_and_one_proof_covers_several_fields() {
     assert_eq!(env.range_proofs.len(), 1);
     check(&fx, &fx.plan, &env).unwrap();
     let verdict = |mut e: Envelope| -> String {
-        sign_envelope(&mut e, &fx.secrets["bank-a"]);
+        sign_envelope(&mut e, &fx.secrets["bank-a"]).unwrap();
         match check(&fx, &fx.plan, &e) {
             Ok(()) => "accepted".into(),
             Err(r) => format!("{}: {r}", r.code()),
@@ -1476,7 +1487,7 @@ fn set_predicates_follow_the_root_in_force() {
     let mut renamed = stale.clone();
     renamed.predicates[0].set_version = Some(2);
     assert_eq!(judge(&v2, &renamed).unwrap_err().code(), "bad_signature");
-    sign_envelope(&mut renamed, &fx.secrets["bank-a"]);
+    sign_envelope(&mut renamed, &fx.secrets["bank-a"]).unwrap();
     assert_eq!(judge(&v2, &renamed).unwrap_err().code(), "proof_failed");
     // Before any root takes force there is nothing to prove against.
     let err = seal_at(&v1, &sample, "sx-5", SETS_FROM - 1).unwrap_err();
@@ -1503,20 +1514,22 @@ fn set_roots_are_admitted_only_from_their_publisher_in_order() {
         &contents("sanctions_list", 1),
         SETS_FROM,
         &fx.secrets["bank-a"],
-    );
+    )
+    .unwrap();
     let err = book.admit(by_bank, &dir).unwrap_err();
     assert!(matches!(err, SetError::NotPublisher { .. }), "{err}");
     assert!(err
         .to_string()
         .contains("`bank-a` does not hold role `sanctions_authority`"));
     // A set the directory does not name.
-    let unknown = SetRoot::sign(&contents("watch_list", 1), SETS_FROM, &set_authority());
+    let unknown = SetRoot::sign(&contents("watch_list", 1), SETS_FROM, &set_authority()).unwrap();
     assert!(matches!(
         book.admit(unknown, &dir),
         Err(SetError::UnknownSet { .. })
     ));
     // A root altered after signing.
-    let mut forged = SetRoot::sign(&contents("sanctions_list", 1), SETS_FROM, &set_authority());
+    let mut forged =
+        SetRoot::sign(&contents("sanctions_list", 1), SETS_FROM, &set_authority()).unwrap();
     forged.root = contents("sanctions_list", 1).root();
     forged.members += 1;
     assert!(matches!(
@@ -1524,12 +1537,12 @@ fn set_roots_are_admitted_only_from_their_publisher_in_order() {
         Err(SetError::BadSignature { .. })
     ));
     // Version 2 before version 1; then 1, and a 2 that takes force no later.
-    let v2 = SetRoot::sign(&contents("sanctions_list", 2), SETS_FROM, &set_authority());
+    let v2 = SetRoot::sign(&contents("sanctions_list", 2), SETS_FROM, &set_authority()).unwrap();
     assert!(matches!(
         book.admit(v2.clone(), &dir),
         Err(SetError::Version { .. })
     ));
-    let v1 = SetRoot::sign(&contents("sanctions_list", 1), SETS_FROM, &set_authority());
+    let v1 = SetRoot::sign(&contents("sanctions_list", 1), SETS_FROM, &set_authority()).unwrap();
     book.admit(v1, &dir).unwrap();
     assert!(matches!(
         book.admit(v2, &dir),
@@ -1547,7 +1560,8 @@ fn set_roots_are_admitted_only_from_their_publisher_in_order() {
         &contents("sanctions_list", 2),
         TIMESTAMP + 86_400_000,
         &set_authority(),
-    );
+    )
+    .unwrap();
     assert!(matches!(
         veilgate_core::sets::check_publish(&tomorrow, TIMESTAMP),
         Err(SetError::Future { .. })
@@ -1577,7 +1591,7 @@ fn known_answer_set_root() {
     ];
     let members: Vec<String> = list.iter().map(|m| (*m).to_owned()).collect();
     let contents = SetContents::build("cross-border", "sanctions_list", 1, &members).unwrap();
-    let entry = SetRoot::sign(&contents, SETS_FROM, &publisher);
+    let entry = SetRoot::sign(&contents, SETS_FROM, &publisher).unwrap();
     let path = format!(
         "{}/../../docs/formats/vectors/set-root-v1.json",
         env!("CARGO_MANIFEST_DIR")
@@ -1589,7 +1603,7 @@ fn known_answer_set_root() {
             "elements": contents.file.members.iter().map(|m| hex::encode(veilgate_circuits::merkle::to_bytes(&veilgate_core::sets::element(m)))).collect::<Vec<_>>(),
             "set_file": contents.file,
             "publisher": publisher.id,
-            "publisher_sign_public": publisher.public().sign_public,
+            "publisher_sign_public": hex::encode(&publisher.key().sign_public),
             "valid_from_ms": SETS_FROM,
             "entry_hex": hex::encode(entry.encode()),
             "entry_id": hex::encode(entry.id()),

@@ -116,7 +116,7 @@ fn sets(s: &Side) -> SetBook {
     let mut book = SetBook::default();
     for set in s.directory.sets.keys() {
         let contents = SetContents::build(&s.directory.ledger, set, 1, &dev_list(set)).unwrap();
-        let entry = SetRoot::sign(&contents, TIMESTAMP - 60_000, &s.authority);
+        let entry = SetRoot::sign(&contents, TIMESTAMP - 60_000, &s.authority).unwrap();
         book.admit(SetRoot::decode(&entry.encode()).unwrap(), &s.directory)
             .unwrap();
         book.add_contents(contents).unwrap();
@@ -241,12 +241,9 @@ fn ids_hashes_and_signatures_are_sm3_and_sm2_under_each_members_id() {
         &env.signed_bytes(),
     ]
     .concat();
-    let public = s
-        .directory
-        .member("bank-a")
-        .unwrap()
-        .sign_public_bytes()
-        .unwrap();
+    let public = s.directory.member("bank-a").unwrap().keys[0]
+        .sign_public
+        .clone();
     let point = sm2::PublicKey::from_sec1_bytes(&public).unwrap();
     let sig = sm2::dsa::Signature::from_slice(&env.signature).unwrap();
     use sm2::dsa::signature::Verifier;
@@ -302,14 +299,14 @@ fn a_mixed_consortium_keeps_each_ledger_to_its_suite() {
     // name rewritten and re-signed, so only the suite is wrong).
     let mut moved = std_env.clone();
     moved.ledger = "sm-ledger".into();
-    sign_envelope(&mut moved, &std_side.secrets["bank-a"]);
+    sign_envelope(&mut moved, &std_side.secrets["bank-a"]).unwrap();
     let err = verify(&sm, &sm_plan, &moved.encode()).unwrap_err();
     assert_eq!(err.code(), "suite_not_admitted", "{err}");
     assert!(err.to_string().contains("`standard`") && err.to_string().contains("`sm`"));
     // And the reverse.
     let mut moved = sm_env.clone();
     moved.ledger = "std-ledger".into();
-    sign_envelope(&mut moved, &sm.secrets["bank-a"]);
+    sign_envelope(&mut moved, &sm.secrets["bank-a"]).unwrap();
     let err = verify(&std_side, &std_plan, &moved.encode()).unwrap_err();
     assert_eq!(err.code(), "suite_not_admitted", "{err}");
 
@@ -344,9 +341,8 @@ fn the_directory_refuses_what_an_sm_ledger_cannot_use() {
     assert!(Directory::from_json(&file(&s.directory)).is_ok());
 
     let mut off = s.directory.clone();
-    let mut point = hex::decode(&off.members[0].sign_public).unwrap();
-    point[64] ^= 1; // y no longer matches x: off the curve
-    off.members[0].sign_public = hex::encode(point);
+    // y no longer matches x: off the curve
+    off.members[0].keys[0].sign_public[64] ^= 1;
     let e = Directory::from_json(&file(&off)).unwrap_err().to_string();
     assert!(
         e.contains("`sign_public` is not an uncompressed point on the SM2 curve")
@@ -355,9 +351,12 @@ fn the_directory_refuses_what_an_sm_ledger_cannot_use() {
     );
 
     let mut short = s.directory.clone();
-    short.members[1].kem_public = "04".repeat(33);
+    short.members[1].keys[0].kem_public = vec![4; 33];
     let e = Directory::from_json(&file(&short)).unwrap_err().to_string();
-    assert!(e.contains("`kem_public` must be 65 bytes"), "{e}");
+    assert!(
+        e.contains("`kem_public` must be a sm2 public key (65 bytes"),
+        "{e}"
+    );
 
     let mut standard = side("std-ledger", SuiteId::Standard, 21).directory;
     standard.members[0].distid = Some("x".into());
@@ -409,27 +408,28 @@ fn known_answer_envelope_sm() {
     let pk = PseudonymKey::from_bytes([0x42; 32]);
     let env = try_seal(&s, &plan, &sample, "kat-sm-0001", &pk).unwrap();
     let bytes = env.encode();
-    let views = |dir: &LedgerDirectory, secrets: &BTreeMap<String, InstitutionSecrets>| {
-        let v = veilgate_core::verify(
-            &bytes,
-            &Trust::new(dir.clone(), PolicySet::new([plan.clone()]), keys()),
-            &mut ChaCha20Rng::seed_from_u64(1),
-        )
-        .unwrap();
-        secrets
-            .iter()
-            .filter_map(|(who, k)| {
-                open(&v, k, None).ok().map(|f| {
-                    (
-                        who.clone(),
-                        f.into_iter()
-                            .map(|f| (f.name, f.value.display()))
-                            .collect::<BTreeMap<_, _>>(),
-                    )
+    let views =
+        |bytes: &[u8], dir: &LedgerDirectory, secrets: &BTreeMap<String, InstitutionSecrets>| {
+            let v = veilgate_core::verify(
+                bytes,
+                &Trust::new(dir.clone(), PolicySet::new([plan.clone()]), keys()),
+                &mut ChaCha20Rng::seed_from_u64(1),
+            )
+            .unwrap();
+            secrets
+                .iter()
+                .filter_map(|(who, k)| {
+                    open(&v, k, None).ok().map(|f| {
+                        (
+                            who.clone(),
+                            f.into_iter()
+                                .map(|f| (f.name, f.value.display()))
+                                .collect::<BTreeMap<_, _>>(),
+                        )
+                    })
                 })
-            })
-            .collect::<BTreeMap<_, _>>()
-    };
+                .collect::<BTreeMap<_, _>>()
+        };
     let file = format!(
         "{}/tests/vectors/envelope-sm.json",
         env!("CARGO_MANIFEST_DIR")
@@ -449,12 +449,12 @@ fn known_answer_envelope_sm() {
             "description": "Veilgate envelope known-answer vector, suite sm (SM2 signatures under each member's distinguishing id — bank-a's is `bank-a@interbank-settlement-sm`, the others use `1234567812345678`; SM2-ECDH + SM3-KDF + SM4-GCM key wrapping; SM4-GCM fields; HMAC-SM3 pseudonyms; SM3 envelope id and plan hash): the interbank payment sample sealed by bank-a. Verify `envelope_hex` with `directory` and the policy of hash `policy_hash`; open it with each secret; compare to `views`.",
             "policy_file": "gateway/core/tests/vectors/envelope-sm.policy",
             "policy_hash": hex::encode(plan.hash()),
-            "directory": Directory { version: 1, ledgers: vec![s.directory.clone()] },
+            "directory": Directory::new(vec![s.directory.clone()]),
             "secrets": secrets.iter().map(|(k, v)| (k.clone(), serde_json::from_str::<serde_json::Value>(&v.to_json()).unwrap())).collect::<BTreeMap<_, _>>(),
             "pseudonym_key": hex::encode(pk.0.as_ref()),
             "envelope_hex": hex::encode(&bytes),
             "envelope": veilgate_core::view::envelope_json(&env),
-            "views": views(&s.directory, &secrets),
+            "views": views(&bytes, &s.directory, &secrets),
         });
         std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
     }
@@ -465,11 +465,10 @@ fn known_answer_envelope_sm() {
         hex::encode(plan.hash()),
         "the plan hash moved"
     );
-    assert_eq!(
-        kat["envelope_hex"],
-        hex::encode(&bytes),
-        "sealing the fixed inputs no longer gives the recorded bytes"
-    );
+    // Seal now writes format 4 (keys named); the stored bytes are format 3
+    // and are checked as peers check every envelope already on a ledger.
+    assert_eq!(bytes[4], 4);
+    let stored_bytes = hex::decode(kat["envelope_hex"].as_str().unwrap()).unwrap();
     // The stored bytes with the stored keys only.
     let dir = Directory::from_json(&kat["directory"].to_string()).unwrap();
     let stored: BTreeMap<String, InstitutionSecrets> = kat["secrets"]
@@ -484,7 +483,12 @@ fn known_answer_envelope_sm() {
         })
         .collect();
     assert_eq!(
-        serde_json::to_value(views(&dir.ledgers[0], &stored)).unwrap(),
+        serde_json::to_value(views(&stored_bytes, &dir.ledgers[0], &stored)).unwrap(),
+        kat["views"]
+    );
+    // A fresh seal of the same inputs opens to the same views.
+    assert_eq!(
+        serde_json::to_value(views(&bytes, &dir.ledgers[0], &stored)).unwrap(),
         kat["views"]
     );
 }

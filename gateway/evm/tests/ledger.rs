@@ -264,6 +264,7 @@ fn the_registry_keeps_set_roots_in_version_order() {
         )
         .unwrap();
         veilgate_core::sets::SetRoot::sign(&c, 1_795_600_000_000 + u64::from(version), &publisher)
+            .unwrap()
     };
     assert_eq!(ledger.set_root("sanctions_list").unwrap(), None);
     // Version 2 before version 1.

@@ -278,7 +278,7 @@ fn the_registry_verifies_predicates_and_refuses_false_proofs() {
     let limit = lying.fields.iter().position(|f| f.name == "limit").unwrap();
     assert!(matches!(small, FieldBody::Bn254Committed(_)));
     lying.fields[limit].body = small;
-    sign_envelope(&mut lying, &w.secrets["bank-a"]);
+    sign_envelope(&mut lying, &w.secrets["bank-a"]).unwrap();
     let rejected = direct_verified(&member, &rt, at, &lying.encode(), &encoded, words(&lying));
     assert!(
         matches!(rejected, Err(EvmError::Reverted(_))),

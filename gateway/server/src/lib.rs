@@ -32,6 +32,7 @@ pub mod clock;
 pub mod compute;
 pub mod http;
 pub mod identity;
+pub mod keys;
 pub mod metrics;
 pub mod peer;
 pub mod revocation;

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use veilgate_core::{Directory, LedgerDirectory, MemberKeys};
+use veilgate_core::{Directory, LedgerDirectory};
 use veilgate_server::CONFIG_FILE;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -196,9 +196,24 @@ pub struct NewMember<'a> {
     pub id: &'a str,
     pub sign_public: &'a str,
     pub kem_public: &'a str,
+    /// `x25519`, `p256` or `sm2`; absent: the suite's default.
+    pub kem: Option<&'a str>,
     pub distid: Option<&'a str>,
     pub roles: &'a [String],
     pub admitted_ms: Option<u64>,
+}
+
+/// A JSON value without its `null` members (optional fields left out).
+fn strip_nulls(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(o) => o
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k, strip_nulls(v)))
+            .collect(),
+        serde_json::Value::Array(a) => a.into_iter().map(strip_nulls).collect(),
+        other => other,
+    }
 }
 
 /// Adds a member (and its ledger roles) to a ledger of the directory,
@@ -243,25 +258,33 @@ pub fn member_add(data: &Path, m: &NewMember<'_>) -> Result<()> {
         )
         .into());
     }
-    ledger.members.push(MemberKeys {
-        id: m.id.to_owned(),
-        sign_public: m.sign_public.to_owned(),
-        kem_public: m.kem_public.to_owned(),
-        distid: m.distid.map(str::to_owned),
-        admitted_ms: m.admitted_ms,
-        removed_ms: None,
-    });
     for role in m.roles {
         let holders = ledger.roles.entry(role.clone()).or_default();
         if !holders.iter().any(|h| h == m.id) {
             holders.push(m.id.to_owned());
         }
     }
-    // The directory's own rules (keys on the curve, lengths, distid) first,
-    // so the message names the member rather than the whole file.
-    let text = directory_text(&dir)?;
-    Directory::from_json(std::str::from_utf8(&text)?)
+    // The member goes in as the file says it, so the directory's own rules
+    // (keys on the curve, lengths, KEM of the suite, distid) judge it and
+    // the message names the member rather than the whole file.
+    let mut value = serde_json::to_value(&dir)?;
+    let entry = serde_json::json!({
+        "id": m.id,
+        "keys": [{ "sign_public": m.sign_public, "kem": m.kem, "kem_public": m.kem_public }],
+        "distid": m.distid,
+        "admitted_ms": m.admitted_ms,
+    });
+    let entry = strip_nulls(entry);
+    value
+        .get_mut("ledgers")
+        .and_then(|l| l.get_mut(idx))
+        .and_then(|l| l.get_mut("members"))
+        .and_then(|m| m.as_array_mut())
+        .ok_or("the directory changed while it was edited")?
+        .push(entry);
+    let dir = Directory::from_json(&value.to_string())
         .map_err(|e| format!("member `{}` of `{}`: {e}", m.id, m.ledger))?;
+    let text = directory_text(&dir)?;
     let mut change = Change::default();
     change.write(&path, &text)?;
     change.check(data)?;

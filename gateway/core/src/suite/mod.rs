@@ -6,19 +6,22 @@
 //! DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / AES-256-GCM (RFC 9180) for key
 //! wrapping, Ed25519 signatures, HMAC-SHA256 pseudonyms, SHA-256 hashing.
 
+pub mod hpke;
 pub mod sm;
 
+use ::hpke::{Deserializable, Kem as _, OpModeS, Serializable};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use hmac::{Hmac, Mac};
-use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
 use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
 
-type HpkeKem = hpke::kem::X25519HkdfSha256;
-type HpkeKdf = hpke::kdf::HkdfSha256;
-type HpkeAead = hpke::aead::AesGcm256;
+use crate::keys::KemAlg;
+
+type HpkeKem = ::hpke::kem::X25519HkdfSha256;
+type HpkeKdf = ::hpke::kdf::HkdfSha256;
+type HpkeAead = ::hpke::aead::AesGcm256;
 
 /// The one-byte suite identifier carried in every envelope.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -98,19 +101,26 @@ pub trait Suite: Send + Sync {
         ciphertext: &[u8],
     ) -> Result<Vec<u8>, CryptoFailure>;
 
-    /// Wraps a data key to a recipient's KEM public key: `(encapsulated key, ciphertext)`.
+    /// Wraps a data key to a recipient's KEM public key of KEM `kem`:
+    /// `(encapsulated key, ciphertext)`.
     fn wrap_key(
         &self,
+        kem: KemAlg,
         recipient_public: &[u8],
         info: &[u8],
         aad: &[u8],
         key: &[u8; 32],
         rng: &mut dyn RngCoreCrypto,
     ) -> Result<(Vec<u8>, Vec<u8>), CryptoFailure>;
+    /// Unwraps a data key given `dh = DH(recipient secret, enc)`, computed
+    /// by whoever holds the secret (a key file in memory, or a token).
+    #[allow(clippy::too_many_arguments)]
     fn unwrap_key(
         &self,
-        recipient_secret: &[u8],
+        kem: KemAlg,
+        dh: &[u8; 32],
         enc: &[u8],
+        recipient_public: &[u8],
         info: &[u8],
         aad: &[u8],
         ct: &[u8],
@@ -161,6 +171,27 @@ impl RngCore for DynRng<'_> {
 impl CryptoRng for DynRng<'_> {}
 
 pub struct Standard;
+
+/// HPKE single-shot seal (base mode, HKDF-SHA256, AES-256-GCM) to `recipient_public`.
+fn hpke_seal<K: ::hpke::Kem>(
+    recipient_public: &[u8],
+    info: &[u8],
+    aad: &[u8],
+    key: &[u8; 32],
+    rng: &mut dyn RngCoreCrypto,
+) -> Result<(Vec<u8>, Vec<u8>), CryptoFailure> {
+    let pk = K::PublicKey::from_bytes(recipient_public).map_err(|_| CryptoFailure)?;
+    let (enc, ct) = ::hpke::single_shot_seal::<HpkeAead, HpkeKdf, K, _>(
+        &OpModeS::Base,
+        &pk,
+        info,
+        key,
+        aad,
+        &mut DynRng(rng),
+    )
+    .map_err(|_| CryptoFailure)?;
+    Ok((enc.to_bytes().to_vec(), ct))
+}
 
 impl Suite for Standard {
     fn id(&self) -> SuiteId {
@@ -214,49 +245,35 @@ impl Suite for Standard {
 
     fn wrap_key(
         &self,
+        kem: KemAlg,
         recipient_public: &[u8],
         info: &[u8],
         aad: &[u8],
         key: &[u8; 32],
         rng: &mut dyn RngCoreCrypto,
     ) -> Result<(Vec<u8>, Vec<u8>), CryptoFailure> {
-        let pk = <HpkeKem as hpke::Kem>::PublicKey::from_bytes(recipient_public)
-            .map_err(|_| CryptoFailure)?;
-        let (enc, ct) = hpke::single_shot_seal::<HpkeAead, HpkeKdf, HpkeKem, _>(
-            &OpModeS::Base,
-            &pk,
-            info,
-            key,
-            aad,
-            &mut DynRng(rng),
-        )
-        .map_err(|_| CryptoFailure)?;
-        Ok((enc.to_bytes().to_vec(), ct))
+        match kem {
+            KemAlg::X25519 => {
+                hpke_seal::<::hpke::kem::X25519HkdfSha256>(recipient_public, info, aad, key, rng)
+            }
+            KemAlg::P256 => {
+                hpke_seal::<::hpke::kem::DhP256HkdfSha256>(recipient_public, info, aad, key, rng)
+            }
+            _ => Err(CryptoFailure),
+        }
     }
 
     fn unwrap_key(
         &self,
-        recipient_secret: &[u8],
+        kem: KemAlg,
+        dh: &[u8; 32],
         enc: &[u8],
+        recipient_public: &[u8],
         info: &[u8],
         aad: &[u8],
         ct: &[u8],
     ) -> Result<DataKey, CryptoFailure> {
-        let sk = <HpkeKem as hpke::Kem>::PrivateKey::from_bytes(recipient_secret)
-            .map_err(|_| CryptoFailure)?;
-        let enc =
-            <HpkeKem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| CryptoFailure)?;
-        let pt = zeroize::Zeroizing::new(
-            hpke::single_shot_open::<HpkeAead, HpkeKdf, HpkeKem>(
-                &OpModeR::Base,
-                &sk,
-                &enc,
-                info,
-                ct,
-                aad,
-            )
-            .map_err(|_| CryptoFailure)?,
-        );
+        let pt = hpke::open_base(kem, dh, enc, recipient_public, info, aad, ct)?;
         let key: [u8; 32] = pt.as_slice().try_into().map_err(|_| CryptoFailure)?;
         Ok(zeroize::Zeroizing::new(key))
     }

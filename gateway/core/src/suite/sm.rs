@@ -18,6 +18,7 @@ use sm3::{Digest, Sm3};
 use zeroize::Zeroizing;
 
 use super::{CryptoFailure, DataKey, DynRng, RngCoreCrypto, Suite, SuiteId};
+use crate::keys::KemAlg;
 
 /// SM4 in GCM mode, 96-bit nonces, 128-bit tags: RFC 8998's
 /// `AEAD_SM4_GCM`, from the same GCM code as AES-GCM.
@@ -83,6 +84,12 @@ pub fn is_point(bytes: &[u8]) -> bool {
 
 fn encode(p: &sm2::PublicKey) -> Vec<u8> {
     p.to_encoded_point(false).as_bytes().to_vec()
+}
+
+/// `Z = x(secret · enc)` for a secret scalar and an encapsulated point;
+/// `None` if either is not of the curve.
+pub(crate) fn dh(secret: &[u8; 32], enc: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
+    Some(shared_x(&scalar(secret)?, &point(enc)?))
 }
 
 /// `x(k · P)`: the ECDH shared secret.
@@ -216,12 +223,16 @@ impl Suite for Sm {
 
     fn wrap_key(
         &self,
+        kem: KemAlg,
         recipient_public: &[u8],
         info: &[u8],
         aad: &[u8],
         key: &[u8; 32],
         rng: &mut dyn RngCoreCrypto,
     ) -> Result<(Vec<u8>, Vec<u8>), CryptoFailure> {
+        if kem != KemAlg::Sm2 {
+            return Err(CryptoFailure);
+        }
         let recipient = point(recipient_public).ok_or(CryptoFailure)?;
         let ephemeral = sm2::NonZeroScalar::random(&mut DynRng(rng));
         let enc = encode(&sm2::PublicKey::from_secret_scalar(&ephemeral));
@@ -236,17 +247,18 @@ impl Suite for Sm {
 
     fn unwrap_key(
         &self,
-        recipient_secret: &[u8],
+        kem: KemAlg,
+        dh: &[u8; 32],
         enc: &[u8],
+        recipient_public: &[u8],
         info: &[u8],
         aad: &[u8],
         ct: &[u8],
     ) -> Result<DataKey, CryptoFailure> {
-        let k = scalar(recipient_secret).ok_or(CryptoFailure)?;
-        let ephemeral = point(enc).ok_or(CryptoFailure)?;
-        let own = encode(&sm2::PublicKey::from_secret_scalar(&k));
-        let z = shared_x(&k, &ephemeral);
-        let keys = wrap_keys(&z, enc, &own, info);
+        if kem != KemAlg::Sm2 || point(enc).is_none() || point(recipient_public).is_none() {
+            return Err(CryptoFailure);
+        }
+        let keys = wrap_keys(dh, enc, recipient_public, info);
         let (cipher, nonce) = sm4_gcm(&keys);
         let pt = Zeroizing::new(
             cipher
@@ -416,25 +428,43 @@ mod tests {
         assert_eq!(Sm.kem_keypair(&[7; 32]), (secret.clone(), public.clone()));
         let data_key = [0x5a; 32];
         let (enc, ct) = Sm
-            .wrap_key(&public, b"info", b"aad", &data_key, &mut rand_core::OsRng)
+            .wrap_key(
+                KemAlg::Sm2,
+                &public,
+                b"info",
+                b"aad",
+                &data_key,
+                &mut rand_core::OsRng,
+            )
             .unwrap();
         assert_eq!((enc.len(), ct.len()), (POINT_LEN, 48));
-        let back = Sm.unwrap_key(&secret, &enc, b"info", b"aad", &ct).unwrap();
+        let z = |secret: &[u8], enc: &[u8]| {
+            crate::keys::software_dh(KemAlg::Sm2, secret, enc).unwrap_or_default()
+        };
+        let unwrap = |secret: &[u8], enc: &[u8], info: &[u8], aad: &[u8], ct: &[u8]| {
+            Sm.unwrap_key(KemAlg::Sm2, &z(secret, enc), enc, &public, info, aad, ct)
+        };
+        let back = unwrap(&secret, &enc, b"info", b"aad", &ct).unwrap();
         assert_eq!(*back, data_key);
         for (info, aad) in [(&b"other"[..], &b"aad"[..]), (b"info", b"other")] {
-            assert!(Sm.unwrap_key(&secret, &enc, info, aad, &ct).is_err());
+            assert!(unwrap(&secret, &enc, info, aad, &ct).is_err());
         }
         let (other, _) = Sm.kem_keypair(&[8; 32]);
-        assert!(Sm.unwrap_key(&other, &enc, b"info", b"aad", &ct).is_err());
+        assert!(unwrap(&other, &enc, b"info", b"aad", &ct).is_err());
         // A tag cut short, a point off the curve, a compressed point.
-        assert!(Sm
-            .unwrap_key(&secret, &enc, b"info", b"aad", &ct[..40])
-            .is_err());
+        assert!(unwrap(&secret, &enc, b"info", b"aad", &ct[..40]).is_err());
         let mut off = enc.clone();
         off[64] ^= 1;
-        assert!(Sm.unwrap_key(&secret, &off, b"info", b"aad", &ct).is_err());
+        assert!(unwrap(&secret, &off, b"info", b"aad", &ct).is_err());
         assert!(Sm
-            .wrap_key(&off, b"info", b"aad", &data_key, &mut rand_core::OsRng)
+            .wrap_key(
+                KemAlg::Sm2,
+                &off,
+                b"info",
+                b"aad",
+                &data_key,
+                &mut rand_core::OsRng
+            )
             .is_err());
         let compressed = sm2::PublicKey::from_sec1_bytes(&public)
             .unwrap()
@@ -443,6 +473,7 @@ mod tests {
             .to_vec();
         assert!(Sm
             .wrap_key(
+                KemAlg::Sm2,
                 &compressed,
                 b"info",
                 b"aad",

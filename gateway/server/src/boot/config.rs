@@ -33,9 +33,12 @@ pub struct Config {
     #[serde(default)]
     pub time: veilgate_core::time::Skew,
     /// Institutions whose signing (and opening) keys this gateway holds,
-    /// in `institutions/<id>/secrets.json`.
+    /// in `institutions/<id>/secrets.json` or in a token (`[keys]`).
     #[serde(default)]
     pub hosted: Vec<String>,
+    /// Where the hosted members' private keys are. Default: key files.
+    #[serde(default)]
+    pub keys: KeysConfig,
     /// The consortium directory: members' public keys and roles per ledger.
     #[serde(default = "default_directory")]
     pub directory: String,
@@ -56,6 +59,55 @@ pub struct Config {
     pub audit_anchor_interval_ms: u64,
     #[serde(rename = "ledger", default)]
     pub ledgers: Vec<LedgerConfig>,
+}
+
+/// `[keys]`: the hosted members' private keys, in files or a PKCS#11 token.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// `file` (default: `institutions/<id>/secrets[.<suite>].json`) or
+    /// `pkcs11` (`[keys.pkcs11]`; the `standard` suite only).
+    #[serde(default)]
+    pub backend: KeyBackend,
+    #[serde(default)]
+    pub pkcs11: Option<Pkcs11Config>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyBackend {
+    #[default]
+    File,
+    Pkcs11,
+}
+
+/// `[keys.pkcs11]`: the token, found by label, and where its PIN comes from.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11Config {
+    /// The PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
+    pub module: String,
+    /// The token's label (never a slot number: slots move).
+    pub token_label: String,
+    /// Environment variable holding the user PIN. Exactly one of
+    /// `pin_env` and `pin_file`.
+    #[serde(default)]
+    pub pin_env: Option<String>,
+    /// File holding the user PIN (one line), relative to the data
+    /// directory; it must not be readable by group or others.
+    #[serde(default)]
+    pub pin_file: Option<String>,
+    /// Refused with a message: a PIN never sits in veilgate.toml.
+    #[serde(default)]
+    pub pin: Option<toml::Value>,
+    /// Prefix of the labels of Veilgate's objects in the token: keys are
+    /// `<prefix><member>/sign/<key id>` and `<prefix><member>/kem/<key id>`.
+    #[serde(default = "default_label_prefix")]
+    pub label_prefix: String,
+}
+
+fn default_label_prefix() -> String {
+    "veilgate/".into()
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -21,18 +21,19 @@ use rustls::pki_types::CertificateDer;
 use rustls::server::danger::ClientCertVerifier;
 use rustls::server::WebPkiClientVerifier;
 use veilgate_core::predicates::{KeyRing, KeyRingError};
-use veilgate_core::{Directory, InstitutionSecrets, LedgerDirectory, PseudonymKey, SuiteId, Trust};
+use veilgate_core::{Directory, LedgerDirectory, PseudonymKey, SuiteId, Trust};
 use veilgate_ledger::Ledger;
 
 pub use config::{
-    Config, ConfigError, EvmConfig, LedgerConfig, LedgerKind, Limits, ObservabilityConfig,
-    TlsSmConfig, CONFIG_FILE,
+    Config, ConfigError, EvmConfig, KeyBackend, KeysConfig, LedgerConfig, LedgerKind, Limits,
+    ObservabilityConfig, Pkcs11Config, TlsSmConfig, CONFIG_FILE,
 };
 #[cfg(feature = "evm")]
 pub use ledgers::evm_ledger;
 pub use ledgers::{ledger_adapters, ledger_readers, LedgerFactory};
 pub use policies::{load_policies, PolicyTexts};
 
+use crate::keys::{Keyring, TokenStore};
 use crate::metrics::Metrics;
 use crate::revocation::{Reloaded, Revocations};
 use crate::store::{Store, StoreError};
@@ -92,6 +93,9 @@ pub enum StartError {
     Compute(#[from] crate::compute::ComputeError),
     #[error("Groth16 keys: {0}")]
     Keys(#[from] KeyRingError),
+    /// The hosted members' private keys (a key file, or the token).
+    #[error("{0}")]
+    KeyStore(String),
     /// A policy needs a circuit whose keys the gateway does not hold.
     #[error("{policy}: {source}")]
     PolicyKeys {
@@ -163,9 +167,9 @@ pub struct Gateway {
     pub data_dir: PathBuf,
     pub config: Config,
     pub ledgers: BTreeMap<String, LedgerState>,
-    /// The keys of each hosted institution, by suite (one per suite it is a
-    /// member under).
-    pub hosted: BTreeMap<String, BTreeMap<SuiteId, InstitutionSecrets>>,
+    /// The keys of each hosted institution, by suite (one keyring per suite
+    /// it is a member under), from key files or a token.
+    pub hosted: Hosted,
     pub store: Arc<Store>,
     pub revocations: Revocations,
     /// Refused actions, counted and audited within a rate limit.
@@ -312,10 +316,7 @@ impl Gateway {
             let state = ledger_state(&loaded, lc, keys.clone(), ledgers_by_kind)?;
             ledgers.insert(lc.id.clone(), state);
         }
-        let mut hosted = BTreeMap::new();
-        for id in &loaded.config.hosted {
-            hosted.insert(id.clone(), hosted_keys(&loaded, id)?);
-        }
+        let hosted = hosted_keyrings(&loaded)?;
         let store = Arc::new(Store::open(&data_dir.join("gateway.redb"))?);
         let revocations_path = data_dir.join(&loaded.config.revocations);
         let cas = ledgers
@@ -420,81 +421,110 @@ pub fn follower(
         })
 }
 
-/// The keys of hosted institution `id`: `institutions/<id>/secrets.json`
-/// (of any suite) and `secrets.<suite>.json` for a key of another suite.
-/// Each must be the key its directory entry names on every served ledger
-/// of its suite where it is a member (and name no other `distid`): a
-/// gateway that would sign what peers reject does not start.
-fn hosted_keys(
+/// The keys of every hosted member, from the configured backend. A token
+/// is opened once (its PIN read from where `[keys.pkcs11]` says); a
+/// backend that cannot serve a hosted member stops the start, never a
+/// quiet fall back to a key file.
+fn hosted_keyrings(loaded: &Loaded) -> Result<Hosted, StartError> {
+    let token = match loaded.config.keys.backend {
+        KeyBackend::File => None,
+        KeyBackend::Pkcs11 => Some(Arc::new(
+            TokenStore::open(&loaded.config.keys, &loaded.data_dir)
+                .map_err(StartError::KeyStore)?,
+        )),
+    };
+    let mut hosted = BTreeMap::new();
+    for id in &loaded.config.hosted {
+        let rings = match &token {
+            None => {
+                crate::keys::file_keyring(&loaded.data_dir, id).map_err(StartError::KeyStore)?
+            }
+            Some(t) => crate::keys::token_keyrings(t, id).map_err(StartError::KeyStore)?,
+        };
+        check_keyrings(loaded, id, &rings, token.as_deref())?;
+        hosted.insert(
+            id.clone(),
+            rings.into_iter().map(|(s, r)| (s, Arc::new(r))).collect(),
+        );
+    }
+    Ok(hosted)
+}
+
+/// Each ledger a hosted member is on: the member's key in force now must be
+/// held (or it could not sign), and every key held must be one of its keys
+/// in the directory, with the directory's `distid`: a gateway that would
+/// sign what peers reject does not start.
+fn check_keyrings(
     loaded: &Loaded,
     id: &str,
-) -> Result<BTreeMap<SuiteId, InstitutionSecrets>, StartError> {
-    let dir = loaded.data_dir.join("institutions").join(id);
-    let mut paths = vec![dir.join("secrets.json")];
-    for suite in [SuiteId::Standard, SuiteId::Sm] {
-        let p = dir.join(format!("secrets.{}.json", suite.name()));
-        if p.exists() {
-            paths.push(p);
-        }
-    }
-    let mut keys: BTreeMap<SuiteId, (InstitutionSecrets, PathBuf)> = BTreeMap::new();
-    for path in paths {
-        let secrets = InstitutionSecrets::from_json(&read(&path)?).map_err(invalid(&path))?;
-        if secrets.id != id {
-            return Err(invalid(&path)(format!(
-                "holds the keys of `{}`, not of `{id}`",
-                secrets.id
-            )));
-        }
-        if let Some((_, first)) = keys.get(&secrets.suite) {
-            return Err(invalid(&path)(format!(
-                "a second key of suite `{}` (the first is in {})",
-                secrets.suite.name(),
-                first.display()
-            )));
-        }
-        keys.insert(secrets.suite, (secrets, path));
-    }
+    rings: &BTreeMap<SuiteId, Keyring>,
+    token: Option<&TokenStore>,
+) -> Result<(), StartError> {
+    let now = crate::clock::now_ms();
+    let where_ = |suite: SuiteId| match token {
+        Some(t) => format!("token `{}`", t.label()),
+        None => crate::keys::key_file_path(&loaded.data_dir, id, suite)
+            .display()
+            .to_string(),
+    };
     for lc in &loaded.config.ledgers {
         let Some(member) = loaded.directory.ledger(&lc.id).and_then(|d| d.member(id)) else {
             continue;
         };
         let suite = SuiteId::from_name(&lc.suite).unwrap_or(SuiteId::Standard);
-        let Some((secrets, path)) = keys.get_mut(&suite) else {
-            return Err(StartError::Ledger {
-                ledger: lc.id.clone(),
-                reason: format!(
+        let refuse = |reason: String| StartError::Ledger {
+            ledger: lc.id.clone(),
+            reason,
+        };
+        let Some(ring) = rings.get(&suite) else {
+            return Err(refuse(match token {
+                Some(t) if suite == SuiteId::Sm => format!(
+                    "hosted member `{id}` is on this ledger of suite `sm`, whose keys (SM2) no PKCS#11 token offers a standard mechanism for (token `{}`); host it on a gateway with `[keys] backend = \"file\"`",
+                    t.label()
+                ),
+                _ => format!(
                     "hosted member `{id}` has no key of this ledger's suite `{}`: put it in {}",
                     suite.name(),
-                    dir.join(format!("secrets.{}.json", suite.name())).display()
+                    where_(suite)
                 ),
-            });
+            }));
         };
-        let public = secrets.public();
-        let same = |a: &str, b: &str| {
-            hex::decode(a)
-                .ok()
-                .is_some_and(|a| hex::decode(b).ok() == Some(a))
-        };
-        if !same(&public.sign_public, &member.sign_public)
-            || !same(&public.kem_public, &member.kem_public)
-        {
-            return Err(invalid(path)(format!(
-                "its public keys are not those the directory names for `{id}` on ledger `{}`",
-                lc.id
-            )));
+        for held in ring.held() {
+            let key = held.key();
+            if member.key(&key.id).is_none() {
+                return Err(refuse(format!(
+                    "{} holds key {} of `{id}`, which is not among `{id}`'s keys in the directory",
+                    where_(suite),
+                    key.id
+                )));
+            }
+            if let crate::keys::HeldKey::File(s) = held {
+                // Which id it signs under is the directory's, per ledger (the
+                // request takes it there); a key file naming another is a mistake.
+                if s.distid.is_some() && s.distid != member.distid {
+                    return Err(invalid(Path::new(&where_(suite)))(format!(
+                        "its `distid` is not the one the directory names for `{id}` on ledger `{}`",
+                        lc.id
+                    )));
+                }
+            }
         }
-        // Which id it signs under is the directory's, per ledger (the
-        // request takes it there); a key file naming another is a mistake.
-        if secrets.distid.is_some() && secrets.distid != member.distid {
-            return Err(invalid(path)(format!(
-                "its `distid` is not the one the directory names for `{id}` on ledger `{}`",
-                lc.id
-            )));
+        if let Some(in_force) = member.key_at(now) {
+            if ring.signer(&in_force.id, None).is_none() {
+                return Err(refuse(format!(
+                    "{} does not hold `{id}`'s key in force now ({}; the directory's key for `{id}` since {})",
+                    where_(suite),
+                    in_force.id,
+                    in_force.from_ms.map_or_else(|| "admission".to_owned(), |f| format!("{f} ms")),
+                )));
+            }
         }
     }
-    Ok(keys.into_iter().map(|(s, (k, _))| (s, k)).collect())
+    Ok(())
 }
+
+/// The keyrings of the hosted members, by member and suite.
+pub type Hosted = BTreeMap<String, BTreeMap<SuiteId, Arc<Keyring>>>;
 
 /// Assembles one ledger: directory, policies, CAs, pseudonym key, adapter
 /// and (with `follow = true`) its follower.
@@ -625,13 +655,20 @@ pub fn check(data_dir: &Path) -> Result<CheckReport, StartError> {
             texts.len()
         ));
     }
-    for id in &loaded.config.hosted {
-        let keys = hosted_keys(&loaded, id)?;
-        let suites: Vec<&str> = keys.keys().map(|s| s.name()).collect();
-        lines.push(format!(
-            "hosted `{id}`: keys of suite {}",
-            suites.join(", ")
-        ));
+    for (id, rings) in hosted_keyrings(&loaded)? {
+        let held: Vec<String> = rings
+            .values()
+            .map(|r| {
+                let ids: Vec<String> = r.held().map(|h| h.key().id.hex()).collect();
+                format!(
+                    "{} ({}: {})",
+                    r.suite.name(),
+                    r.backend.name(),
+                    ids.join(", ")
+                )
+            })
+            .collect();
+        lines.push(format!("hosted `{id}`: keys of suite {}", held.join("; ")));
     }
     let revocations_path = data_dir.join(&loaded.config.revocations);
     let revocations = Revocations::new(revocations_path.clone(), data_dir.to_owned(), cas);

@@ -92,6 +92,22 @@ impl From<SealError> for ApiError {
             SealError::EmptyRole { .. } => {
                 ApiError::new(409, "role_unheld", e.to_string()).field("policy")
             }
+            // The key store failed (a token error): nothing was signed, the
+            // record was not taken; the caller retries with the same key.
+            SealError::KeyUse { .. } => {
+                tracing::error!(error = %e, "signing failed");
+                ApiError::new(
+                    503,
+                    "key_store_unavailable",
+                    "the key store failed; retry later with the same idempotency key",
+                )
+                .retry_after(5)
+            }
+            // A rotation this gateway has not taken up: it signs with no other key.
+            SealError::SigningKey { .. } => {
+                tracing::error!(error = %e, "signing key in force is not the one held");
+                ApiError::new(503, "signing_key_unavailable", e.to_string()).retry_after(10)
+            }
             // The rest are the gateway's configuration, not the caller's input.
             other => {
                 tracing::error!(error = %other, "sealing failed");

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use veilgate_core::{InstitutionSecrets, PseudonymKey, SealError, SealRequest, Trust};
+use veilgate_core::{EnvelopeSigner, PseudonymKey, SealError, SealRequest, Trust};
 use veilgate_policies::{Plan, Record};
 
 use crate::audit::{Action, AuditEvent};
@@ -29,7 +29,7 @@ pub struct Accepted {
 pub struct SealKeys<'a> {
     pub trust: &'a Trust,
     pub pseudonym_key: &'a PseudonymKey,
-    pub submitter: &'a InstitutionSecrets,
+    pub submitter: &'a dyn EnvelopeSigner,
 }
 
 impl Accepted {

@@ -289,32 +289,62 @@ pub(super) fn submission_body(ledger: &str, id: &[u8; 16], s: &Submission) -> Js
     })
 }
 
-/// The keys this gateway holds for the caller: it signs and opens only for
-/// institutions it hosts.
-pub(super) fn hosted_secrets(
+/// The keys this gateway holds for the caller on this ledger's suite: it
+/// signs and opens only for institutions it hosts.
+pub(super) fn hosted_keyring(
     state: &Gateway,
     caller: &Caller,
     ledger: &crate::boot::LedgerState,
-) -> Result<veilgate_core::InstitutionSecrets, ApiError> {
+) -> Result<Arc<crate::keys::Keyring>, ApiError> {
     let suite = veilgate_core::SuiteId::from_name(&ledger.trust.directory.suite)
         .unwrap_or(veilgate_core::SuiteId::Standard);
-    // The member signs on this ledger under the id its directory names.
-    let distid = ledger
-        .trust
-        .directory
-        .member(&caller.institution)
-        .and_then(|m| m.distid.clone());
     state
         .hosted
         .get(&caller.institution)
         .and_then(|keys| keys.get(&suite))
-        .map(|k| k.clone().with_distid(distid))
+        .cloned()
         .ok_or_else(|| {
             ApiError::new(
                 403,
                 "not_hosted",
                 format!("this gateway holds no keys for `{}`", caller.institution),
             )
+        })
+}
+
+/// The caller's signing key in force at `time_ms` on this ledger (by its
+/// directory entry), signing under the directory's `distid`. A key this
+/// gateway does not hold is a 503: it never signs with another.
+pub(super) fn hosted_signer(
+    state: &Gateway,
+    caller: &Caller,
+    ledger: &crate::boot::LedgerState,
+    time_ms: u64,
+) -> Result<Arc<dyn veilgate_core::EnvelopeSigner>, ApiError> {
+    let ring = hosted_keyring(state, caller, ledger)?;
+    let member = ledger.trust.directory.member(&caller.institution);
+    let key = member.and_then(|m| m.key_at(time_ms)).ok_or_else(|| {
+        ApiError::new(
+            403,
+            "not_admitted",
+            format!(
+                "`{}` has no key in force on ledger `{}`",
+                caller.institution, ledger.trust.directory.ledger
+            ),
+        )
+    })?;
+    ring.signer(&key.id, member.and_then(|m| m.distid.clone()))
+        .ok_or_else(|| {
+            tracing::error!(member = %caller.institution, key_id = %key.id, "signing key in force is not held");
+            ApiError::new(
+                503,
+                "signing_key_unavailable",
+                format!(
+                    "this gateway does not hold `{}`'s signing key in force ({}); it signs with no other",
+                    caller.institution, key.id
+                ),
+            )
+            .retry_after(10)
         })
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value as Json};
 
-use super::{authorize, blocking, compute, hosted_secrets, parse_id};
+use super::{authorize, blocking, compute, hosted_keyring, parse_id};
 use crate::audit::{Action, AuditEvent};
 use crate::boot::Gateway;
 use crate::clock::now_ms;
@@ -22,7 +22,7 @@ pub(super) async fn open(
     id: &str,
 ) -> Result<ApiResponse, ApiError> {
     let (caller, ls) = authorize(&state, caller, ledger)?;
-    let secrets = hosted_secrets(&state, &caller, ls)?;
+    let keyring = hosted_keyring(&state, &caller, ls)?;
     let id = parse_id(id)?;
     let store = ls.ledger.clone();
     let entry = blocking(move || store.by_id(&id)).await??.ok_or_else(|| {
@@ -46,9 +46,21 @@ pub(super) async fn open(
                 format!("the stored envelope does not verify: {r}"),
             )
         })?;
-        veilgate_core::open(&verified, &secrets, Some(&ls.pseudonym_key)).map_err(|e| match e {
+        veilgate_core::open(&verified, &*keyring, Some(&ls.pseudonym_key)).map_err(|e| match e {
             veilgate_core::OpenError::NotARecipient(_) => {
                 ApiError::new(403, "not_a_recipient", e.to_string())
+            }
+            veilgate_core::OpenError::KeyNotHeld { .. } => {
+                ApiError::new(409, "key_not_held", e.to_string())
+            }
+            veilgate_core::OpenError::KeyStore { .. } => {
+                tracing::error!(error = %e, "key store failed while opening");
+                ApiError::new(
+                    503,
+                    "key_store_unavailable",
+                    "the key store failed; see the gateway's log",
+                )
+                .retry_after(5)
             }
             other => ApiError::new(422, "open_failed", other.to_string()),
         })

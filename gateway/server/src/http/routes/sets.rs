@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use veilgate_core::sets::{check_publish, SetContents, SetError, SetRoot};
 
-use super::{authorize, blocking, hosted_secrets};
+use super::{authorize, blocking, hosted_signer};
 use crate::audit::{Action, AuditEvent};
 use crate::boot::Gateway;
 use crate::clock::now_ms;
@@ -49,7 +49,6 @@ pub(super) async fn publish(
     body: &[u8],
 ) -> Result<ApiResponse, ApiError> {
     let (caller, ls) = authorize(&state, caller, ledger)?;
-    let secrets = hosted_secrets(&state, &caller, ls)?;
     let req: Publish = serde_json::from_value(super::strict_body(body)?)
         .map_err(|e| ApiError::new(400, "malformed_request", format!("publish request: {e}")))?;
     let contents = SetContents::from_json(&req.file.to_string()).map_err(refusal)?;
@@ -62,7 +61,16 @@ pub(super) async fn publish(
     }
     let now = now_ms();
     let valid_from = req.valid_from_ms.unwrap_or(now);
-    let entry = SetRoot::sign(&contents, valid_from, &secrets);
+    let signer = hosted_signer(&state, &caller, ls, now)?;
+    let entry = SetRoot::sign(&contents, valid_from, &*signer).map_err(|e| {
+        tracing::error!(error = %e, "signing a set root failed");
+        ApiError::new(
+            503,
+            "key_store_unavailable",
+            "the key store failed; see the gateway's log",
+        )
+        .retry_after(5)
+    })?;
     check_publish(&entry, now).map_err(refusal)?;
     if valid_from.saturating_add(veilgate_core::sets::MAX_CLOCK_SKEW_MS) < now {
         // Envelopes sealed since then against the version before would turn stale.

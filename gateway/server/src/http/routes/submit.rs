@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use veilgate_core::SealError;
 
 use super::{
-    authorize, blocking, compute, hosted_secrets, strict_body, submission_body, unknown_policy,
+    authorize, blocking, compute, hosted_signer, strict_body, submission_body, unknown_policy,
 };
 use crate::boot::Gateway;
 use crate::clock::now_ms;
@@ -28,7 +28,6 @@ pub(super) async fn submit(
     body: &[u8],
 ) -> Result<ApiResponse, ApiError> {
     let (caller, ls) = authorize(&state, caller, ledger)?;
-    let secrets = hosted_secrets(&state, &caller, ls)?;
     let req = parse_request(body)?;
     // Sealed with a clock the ledger disagrees with, the envelope would be
     // refused by every peer: refuse it here, where the operator can act.
@@ -69,13 +68,17 @@ pub(super) async fn submit(
     })?;
     let record = plan.validate_record(&req.record).map_err(SealError::from)?;
     let needs_sets = !veilgate_core::predicates::set_fields(&plan).is_empty();
+    let accepted_ms = now_ms();
+    // The key in force when the record is accepted signs it, even if a
+    // rotation takes effect before the seal is made.
+    let signer = hosted_signer(&state, &caller, ls, accepted_ms)?;
     let accepted = Accepted::new(
         ledger,
         &caller.institution,
         plan,
         record,
         &req.idempotency_key,
-        now_ms(),
+        accepted_ms,
     )?;
     let id = accepted.envelope_id();
 
@@ -110,7 +113,7 @@ pub(super) async fn submit(
         let keys = SealKeys {
             trust: &trust,
             pseudonym_key: &ls.pseudonym_key,
-            submitter: &secrets,
+            submitter: &*signer,
         };
         accepted
             .seal(keys, &mut rand_core::OsRng)
