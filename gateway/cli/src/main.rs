@@ -94,6 +94,13 @@ enum Command {
         #[command(subcommand)]
         command: MemberCommand,
     },
+    /// The hosted members' private keys: make a key version inside the
+    /// PKCS#11 token, or show where every held key is and whether it can
+    /// leave its store.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -326,6 +333,28 @@ enum LedgerCommand {
         /// (64 hex digits); without it a new key is made.
         #[arg(long)]
         pseudonym_key: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new key version for a member inside the token `[keys.pkcs11]`
+    /// names (Ed25519 signing, P-256 unwrapping; neither can leave it) and
+    /// print its public halves as JSON, for `veilgate member add --kem p256`.
+    Generate {
+        /// The data directory (veilgate.toml with `[keys] backend = "pkcs11"`).
+        #[arg(long)]
+        data: PathBuf,
+        /// The member the key is for.
+        #[arg(long)]
+        member: String,
+    },
+    /// Every key held for the hosted members, loaded as at start, with its
+    /// store and (in a token) its PKCS#11 custody attributes, as JSON.
+    Inspect {
+        /// The data directory.
+        #[arg(long)]
+        data: PathBuf,
     },
 }
 
@@ -715,6 +744,11 @@ fn main() -> ExitCode {
         Command::Config {
             command: ConfigCommand::Check { data },
         } => commands::config::check(&data),
+        Command::Keys { command } => match command {
+            KeysCommand::Generate { data, member } => commands::keys::generate(&data, &member),
+            KeysCommand::Inspect { data } => commands::keys::inspect(&data),
+        }
+        .map(|out| println!("{out:#}")),
         Command::Ledger {
             command:
                 LedgerCommand::Add {

@@ -8,6 +8,7 @@ pub mod config;
 #[cfg(feature = "evm")]
 pub mod evm;
 pub mod follow;
+pub mod keys;
 pub mod operate;
 pub mod policy;
 pub mod serve;

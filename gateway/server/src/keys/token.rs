@@ -109,23 +109,6 @@ impl TokenStore {
             .map_err(err)?;
         Ok(key)
     }
-
-    /// The PKCS#11 attributes an auditor checks, of a key's two private halves.
-    pub fn custody(&self, member: &str, key: &KeyId) -> Result<(Custody, Custody), String> {
-        let err = |e: HsmError| e.to_string();
-        let sign = self
-            .token
-            .private_key(&self.label_of(member, "sign", key))
-            .map_err(err)?;
-        let kem = self
-            .token
-            .private_key(&self.label_of(member, "kem", key))
-            .map_err(err)?;
-        Ok((
-            self.token.custody(sign).map_err(err)?,
-            self.token.custody(kem).map_err(err)?,
-        ))
-    }
 }
 
 /// The keys of `member` in the token, each checked: both halves present,
@@ -210,6 +193,15 @@ pub struct TokenKey {
 impl TokenKey {
     pub fn key(&self) -> &MemberKey {
         &self.key
+    }
+
+    /// The PKCS#11 attributes of its signing and unwrapping halves.
+    pub fn custody(&self) -> Result<(Custody, Custody), String> {
+        let t = &self.store.token;
+        Ok((
+            t.custody(self.sign).map_err(|e| e.to_string())?,
+            t.custody(self.kem).map_err(|e| e.to_string())?,
+        ))
     }
 
     /// `Z = x(sk · enc)` inside the token; `enc` is checked to be a P-256
