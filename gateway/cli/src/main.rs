@@ -356,10 +356,78 @@ enum KeysCommand {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Split a member's unwrapping key (its key file in force) k-of-n among
+    /// the directory's recovery custodians; writes the escrow bundle.
+    Escrow {
+        /// The data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The member.
+        #[arg(long)]
+        member: String,
+    },
+    /// As a recovery custodian, offline: open your share of an escrow bundle
+    /// and re-wrap it to the member's newest key; prints the release (JSON).
+    ReleaseShare {
+        /// The escrow bundle (`institutions/<member>/escrow/<key id>.json`).
+        #[arg(long)]
+        bundle: PathBuf,
+        /// Your escrow key file (a secrets file of the `standard` suite).
+        #[arg(long)]
+        key: PathBuf,
+        /// The consortium directory (consortium.json).
+        #[arg(long)]
+        directory: PathBuf,
+        /// The ledger whose directory entry names the member's new key.
+        #[arg(long)]
+        ledger: String,
+    },
+    /// Recover a lost unwrapping key from released shares (at least the
+    /// threshold) into the member's key store, as an unwrap-only key; the
+    /// gateway must be stopped (the recovery is audited in its log).
+    Recover {
+        /// The data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The member.
+        #[arg(long)]
+        member: String,
+        /// The escrow bundle of the lost key.
+        #[arg(long)]
+        bundle: PathBuf,
+        /// The custodians' release files.
+        releases: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
 enum MemberCommand {
+    /// Add a key version to a member, in force from --from-ms: how the
+    /// consortium re-keys a member that lost its signing key (a member that
+    /// still signs rotates itself with `veilgate client rotate-key`).
+    KeyAdd {
+        /// The data directory (veilgate.toml, keys, ledgers, the store).
+        #[arg(long, default_value = "veilgate-data")]
+        data: PathBuf,
+        /// The ledger.
+        #[arg(long)]
+        ledger: String,
+        /// The member.
+        #[arg(long)]
+        id: String,
+        /// The new signing public key (hex).
+        #[arg(long)]
+        sign_public: String,
+        /// The new key-wrapping public key (hex).
+        #[arg(long)]
+        kem_public: String,
+        /// Its KEM: x25519 (default on `standard`), p256 or sm2.
+        #[arg(long)]
+        kem: Option<String>,
+        /// In force from (ms since the epoch), after the member's newest key's start.
+        #[arg(long)]
+        from_ms: u64,
+    },
     /// Add a member with its public keys (and ledger roles) to a ledger of
     /// the directory; --suite creates the ledger's entry for its first member.
     Add {
@@ -747,6 +815,19 @@ fn main() -> ExitCode {
         Command::Keys { command } => match command {
             KeysCommand::Generate { data, member } => commands::keys::generate(&data, &member),
             KeysCommand::Inspect { data } => commands::keys::inspect(&data),
+            KeysCommand::Escrow { data, member } => commands::keys::escrow(&data, &member),
+            KeysCommand::ReleaseShare {
+                bundle,
+                key,
+                directory,
+                ledger,
+            } => commands::keys::release_share(&bundle, &key, &directory, &ledger),
+            KeysCommand::Recover {
+                data,
+                member,
+                bundle,
+                releases,
+            } => commands::keys::recover(&data, &member, &bundle, &releases),
         }
         .map(|out| println!("{out:#}")),
         Command::Ledger {
@@ -806,6 +887,28 @@ fn main() -> ExitCode {
                     at_ms,
                 },
         } => commands::operate::member_remove(&data, &ledger, &id, at_ms),
+        Command::Member {
+            command:
+                MemberCommand::KeyAdd {
+                    data,
+                    ledger,
+                    id,
+                    sign_public,
+                    kem_public,
+                    kem,
+                    from_ms,
+                },
+        } => commands::operate::member_key_add(
+            &data,
+            &commands::operate::NewMemberKey {
+                ledger: &ledger,
+                id: &id,
+                sign_public: &sign_public,
+                kem_public: &kem_public,
+                kem: kem.as_deref(),
+                from_ms,
+            },
+        ),
         Command::Client { command } => runtime.block_on(commands::client::run(command)),
     };
     match result {

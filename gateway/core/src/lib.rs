@@ -8,10 +8,12 @@
 
 pub mod bind;
 pub mod envelope;
+pub mod keybook;
 pub mod keys;
 mod open;
 pub mod predicates;
 pub mod ranges;
+pub mod recovery;
 mod seal;
 pub mod sets;
 pub mod suite;

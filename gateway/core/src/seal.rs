@@ -77,6 +77,22 @@ pub enum SealError {
         in_force: String,
         timestamp_ms: u64,
     },
+    /// The submitter's key in force was reported lost or compromised: it
+    /// signs nothing more; the member must rotate.
+    #[error("`{submitter}`'s key {key_id} is frozen since {frozen_from_ms} ms (reported lost or compromised); it signs nothing more: rotate to a new key")]
+    SigningKeyFrozen {
+        submitter: String,
+        key_id: String,
+        frozen_from_ms: u64,
+    },
+    /// A recipient's key in force was reported lost or compromised: nothing
+    /// is wrapped to it until the recipient rotates.
+    #[error("`{recipient}`'s key {key_id} was reported lost or compromised (frozen since {frozen_from_ms} ms); nothing is wrapped to it until `{recipient}` rotates to a new key")]
+    RecipientKeyFrozen {
+        recipient: String,
+        key_id: String,
+        frozen_from_ms: u64,
+    },
     /// The signing key failed (a token error); nothing was signed.
     #[error("the signing key of `{submitter}` failed: {why}")]
     KeyUse { submitter: String, why: KeyUseError },
@@ -287,6 +303,16 @@ fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
             "they sign under another distinguishing identifier (`distid`)".into(),
         ));
     }
+    if let Some(k) = member
+        .key_at(req.timestamp_ms)
+        .filter(|k| k.frozen_at(req.timestamp_ms))
+    {
+        return Err(SealError::SigningKeyFrozen {
+            submitter: submitter.to_owned(),
+            key_id: k.id.hex(),
+            frozen_from_ms: k.frozen_from_ms.unwrap_or_default(),
+        });
+    }
     let in_force = member.key_at(req.timestamp_ms).map(|k| k.id);
     if in_force != Some(req.submitter.key_id()) {
         return Err(SealError::SigningKey {
@@ -372,6 +398,14 @@ fn wrap_data_keys(
             .member(inst)
             .and_then(|m| m.key_at(req.timestamp_ms))
             .ok_or_else(|| SealError::MemberKey(inst.clone()))?;
+        // Frozen at any time: a key reported lost gets nothing new, at once.
+        if let Some(frozen_from_ms) = key.frozen_from_ms {
+            return Err(SealError::RecipientKeyFrozen {
+                recipient: inst.clone(),
+                key_id: key.id.hex(),
+                frozen_from_ms,
+            });
+        }
         let mut dk = zeroize::Zeroizing::new([0u8; 32]);
         rng.fill_bytes(dk.as_mut());
         let (enc, wrapped_key) = suite

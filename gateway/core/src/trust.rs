@@ -31,6 +31,15 @@ impl Trust {
         }
     }
 
+    /// This trust with the key events of `book` laid over its directory
+    /// (call once, on a trust whose directory is the file's).
+    pub fn with_key_book(mut self, book: &crate::keybook::KeyBook) -> Trust {
+        if !book.events().is_empty() {
+            self.directory = book.apply(&self.directory);
+        }
+        self
+    }
+
     /// This trust with `sets` as its set roots and contents.
     pub fn with_sets(mut self, sets: impl Into<Arc<SetBook>>) -> Trust {
         self.sets = sets.into();

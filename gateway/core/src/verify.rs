@@ -60,6 +60,15 @@ pub enum Rejection {
         key_id: String,
         why: String,
     },
+    /// The signing key was reported lost or compromised (a key event on the
+    /// ledger) at or before the envelope's time.
+    #[error("envelope of `{submitter}` is signed with key {key_id}, frozen since {frozen_from_ms} ms (the envelope's time is {timestamp_ms} ms)")]
+    KeyFrozen {
+        submitter: String,
+        key_id: String,
+        frozen_from_ms: u64,
+        timestamp_ms: u64,
+    },
     /// A data key is wrapped (format 4) to a key that is not the
     /// recipient's, of another KEM, or not in force at the envelope's time.
     #[error("the data key of `{recipient}` is wrapped to key {key_id}: {why}")]
@@ -119,6 +128,7 @@ impl Rejection {
             Rejection::NotAdmitted { .. } => "not_admitted",
             Rejection::BadSignature => "bad_signature",
             Rejection::SigningKey { .. } => "signing_key",
+            Rejection::KeyFrozen { .. } => "key_frozen",
             Rejection::RecipientKey { .. } => "recipient_key",
             Rejection::BadEnvelopeId => "bad_envelope_id",
             Rejection::Shape(_) => "shape",
@@ -411,6 +421,14 @@ fn precheck(bytes: &[u8], trust: &Trust) -> Result<Checked, Rejection> {
         });
     }
     let signer = signing_key(&env, member)?;
+    if let Some(frozen) = signer.frozen_from_ms.filter(|f| *f <= env.timestamp_ms) {
+        return Err(Rejection::KeyFrozen {
+            submitter: env.submitter.clone(),
+            key_id: signer.id.hex(),
+            frozen_from_ms: frozen,
+            timestamp_ms: env.timestamp_ms,
+        });
+    }
     suite
         .verify_signature(
             &signer.sign_public,

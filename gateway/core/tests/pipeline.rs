@@ -1104,10 +1104,7 @@ fn admission_is_judged_at_the_envelopes_time() {
     );
 
     // A window that ends before it starts is refused when the file is read.
-    let mut bad = veilgate_core::Directory {
-        version: 1,
-        ledgers: vec![dated.clone()],
-    };
+    let mut bad = veilgate_core::Directory::new(vec![dated.clone()]);
     bad.ledgers[0].members[0].admitted_ms = Some(10);
     bad.ledgers[0].members[0].removed_ms = Some(10);
     let text = serde_json::to_string(&bad).unwrap();

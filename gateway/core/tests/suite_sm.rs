@@ -331,13 +331,8 @@ fn a_mixed_consortium_keeps_each_ledger_to_its_suite() {
 #[test]
 fn the_directory_refuses_what_an_sm_ledger_cannot_use() {
     let s = side("sm-ledger", SuiteId::Sm, 20);
-    let file = |d: &LedgerDirectory| {
-        serde_json::to_string(&Directory {
-            version: 1,
-            ledgers: vec![d.clone()],
-        })
-        .unwrap()
-    };
+    let file =
+        |d: &LedgerDirectory| serde_json::to_string(&Directory::new(vec![d.clone()])).unwrap();
     assert!(Directory::from_json(&file(&s.directory)).is_ok());
 
     let mut off = s.directory.clone();

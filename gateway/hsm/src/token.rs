@@ -39,6 +39,10 @@ pub struct Token {
     /// The session that logged in. Never used for operations (an operation
     /// error may close a pooled session), so the login lasts.
     _login: Mutex<Session>,
+    /// Held while token objects are made, renamed or destroyed: SoftHSM
+    /// 2.6 answers CKR_GENERAL_ERROR to key pairs generated on several
+    /// sessions at once (seen in this crate's parallel tests).
+    objects: Mutex<()>,
     slot: Slot,
     label: String,
     prefix: String,
@@ -265,6 +269,7 @@ impl Token {
         Ok(Token {
             pool: Mutex::new(Vec::new()),
             _login: Mutex::new(session),
+            objects: Mutex::new(()),
             slot,
             label,
             prefix: cfg.label_prefix.clone(),
@@ -317,6 +322,10 @@ impl Token {
     pub fn relabel(&self, from: &str, to: &str) -> Result<(), HsmError> {
         self.check_prefix(from)?;
         self.check_prefix(to)?;
+        let _objects = self
+            .objects
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.with_session(|lease| {
             let private = lease.find_one(ObjectClass::PRIVATE_KEY, from, PRIVATE_KEY)?;
             let public = lease.find_one(ObjectClass::PUBLIC_KEY, from, PUBLIC_KEY)?;
@@ -530,6 +539,10 @@ impl Token {
     /// label is outside the prefix.
     pub fn destroy(&self, label: &str) -> Result<(), HsmError> {
         self.check_prefix(label)?;
+        let _objects = self
+            .objects
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.with_session(|lease| {
             let private = lease.find(Some(ObjectClass::PRIVATE_KEY), label)?;
             let public = lease.find(Some(ObjectClass::PUBLIC_KEY), label)?;
@@ -590,6 +603,10 @@ impl Token {
 
     fn generate(&self, curve: Curve, label: &str, id: &[u8]) -> Result<Vec<u8>, HsmError> {
         self.check_prefix(label)?;
+        let _objects = self
+            .objects
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (mechanism, mech, params, sign, derive) = match curve {
             Curve::Ed25519 => (
                 Mechanism::EccEdwardsKeyPairGen,

@@ -1,5 +1,6 @@
-//! The set roots of one served ledger, as this gateway knows them: every
-//! set-root entry on the ledger, admitted in ledger order, with the set
+//! The set roots and key events of one served ledger, as this gateway knows
+//! them: every set-root and key-event entry on the ledger, admitted in
+//! ledger order (a key event changes whose keys sign later roots), with the set
 //! files (members) kept in `sets/<ledger>/<set>-v<version>.json` of the data
 //! directory. Seal reads the book current when it starts; the book is
 //! brought up to date from the ledger before a record whose policy proves
@@ -8,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use veilgate_core::keybook::{KeyBook, KeyEvent, KeyEventError};
 use veilgate_core::sets::{SetBook, SetContents, SetRoot};
 use veilgate_core::LedgerDirectory;
 use veilgate_ledger::{Ledger, LedgerError};
@@ -16,6 +18,7 @@ struct Inner {
     /// The next ledger position not yet scanned for set roots.
     cursor: u64,
     book: Arc<SetBook>,
+    keys: Arc<KeyBook>,
 }
 
 pub struct LedgerSets {
@@ -44,6 +47,7 @@ impl LedgerSets {
             inner: Mutex::new(Inner {
                 cursor: 0,
                 book: Arc::default(),
+                keys: Arc::default(),
             }),
         }
     }
@@ -61,6 +65,17 @@ impl LedgerSets {
         self.lock().book.clone()
     }
 
+    /// The key events as of the last refresh.
+    pub fn keys(&self) -> Arc<KeyBook> {
+        self.lock().keys.clone()
+    }
+
+    /// Whether key event `e` would be admitted after the events known now.
+    pub fn check_key_event(&self, e: &KeyEvent) -> Result<(), KeyEventError> {
+        let mut keys = (*self.keys()).clone();
+        keys.admit(e.clone(), &self.directory)
+    }
+
     /// Reads the ledger from the last position scanned to its head and admits
     /// every set-root entry in order, with its file when this gateway holds
     /// one. A root the directory does not allow is logged and skipped (peers
@@ -72,18 +87,27 @@ impl LedgerSets {
             return Ok(inner.book.clone());
         }
         let mut book = (*inner.book).clone();
+        let mut keys = (*inner.keys).clone();
         let mut cursor = inner.cursor;
         while cursor < head {
             let Some(entry) = ledger.by_sequence(cursor)? else {
                 break;
             };
             cursor += 1;
+            if let Some(event) =
+                veilgate_core::keybook::in_entry(&entry.envelope_id, &entry.envelope)
+            {
+                if let Err(e) = keys.admit(event, &self.directory) {
+                    tracing::warn!(sequence = entry.sequence, error = %e, "key event entry not admitted");
+                }
+                continue;
+            }
             let Some(root) = veilgate_core::sets::in_entry(&entry.envelope_id, &entry.envelope)
             else {
                 continue;
             };
             let (set, version) = (root.set.clone(), root.version);
-            if let Err(e) = book.admit(root, &self.directory) {
+            if let Err(e) = book.admit(root, &keys.apply(&self.directory)) {
                 tracing::warn!(sequence = entry.sequence, error = %e, "set root entry not admitted");
                 continue;
             }
@@ -91,6 +115,7 @@ impl LedgerSets {
         }
         inner.cursor = cursor;
         inner.book = Arc::new(book);
+        inner.keys = Arc::new(keys);
         Ok(inner.book.clone())
     }
 
@@ -122,6 +147,6 @@ impl LedgerSets {
     /// Whether `entry` would be admitted after the roots known now.
     pub fn check(&self, entry: &SetRoot) -> Result<(), veilgate_core::sets::SetError> {
         let mut book = (*self.current()).clone();
-        book.admit(entry.clone(), &self.directory)
+        book.admit(entry.clone(), &self.keys().apply(&self.directory))
     }
 }

@@ -192,10 +192,7 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
         members: sm_members,
         ..standard.clone()
     };
-    let directory = Directory {
-        version: 1,
-        ledgers: vec![standard, sm_ledger],
-    };
+    let directory = Directory::new(vec![standard, sm_ledger]);
     write(
         &dir.join("consortium.json"),
         serde_json::to_string_pretty(&directory).map_err(other)?,

@@ -431,6 +431,42 @@ impl Client {
         .await
     }
 
+    /// Rotates this institution's key on `ledger`: a new key version made in
+    /// its gateway's key store, announced on the ledger, in force from
+    /// `valid_from_ms` (default: 10 s from now).
+    pub async fn rotate_key(
+        &self,
+        ledger: &str,
+        valid_from_ms: Option<u64>,
+    ) -> Result<serde_json::Value, ClientError> {
+        let body = serde_json::json!({ "valid_from_ms": valid_from_ms });
+        self.json(
+            "POST",
+            &format!("/v1/ledgers/{ledger}/keys/rotate"),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    /// Reports key `key_id` lost or compromised (`reason`) from `from_ms`
+    /// (default now); `member` another institution's key (a `key_authority`).
+    pub async fn freeze_key(
+        &self,
+        ledger: &str,
+        key_id: &str,
+        reason: &str,
+        from_ms: Option<u64>,
+        member: Option<&str>,
+    ) -> Result<serde_json::Value, ClientError> {
+        let body = serde_json::json!({ "reason": reason, "from_ms": from_ms, "member": member });
+        self.json(
+            "POST",
+            &format!("/v1/ledgers/{ledger}/keys/{key_id}/freeze"),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
     pub async fn policies(&self, ledger: &str) -> Result<Vec<PolicyInfo>, ClientError> {
         let v = self
             .json("GET", &format!("/v1/ledgers/{ledger}/policies"), None)

@@ -148,6 +148,39 @@ pub enum ClientCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Rotate this institution's key on a ledger: a new key version in its
+    /// gateway's key store, announced on the ledger (an audited action).
+    RotateKey {
+        #[command(flatten)]
+        conn: Connection,
+        /// The ledger.
+        #[arg(long)]
+        ledger: String,
+        /// When the new key takes force (ms since the epoch; default: 10 s from now).
+        #[arg(long)]
+        valid_from_ms: Option<u64>,
+    },
+    /// Report a key lost or compromised: from `--from-ms` on, peers reject
+    /// what it signs, and nothing is wrapped to it or opened with it.
+    FreezeKey {
+        #[command(flatten)]
+        conn: Connection,
+        /// The ledger.
+        #[arg(long)]
+        ledger: String,
+        /// The key id (32 hex digits).
+        #[arg(long)]
+        key_id: String,
+        /// `lost` or `compromised`.
+        #[arg(long)]
+        reason: String,
+        /// Frozen from (ms since the epoch; default now).
+        #[arg(long)]
+        from_ms: Option<u64>,
+        /// Another member's key (for a holder of `key_authority`).
+        #[arg(long)]
+        member: Option<String>,
+    },
     /// The ledgers the gateway serves this institution on, with length and head.
     Ledgers {
         #[command(flatten)]
@@ -301,6 +334,24 @@ pub async fn run(command: ClientCommand) -> Result<()> {
             out,
         } => write_profile(&data, &institution, &gateway, &tls, &out),
         ClientCommand::Ledgers { conn } => conn.print(&conn.client()?.ledgers().await?),
+        ClientCommand::RotateKey {
+            conn,
+            ledger,
+            valid_from_ms,
+        } => conn.print(&conn.client()?.rotate_key(&ledger, valid_from_ms).await?),
+        ClientCommand::FreezeKey {
+            conn,
+            ledger,
+            key_id: key,
+            reason,
+            from_ms,
+            member,
+        } => conn.print(
+            &conn
+                .client()?
+                .freeze_key(&ledger, &key, &reason, from_ms, member.as_deref())
+                .await?,
+        ),
         ClientCommand::Submit {
             conn,
             ledger,

@@ -437,3 +437,51 @@ pub fn policy_publish(data: &Path, file: &Path, ledger: Option<&str>) -> Result<
     println!("restart the gateway to serve it");
     Ok(())
 }
+
+/// What `member key-add` takes.
+pub struct NewMemberKey<'a> {
+    pub ledger: &'a str,
+    pub id: &'a str,
+    pub sign_public: &'a str,
+    pub kem_public: &'a str,
+    pub kem: Option<&'a str>,
+    pub from_ms: u64,
+}
+
+/// Adds a key version to a member of the directory, in force from
+/// `from_ms`: the consortium's way to re-key a member that lost its signing
+/// key (a member that still signs rotates itself: `veilgate client
+/// rotate-key`). Checked as at start, undone on a fault.
+pub fn member_key_add(data: &Path, k: &NewMemberKey<'_>) -> Result<()> {
+    let (path, dir) = directory(data)?;
+    let mut value = serde_json::to_value(&dir)?;
+    let keys = value
+        .get_mut("ledgers")
+        .and_then(|l| l.as_array_mut())
+        .and_then(|l| l.iter_mut().find(|l| l["ledger"] == k.ledger))
+        .ok_or_else(|| format!("ledger `{}` is not in {}", k.ledger, path.display()))?
+        .get_mut("members")
+        .and_then(|m| m.as_array_mut())
+        .and_then(|m| m.iter_mut().find(|m| m["id"] == k.id))
+        .ok_or_else(|| format!("`{}` is not a member of `{}`", k.id, k.ledger))?
+        .get_mut("keys")
+        .and_then(|k| k.as_array_mut())
+        .ok_or("the directory changed while it was edited")?;
+    keys.push(strip_nulls(serde_json::json!({
+        "sign_public": k.sign_public, "kem": k.kem, "kem_public": k.kem_public, "from_ms": k.from_ms,
+    })));
+    let dir = Directory::from_json(&value.to_string())
+        .map_err(|e| format!("a new key of `{}` on `{}`: {e}", k.id, k.ledger))?;
+    let text = directory_text(&dir)?;
+    let mut change = Change::default();
+    change.write(&path, &text)?;
+    change.check(data)?;
+    println!(
+        "`{}` has a new key on `{}` from {} ms; {} is the consortium's: send the new version to every member's gateway",
+        k.id,
+        k.ledger,
+        k.from_ms,
+        path.display()
+    );
+    Ok(())
+}

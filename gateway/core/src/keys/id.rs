@@ -147,6 +147,10 @@ pub struct MemberKey {
     /// In force from this instant (ms, inclusive) until the next version's
     /// `from_ms`; `None` on a member's first key: from its admission.
     pub from_ms: Option<u64>,
+    /// Reported lost or compromised from this instant (a key event on the
+    /// ledger, never the directory file): nothing it signs at or after it
+    /// is valid, and nothing new is wrapped to it.
+    pub frozen_from_ms: Option<u64>,
 }
 
 impl MemberKey {
@@ -164,7 +168,13 @@ impl MemberKey {
             sign_public,
             kem_public,
             from_ms,
+            frozen_from_ms: None,
         }
+    }
+
+    /// Whether it is frozen at `time_ms`.
+    pub fn frozen_at(&self, time_ms: u64) -> bool {
+        self.frozen_from_ms.is_some_and(|f| f <= time_ms)
     }
 }
 

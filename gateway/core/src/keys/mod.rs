@@ -223,6 +223,110 @@ impl InstitutionSecrets {
     }
 }
 
+/// An unwrapping key recovered from escrow (docs/recovery.md): it opens
+/// what was wrapped to a lost key version, and signs nothing. Kept in
+/// `institutions/<id>/keys/<key id>.recovered.json` (0600).
+#[derive(Clone)]
+pub struct RecoveredKey {
+    pub member: String,
+    key: MemberKey,
+    kem_secret: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for RecoveredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RecoveredKey({}, {}, ..)", self.member, self.key.id)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoveredFile {
+    version: u32,
+    kind: String,
+    id: String,
+    suite: String,
+    key_id: String,
+    kem: String,
+    sign_public: String,
+    kem_public: String,
+    kem_secret: String,
+}
+
+impl RecoveredKey {
+    /// `secret` as the unwrapping key of `key` (its public key must match).
+    pub fn new(member: &str, key: &MemberKey, secret: &[u8]) -> Result<Self, KeyError> {
+        if kem_public_of(key.kem, secret).as_deref() != Some(key.kem_public.as_slice()) {
+            return Err(KeyError::Format(format!(
+                "the recovered secret is not key {}'s unwrapping key",
+                key.id
+            )));
+        }
+        let mut key = key.clone();
+        key.frozen_from_ms = None;
+        Ok(RecoveredKey {
+            member: member.to_owned(),
+            key,
+            kem_secret: Zeroizing::new(secret.to_vec()),
+        })
+    }
+
+    pub fn key(&self) -> &MemberKey {
+        &self.key
+    }
+
+    pub fn dh(&self, enc: &[u8]) -> Result<Zeroizing<[u8; 32]>, KeyUseError> {
+        software_dh(self.key.kem, &self.kem_secret, enc).ok_or(KeyUseError::BadPoint)
+    }
+
+    pub fn to_json(&self) -> String {
+        let f = RecoveredFile {
+            version: KEY_FORMAT_VERSION,
+            kind: "recovered".into(),
+            id: self.member.clone(),
+            suite: self.key.suite.name().into(),
+            key_id: self.key.id.hex(),
+            kem: self.key.kem.name().into(),
+            sign_public: hex::encode(&self.key.sign_public),
+            kem_public: hex::encode(&self.key.kem_public),
+            kem_secret: hex::encode(self.kem_secret.as_slice()),
+        };
+        serde_json::to_string_pretty(&f).unwrap_or_default()
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, KeyError> {
+        let f: RecoveredFile =
+            serde_json::from_str(text).map_err(|e| KeyError::Format(e.to_string()))?;
+        if f.version != KEY_FORMAT_VERSION || f.kind != "recovered" {
+            return Err(KeyError::Format(
+                "not a recovered key file (version 1, kind `recovered`)".into(),
+            ));
+        }
+        let suite = SuiteId::from_name(&f.suite)
+            .ok_or_else(|| KeyError::Format(format!("unknown suite `{}`", f.suite)))?;
+        let kem = KemAlg::from_name(&f.kem)
+            .filter(|k| k.allowed_in(suite))
+            .ok_or_else(|| KeyError::Format(format!("`kem` `{}` is not of the suite", f.kem)))?;
+        let hexed = |what: &str, v: &str| {
+            hex::decode(v).map_err(|_| KeyError::Format(format!("`{what}` is not hex")))
+        };
+        let key = MemberKey::new(
+            suite,
+            kem,
+            hexed("sign_public", &f.sign_public)?,
+            hexed("kem_public", &f.kem_public)?,
+            None,
+        );
+        if key.id.hex() != f.key_id {
+            return Err(KeyError::Format(
+                "`key_id` is not the id of these public keys".into(),
+            ));
+        }
+        let secret = Zeroizing::new(hexed("kem_secret", &f.kem_secret)?);
+        Self::new(&f.id, &key, &secret)
+    }
+}
+
 /// Generated keys are valid by construction; should a suite ever disagree,
 /// a key that signs nothing is safer than a panic in a gateway.
 fn unreachable_keys(id: &str, suite: SuiteId) -> InstitutionSecrets {
@@ -243,7 +347,7 @@ fn unreachable_keys(id: &str, suite: SuiteId) -> InstitutionSecrets {
 }
 
 /// The KEM public key of a secret; `None` if the secret is no key of `kem`.
-fn kem_public_of(kem: KemAlg, secret: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn kem_public_of(kem: KemAlg, secret: &[u8]) -> Option<Vec<u8>> {
     let bytes: [u8; 32] = secret.try_into().ok()?;
     match kem {
         // RFC 7748 clamping, base point 9.
@@ -650,6 +754,9 @@ pub const DIRECTORY_VERSION: u32 = 2;
 pub struct Directory {
     pub version: u32,
     pub ledgers: Vec<LedgerDirectory>,
+    /// The consortium's recovery custodians and threshold (docs/recovery.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<crate::recovery::RecoveryPolicy>,
 }
 
 impl Directory {
@@ -657,6 +764,7 @@ impl Directory {
         Directory {
             version: DIRECTORY_VERSION,
             ledgers,
+            recovery: None,
         }
     }
 
@@ -670,6 +778,9 @@ impl Directory {
             serde_json::from_str(text).map_err(|e| KeyError::Format(e.to_string()))?;
         if !(1..=DIRECTORY_VERSION).contains(&d.version) {
             return Err(KeyError::Version(d.version));
+        }
+        if let Some(r) = &d.recovery {
+            r.check().map_err(KeyError::Format)?;
         }
         d.version = DIRECTORY_VERSION;
         Ok(d)

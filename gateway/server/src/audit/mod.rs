@@ -62,11 +62,17 @@ pub enum Action {
     /// (the reason code and route in the detail), or a summary of the
     /// refusals the rate limit left out.
     Refused,
+    /// A member's new key version was announced on the ledger (a rotation).
+    KeyRotate,
+    /// A member's key was reported lost or compromised on the ledger.
+    KeyFreeze,
+    /// A lost unwrapping key was recovered from custodians' shares.
+    KeyRecover,
 }
 
 impl Action {
     /// Every action, in code order.
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 12] = [
         Action::Start,
         Action::Submit,
         Action::Open,
@@ -76,6 +82,9 @@ impl Action {
         Action::Requeue,
         Action::SetPublish,
         Action::Refused,
+        Action::KeyRotate,
+        Action::KeyFreeze,
+        Action::KeyRecover,
     ];
 
     pub fn code(self) -> u8 {
@@ -89,6 +98,9 @@ impl Action {
             Action::Requeue => 7,
             Action::SetPublish => 8,
             Action::Refused => 9,
+            Action::KeyRotate => 10,
+            Action::KeyFreeze => 11,
+            Action::KeyRecover => 12,
         }
     }
 
@@ -107,6 +119,9 @@ impl Action {
             Action::Requeue => "requeue",
             Action::SetPublish => "set_publish",
             Action::Refused => "refused",
+            Action::KeyRotate => "key_rotate",
+            Action::KeyFreeze => "key_freeze",
+            Action::KeyRecover => "key_recover",
         }
     }
 }

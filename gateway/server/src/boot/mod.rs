@@ -147,7 +147,10 @@ impl LedgerState {
     /// What seal and verify are given now: [`LedgerState::trust`] with the
     /// set book as of the last refresh.
     pub fn trust_now(&self) -> Trust {
-        self.trust.clone().with_sets(self.sets.current())
+        self.trust
+            .clone()
+            .with_key_book(&self.sets.keys())
+            .with_sets(self.sets.current())
     }
 
     /// As [`LedgerState::trust_now`], after reading set roots that reached
@@ -170,6 +173,8 @@ pub struct Gateway {
     /// The keys of each hosted institution, by suite (one keyring per suite
     /// it is a member under), from key files or a token.
     pub hosted: Hosted,
+    /// The token the keys are in (`[keys] backend = "pkcs11"`).
+    pub token: Option<Arc<TokenStore>>,
     pub store: Arc<Store>,
     pub revocations: Revocations,
     /// Refused actions, counted and audited within a rate limit.
@@ -316,7 +321,7 @@ impl Gateway {
             let state = ledger_state(&loaded, lc, keys.clone(), ledgers_by_kind)?;
             ledgers.insert(lc.id.clone(), state);
         }
-        let hosted = hosted_keyrings(&loaded)?;
+        let (hosted, token) = hosted_keyrings(&loaded)?;
         let store = Arc::new(Store::open(&data_dir.join("gateway.redb"))?);
         let revocations_path = data_dir.join(&loaded.config.revocations);
         let cas = ledgers
@@ -341,6 +346,7 @@ impl Gateway {
             config: loaded.config,
             ledgers,
             hosted,
+            token,
             store,
             revocations,
             metrics,
@@ -425,7 +431,7 @@ pub fn follower(
 /// is opened once (its PIN read from where `[keys.pkcs11]` says); a
 /// backend that cannot serve a hosted member stops the start, never a
 /// quiet fall back to a key file.
-fn hosted_keyrings(loaded: &Loaded) -> Result<Hosted, StartError> {
+fn hosted_keyrings(loaded: &Loaded) -> Result<(Hosted, Option<Arc<TokenStore>>), StartError> {
     let token = match loaded.config.keys.backend {
         KeyBackend::File => None,
         KeyBackend::Pkcs11 => Some(Arc::new(
@@ -447,7 +453,7 @@ fn hosted_keyrings(loaded: &Loaded) -> Result<Hosted, StartError> {
             rings.into_iter().map(|(s, r)| (s, Arc::new(r))).collect(),
         );
     }
-    Ok(hosted)
+    Ok((hosted, token))
 }
 
 /// Each ledger a hosted member is on: the member's key in force now must be
@@ -655,11 +661,11 @@ pub fn check(data_dir: &Path) -> Result<CheckReport, StartError> {
             texts.len()
         ));
     }
-    for (id, rings) in hosted_keyrings(&loaded)? {
+    for (id, rings) in hosted_keyrings(&loaded)?.0 {
         let held: Vec<String> = rings
             .values()
             .map(|r| {
-                let ids: Vec<String> = r.held().map(|h| h.key().id.hex()).collect();
+                let ids: Vec<String> = r.held().iter().map(|h| h.key().id.hex()).collect();
                 format!(
                     "{} ({}: {})",
                     r.suite.name(),

@@ -103,6 +103,12 @@ impl From<SealError> for ApiError {
                 )
                 .retry_after(5)
             }
+            // A key reported lost or compromised: the member must rotate; a
+            // recipient's frozen key gets nothing until it does.
+            SealError::SigningKeyFrozen { .. } => ApiError::new(409, "key_frozen", e.to_string()),
+            SealError::RecipientKeyFrozen { .. } => {
+                ApiError::new(409, "recipient_key_frozen", e.to_string()).field("policy")
+            }
             // A rotation this gateway has not taken up: it signs with no other key.
             SealError::SigningKey { .. } => {
                 tracing::error!(error = %e, "signing key in force is not the one held");

@@ -3,11 +3,12 @@
 //! way a member's keys are a [`Keyring`]: the core signs and unwraps through
 //! its [`EnvelopeSigner`] and [`KemDecap`], never seeing a token's secret.
 
-mod file;
+pub mod file;
 mod token;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
+use veilgate_core::keys::RecoveredKey;
 use veilgate_core::{
     EnvelopeSigner, InstitutionSecrets, KemDecap, KeyId, KeyUseError, MemberKey, SuiteId,
 };
@@ -37,6 +38,8 @@ impl Backend {
 pub enum HeldKey {
     File(InstitutionSecrets),
     Token(TokenKey),
+    /// An unwrapping key recovered from escrow: opens, never signs.
+    Recovered(RecoveredKey),
 }
 
 impl HeldKey {
@@ -44,16 +47,18 @@ impl HeldKey {
         match self {
             HeldKey::File(s) => s.key(),
             HeldKey::Token(t) => t.key(),
+            HeldKey::Recovered(r) => r.key(),
         }
     }
 }
 
-/// A hosted member's keys of one suite: every key version it holds.
+/// A hosted member's keys of one suite: every key version it holds (a
+/// rotation adds one while the gateway runs).
 pub struct Keyring {
     pub member: String,
     pub suite: SuiteId,
     pub backend: Backend,
-    held: Vec<HeldKey>,
+    held: RwLock<Vec<HeldKey>>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -64,7 +69,7 @@ impl std::fmt::Debug for Keyring {
             self.member,
             self.suite.name(),
             self.backend.name(),
-            self.held.len()
+            self.held().len()
         )
     }
 }
@@ -75,25 +80,37 @@ impl Keyring {
             member: member.to_owned(),
             suite,
             backend,
-            held,
+            held: RwLock::new(held),
         }
     }
 
     /// The key versions held.
-    pub fn held(&self) -> impl Iterator<Item = &HeldKey> {
-        self.held.iter()
+    pub fn held(&self) -> Vec<HeldKey> {
+        self.held
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Adds a key version (a rotation's new key, once stored).
+    pub fn add(&self, key: HeldKey) {
+        self.held
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(key);
     }
 
     /// The signer of key version `key`, signing under `distid` (SM2; the
     /// directory's, per ledger). `None`: that key is not held here.
     pub fn signer(&self, key: &KeyId, distid: Option<String>) -> Option<Arc<dyn EnvelopeSigner>> {
-        self.held
-            .iter()
-            .find(|h| h.key().id == *key)
-            .map(|h| -> Arc<dyn EnvelopeSigner> {
+        self.held()
+            .into_iter()
+            .filter(|h| h.key().id == *key)
+            .find_map(|h| -> Option<Arc<dyn EnvelopeSigner>> {
                 match h {
-                    HeldKey::File(s) => Arc::new(s.clone().with_distid(distid)),
-                    HeldKey::Token(t) => Arc::new(t.clone()),
+                    HeldKey::File(s) => Some(Arc::new(s.with_distid(distid.clone()))),
+                    HeldKey::Token(t) => Some(Arc::new(t)),
+                    HeldKey::Recovered(_) => None,
                 }
             })
     }
@@ -105,13 +122,14 @@ impl KemDecap for Keyring {
     }
 
     fn keys(&self) -> Vec<MemberKey> {
-        self.held.iter().map(|h| h.key().clone()).collect()
+        self.held().iter().map(|h| h.key().clone()).collect()
     }
 
     fn dh(&self, key: &KeyId, enc: &[u8]) -> Result<Zeroizing<[u8; 32]>, KeyUseError> {
-        match self.held.iter().find(|h| h.key().id == *key) {
+        match self.held().iter().find(|h| h.key().id == *key) {
             Some(HeldKey::File(s)) => s.dh(key, enc),
             Some(HeldKey::Token(t)) => t.dh(enc),
+            Some(HeldKey::Recovered(r)) => r.dh(enc),
             None => Err(KeyUseError::NotHeld(*key)),
         }
     }

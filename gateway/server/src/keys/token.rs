@@ -111,6 +111,30 @@ impl TokenStore {
     }
 }
 
+impl TokenStore {
+    /// A new key version made in the token (as [`TokenStore::generate`]),
+    /// loaded and self-tested, ready to sign and unwrap.
+    pub fn generate_and_load(self: &Arc<Self>, member: &str) -> Result<TokenKey, String> {
+        let key = self.generate(member)?;
+        let err = |e: HsmError| e.to_string();
+        let held = TokenKey {
+            store: self.clone(),
+            member: member.to_owned(),
+            sign: self
+                .token
+                .private_key(&self.label_of(member, "sign", &key.id))
+                .map_err(err)?,
+            kem: self
+                .token
+                .private_key(&self.label_of(member, "kem", &key.id))
+                .map_err(err)?,
+            key,
+        };
+        held.self_test()?;
+        Ok(held)
+    }
+}
+
 /// The keys of `member` in the token, each checked: both halves present,
 /// sensitive and not extractable, public keys giving the id in their label,
 /// and a signature made by the token verifying under the public key.

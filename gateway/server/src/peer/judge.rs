@@ -24,6 +24,9 @@ pub enum EntryKind {
     /// admits roots in ledger order, each before the entries after it are
     /// judged).
     SetRoot(Result<(), veilgate_core::sets::SetError>),
+    /// A key event entry, and whether the follower admitted it (in ledger
+    /// order, as set roots).
+    KeyEvent(Result<(), veilgate_core::keybook::KeyEventError>),
 }
 
 /// The verdicts on consecutive entries, in order. The envelopes among them
@@ -58,6 +61,18 @@ pub fn judge(
                 continue;
             }
             EntryKind::SetRoot(Err(e)) => {
+                out.push(Verdict {
+                    code: Some(e.code().to_owned()),
+                    reason: Some(e.to_string()),
+                    ..blank(VerdictKind::Rejected)
+                });
+                continue;
+            }
+            EntryKind::KeyEvent(Ok(())) => {
+                out.push(blank(VerdictKind::KeyEvent));
+                continue;
+            }
+            EntryKind::KeyEvent(Err(e)) => {
                 out.push(Verdict {
                     code: Some(e.code().to_owned()),
                     reason: Some(e.to_string()),

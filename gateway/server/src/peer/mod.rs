@@ -35,6 +35,9 @@ pub enum VerdictKind {
     Anchor,
     /// A set's root, admitted (a root the directory does not allow is `Rejected`).
     SetRoot,
+    /// A key event (a key announced or frozen), admitted (one the rules
+    /// refuse is `Rejected`).
+    KeyEvent,
 }
 
 impl VerdictKind {
@@ -44,6 +47,7 @@ impl VerdictKind {
             VerdictKind::Rejected => "rejected",
             VerdictKind::Anchor => "anchor",
             VerdictKind::SetRoot => "set_root",
+            VerdictKind::KeyEvent => "key_event",
         }
     }
 }

@@ -21,8 +21,12 @@ pub fn default_state(data: &Path, ledger_id: &str) -> std::path::PathBuf {
 
 pub struct Follower {
     ledger: Arc<dyn Ledger>,
-    /// Policies learned from the ledger's registry join its policies.
+    /// Policies learned from the ledger's registry join its policies; its
+    /// directory is `directory` with the key events admitted so far.
     trust: Trust,
+    /// The directory as configured (the file's).
+    directory: veilgate_core::LedgerDirectory,
+    keys: veilgate_core::keybook::KeyBook,
     verdicts: Verdicts,
     skew: veilgate_core::time::Skew,
 }
@@ -32,6 +36,8 @@ impl Follower {
     pub fn new(ledger: Arc<dyn Ledger>, trust: Trust, state: &Path) -> Result<Follower, PeerError> {
         let mut f = Follower {
             ledger,
+            directory: trust.directory.clone(),
+            keys: Default::default(),
             trust,
             verdicts: Verdicts::open(state)?,
             skew: veilgate_core::time::Skew::default(),
@@ -46,22 +52,36 @@ impl Follower {
         self
     }
 
-    /// Rebuilds the set book from the set roots before the cursor (already
-    /// judged in an earlier run), in ledger order, as they were admitted then.
+    /// Rebuilds the set book and the key events from the entries before the
+    /// cursor (already judged in an earlier run), in ledger order, as they
+    /// were admitted then.
     fn admit_sets_before_cursor(&mut self) -> Result<(), PeerError> {
         let cursor = self.cursor()?;
-        let directory = self.trust.directory.clone();
-        let book = std::sync::Arc::make_mut(&mut self.trust.sets);
         for sequence in 0..cursor {
             let Some(entry) = self.ledger.by_sequence(sequence)? else {
                 break;
             };
+            // One refused then is refused again; its verdict is recorded.
+            let _ = self.admit_key_event(&entry);
             if let Some(root) = veilgate_core::sets::in_entry(&entry.envelope_id, &entry.envelope) {
-                // A root refused then is refused again; its verdict is recorded.
-                let _ = book.admit(root, &directory);
+                let directory = self.trust.directory.clone();
+                let _ = std::sync::Arc::make_mut(&mut self.trust.sets).admit(root, &directory);
             }
         }
         Ok(())
+    }
+
+    /// Admits the key event `entry` is, if it is one: `None` if it is not.
+    fn admit_key_event(
+        &mut self,
+        entry: &Entry,
+    ) -> Option<Result<(), veilgate_core::keybook::KeyEventError>> {
+        let event = veilgate_core::keybook::in_entry(&entry.envelope_id, &entry.envelope)?;
+        let admitted = self.keys.admit(event, &self.directory);
+        if admitted.is_ok() {
+            self.trust.directory = self.keys.apply(&self.directory);
+        }
+        Some(admitted)
     }
 
     /// The next ledger position without a verdict.
@@ -120,7 +140,7 @@ impl Follower {
         for sequence in next..end {
             match self.fetch(sequence, entries.is_empty()) {
                 Ok(Some(entry)) => {
-                    let root = matches!(entry.1, EntryKind::SetRoot(_));
+                    let root = matches!(entry.1, EntryKind::SetRoot(_) | EntryKind::KeyEvent(_));
                     entries.push(entry);
                     if root {
                         break;
@@ -147,6 +167,17 @@ impl Follower {
             .ok_or(PeerError::NotReadable(sequence))?;
         if crate::audit::anchor::in_entry(&entry.envelope_id, &entry.envelope).is_some() {
             return Ok(Some((entry, EntryKind::Anchor)));
+        }
+        if entry
+            .envelope
+            .starts_with(veilgate_core::keybook::KEY_EVENT_MAGIC)
+            && veilgate_core::keybook::in_entry(&entry.envelope_id, &entry.envelope).is_some()
+        {
+            if !first {
+                return Ok(None);
+            }
+            let admitted = self.admit_key_event(&entry).unwrap_or(Ok(()));
+            return Ok(Some((entry, EntryKind::KeyEvent(admitted))));
         }
         if let Some(root) = veilgate_core::sets::in_entry(&entry.envelope_id, &entry.envelope) {
             if !first {

@@ -380,7 +380,7 @@ impl Store {
 
     /// Appends an audit entry on its own (an action with nothing else to
     /// commit, such as a start or an open).
-    pub(crate) fn audit(&self, time_ms: u64, e: AuditEvent) -> Result<AuditEntry, StoreError> {
+    pub fn audit(&self, time_ms: u64, e: AuditEvent) -> Result<AuditEntry, StoreError> {
         let tx = self.db.begin_write().map_err(db)?;
         let entry = {
             let mut t = tx.open_table(AUDIT).map_err(db)?;

@@ -7,6 +7,7 @@
 //! [`verify`] and [`sets`]. Errors map to status in [`super::error`]; the audit log
 //! records who did what to which envelope — never a value.
 
+mod keys;
 mod open;
 mod read;
 mod sets;
@@ -43,6 +44,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/ledgers/{ledger}/sets"),
     ("GET", "/v1/ledgers/{ledger}/sets"),
     ("GET", "/v1/ledgers/{ledger}/sets/{set}"),
+    ("POST", "/v1/ledgers/{ledger}/keys/rotate"),
+    ("POST", "/v1/ledgers/{ledger}/keys/{key_id}/freeze"),
 ];
 
 /// The OpenAPI document of this API, kept in the repository and served as is.
@@ -206,6 +209,12 @@ async fn dispatch(
             sets::publish(st, caller, ledger, body).await
         }
         ("GET", ["v1", "ledgers", ledger, "sets"]) => sets::list(st, caller, ledger).await,
+        ("POST", ["v1", "ledgers", ledger, "keys", "rotate"]) => {
+            keys::rotate(st, caller, ledger, body).await
+        }
+        ("POST", ["v1", "ledgers", ledger, "keys", key_id, "freeze"]) => {
+            keys::freeze(st, caller, ledger, key_id, body).await
+        }
         ("GET", ["v1", "ledgers", ledger, "sets", set]) => {
             sets::file(st, caller, ledger, set).await
         }
@@ -214,7 +223,9 @@ async fn dispatch(
             _,
             ["v1", "ledgers", _, "envelopes" | "entries" | "submissions" | "policies" | "verdicts" | "sets", _],
         )
-        | (_, ["v1", "ledgers", _, "envelopes", _, "open"]) => Err(ApiError::new(
+        | (_, ["v1", "ledgers", _, "envelopes", _, "open"])
+        | (_, ["v1", "ledgers", _, "keys", "rotate"])
+        | (_, ["v1", "ledgers", _, "keys", _, "freeze"]) => Err(ApiError::new(
             405,
             "method_not_allowed",
             format!("`{method}` is not allowed here"),
@@ -319,17 +330,18 @@ pub(super) fn hosted_signer(
     state: &Gateway,
     caller: &Caller,
     ledger: &crate::boot::LedgerState,
+    directory: &veilgate_core::LedgerDirectory,
     time_ms: u64,
 ) -> Result<Arc<dyn veilgate_core::EnvelopeSigner>, ApiError> {
     let ring = hosted_keyring(state, caller, ledger)?;
-    let member = ledger.trust.directory.member(&caller.institution);
+    let member = directory.member(&caller.institution);
     let key = member.and_then(|m| m.key_at(time_ms)).ok_or_else(|| {
         ApiError::new(
             403,
             "not_admitted",
             format!(
                 "`{}` has no key in force on ledger `{}`",
-                caller.institution, ledger.trust.directory.ledger
+                caller.institution, directory.ledger
             ),
         )
     })?;

@@ -34,18 +34,16 @@ pub(super) async fn open(
             .ledgers
             .get(&ledger2)
             .ok_or_else(|| ApiError::new(404, "unknown_ledger", "no such ledger"))?;
-        let verified = veilgate_core::verify(
-            &entry.envelope,
-            &ls.trust_refreshed(),
-            &mut rand_core::OsRng,
-        )
-        .map_err(|r| {
-            ApiError::new(
-                422,
-                "rejected",
-                format!("the stored envelope does not verify: {r}"),
-            )
-        })?;
+        let trust = ls.trust_refreshed();
+        let verified = veilgate_core::verify(&entry.envelope, &trust, &mut rand_core::OsRng)
+            .map_err(|r| {
+                ApiError::new(
+                    422,
+                    "rejected",
+                    format!("the stored envelope does not verify: {r}"),
+                )
+            })?;
+        refuse_frozen(&verified, &trust.directory, &keyring.member)?;
         veilgate_core::open(&verified, &*keyring, Some(&ls.pseudonym_key)).map_err(|e| match e {
             veilgate_core::OpenError::NotARecipient(_) => {
                 ApiError::new(403, "not_a_recipient", e.to_string())
@@ -84,4 +82,34 @@ pub(super) async fn open(
         200,
         json!({ "ledger": ledger, "envelope_id": hex::encode(id), "fields": out }),
     ))
+}
+
+/// A key reported lost or compromised opens nothing through the API: the
+/// caller's wrap key in this envelope (named, or in force at its time).
+fn refuse_frozen(
+    verified: &veilgate_core::VerifiedEnvelope,
+    directory: &veilgate_core::LedgerDirectory,
+    member: &str,
+) -> Result<(), ApiError> {
+    let env = verified.envelope();
+    let Some(m) = directory.member(member) else {
+        return Ok(());
+    };
+    let named = env
+        .recipients
+        .iter()
+        .find(|r| r.institution == member)
+        .and_then(|r| r.key.map(|k| k.id));
+    let key = match named {
+        Some(id) => m.key(&id),
+        None => m.key_at(env.timestamp_ms),
+    };
+    match key.and_then(|k| k.frozen_from_ms.map(|f| (k.id, f))) {
+        Some((id, from)) => Err(ApiError::new(
+            409,
+            "key_frozen",
+            format!("key {id} of `{member}` is frozen since {from} ms (reported lost or compromised); it opens nothing"),
+        )),
+        None => Ok(()),
+    }
 }

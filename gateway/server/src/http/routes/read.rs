@@ -259,6 +259,12 @@ fn entry_summary(e: &veilgate_ledger::Entry) -> Json {
         json!({ "kind": "audit_anchor" })
     } else if let Some(root) = veilgate_core::sets::in_entry(&e.envelope_id, &e.envelope) {
         json!({ "kind": "set_root", "set": root.set, "version": root.version })
+    } else if let Some(k) = veilgate_core::keybook::in_entry(&e.envelope_id, &e.envelope) {
+        let change = match k.change {
+            veilgate_core::keybook::KeyChange::Announce { .. } => "announce",
+            veilgate_core::keybook::KeyChange::Freeze { .. } => "freeze",
+        };
+        json!({ "kind": "key_event", "change": change, "member": k.member, "key_id": k.key.hex(), "time_ms": k.time_ms })
     } else if let Ok(env) = veilgate_core::Envelope::decode(&e.envelope) {
         json!({
             "kind": "envelope",

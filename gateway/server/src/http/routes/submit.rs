@@ -11,7 +11,8 @@ use serde_json::Value as Json;
 use veilgate_core::SealError;
 
 use super::{
-    authorize, blocking, compute, hosted_signer, strict_body, submission_body, unknown_policy,
+    authorize, blocking, compute, hosted_keyring, hosted_signer, strict_body, submission_body,
+    unknown_policy,
 };
 use crate::boot::Gateway;
 use crate::clock::now_ms;
@@ -28,6 +29,7 @@ pub(super) async fn submit(
     body: &[u8],
 ) -> Result<ApiResponse, ApiError> {
     let (caller, ls) = authorize(&state, caller, ledger)?;
+    hosted_keyring(&state, &caller, ls)?;
     let req = parse_request(body)?;
     // Sealed with a clock the ledger disagrees with, the envelope would be
     // refused by every peer: refuse it here, where the operator can act.
@@ -67,11 +69,7 @@ pub(super) async fn submit(
         _ => unknown_policy(ledger),
     })?;
     let record = plan.validate_record(&req.record).map_err(SealError::from)?;
-    let needs_sets = !veilgate_core::predicates::set_fields(&plan).is_empty();
     let accepted_ms = now_ms();
-    // The key in force when the record is accepted signs it, even if a
-    // rotation takes effect before the seal is made.
-    let signer = hosted_signer(&state, &caller, ls, accepted_ms)?;
     let accepted = Accepted::new(
         ledger,
         &caller.institution,
@@ -97,19 +95,19 @@ pub(super) async fn submit(
     }
 
     let digest = accepted.digest_hex();
-    let (state2, ledger2) = (state.clone(), ledger.to_owned());
+    let (state2, ledger2, caller2) = (state.clone(), ledger.to_owned(), caller.clone());
     // Proofs are CPU-bound: they run on the compute pool, never on the runtime.
     let sealed = compute(&state, move || {
         let ls = state2
             .ledgers
             .get(&ledger2)
             .ok_or_else(|| ApiError::new(404, "unknown_ledger", "no such ledger"))?;
-        // A policy proving against a set seals with the roots on the ledger now.
-        let trust = if needs_sets {
-            ls.trust_refreshed()
-        } else {
-            ls.trust_now()
-        };
+        // Seals with the set roots and key events on the ledger now (a
+        // rotation or a freeze another gateway wrote counts at once).
+        let trust = ls.trust_refreshed();
+        // The key in force when the record was accepted signs it, even if a
+        // rotation takes effect before the seal is made.
+        let signer = hosted_signer(&state2, &caller2, ls, &trust.directory, accepted_ms)?;
         let keys = SealKeys {
             trust: &trust,
             pseudonym_key: &ls.pseudonym_key,
