@@ -166,3 +166,64 @@ fn bench_quick_measures_every_stage() {
 fn num_cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
+
+/// `--pkcs11-module`: the first template sealed with the submitter's key in
+/// a SoftHSM token beside its key file; both figures measured (none asserted
+/// against a time: BENCHMARKS.md holds them).
+#[test]
+fn bench_seals_with_a_key_file_and_with_a_token_key() {
+    let Ok(token) = std::env::var("VEILGATE_TEST_TOKEN") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "SoftHSM token not prepared: run .ci/run"
+        );
+        eprintln!("skipped: no SoftHSM token (VEILGATE_TEST_TOKEN); run .ci/run");
+        return;
+    };
+    let module = std::env::var("VEILGATE_PKCS11_MODULE")
+        .unwrap_or_else(|_| "/usr/lib/softhsm/libsofthsm2.so".into());
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_veilgate"))
+        .args([
+            "bench",
+            "--quick",
+            "--no-serve",
+            "--template",
+            "interbank-payment",
+            "--pkcs11-module",
+            &module,
+            "--pkcs11-token",
+            &token,
+            "--pkcs11-pin-env",
+            "VEILGATE_TEST_PIN",
+            "--json",
+        ])
+        .arg(&json)
+        .arg("--dir")
+        .arg(dir.path().join("work"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("key backends (interbank-payment"),
+        "{stdout}"
+    );
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let k = &r["key_backends"];
+    for f in [
+        "seal_per_s_file",
+        "seal_per_s_pkcs11",
+        "sign_us_file",
+        "sign_us_pkcs11",
+        "ratio",
+    ] {
+        assert!(k[f].as_f64().unwrap() > 0.0, "{f}: {k}");
+    }
+    assert_eq!(k["token"], token.as_str());
+}

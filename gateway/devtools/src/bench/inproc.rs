@@ -118,12 +118,32 @@ impl Fixture {
     }
 
     pub fn seal(&self, key: &str) -> Result<Envelope, String> {
+        self.seal_with(&self.trust, &self.submitter, key)
+    }
+
+    /// The submitter's key file (the file backend).
+    pub fn submitter(&self) -> &InstitutionSecrets {
+        &self.submitter
+    }
+
+    pub fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
+    /// Seals with `signer` under `trust` (the fixture's, with the signer's
+    /// key listed for the submitter).
+    pub fn seal_with(
+        &self,
+        trust: &Trust,
+        signer: &dyn veilgate_core::EnvelopeSigner,
+        key: &str,
+    ) -> Result<Envelope, String> {
         veilgate_core::seal(
             &SealRequest {
-                trust: &self.trust,
+                trust,
                 plan: &self.plan,
                 record: &self.record,
-                submitter: &self.submitter,
+                submitter: signer,
                 pseudonym_key: &self.pseudonym_key,
                 idempotency_key: key,
                 timestamp_ms: 1_795_600_000_000,
@@ -480,6 +500,52 @@ pub fn primitives(fx: &Fixture, budget: Duration) -> Result<Vec<Primitive>, Stri
 /// Seals per second with `threads` workers each sealing one record after
 /// another for about `budget` — each in its own one-thread pool, as the
 /// gateway's compute pool runs them.
+/// The fixture's trust with `key` as its submitter's only key: for sealing
+/// with a key held elsewhere (a token).
+pub fn trust_with_submitter_key(fx: &Fixture, key: veilgate_core::MemberKey) -> Trust {
+    let mut trust = fx.trust.clone();
+    if let Some(m) = trust
+        .directory
+        .members
+        .iter_mut()
+        .find(|m| m.id == fx.submitter_id)
+    {
+        m.keys = vec![key];
+    }
+    trust
+}
+
+/// Seals per second on one thread with `signer` (one round of `budget`).
+pub fn seal_rate_with(
+    fx: &Fixture,
+    trust: &Trust,
+    signer: &dyn veilgate_core::EnvelopeSigner,
+    budget: Duration,
+) -> Result<f64, String> {
+    let p = pool(1)?;
+    p.install(|| {
+        fx.seal_with(trust, signer, "bench-warm")?;
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < budget {
+            std::hint::black_box(
+                fx.seal_with(trust, signer, &format!("bench-key-{n}"))?
+                    .encode(),
+            );
+            n += 1;
+        }
+        Ok(n as f64 / start.elapsed().as_secs_f64())
+    })
+}
+
+/// Microseconds per signature by `signer` over a 1 KiB message, on one thread.
+pub fn sign_us(signer: &dyn veilgate_core::EnvelopeSigner, budget: Duration) -> f64 {
+    let msg = vec![0x5a; 1024];
+    per_call(50, budget, || {
+        let _ = std::hint::black_box(signer.sign(&msg));
+    }) * 1e6
+}
+
 pub fn seal_rate(fx: &Fixture, threads: usize, budget: Duration) -> Result<f64, String> {
     fx.seal("bench-warm")?;
     let done = AtomicUsize::new(0);

@@ -48,6 +48,30 @@ pub struct Options {
     /// seconds (default 3; 0.3 with --quick).
     #[arg(long)]
     pub seconds: Option<f64>,
+    /// Also seal the first template with keys in this PKCS#11 module's
+    /// token (`--pkcs11-token`), beside key files: the token's signing cost.
+    #[arg(long, requires = "pkcs11_token")]
+    pub pkcs11_module: Option<String>,
+    /// The token's label (keys are made in it under a label prefix of the
+    /// bench's and destroyed after).
+    #[arg(long, requires = "pkcs11_module")]
+    pub pkcs11_token: Option<String>,
+    /// The environment variable holding the token's user PIN.
+    #[arg(long, default_value = "VEILGATE_PKCS11_PIN")]
+    pub pkcs11_pin_env: String,
+}
+
+/// Sealing with the submitter's key in a file beside the same in a token.
+#[derive(Debug, Serialize)]
+pub struct KeyBackends {
+    pub template: String,
+    pub token: String,
+    pub seal_per_s_file: f64,
+    pub seal_per_s_pkcs11: f64,
+    pub sign_us_file: f64,
+    pub sign_us_pkcs11: f64,
+    /// `seal_per_s_pkcs11 / seal_per_s_file`.
+    pub ratio: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -62,6 +86,9 @@ pub struct Report {
     pub end_to_end: Vec<EndToEnd>,
     /// The crypto suites' primitives side by side (`standard`, `sm`).
     pub suites: Vec<inproc::SuiteRow>,
+    /// With `--pkcs11-module`: key files beside a PKCS#11 token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_backends: Option<KeyBackends>,
     pub targets: Vec<Target>,
 }
 
@@ -404,6 +431,19 @@ pub fn run(opts: &Options) -> Result<Report, String> {
     bar.set_message("the suites' primitives side by side");
     let suites = inproc::suite_rows(plan.budget);
     bar.inc(1);
+    let key_backends = match (&opts.pkcs11_module, &opts.pkcs11_token, fixtures.first()) {
+        (Some(module), Some(token), Some(fx)) => {
+            bar.set_message("key files beside a PKCS#11 token");
+            Some(key_backends(
+                fx,
+                module,
+                token,
+                &opts.pkcs11_pin_env,
+                &plan,
+            )?)
+        }
+        _ => None,
+    };
     bar.finish_and_clear();
 
     let targets = targets(&templates, &end_to_end, &ledger);
@@ -417,11 +457,71 @@ pub fn run(opts: &Options) -> Result<Report, String> {
         ledger,
         end_to_end,
         suites,
+        key_backends,
         targets,
     };
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(&opts.json, json + "\n").map_err(|e| format!("{}: {e}", opts.json.display()))?;
     Ok(report)
+}
+
+/// Seals `fx`'s record with its submitter's key file, then with a key
+/// version made for the bench in the token (destroyed after), on one thread.
+fn key_backends(
+    fx: &inproc::Fixture,
+    module: &str,
+    token: &str,
+    pin_env: &str,
+    plan: &Plan,
+) -> Result<KeyBackends, String> {
+    use veilgate_server::boot::{KeyBackend, KeysConfig, Pkcs11Config};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let cfg = KeysConfig {
+        backend: KeyBackend::Pkcs11,
+        pkcs11: Some(Pkcs11Config {
+            module: module.to_owned(),
+            token_label: token.to_owned(),
+            pin_env: Some(pin_env.to_owned()),
+            pin_file: None,
+            pin: None,
+            label_prefix: format!("veilgate-bench-{}-{nanos}/", std::process::id()),
+        }),
+    };
+    let store = std::sync::Arc::new(veilgate_server::keys::TokenStore::open(
+        &cfg,
+        Path::new("."),
+    )?);
+    let key = store.generate_and_load(&fx.submitter_id)?;
+    let trust = inproc::trust_with_submitter_key(fx, key.key().clone());
+    let budget = plan.budget * 2;
+    let measured = (|| -> Result<KeyBackends, String> {
+        let mut file = 0f64;
+        let mut token_rate = 0f64;
+        for _ in 0..plan.rounds {
+            file = file.max(inproc::seal_rate_with(
+                fx,
+                fx.trust(),
+                fx.submitter(),
+                budget,
+            )?);
+            token_rate = token_rate.max(inproc::seal_rate_with(fx, &trust, &key, budget)?);
+        }
+        Ok(KeyBackends {
+            template: fx.template.clone(),
+            token: token.to_owned(),
+            seal_per_s_file: file,
+            seal_per_s_pkcs11: token_rate,
+            sign_us_file: inproc::sign_us(fx.submitter(), plan.budget),
+            sign_us_pkcs11: inproc::sign_us(&key, plan.budget),
+            ratio: if file > 0.0 { token_rate / file } else { 0.0 },
+        })
+    })();
+    let destroyed = store.destroy(&fx.submitter_id, &key.key().id);
+    let figures = measured?;
+    destroyed?;
+    Ok(figures)
 }
 
 fn progress(stages: u64) -> Result<ProgressBar, String> {
@@ -840,6 +940,19 @@ pub fn table(r: &Report) -> String {
             e.saturation.throughput_per_s,
             e.ratio_to_in_process * 100.0,
             e.in_process_per_s
+        );
+    }
+    if let Some(k) = &r.key_backends {
+        let _ = writeln!(
+            s,
+            "\nkey backends ({}, one core): seal {:.1}/s with a key file, {:.1}/s with the key in token `{}` ({:.1} %); Ed25519 sign {:.1} µs in memory, {:.1} µs in the token",
+            k.template,
+            k.seal_per_s_file,
+            k.seal_per_s_pkcs11,
+            k.token,
+            k.ratio * 100.0,
+            k.sign_us_file,
+            k.sign_us_pkcs11
         );
     }
     let _ = writeln!(s, "\ntargets");

@@ -112,6 +112,16 @@ impl TokenStore {
 }
 
 impl TokenStore {
+    /// Destroys a key version's objects (the bench's own keys, after it).
+    pub fn destroy(&self, member: &str, key: &KeyId) -> Result<(), String> {
+        for part in ["sign", "kem"] {
+            self.token
+                .destroy(&self.label_of(member, part, key))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
     /// A new key version made in the token (as [`TokenStore::generate`]),
     /// loaded and self-tested, ready to sign and unwrap.
     pub fn generate_and_load(self: &Arc<Self>, member: &str) -> Result<TokenKey, String> {
