@@ -50,12 +50,12 @@ pub fn inspect(data: &Path) -> Result<serde_json::Value> {
                     "key_id": key.id.hex(),
                     "kem": key.kem.name(),
                 });
-                if let HeldKey::Token(t) = held {
+                if let (HeldKey::Token(t), Some(o)) = (held, entry.as_object_mut()) {
                     let (sign, kem) = t.custody()?;
-                    entry["custody"] = serde_json::json!({
-                        "sign": custody_json(&sign),
-                        "kem": custody_json(&kem),
-                    });
+                    o.insert(
+                        "custody".into(),
+                        serde_json::json!({ "sign": custody_json(&sign), "kem": custody_json(&kem) }),
+                    );
                 }
                 out.push(entry);
             }
