@@ -103,16 +103,20 @@ impl Keyring {
     /// The signer of key version `key`, signing under `distid` (SM2; the
     /// directory's, per ledger). `None`: that key is not held here.
     pub fn signer(&self, key: &KeyId, distid: Option<String>) -> Option<Arc<dyn EnvelopeSigner>> {
-        self.held()
-            .into_iter()
-            .filter(|h| h.key().id == *key)
-            .find_map(|h| -> Option<Arc<dyn EnvelopeSigner>> {
+        // Under the read lock, cloning only the key found: this runs per seal.
+        let held = self
+            .held
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.iter().filter(|h| h.key().id == *key).find_map(
+            |h| -> Option<Arc<dyn EnvelopeSigner>> {
                 match h {
-                    HeldKey::File(s) => Some(Arc::new(s.with_distid(distid.clone()))),
-                    HeldKey::Token(t) => Some(Arc::new(t)),
+                    HeldKey::File(s) => Some(Arc::new(s.clone().with_distid(distid.clone()))),
+                    HeldKey::Token(t) => Some(Arc::new(t.clone())),
                     HeldKey::Recovered(_) => None,
                 }
-            })
+            },
+        )
     }
 }
 
@@ -122,11 +126,20 @@ impl KemDecap for Keyring {
     }
 
     fn keys(&self) -> Vec<MemberKey> {
-        self.held().iter().map(|h| h.key().clone()).collect()
+        self.held
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|h| h.key().clone())
+            .collect()
     }
 
     fn dh(&self, key: &KeyId, enc: &[u8]) -> Result<Zeroizing<[u8; 32]>, KeyUseError> {
-        match self.held().iter().find(|h| h.key().id == *key) {
+        let held = self
+            .held
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match held.iter().find(|h| h.key().id == *key) {
             Some(HeldKey::File(s)) => s.dh(key, enc),
             Some(HeldKey::Token(t)) => t.dh(enc),
             Some(HeldKey::Recovered(r)) => r.dh(enc),
