@@ -161,3 +161,74 @@ async fn a_refusal_that_asks_to_retry_says_when() {
     assert!((1..=5).contains(&secs), "retry-after {secs}");
     drop(gw);
 }
+
+/// Every claim in the README's "Operating a gateway" section names the test
+/// that proves it, and the names stay true: each test file named exists,
+/// and each test function named (a `…` ends an abbreviated name) is
+/// defined in one of them. A renamed or deleted test fails here.
+#[test]
+fn the_readme_names_an_existing_test_for_each_operating_claim() {
+    let root = format!("{}/../..", env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let section = readme
+        .split("\n## Operating a gateway\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has an `Operating a gateway` section");
+    const DIRS: [&str; 5] = [
+        "gateway/cli/tests",
+        "gateway/server/tests",
+        "gateway/evm/tests",
+        "gateway/core/tests",
+        "gateway/hsm/tests",
+    ];
+    let mut sources = String::new();
+    for dir in DIRS {
+        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                sources.push_str(&std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let bullets: Vec<&str> = section.split("\n- ").skip(1).collect();
+    assert!(bullets.len() >= 10, "{} bullets", bullets.len());
+    for bullet in bullets {
+        let head: String = bullet.chars().take(60).collect();
+        // The configuration reference is a document, not a behaviour.
+        if bullet.starts_with("Configuration:") {
+            continue;
+        }
+        let names: Vec<&str> = bullet.split('`').skip(1).step_by(2).collect();
+        let files: Vec<&&str> = names.iter().filter(|n| n.ends_with(".rs")).collect();
+        assert!(!files.is_empty(), "no test file named for: {head}…");
+        for file in files {
+            let file = file.rsplit('/').next().unwrap();
+            let found = DIRS
+                .iter()
+                .any(|d| std::path::Path::new(&format!("{root}/{d}/{file}")).exists());
+            assert!(
+                found,
+                "README names `{file}`, which does not exist ({head}…)"
+            );
+        }
+        // Test functions are named after "Tests" (other names there are
+        // metrics, settings and commands).
+        let tests = bullet.split_once("Tests").map_or("", |(_, t)| t);
+        let names: Vec<&str> = tests.split('`').skip(1).step_by(2).collect();
+        for name in names.iter().filter(|n| {
+            let n = n.trim_end_matches('…');
+            n.matches('_').count() >= 2
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        }) {
+            let prefix = name.trim_end_matches('…');
+            let defined = sources.contains(&format!("fn {prefix}"))
+                && (name.ends_with('…') || sources.contains(&format!("fn {prefix}(")));
+            assert!(
+                defined,
+                "README names test `{name}`, which is not defined ({head}…)"
+            );
+        }
+    }
+}

@@ -736,9 +736,11 @@ async fn only_admitted_certificates_get_in() {
     use sha2::Digest;
     let fingerprint = hex::encode(sha2::Sha256::digest(der.as_ref()));
     let revoke = |body: serde_json::Value| {
-        // A distinct modification time for each write.
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        std::fs::write(data.join("revocations.json"), body.to_string()).unwrap();
+        veilgate_testkit::data::replace_file(
+            &data.join("revocations.json"),
+            body.to_string().as_bytes(),
+        )
+        .unwrap();
     };
     revoke(json!({ "certificates": [fingerprint] }));
     let (status, body) = bank_b.request("GET", &policies, None).await.unwrap();

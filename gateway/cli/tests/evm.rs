@@ -663,6 +663,145 @@ async fn stopping_the_node_mid_load_loses_and_duplicates_nothing() {
     net.take().unwrap().stop().unwrap();
 }
 
+/// Deliveries a chain forgets are written again: records mined on the
+/// chain, then forgotten by it (`evm_revert` to a snapshot taken before
+/// them: their blocks are gone, as after a reorganisation), are found by
+/// the gateway's reconciliation and written again — exactly the lost ones,
+/// each once, in their acceptance order, after the ones the chain kept —
+/// and each requeue is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_the_chain_forgets_are_written_again_in_order_once() {
+    if !tools_or_skip() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let net = Devnet::start(None).unwrap();
+    let url = net.url();
+    let (data, registry) = deployed_data_dir(root.path(), &url);
+    // No audit anchors in this test: the deliveries are exactly the records.
+    let cfg = data.join("veilgate.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let quiet = text.replace(
+        "audit_anchor_interval_ms = 500",
+        "audit_anchor_interval_ms = 3600000",
+    );
+    assert_ne!(text, quiet);
+    std::fs::write(&cfg, quiet).unwrap();
+    let log = root.path().join("server.log");
+    let (mut child, base) = start(&data, "127.0.0.1:0", &log);
+    let client = Client::from_data_dir(&data, "bank-a", &base).unwrap();
+
+    // One at a time, each on the chain before the next: acceptance order
+    // is the order written here.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (client_ref, log_ref) = (&client, log.as_path());
+    let submit = |i: usize| {
+        let (client, log) = (client_ref, log_ref);
+        async move {
+            let mut r = sample("interbank-payment");
+            r["amount"] = format!("{}.00", 5000 + i).into();
+            let id = client
+                .submit(LEDGER, "interbank-payment", &format!("forget-{i}"), &r)
+                .await
+                .unwrap()
+                .envelope_id;
+            let got = client
+                .wait_on_ledger(
+                    LEDGER,
+                    &id,
+                    deadline.saturating_duration_since(Instant::now()),
+                )
+                .await
+                .unwrap();
+            assert!(got.on_ledger(), "{id}: {got:?}\n{}", problems(log));
+            (id, got.sequence.unwrap())
+        }
+    };
+    let mut kept = Vec::new();
+    for i in 0..3 {
+        kept.push(submit(i).await);
+    }
+    let chain = reader(&url, &registry);
+    let before = chain.len().unwrap();
+    let snapshot = net.snapshot().unwrap();
+    let mut lost = Vec::new();
+    for i in 3..7 {
+        lost.push(submit(i).await);
+    }
+    assert_eq!(chain.len().unwrap(), before + 4);
+
+    net.revert(&snapshot).unwrap();
+    assert_eq!(
+        chain.len().unwrap(),
+        before,
+        "the chain forgot the last four deliveries"
+    );
+
+    // Reconciliation runs every few seconds while the worker is idle.
+    let want: Vec<String> = kept.iter().chain(&lost).map(|(id, _)| id.clone()).collect();
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ids = envelope_ids_on(&chain);
+        if ids.len() >= want.len() {
+            assert_eq!(
+                ids, want,
+                "the lost deliveries come back once each, in order, after the kept ones"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the chain holds {} of {} envelopes 60 s after it forgot four\n{}",
+            ids.len(),
+            want.len(),
+            problems(&log)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(chain.verify_chain().unwrap(), chain.len().unwrap());
+    // The kept ones did not move; the gateway reports the new positions.
+    for (id, seq) in &kept {
+        let r = client.submission(LEDGER, id).await.unwrap();
+        assert_eq!(r.sequence, Some(*seq), "{id}");
+    }
+    for (k, (id, _)) in lost.iter().enumerate() {
+        let r = client.submission(LEDGER, id).await.unwrap();
+        let on = chain.by_sequence(before + k as u64).unwrap().unwrap();
+        assert!(
+            r.on_ledger() && r.sequence == Some(before + k as u64),
+            "{id}: {r:?}"
+        );
+        assert_eq!(r.entry_hash, Some(hex::encode(on.entry_hash)), "{id}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Exactly the four lost deliveries were requeued, in order, audited.
+    let requeued: Vec<String> = audit_entries(&data)
+        .into_iter()
+        .filter(|e| e.event.action == veilgate_server::audit::Action::Requeue)
+        .map(|e| hex::encode(e.event.envelope_id.unwrap()))
+        .collect();
+    let lost_ids: Vec<String> = lost.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(requeued, lost_ids);
+    drop(chain);
+    net.stop().unwrap();
+}
+
+/// The gateway's audit log, read from its store (the gateway stopped).
+fn audit_entries(data: &Path) -> Vec<veilgate_server::audit::AuditEntry> {
+    use redb::{ReadableDatabase, ReadableTable};
+    use veilgate_codec::Codec as _;
+    let table: redb::TableDefinition<u64, &[u8]> = redb::TableDefinition::new("audit");
+    let db = redb::Database::open(data.join("gateway.redb")).unwrap();
+    let tx = db.begin_read().unwrap();
+    let t = tx.open_table(table).unwrap();
+    t.iter()
+        .unwrap()
+        .map(|r| veilgate_server::audit::AuditEntry::from_bytes(r.unwrap().1.value()).unwrap())
+        .collect()
+}
+
 /// A policy added to the gateway but not yet on the registry: records are
 /// accepted and wait in the outbox (peers could not fetch the policy, and
 /// its proofs would go unchecked on chain); `veilgate evm publish` releases them.
@@ -697,7 +836,27 @@ async fn a_new_policy_waits_in_the_outbox_until_it_is_published() {
         .await
         .unwrap();
     assert_eq!(r.status, 202, "accepted, not on the ledger: {r:?}");
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The record is judged still waiting once the worker has tried to
+    // deliver it twice and been refused (its retries count as ledger errors).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, metrics) = client.request("GET", "/metrics", None).await.unwrap();
+        let metrics = String::from_utf8(metrics).unwrap();
+        let errors: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("veilgate_ledger_errors_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        if errors >= 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker never tried the unpublished policy's record\n{}",
+            tail(&log)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let waiting = client.submission(LEDGER, &r.envelope_id).await.unwrap();
     assert!(!waiting.on_ledger(), "{waiting:?}");
     assert!(envelope_ids_on(&reader(&net.url(), &registry)).is_empty());

@@ -31,6 +31,7 @@ async fn stall(
     addr: String,
     until: Instant,
     statuses: Arc<std::sync::Mutex<Vec<u16>>>,
+    placed: Arc<AtomicU64>,
 ) {
     while Instant::now() < until {
         let Ok(tcp) = tokio::net::TcpStream::connect(&addr).await else {
@@ -52,6 +53,7 @@ async fn stall(
             continue;
         }
         let _ = tls.flush().await;
+        placed.fetch_add(1, Ordering::SeqCst);
         let mut buf = Vec::new();
         let left = until.saturating_duration_since(Instant::now());
         let _ = tokio::time::timeout(left, tls.read_to_end(&mut buf)).await;
@@ -91,11 +93,24 @@ async fn one_member_stalling_uploads_does_not_stall_another() {
     let until = Instant::now() + HOLD;
     let statuses = Arc::new(std::sync::Mutex::new(Vec::new()));
     let config = veilgate_testkit::data::client_tls(&data, "bank-b").unwrap();
+    let placed = Arc::new(AtomicU64::new(0));
     let attackers: Vec<_> = (0..STALLS)
-        .map(|_| tokio::spawn(stall(config.clone(), addr.clone(), until, statuses.clone())))
+        .map(|_| {
+            let (config, addr, statuses) = (config.clone(), addr.clone(), statuses.clone());
+            tokio::spawn(stall(config, addr, until, statuses, placed.clone()))
+        })
         .collect();
-    // Let the stalls take their places first.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // bank-c starts once every stall has sent its headers (an event, with a
+    // deadline), so the stalls hold their places first.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while placed.load(Ordering::SeqCst) < STALLS as u64 {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {STALLS} stalls placed within 20 s",
+            placed.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     let mut latencies = Vec::new();
     let submitted = AtomicU64::new(0);

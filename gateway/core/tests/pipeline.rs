@@ -5,8 +5,11 @@
     clippy::panic
 )]
 
+mod common;
+use common::*;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -14,207 +17,9 @@ use veilgate_core::predicates::KeyRing;
 use veilgate_core::sets::{SetBook, SetContents, SetError, SetRoot};
 use veilgate_core::{
     open, seal, sign_envelope, Access, Directory, Envelope, FieldBody, InstitutionSecrets, KemAlg,
-    LedgerDirectory, OpenError, PolicySet, PseudonymKey, Rejection, SealRequest, SetRule, SuiteId,
-    Trust, VerifiedEnvelope,
+    LedgerDirectory, OpenError, PolicySet, Rejection, SealRequest, SuiteId, Trust,
 };
 use veilgate_policies::{compile, Plan, TEMPLATES};
-
-const LEDGER: &str = "interbank-settlement";
-const MEMBERS: [&str; 4] = ["bank-a", "bank-b", "bank-c", "regulator"];
-const TIMESTAMP: u64 = 1_795_600_000_000;
-
-/// One development key ring for the whole test binary: its keys are built
-/// on first use, so sharing it keeps each circuit's setup to once.
-fn keys() -> Arc<KeyRing> {
-    static KEYS: OnceLock<Arc<KeyRing>> = OnceLock::new();
-    KEYS.get_or_init(|| Arc::new(KeyRing::development()))
-        .clone()
-}
-
-fn trust(directory: &LedgerDirectory, policies: &PolicySet) -> Trust {
-    Trust::new(directory.clone(), policies.clone(), keys()).with_sets(dev_sets(directory))
-}
-
-/// The institution that publishes the fixture's set roots (deterministic, so
-/// every trust built from a fixture's directory holds the same roots).
-const SET_AUTHORITY: &str = "set-authority";
-/// When the fixture's set roots (version 1) take force.
-const SETS_FROM: u64 = TIMESTAMP - 60_000;
-
-fn set_authority() -> InstitutionSecrets {
-    InstitutionSecrets::generate(
-        SET_AUTHORITY,
-        SuiteId::Standard,
-        &mut ChaCha20Rng::seed_from_u64(99),
-    )
-}
-
-/// The template sets' development lists.
-fn dev_list(set: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(format!(
-        "{}/../../policies/templates/sets/{set}.txt",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    veilgate_core::sets::members_from_text(&text)
-}
-
-/// Version 1 of every set the directory names, from the development lists,
-/// published by the set authority, with its contents.
-fn dev_sets(directory: &LedgerDirectory) -> SetBook {
-    let mut book = SetBook::default();
-    for set in directory.sets.keys() {
-        publish(&mut book, directory, set, 1, &dev_list(set), SETS_FROM);
-    }
-    book
-}
-
-fn publish(
-    book: &mut SetBook,
-    directory: &LedgerDirectory,
-    set: &str,
-    version: u32,
-    members: &[String],
-    valid_from_ms: u64,
-) {
-    let contents = SetContents::build(&directory.ledger, set, version, members).unwrap();
-    let entry = SetRoot::sign(&contents, valid_from_ms, &set_authority()).unwrap();
-    // Through the bytes, as a peer reads the ledger.
-    book.admit(SetRoot::decode(&entry.encode()).unwrap(), directory)
-        .unwrap();
-    book.add_contents(contents).unwrap();
-}
-
-/// `veilgate_core::verify` as a peer trusting `directory` and `policies`.
-fn verify(
-    bytes: &[u8],
-    policies: &PolicySet,
-    directory: &LedgerDirectory,
-    rng: &mut ChaCha20Rng,
-) -> Result<VerifiedEnvelope, Rejection> {
-    veilgate_core::verify(bytes, &trust(directory, policies), rng)
-}
-
-fn verify_batch(
-    envelopes: &[&[u8]],
-    policies: &PolicySet,
-    directory: &LedgerDirectory,
-    rng: &mut ChaCha20Rng,
-) -> Vec<Result<VerifiedEnvelope, Rejection>> {
-    veilgate_core::verify_batch(envelopes, &trust(directory, policies), rng)
-}
-
-struct Fixture {
-    plan: Plan,
-    secrets: BTreeMap<&'static str, InstitutionSecrets>,
-    directory: LedgerDirectory,
-    pseudonym_key: PseudonymKey,
-}
-
-fn fixture(seed: u64) -> Fixture {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let plan = compile(TEMPLATES[0].1).unwrap();
-    let secrets: BTreeMap<_, _> = MEMBERS
-        .iter()
-        .map(|m| {
-            (
-                *m,
-                InstitutionSecrets::generate(m, SuiteId::Standard, &mut rng),
-            )
-        })
-        .collect();
-    let directory = LedgerDirectory {
-        ledger: LEDGER.into(),
-        suite: "standard".into(),
-        members: secrets
-            .values()
-            .map(|s| s.public())
-            .chain([set_authority().public()])
-            .collect(),
-        roles: BTreeMap::from([
-            ("regulator".to_owned(), vec!["regulator".to_owned()]),
-            ("aml_monitor".to_owned(), vec!["bank-c".to_owned()]),
-            (
-                "sanctions_authority".to_owned(),
-                vec![SET_AUTHORITY.to_owned()],
-            ),
-            ("kyc_authority".to_owned(), vec![SET_AUTHORITY.to_owned()]),
-        ]),
-        sees_all: Vec::new(),
-        sets: BTreeMap::from([
-            (
-                "sanctions_list".to_owned(),
-                SetRule {
-                    publisher: "sanctions_authority".into(),
-                },
-            ),
-            (
-                "eligible_nationalities".to_owned(),
-                SetRule {
-                    publisher: "kyc_authority".into(),
-                },
-            ),
-        ]),
-    };
-    Fixture {
-        plan,
-        secrets,
-        directory,
-        pseudonym_key: PseudonymKey::generate(&mut rng),
-    }
-}
-
-fn sample() -> serde_json::Value {
-    serde_json::from_str(include_str!(
-        "../../../policies/templates/interbank-payment.sample.json"
-    ))
-    .unwrap()
-}
-
-fn seal_sample(
-    fx: &Fixture,
-    record: &serde_json::Value,
-    key: &str,
-    rng: &mut ChaCha20Rng,
-) -> Envelope {
-    let record = fx.plan.validate_record(record).unwrap();
-    seal(
-        &SealRequest {
-            plan: &fx.plan,
-            record: &record,
-            trust: &trust(&fx.directory, &PolicySet::default()),
-            submitter: &fx.secrets["bank-a"],
-            pseudonym_key: &fx.pseudonym_key,
-            idempotency_key: key,
-            timestamp_ms: TIMESTAMP,
-        },
-        rng,
-    )
-    .unwrap()
-}
-
-fn view(
-    fx: &Fixture,
-    bytes: &[u8],
-    who: &str,
-) -> Result<BTreeMap<String, (String, Access)>, OpenError> {
-    let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let v = verify(
-        bytes,
-        &PolicySet::new([fx.plan.clone()]),
-        &fx.directory,
-        &mut rng,
-    )
-    .unwrap();
-    Ok(open(&v, &fx.secrets[who], Some(&fx.pseudonym_key))?
-        .into_iter()
-        .map(|f| (f.name, (f.value.display(), f.access)))
-        .collect())
-}
-
-fn names(m: &BTreeMap<String, (String, Access)>) -> BTreeSet<&str> {
-    m.keys().map(String::as_str).collect()
-}
 
 #[test]
 fn each_recipient_sees_exactly_its_fields() {
@@ -685,69 +490,6 @@ fn masked_and_generalized_fields_seal_verify_and_open() {
             .code(),
         "shape"
     );
-}
-
-fn template(name: &str) -> (Plan, serde_json::Value) {
-    let (_, text) = TEMPLATES.iter().find(|(n, _)| *n == name).unwrap();
-    let sample = std::fs::read_to_string(format!(
-        "{}/../../policies/templates/{}",
-        env!("CARGO_MANIFEST_DIR"),
-        name.replace(".policy", ".sample.json")
-    ))
-    .unwrap();
-    (
-        compile(text).unwrap(),
-        serde_json::from_str(&sample).unwrap(),
-    )
-}
-
-fn try_seal(
-    fx: &Fixture,
-    plan: &Plan,
-    record: &serde_json::Value,
-    key: &str,
-) -> Result<Envelope, veilgate_core::SealError> {
-    let mut dir = fx.directory.clone();
-    dir.ledger = plan.ledgers[0].clone();
-    let record = plan.validate_record(record).unwrap();
-    seal(
-        &SealRequest {
-            plan,
-            record: &record,
-            trust: &trust(&dir, &PolicySet::default()),
-            submitter: &fx.secrets[submitter_of(plan, &record)],
-            pseudonym_key: &fx.pseudonym_key,
-            idempotency_key: key,
-            timestamp_ms: TIMESTAMP,
-        },
-        // A different stream per key: two envelopes never share blindings.
-        &mut ChaCha20Rng::seed_from_u64(
-            key.bytes()
-                .fold(9u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b))),
-        ),
-    )
-}
-
-/// The member a template's record names as its submitter (bank-a when the
-/// policy has no submitter field).
-fn submitter_of(plan: &Plan, record: &veilgate_policies::Record) -> &'static str {
-    let named = plan.submitter_in(record);
-    MEMBERS
-        .into_iter()
-        .find(|m| named == Some(*m))
-        .unwrap_or("bank-a")
-}
-
-fn check(fx: &Fixture, plan: &Plan, env: &Envelope) -> Result<(), Rejection> {
-    let mut dir = fx.directory.clone();
-    dir.ledger = plan.ledgers[0].clone();
-    verify(
-        &env.encode(),
-        &PolicySet::new([plan.clone()]),
-        &dir,
-        &mut ChaCha20Rng::seed_from_u64(10),
-    )
-    .map(|_| ())
 }
 
 #[test]
@@ -1625,4 +1367,684 @@ fn known_answer_set_root() {
     let mut dir = fixture(1).directory;
     dir.ledger = "cross-border".into();
     SetBook::default().admit(root, &dir).unwrap();
+}
+
+// Soundness at the envelope level, one predicate kind at a time. Every bent
+// envelope below is what a dishonest member could publish: parts of honest
+// envelopes (its own, or ones it saw on the ledger) spliced together and
+// re-signed with its own key, so only the proof checks stand in the way.
+
+/// The parts of `bent` that differ from `honest`: each field's body and
+/// ciphertexts by the field's name, each predicate entry's parts by index,
+/// the other sections by name. Lets a case show it bent only what it meant to.
+fn changed(honest: &Envelope, bent: &Envelope) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut note = |differs: bool, what: String| {
+        if differs {
+            out.insert(what);
+        }
+    };
+    note(honest.suite != bent.suite, "suite".into());
+    note(honest.ledger != bent.ledger, "ledger".into());
+    note(honest.id != bent.id, "id".into());
+    note(honest.policy != bent.policy, "policy".into());
+    note(honest.submitter != bent.submitter, "submitter".into());
+    note(honest.timestamp_ms != bent.timestamp_ms, "timestamp".into());
+    note(
+        honest.idempotency_key != bent.idempotency_key,
+        "idempotency_key".into(),
+    );
+    note(honest.recipients != bent.recipients, "recipients".into());
+    note(
+        honest.fields.len() != bent.fields.len(),
+        "field count".into(),
+    );
+    for (a, b) in honest.fields.iter().zip(&bent.fields) {
+        note(a.name != b.name, format!("name of {}", a.name));
+        note(a.body != b.body, a.name.clone());
+        note(
+            a.ciphertexts != b.ciphertexts,
+            format!("ciphertexts of {}", a.name),
+        );
+    }
+    note(
+        honest.predicates.len() != bent.predicates.len(),
+        "predicate count".into(),
+    );
+    for (i, (a, b)) in honest.predicates.iter().zip(&bent.predicates).enumerate() {
+        note(a.circuit != b.circuit, format!("predicate {i} circuit"));
+        note(a.key_id != b.key_id, format!("predicate {i} key"));
+        note(
+            a.set_version != b.set_version,
+            format!("predicate {i} set version"),
+        );
+        note(a.proofs != b.proofs, format!("predicate {i} proofs"));
+    }
+    note(honest.conditions != bent.conditions, "conditions".into());
+    note(
+        honest.range_proofs != bent.range_proofs,
+        "range_proofs".into(),
+    );
+    note(honest.signing_key != bent.signing_key, "signing_key".into());
+    note(honest.signature != bent.signature, "signature".into());
+    out
+}
+
+/// A peer judging envelopes bent from one honest envelope.
+struct Bench<'a> {
+    fx: &'a Fixture,
+    plan: &'a Plan,
+    honest: &'a Envelope,
+}
+
+impl<'a> Bench<'a> {
+    /// The honest envelope verifies, also re-signed as it is: a rejection
+    /// below is then the bend's doing, not the fixture's or the re-signing's.
+    fn new(fx: &'a Fixture, plan: &'a Plan, honest: &'a Envelope) -> Self {
+        check(fx, plan, honest).unwrap();
+        let mut again = honest.clone();
+        sign_envelope(&mut again, &fx.secrets[honest.submitter.as_str()]).unwrap();
+        check(fx, plan, &again).unwrap();
+        Bench { fx, plan, honest }
+    }
+
+    /// `bent` re-signed by the submitter, as the member would: it must
+    /// differ from the honest envelope in exactly `touched` (and the
+    /// signature), and the peer must reject it with `code`. Returns the
+    /// rejection for its message.
+    fn reject(&self, case: &str, mut bent: Envelope, touched: &[&str], code: &str) -> Rejection {
+        let member = &self.fx.secrets[bent.submitter.as_str()];
+        sign_envelope(&mut bent, member).unwrap();
+        let want: BTreeSet<String> = touched
+            .iter()
+            .map(|t| (*t).to_owned())
+            .chain(["signature".to_owned()])
+            .collect();
+        assert_eq!(changed(self.honest, &bent), want, "{case}: what differs");
+        match check(self.fx, self.plan, &bent) {
+            Ok(()) => panic!("{case}: accepted"),
+            Err(r) => {
+                assert_eq!(r.code(), code, "{case}: {r}");
+                r
+            }
+        }
+    }
+}
+
+fn field<'e>(e: &'e Envelope, name: &str) -> &'e veilgate_core::envelope::SealedField {
+    e.fields.iter().find(|f| f.name == name).unwrap()
+}
+
+/// `e` with the bodies of `names` (commitments) taken from `donor`.
+fn with_bodies_of(e: &Envelope, donor: &Envelope, names: &[&str]) -> Envelope {
+    let mut out = e.clone();
+    for f in &mut out.fields {
+        if names.contains(&f.name.as_str()) {
+            f.body = field(donor, &f.name).body.clone();
+        }
+    }
+    out
+}
+
+/// `e` with predicate entry `i` taken from `donor`.
+fn with_entry_of(e: &Envelope, donor: &Envelope, i: usize) -> Envelope {
+    let mut out = e.clone();
+    out.predicates[i] = donor.predicates[i].clone();
+    out
+}
+
+fn policy_text(name: &str) -> &'static str {
+    TEMPLATES.iter().find(|(n, _)| *n == name).unwrap().1
+}
+
+fn predicate_false(r: Result<Envelope, veilgate_core::SealError>) -> bool {
+    matches!(r, Err(veilgate_core::SealError::PredicateFalse(_)))
+}
+
+/// `sum(share_a, share_b, share_c) == facility`: a share or the facility
+/// swapped for another honest loan's commitment bends the sum; a true sum
+/// of other commitments, or another loan's proof, does not carry over.
+#[test]
+fn bent_sums_are_rejected_by_peers() {
+    let fx = fixture(31);
+    let (plan, sample) = template("syndicated-loan.policy");
+    let honest = try_seal(&fx, &plan, &sample, "loan-s1").unwrap();
+    let bench = Bench::new(&fx, &plan, &honest);
+    let what = plan.predicates[0].describe();
+    // The same 300M facility split 160/90/50, and a 400M one split 150/100/150.
+    let mut resplit = sample.clone();
+    resplit["share_a"] = "160000000.00".into();
+    resplit["share_b"] = "90000000.00".into();
+    let resplit = try_seal(&fx, &plan, &resplit, "loan-s2").unwrap();
+    let mut bigger = sample.clone();
+    bigger["facility"] = "400000000.00".into();
+    bigger["share_c"] = "150000000.00".into();
+    let bigger = try_seal(&fx, &plan, &bigger, "loan-s3").unwrap();
+    check(&fx, &plan, &resplit).unwrap();
+    check(&fx, &plan, &bigger).unwrap();
+
+    // 160 + 100 + 50 != 300.
+    let r = bench.reject(
+        "share_a of another loan",
+        with_bodies_of(&honest, &resplit, &["share_a"]),
+        &["share_a"],
+        "proof_failed",
+    );
+    assert!(r.to_string().contains(&what), "{r}");
+    // 150 + 100 + 50 != 400.
+    bench.reject(
+        "facility of another loan",
+        with_bodies_of(&honest, &bigger, &["facility"]),
+        &["facility"],
+        "proof_failed",
+    );
+    // 160 + 90 + 50 == 300 holds, but the proof speaks of the honest commitments.
+    bench.reject(
+        "two shares of another loan, sum intact",
+        with_bodies_of(&honest, &resplit, &["share_a", "share_b"]),
+        &["share_a", "share_b"],
+        "proof_failed",
+    );
+    // A true sum of the same shape, about the other loan's commitments.
+    bench.reject(
+        "another loan's sum proof",
+        with_entry_of(&honest, &resplit, 0),
+        &["predicate 0 proofs"],
+        "proof_failed",
+    );
+    // The bent share with the bigger loan's proof: neither statement is this one.
+    bench.reject(
+        "bent share and another loan's proof",
+        with_entry_of(&with_bodies_of(&honest, &resplit, &["share_a"]), &bigger, 0),
+        &["share_a", "predicate 0 proofs"],
+        "proof_failed",
+    );
+    // The entry claims the compare circuit.
+    let mut e = honest.clone();
+    e.predicates[0].circuit = veilgate_core::predicates::CIRCUIT_COMPARE;
+    let r = bench.reject(
+        "compare circuit tag",
+        e,
+        &["predicate 0 circuit"],
+        "proof_failed",
+    );
+    assert!(r.to_string().contains("another circuit"), "{r}");
+    // The compare circuit's verifying key: one the peer holds, not for sums.
+    let (cmp_plan, _) = template("supply-chain-receivable.policy");
+    let cmp_key = keys().key_id(&cmp_plan, &cmp_plan.predicates[0]).unwrap();
+    let mut e = honest.clone();
+    e.predicates[0].key_id = cmp_key;
+    bench.reject(
+        "compare circuit key",
+        e,
+        &["predicate 0 key"],
+        "unknown_key",
+    );
+}
+
+/// `age(birth_date, attested_on) >= 18`, with `attested_on` public: a
+/// minor's birth-date commitment, the proof of a lower threshold, another
+/// adult's proof, and a public date moved after proving are all refused.
+#[test]
+fn bent_age_proofs_and_public_dates_are_rejected_by_peers() {
+    let fx = fixture(32);
+    let (plan, sample) = template("kyc-attestation.policy");
+    let honest = try_seal(&fx, &plan, &sample, "kyc-s1").unwrap();
+    let bench = Bench::new(&fx, &plan, &honest);
+    let age = plan
+        .predicates
+        .iter()
+        .position(|p| matches!(p, veilgate_policies::Predicate::AgeAtLeast { .. }))
+        .unwrap();
+    let member = 1 - age;
+    let what = plan.predicates[age].describe();
+    assert_eq!(what, "age(birth_date, attested_on) >= 18");
+
+    // A 17-year-old: refused at seal under this policy, sealed under one
+    // whose threshold is 16 (same circuit, same key, birth date on BN254).
+    let mut minor = sample.clone();
+    minor["birth_date"] = "2009-06-01".into();
+    assert!(predicate_false(try_seal(&fx, &plan, &minor, "kyc-s2")));
+    let plan16 = compile(&policy_text("kyc-attestation.policy").replace(
+        "age(birth_date, attested_on) >= 18",
+        "age(birth_date, attested_on) >= 16",
+    ))
+    .unwrap();
+    let minor16 = try_seal(&fx, &plan16, &minor, "kyc-s3").unwrap();
+    check(&fx, &plan16, &minor16).unwrap();
+    assert_eq!(
+        minor16.predicates[age].key_id,
+        honest.predicates[age].key_id
+    );
+
+    let r = bench.reject(
+        "a minor's birth date",
+        with_bodies_of(&honest, &minor16, &["birth_date"]),
+        &["birth_date"],
+        "proof_failed",
+    );
+    assert!(r.to_string().contains(&what), "{r}");
+    // The minor's commitment with its own (true) proof of `>= 16`: the
+    // threshold is a public input the peer takes from the policy.
+    bench.reject(
+        "a minor's birth date and its >= 16 proof",
+        with_entry_of(
+            &with_bodies_of(&honest, &minor16, &["birth_date"]),
+            &minor16,
+            age,
+        ),
+        &["birth_date", &format!("predicate {age} proofs")],
+        "proof_failed",
+    );
+    // Another adult's birth date under this envelope's proof, and the reverse.
+    let mut elder = sample.clone();
+    elder["birth_date"] = "1961-02-03".into();
+    let elder = try_seal(&fx, &plan, &elder, "kyc-s4").unwrap();
+    check(&fx, &plan, &elder).unwrap();
+    bench.reject(
+        "another adult's birth date",
+        with_bodies_of(&honest, &elder, &["birth_date"]),
+        &["birth_date"],
+        "proof_failed",
+    );
+    bench.reject(
+        "another adult's age proof",
+        with_entry_of(&honest, &elder, age),
+        &[&format!("predicate {age} proofs")],
+        "proof_failed",
+    );
+    // The sum circuit's tag (a set circuit's would need a set version, so
+    // the bytes would not even decode), then the membership circuit's key
+    // (held, not for dates).
+    let mut e = honest.clone();
+    e.predicates[age].circuit = veilgate_core::predicates::CIRCUIT_SUM;
+    let r = bench.reject(
+        "sum circuit tag",
+        e,
+        &[&format!("predicate {age} circuit")],
+        "proof_failed",
+    );
+    assert!(r.to_string().contains("another circuit"), "{r}");
+    let mut e = honest.clone();
+    e.predicates[age].key_id = honest.predicates[member].key_id;
+    bench.reject(
+        "membership circuit key",
+        e,
+        &[&format!("predicate {age} key")],
+        "unknown_key",
+    );
+
+    // The public date. Moved later on the adult's envelope: the statement
+    // stays true, but it is not the one proven.
+    let date = |d: &str| FieldBody::Public(veilgate_policies::Value::Date(d.into()).encode());
+    assert_eq!(field(&honest, "attested_on").body, date("2026-11-25"));
+    let mut e = honest.clone();
+    let i = e
+        .fields
+        .iter()
+        .position(|f| f.name == "attested_on")
+        .unwrap();
+    e.fields[i].body = date("2027-03-01");
+    bench.reject(
+        "attested_on moved later",
+        e,
+        &["attested_on"],
+        "proof_failed",
+    );
+    // Someone who turns 18 tomorrow: refused today, proven as of tomorrow,
+    // then published with today's date.
+    let mut eve = sample.clone();
+    eve["birth_date"] = "2008-11-26".into();
+    assert!(predicate_false(try_seal(&fx, &plan, &eve, "kyc-s5")));
+    eve["attested_on"] = "2026-11-26".into();
+    let tomorrow = try_seal(&fx, &plan, &eve, "kyc-s6").unwrap();
+    let eve_bench = Bench::new(&fx, &plan, &tomorrow);
+    let mut backdated = tomorrow.clone();
+    backdated.fields[i].body = date("2026-11-25");
+    let r = eve_bench.reject(
+        "attested_on set back a day",
+        backdated,
+        &["attested_on"],
+        "proof_failed",
+    );
+    assert!(r.to_string().contains(&what), "{r}");
+}
+
+/// `nationality in eligible_nationalities`: the commitment to a nationality
+/// outside the set (sealed under a policy that proves it outside), that
+/// policy's non-membership proof, another envelope's membership proof and a
+/// set version not on the ledger are all refused.
+#[test]
+fn bent_set_membership_is_rejected_by_peers() {
+    let fx = fixture(33);
+    let (plan, sample) = template("kyc-attestation.policy");
+    let honest = try_seal(&fx, &plan, &sample, "nat-s1").unwrap();
+    let bench = Bench::new(&fx, &plan, &honest);
+    let member = plan
+        .predicates
+        .iter()
+        .position(|p| matches!(p, veilgate_policies::Predicate::Member { .. }))
+        .unwrap();
+    let what = plan.predicates[member].describe();
+    assert_eq!(what, "nationality in eligible_nationalities");
+    let part = |p: &str| format!("predicate {member} {p}");
+
+    let mut foreign = sample.clone();
+    foreign["nationality"] = "RU".into();
+    assert!(predicate_false(try_seal(&fx, &plan, &foreign, "nat-s2")));
+    let outside_plan = compile(&policy_text("kyc-attestation.policy").replace(
+        "nationality in eligible_nationalities",
+        "nationality not in eligible_nationalities",
+    ))
+    .unwrap();
+    let outside = try_seal(&fx, &outside_plan, &foreign, "nat-s3").unwrap();
+    check(&fx, &outside_plan, &outside).unwrap();
+
+    let r = bench.reject(
+        "a nationality outside the set",
+        with_bodies_of(&honest, &outside, &["nationality"]),
+        &["nationality"],
+        "proof_failed",
+    );
+    assert!(r.to_string().contains(&what), "{r}");
+    // ... with the non-membership entry that proves it outside.
+    let r = bench.reject(
+        "outside, with its non-membership proof",
+        with_entry_of(
+            &with_bodies_of(&honest, &outside, &["nationality"]),
+            &outside,
+            member,
+        ),
+        &[
+            "nationality",
+            &part("circuit"),
+            &part("key"),
+            &part("proofs"),
+        ],
+        "proof_failed",
+    );
+    assert!(r.to_string().contains("another circuit"), "{r}");
+    // ... relabelled as a membership proof: the key is not a membership key.
+    let mut e = with_entry_of(
+        &with_bodies_of(&honest, &outside, &["nationality"]),
+        &outside,
+        member,
+    );
+    e.predicates[member].circuit = veilgate_core::predicates::CIRCUIT_MEMBERSHIP;
+    bench.reject(
+        "outside, non-membership proof relabelled",
+        e,
+        &["nationality", &part("key"), &part("proofs")],
+        "unknown_key",
+    );
+    // Another eligible national's proof: a true statement of the same shape.
+    let mut hk = sample.clone();
+    hk["nationality"] = "HK".into();
+    let hk = try_seal(&fx, &plan, &hk, "nat-s4").unwrap();
+    check(&fx, &plan, &hk).unwrap();
+    bench.reject(
+        "another envelope's membership proof",
+        with_entry_of(&honest, &hk, member),
+        &[&part("proofs")],
+        "proof_failed",
+    );
+    // A set version the peer has not seen on the ledger.
+    let mut e = honest.clone();
+    e.predicates[member].set_version = Some(2);
+    bench.reject("set version 2", e, &[&part("set version")], "set_root");
+}
+
+/// `beneficiary_name not in sanctions_list`: the commitment to a listed
+/// name (sealed under a policy that proves it listed), that policy's
+/// membership proof, and another remittance's non-membership proof.
+#[test]
+fn bent_set_non_membership_is_rejected_by_peers() {
+    let fx = fixture(34);
+    let (plan, sample) = template("cross-border-remittance.policy");
+    let honest = try_seal(&fx, &plan, &sample, "rem-s1").unwrap();
+    let bench = Bench::new(&fx, &plan, &honest);
+    assert_eq!(plan.predicates.len(), 1);
+    let what = plan.predicates[0].describe();
+    assert_eq!(what, "beneficiary_name not in sanctions_list");
+
+    let mut listed = sample.clone();
+    listed["beneficiary_name"] = "Zhao Demo".into();
+    assert!(predicate_false(try_seal(&fx, &plan, &listed, "rem-s2")));
+    let inside_plan = compile(&policy_text("cross-border-remittance.policy").replace(
+        "beneficiary_name not in sanctions_list",
+        "beneficiary_name in sanctions_list",
+    ))
+    .unwrap();
+    let inside = try_seal(&fx, &inside_plan, &listed, "rem-s3").unwrap();
+    check(&fx, &inside_plan, &inside).unwrap();
+
+    let r = bench.reject(
+        "a listed beneficiary",
+        with_bodies_of(&honest, &inside, &["beneficiary_name"]),
+        &["beneficiary_name"],
+        "proof_failed",
+    );
+    assert!(r.to_string().contains(&what), "{r}");
+    let r = bench.reject(
+        "listed, with its membership proof",
+        with_entry_of(
+            &with_bodies_of(&honest, &inside, &["beneficiary_name"]),
+            &inside,
+            0,
+        ),
+        &[
+            "beneficiary_name",
+            "predicate 0 circuit",
+            "predicate 0 key",
+            "predicate 0 proofs",
+        ],
+        "proof_failed",
+    );
+    assert!(r.to_string().contains("another circuit"), "{r}");
+    let mut e = with_entry_of(
+        &with_bodies_of(&honest, &inside, &["beneficiary_name"]),
+        &inside,
+        0,
+    );
+    e.predicates[0].circuit = veilgate_core::predicates::CIRCUIT_NON_MEMBERSHIP;
+    bench.reject(
+        "listed, membership proof relabelled",
+        e,
+        &["beneficiary_name", "predicate 0 key", "predicate 0 proofs"],
+        "unknown_key",
+    );
+    // Another unlisted beneficiary's proof.
+    let mut other = sample.clone();
+    other["beneficiary_name"] = "Li Na".into();
+    let other = try_seal(&fx, &plan, &other, "rem-s4").unwrap();
+    check(&fx, &plan, &other).unwrap();
+    bench.reject(
+        "another envelope's non-membership proof",
+        with_entry_of(&honest, &other, 0),
+        &["predicate 0 proofs"],
+        "proof_failed",
+    );
+}
+
+/// `financed_amount <= invoice_amount`, and the same policy with `<` and
+/// `==`: a commitment from another honest envelope that makes the statement
+/// false, a `<=` proof of equal amounts offered for `<`, and `==`'s two
+/// proofs swapped or half missing.
+#[test]
+fn bent_comparisons_are_rejected_by_peers() {
+    let fx = fixture(35);
+    let (le_plan, sample) = template("supply-chain-receivable.policy");
+    let with_op = |op: &str| {
+        compile(&policy_text("supply-chain-receivable.policy").replace(
+            "financed_amount <= invoice_amount",
+            &format!("financed_amount {op} invoice_amount"),
+        ))
+        .unwrap()
+    };
+    let record = |financed: &str, invoice: &str| {
+        let mut r = sample.clone();
+        r["financed_amount"] = financed.into();
+        r["invoice_amount"] = invoice.into();
+        r
+    };
+    let both = ["financed_amount", "invoice_amount"];
+
+    // `<=`: the sample (960000 of 1200000) takes a smaller invoice
+    // (900000, from an honest 800000-of-900000 envelope).
+    let honest = try_seal(&fx, &le_plan, &sample, "cmp-s1").unwrap();
+    let bench = Bench::new(&fx, &le_plan, &honest);
+    let smaller = try_seal(&fx, &le_plan, &record("800000.00", "900000.00"), "cmp-s2").unwrap();
+    check(&fx, &le_plan, &smaller).unwrap();
+    let r = bench.reject(
+        "<=: a smaller invoice",
+        with_bodies_of(&honest, &smaller, &["invoice_amount"]),
+        &["invoice_amount"],
+        "proof_failed",
+    );
+    assert!(
+        r.to_string().contains("financed_amount <= invoice_amount"),
+        "{r}"
+    );
+    // 800000 <= 1200000 holds, but the proof speaks of 960000.
+    bench.reject(
+        "<=: a smaller financed amount",
+        with_bodies_of(&honest, &smaller, &["financed_amount"]),
+        &["financed_amount"],
+        "proof_failed",
+    );
+    bench.reject(
+        "<=: another envelope's proof",
+        with_entry_of(&honest, &smaller, 0),
+        &["predicate 0 proofs"],
+        "proof_failed",
+    );
+    // The sum circuit's tag, then its key (held, not for comparisons).
+    let (sum_plan, _) = template("syndicated-loan.policy");
+    let mut e = honest.clone();
+    e.predicates[0].circuit = veilgate_core::predicates::CIRCUIT_SUM;
+    bench.reject(
+        "<=: sum circuit tag",
+        e,
+        &["predicate 0 circuit"],
+        "proof_failed",
+    );
+    let mut e = honest.clone();
+    e.predicates[0].key_id = keys().key_id(&sum_plan, &sum_plan.predicates[0]).unwrap();
+    bench.reject(
+        "<=: sum circuit key",
+        e,
+        &["predicate 0 key"],
+        "unknown_key",
+    );
+
+    // `<`: equal amounts are refused at seal, and proven under `<=`; that
+    // envelope's commitments and proof differ from a `<` proof only in the
+    // strictness bit, which the peer takes from the policy.
+    let lt_plan = with_op("<");
+    let honest = try_seal(&fx, &lt_plan, &record("1999.99", "2000.00"), "cmp-s3").unwrap();
+    let bench = Bench::new(&fx, &lt_plan, &honest);
+    assert!(predicate_false(try_seal(
+        &fx,
+        &lt_plan,
+        &record("2000.00", "2000.00"),
+        "cmp-s4"
+    )));
+    let equal = try_seal(&fx, &le_plan, &record("2000.00", "2000.00"), "cmp-s5").unwrap();
+    check(&fx, &le_plan, &equal).unwrap();
+    assert_eq!(equal.predicates[0].key_id, honest.predicates[0].key_id);
+    bench.reject(
+        "<: equal amounts with their <= proof",
+        with_entry_of(&with_bodies_of(&honest, &equal, &both), &equal, 0),
+        &["financed_amount", "invoice_amount", "predicate 0 proofs"],
+        "proof_failed",
+    );
+    // A larger financed amount from another `<` envelope (2500 of 3000).
+    let larger = try_seal(&fx, &lt_plan, &record("2500.00", "3000.00"), "cmp-s6").unwrap();
+    bench.reject(
+        "<: a larger financed amount",
+        with_bodies_of(&honest, &larger, &["financed_amount"]),
+        &["financed_amount"],
+        "proof_failed",
+    );
+
+    // `==`: two proofs, one each way.
+    let eq_plan = with_op("==");
+    let honest = try_seal(&fx, &eq_plan, &record("2000.00", "2000.00"), "cmp-s7").unwrap();
+    assert_eq!(honest.predicates[0].proofs.len(), 2);
+    let bench = Bench::new(&fx, &eq_plan, &honest);
+    let other = try_seal(&fx, &eq_plan, &record("1500.00", "1500.00"), "cmp-s8").unwrap();
+    check(&fx, &eq_plan, &other).unwrap();
+    bench.reject(
+        "==: another envelope's financed amount",
+        with_bodies_of(&honest, &other, &["financed_amount"]),
+        &["financed_amount"],
+        "proof_failed",
+    );
+    let mut e = honest.clone();
+    e.predicates[0].proofs.swap(0, 1);
+    bench.reject(
+        "==: proofs swapped",
+        e,
+        &["predicate 0 proofs"],
+        "proof_failed",
+    );
+    // 1000 <= 2000 proven one way only: its proof alone, then twice.
+    let less = try_seal(&fx, &le_plan, &record("1000.00", "2000.00"), "cmp-s9").unwrap();
+    let mut e = with_entry_of(&with_bodies_of(&honest, &less, &both), &less, 0);
+    let r = bench.reject(
+        "==: a one-way <= proof",
+        e.clone(),
+        &["financed_amount", "invoice_amount", "predicate 0 proofs"],
+        "proof_failed",
+    );
+    assert!(r.to_string().contains("needs 2 proofs"), "{r}");
+    let once = e.predicates[0].proofs[0].clone();
+    e.predicates[0].proofs.push(once);
+    bench.reject(
+        "==: a one-way <= proof, twice",
+        e,
+        &["financed_amount", "invoice_amount", "predicate 0 proofs"],
+        "proof_failed",
+    );
+}
+
+/// Bulletproofs ranges (`amount: commit, range 0.01 ..= 1000000000.00`):
+/// the commitment to an amount over the limit (sealed under a policy with a
+/// wider range), alone and with that envelope's range proof.
+#[test]
+fn bent_ranges_are_rejected_by_peers() {
+    let fx = fixture(36);
+    let (plan, sample) = template("interbank-payment.policy");
+    let honest = try_seal(&fx, &plan, &sample, "rng-s1").unwrap();
+    let bench = Bench::new(&fx, &plan, &honest);
+    let mut over = sample.clone();
+    over["amount"] = "2000000000.00".into();
+    assert!(plan.validate_record(&over).is_err());
+    let wide_plan = compile(&policy_text("interbank-payment.policy").replace(
+        "range 0.01 ..= 1000000000.00",
+        "range 0.01 ..= 100000000000.00",
+    ))
+    .unwrap();
+    let wide = try_seal(&fx, &wide_plan, &over, "rng-s3").unwrap();
+    check(&fx, &wide_plan, &wide).unwrap();
+    assert!(matches!(
+        field(&wide, "amount").body,
+        FieldBody::Committed { .. }
+    ));
+
+    let r = bench.reject(
+        "an amount over the limit",
+        with_bodies_of(&honest, &wide, &["amount"]),
+        &["amount"],
+        "proof_failed",
+    );
+    assert_eq!(r, Rejection::ProofFailed("amount".into()));
+    let mut e = with_bodies_of(&honest, &wide, &["amount"]);
+    e.range_proofs = wide.range_proofs.clone();
+    bench.reject(
+        "an amount over the limit, with its wider range proof",
+        e,
+        &["amount", "range_proofs"],
+        "proof_failed",
+    );
 }

@@ -148,6 +148,27 @@ impl Devnet {
             .ok_or_else(|| EvmError::Devnet("evm_increaseTime failed".into()))
     }
 
+    /// Records the chain as it is now (`evm_snapshot`); returns the
+    /// snapshot's id for [`Devnet::revert`].
+    pub fn snapshot(&self) -> Result<String, EvmError> {
+        raw_rpc(self.port, "evm_snapshot", "[]")
+            .as_deref()
+            .and_then(result_of)
+            .ok_or_else(|| EvmError::Devnet("evm_snapshot failed".into()))
+    }
+
+    /// Puts the chain back to a snapshot (`evm_revert`): every block mined
+    /// since is gone, with the transactions in it — a chain that forgot
+    /// deliveries it had confirmed, as after a reorganisation.
+    pub fn revert(&self, snapshot: &str) -> Result<(), EvmError> {
+        raw_rpc(self.port, "evm_revert", &format!("[\"{snapshot}\"]"))
+            .as_deref()
+            .and_then(result_of)
+            .filter(|r| r == "true")
+            .map(|_| ())
+            .ok_or_else(|| EvmError::Devnet(format!("evm_revert {snapshot} failed")))
+    }
+
     /// SIGTERM and wait: anvil writes its `--state` file on the way out.
     pub fn stop(mut self) -> Result<(), EvmError> {
         if let Some(mut child) = self.child.take() {
@@ -171,6 +192,17 @@ impl Drop for Devnet {
 /// Whether an Ethereum JSON-RPC node answers `eth_chainId` on the port.
 fn answers_rpc(port: u16) -> bool {
     raw_rpc(port, "eth_chainId", "[]").is_some_and(|a| a.contains("\"result\""))
+}
+
+/// The `result` of a JSON-RPC answer (status line and headers included),
+/// as text: a string result without its quotes, any other value as written.
+fn result_of(answer: &str) -> Option<String> {
+    let body = answer.split("\r\n\r\n").nth(1)?;
+    let v: serde_json::Value = serde_json::from_str(body.trim()).ok()?;
+    match v.get("result")? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
 }
 
 /// One JSON-RPC call over a plain HTTP/1.1 connection; the whole answer

@@ -16,6 +16,17 @@ pub fn dev_data_dir(root: &Path, edits: &[(&str, &str)]) -> Result<PathBuf, Stri
     Ok(data)
 }
 
+/// Replaces a file the way an operator's deploy tool does: the new bytes
+/// in a temporary file beside it, renamed over it. The file gets a new
+/// inode, so a watcher sees the change however close in time two writes
+/// are (an in-place write in the same clock tick, of the same length,
+/// looks unchanged until the gateway's periodic content check).
+pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Replaces text in `veilgate.toml`: the first occurrence of each `from`,
 /// which must occur (for `[[ledger]]` lines, the development ledger's: it
 /// comes first).
