@@ -47,6 +47,9 @@ pub const GROTH16_DEV_SETUP: &[u8] = b"veilgate/groth16-dev-setup/v1";
 /// Hash domain of a Groth16 key id (circuit id and verifying key).
 pub const GROTH16_KEY_ID: &[u8] = b"veilgate/groth16-key-id/v1";
 
+/// Hash domain of a Groth16 circuit digest (its constraint system, pinned per circuit id).
+pub const GROTH16_CIRCUIT_DIGEST: &[u8] = b"veilgate/groth16-circuit-digest/v1";
+
 /// Hash domain deriving a set element (Merkle leaf) from a string or bytes value.
 pub const SET_MEMBER: &[u8] = b"veilgate/set-member/v1";
 

@@ -178,3 +178,24 @@ fn try_start(o: &Options) -> Result<Result<Process, String>, String> {
         banner,
     }))
 }
+
+/// Runs a one-shot command of the `veilgate` binary `exe` (`veilgate keys
+/// recover …`, `veilgate audit verify …`) to its end, without a
+/// `VEILGATE_PROFILE` from the environment: whether it succeeded, its
+/// stdout and its stderr.
+pub fn run(
+    exe: impl AsRef<std::path::Path>,
+    args: &[&str],
+) -> Result<(bool, String, String), String> {
+    let exe = exe.as_ref();
+    let out = Command::new(exe)
+        .args(args)
+        .env_remove("VEILGATE_PROFILE")
+        .output()
+        .map_err(|e| format!("starting {}: {e}", exe.display()))?;
+    Ok((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
