@@ -606,7 +606,14 @@ async fn stopping_the_node_mid_load_loses_and_duplicates_nothing() {
     let mut net = Some(net);
     for round in 0..2 {
         let target = N * (round + 1) / 3;
+        let until = Instant::now() + Duration::from_secs(180);
         while acked.lock().unwrap().len() < target {
+            assert!(
+                Instant::now() < until,
+                "{} of {target} acknowledged after 180 s\n{}",
+                acked.lock().unwrap().len(),
+                problems(&log)
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         // In-flight transactions are lost with the node (see `pause_mining`).
@@ -776,12 +783,15 @@ async fn deliveries_the_chain_forgets_are_written_again_in_order_once() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    // Exactly the four lost deliveries were requeued, in order, audited.
-    let requeued: Vec<String> = audit_entries(&data)
+    // Exactly the four lost deliveries were requeued, each once, audited
+    // (reconciliation walks back from the newest delivery, so the requeue
+    // entries come newest first; the outbox keeps the original order).
+    let mut requeued: Vec<String> = audit_entries(&data)
         .into_iter()
         .filter(|e| e.event.action == veilgate_server::audit::Action::Requeue)
         .map(|e| hex::encode(e.event.envelope_id.unwrap()))
         .collect();
+    requeued.reverse();
     let lost_ids: Vec<String> = lost.into_iter().map(|(id, _)| id).collect();
     assert_eq!(requeued, lost_ids);
     drop(chain);

@@ -2,7 +2,8 @@
 //! circuit's known-answer proof, the generated Solidity verifier is compiled
 //! with solcjs, deployed, and called through the BN254 precompiles. It must
 //! accept the stored proof and refuse a wrong input, an input ≥ r, a
-//! non-canonical coordinate, another circuit's proof, and a forged proof.
+//! non-canonical coordinate, another circuit's proof, and a forged proof
+//! of a false statement under each circuit's keys.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,9 +16,15 @@ use alloy::sol;
 use alloy::sol_types::SolCall;
 use ark_bn254::Fr;
 use rand_chacha::rand_core::SeedableRng;
+use veilgate_circuits::groth16::compare::CompareCircuit;
+use veilgate_circuits::groth16::date::DateThresholdCircuit;
 use veilgate_circuits::groth16::keys::verifying_key_from_bytes;
+use veilgate_circuits::groth16::membership::MembershipCircuit;
+use veilgate_circuits::groth16::non_membership::NonMembershipCircuit;
 use veilgate_circuits::groth16::range::RangeCircuit;
-use veilgate_circuits::groth16::{evm, solidity, Keys, Statement};
+use veilgate_circuits::groth16::sum::SumCircuit;
+use veilgate_circuits::groth16::{evm, solidity, Groth16Error, Keys, Statement};
+use veilgate_circuits::merkle::{set_member, MerkleTree, SortedSet};
 use veilgate_evm::chain::Chain;
 use veilgate_evm::devnet::tools_or_skip;
 use veilgate_evm::devnet::{Devnet, DEV_KEY};
@@ -61,6 +68,51 @@ async fn deploy_verifier(
     let code = solc::compile(&source, &solidity::contract_name(circuit))?;
     let (at, mined) = chain.deploy(code).await?;
     Ok((at, mined.gas_used))
+}
+
+/// The verifier at `at` accepts an honest proof under the circuit's
+/// development keys and refuses a proof of `lying`, a false statement,
+/// made by a prover that skips the satisfaction check.
+async fn check_forgery<S: Statement + Clone>(chain: &Chain, at: Address, honest: S, lying: S) {
+    let keys = Keys::dev_setup(&honest).unwrap();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    let words_of = |proof: &ark_groth16::Proof<ark_bn254::Bn254>| {
+        proof8(
+            &evm::proof_words(proof)
+                .iter()
+                .map(|w| U256::from_be_bytes(*w))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let inputs = |public: &[Fr]| -> Vec<U256> {
+        public
+            .iter()
+            .map(|x| U256::from_be_bytes(veilgate_circuits::merkle::to_bytes(x)))
+            .collect()
+    };
+    let id = keys.circuit_id().to_owned();
+    let public = honest.public_inputs();
+    let proof = keys.prove(honest, &mut rng).unwrap();
+    assert!(
+        verifies(chain, at, words_of(&proof), inputs(&public)).await,
+        "{id}: the verifier holds the development keys"
+    );
+    let public = lying.public_inputs();
+    assert_eq!(
+        keys.prove(lying.clone(), &mut rng).unwrap_err(),
+        Groth16Error::Unsatisfied,
+        "{id}: the statement is false"
+    );
+    let forged = keys.prove_unchecked(lying, &mut rng).unwrap();
+    assert_eq!(
+        keys.verify(&public, &forged),
+        Err(Groth16Error::Rejected),
+        "{id}"
+    );
+    assert!(
+        !verifies(chain, at, words_of(&forged), inputs(&public)).await,
+        "{id}: a forged proof is refused on chain"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,27 +200,81 @@ async fn generated_verifiers_accept_exactly_the_true_proofs_on_chain() {
         "{c1} proof at {c0}"
     );
 
-    // A forged proof (a prover patched to skip the satisfaction check) of a
-    // value ≥ 2^64 under the range64 key: refused on chain as off chain.
-    let keys = Keys::dev_setup(&RangeCircuit::shape()).unwrap();
-    let lying = RangeCircuit {
-        value: Some(5),
-        ..RangeCircuit::new(6, Fr::from(9u64))
-    };
-    let public = lying.public_inputs();
-    let forged = keys
-        .prove_unchecked(lying, &mut rand_chacha::ChaCha20Rng::seed_from_u64(1))
-        .unwrap();
-    let at_range = deployed.iter().find(|d| d.0 == "range64-v1").unwrap().1;
-    let forged_words: Vec<U256> = evm::proof_words(&forged)
-        .iter()
-        .map(|w| U256::from_be_bytes(*w))
-        .collect();
-    let public_words: Vec<U256> = public
-        .iter()
-        .map(|x| U256::from_be_bytes(veilgate_circuits::merkle::to_bytes(x)))
-        .collect();
-    assert!(!verifies(&chain, at_range, proof8(&forged_words), public_words).await);
+    // A forged proof for every verifier: each circuit's development keys (the
+    // vectors' keys), an honest proof accepted on chain first — so the
+    // verifier holds exactly those keys — then a prover patched to skip the
+    // satisfaction check proves a false statement: refused on chain as off.
+    let at = |circuit: &str| deployed.iter().find(|d| d.0 == circuit).unwrap().1;
+    let r = Fr::from(424_242u64);
+    let (r2, rt) = (Fr::from(77u64), Fr::from(99u64));
+    check_forgery(
+        &chain,
+        at("range64-v1"),
+        RangeCircuit::new(77, r),
+        // Commits to 9, claims 5's bits.
+        RangeCircuit {
+            value: Some(5),
+            ..RangeCircuit::new(6, Fr::from(9u64))
+        },
+    )
+    .await;
+    check_forgery(
+        &chain,
+        at("compare64-v1"),
+        CompareCircuit::new(1, r, 2, r2),
+        CompareCircuit::new(2, r, 1, r2),
+    )
+    .await;
+    let mut off_by_one = SumCircuit::new(&[(600, r), (400, r2)], rt).unwrap();
+    off_by_one.total_commitment = veilgate_circuits::groth16::commit(Fr::from(1001u64), rt);
+    check_forgery(
+        &chain,
+        at("sum2x64-v1"),
+        SumCircuit::new(&[(600, r), (400, r2)], rt).unwrap(),
+        off_by_one,
+    )
+    .await;
+    check_forgery(
+        &chain,
+        at("date-threshold-v1"),
+        DateThresholdCircuit::new(19900615, r, 20261125, 18),
+        DateThresholdCircuit::new(20100101, r, 20261125, 18),
+    )
+    .await;
+    let tree =
+        MerkleTree::from_leaves(20, (0..40u64).map(|i| Fr::from(1000 + i)).collect()).unwrap();
+    let path = tree.path(17).unwrap();
+    check_forgery(
+        &chain,
+        at("membership-d20-v1"),
+        MembershipCircuit::new(tree.root(), tree.leaf(17).unwrap(), r, &path),
+        // An outsider with a member's path.
+        MembershipCircuit::new(tree.root(), Fr::from(5u64), r, &path),
+    )
+    .await;
+    let listed = set_member(b"Evil Corp");
+    let set = SortedSet::new(
+        20,
+        ["ACME Shell Co", "Blocked Ltd", "Evil Corp", "Nope SA"]
+            .iter()
+            .map(|n| set_member(n.as_bytes()))
+            .collect(),
+    )
+    .unwrap();
+    let clean = set_member(b"Honest Bank");
+    check_forgery(
+        &chain,
+        at("non-membership-d20-v1"),
+        NonMembershipCircuit::new(set.root(), clean, r, &set.prove_absent(clean).unwrap()),
+        // A listed name with the gap next to it.
+        NonMembershipCircuit::new(
+            set.root(),
+            listed,
+            r,
+            &set.prove_absent(listed + Fr::from(1u64)).unwrap(),
+        ),
+    )
+    .await;
 
     for line in &report {
         println!("{line}");
@@ -183,7 +289,6 @@ async fn generated_verifiers_accept_exactly_the_true_proofs_on_chain() {
 async fn a_ceremony_s_keys_verify_on_chain() {
     use veilgate_circuits::ceremony::phase2;
     use veilgate_circuits::ceremony::ptau::{contributor_rng, Ptau};
-    use veilgate_circuits::groth16::compare::CompareCircuit;
     use veilgate_circuits::groth16::constraint_matrices;
 
     if !tools_or_skip() {
