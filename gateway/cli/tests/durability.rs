@@ -630,14 +630,19 @@ async fn deliveries_a_ledger_forgets_are_delivered_again_in_order() {
         let r = client.submission(LEDGER, id).await.unwrap();
         assert!(r.on_ledger(), "{r:?}");
     }
-    let requeues = state
+    let requeued: Vec<String> = state
         .store
         .audit_entries()
         .unwrap()
         .into_iter()
         .filter(|e| e.event.action == veilgate_server::audit::Action::Requeue)
-        .count();
-    assert_eq!(requeues, 8, "each requeue is in the audit log");
+        .map(|e| hex::encode(e.event.envelope_id.unwrap()))
+        .collect();
+    assert_eq!(
+        requeued,
+        ids[12..],
+        "each requeue is in the audit log, in delivery order"
+    );
 
     // Nothing lost: nothing more to do.
     assert_eq!(

@@ -783,15 +783,13 @@ async fn deliveries_the_chain_forgets_are_written_again_in_order_once() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    // Exactly the four lost deliveries were requeued, each once, audited
-    // (reconciliation walks back from the newest delivery, so the requeue
-    // entries come newest first; the outbox keeps the original order).
-    let mut requeued: Vec<String> = audit_entries(&data)
+    // Exactly the four lost deliveries were requeued, each once, audited in
+    // their delivery order.
+    let requeued: Vec<String> = audit_entries(&data)
         .into_iter()
         .filter(|e| e.event.action == veilgate_server::audit::Action::Requeue)
         .map(|e| hex::encode(e.event.envelope_id.unwrap()))
         .collect();
-    requeued.reverse();
     let lost_ids: Vec<String> = lost.into_iter().map(|(id, _)| id).collect();
     assert_eq!(requeued, lost_ids);
     drop(chain);

@@ -294,16 +294,19 @@ impl Store {
         Ok(out)
     }
 
-    /// The latest deliveries to `ledger`, newest first, at most `limit`.
+    /// The latest deliveries to `ledger`, newest first: at most `limit`,
+    /// after skipping the `skip` newest.
     pub(crate) fn recent_deliveries(
         &self,
         ledger: &str,
+        skip: usize,
         limit: usize,
     ) -> Result<Vec<(Pending, Submission)>, StoreError> {
         let tx = self.db.begin_read().map_err(db)?;
         let t = tx.open_table(DELIVERED).map_err(db)?;
         let subs = tx.open_table(SUBMISSIONS).map_err(db)?;
         let mut out = Vec::new();
+        let mut skipped = 0;
         for item in t.iter().map_err(db)?.rev() {
             if out.len() >= limit {
                 break;
@@ -311,6 +314,10 @@ impl Store {
             let (k, v) = item.map_err(db)?;
             let p = read_pending("delivered", k.value(), v.value())?;
             if p.value.ledger != ledger {
+                continue;
+            }
+            if skipped < skip {
+                skipped += 1;
                 continue;
             }
             let id = p.value.envelope_id;

@@ -34,37 +34,42 @@ pub(super) fn reconcile_all(d: &Deliverer) -> Result<(), ReconcileError> {
 /// Checks that `ledger_id` still holds the latest deliveries made to it and
 /// puts back in the outbox, in their original order, those it lost. The
 /// ledger is hash-chained, so the newest delivery still at its position with
-/// its entry hash vouches for every older one: the walk stops there (one
-/// read when nothing was lost). Returns how many were requeued.
+/// its entry hash vouches for every older one: the walk back from the newest
+/// stops there (one read when nothing was lost). The lost ones are requeued
+/// oldest first, so the audit log lists them in delivery order; a crash
+/// midway leaves the newer ones lost for the next pass. Returns how many
+/// were requeued.
 pub fn reconcile(d: &Deliverer, ledger_id: &str) -> Result<usize, ReconcileError> {
+    const PAGE: usize = 32;
     let ledger = d
         .ledgers
         .get(ledger_id)
         .ok_or_else(|| ReconcileError::UnknownLedger(ledger_id.to_owned()))?;
-    let mut requeued = 0;
-    loop {
-        let recent = d.store.recent_deliveries(ledger_id, 32)?;
-        let mut progressed = false;
+    let mut lost = Vec::new();
+    'walk: for page in 0.. {
+        let recent = d.store.recent_deliveries(ledger_id, page * PAGE, PAGE)?;
         for (p, sub) in &recent {
             let (Some(seq), Some(hash)) = (sub.sequence, sub.entry_hash.as_deref()) else {
                 continue;
             };
             let held = ledger.by_sequence(seq)?;
             if held.is_some_and(|e| hex::encode(e.entry_hash) == hash) {
-                return Ok(requeued);
+                break 'walk;
             }
-            let audit = AuditEvent {
-                ledger: Some(p.value.ledger.clone()),
-                envelope_id: Some(p.value.envelope_id),
-                detail: Some("the ledger no longer holds this delivery; delivering again".into()),
-                ..AuditEvent::gateway(Action::Requeue)
-            };
-            d.store.requeue(p, now_ms(), audit)?;
-            requeued += 1;
-            progressed = true;
+            lost.push(p.clone());
         }
-        if !progressed {
-            return Ok(requeued);
+        if recent.len() < PAGE {
+            break;
         }
     }
+    for p in lost.iter().rev() {
+        let audit = AuditEvent {
+            ledger: Some(p.value.ledger.clone()),
+            envelope_id: Some(p.value.envelope_id),
+            detail: Some("the ledger no longer holds this delivery; delivering again".into()),
+            ..AuditEvent::gateway(Action::Requeue)
+        };
+        d.store.requeue(p, now_ms(), audit)?;
+    }
+    Ok(lost.len())
 }
