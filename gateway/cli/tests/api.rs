@@ -159,7 +159,10 @@ async fn routes_statuses_and_identity() {
     let delivered = delivered.expect("the worker delivers the outbox");
     assert_eq!(delivered["sequence"], 0);
     stop_tx.send(true).unwrap();
-    worker.await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), worker)
+        .await
+        .expect("the delivery worker stops within 10 s of its stop signal")
+        .unwrap();
     let by_id = route(
         s.clone(),
         bank("bank-c"),

@@ -412,15 +412,18 @@ async fn a_ceremony_s_keys_seal_verify_and_open_and_development_proofs_are_refus
     let peer = client("bank-c", &gw.base);
     for (ledger, sequence) in positions {
         let path = format!("/v1/ledgers/{ledger}/verdicts/{sequence}");
-        let mut verdict = Value::Null;
-        for _ in 0..200 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let verdict: Value = loop {
             let (status, body) = peer.request("GET", &path, None).await.unwrap();
             if status == 200 {
-                verdict = serde_json::from_slice(&body).unwrap();
-                break;
+                break serde_json::from_slice(&body).unwrap();
             }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{ledger}: the follower gave no verdict on the forged entry {sequence} within 20 s (last status {status})"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        };
         assert_eq!(verdict["verdict"], "rejected", "{ledger}: {verdict}");
         assert_eq!(verdict["code"], refusal(&ledger), "{ledger}: {verdict}");
         // The envelope the gateway sealed itself, before, is valid.

@@ -156,6 +156,8 @@ fn records_before_during_and_after_a_rotation_verify_open_and_name_the_key_in_fo
                 let (run, bank_a) = (&run, &bank_a);
                 s.spawn(move || {
                     let mut ids = Vec::new();
+                    // A deliberate load window, not a wait: it ends 2 s past
+                    // `valid_from` so that records are sealed on both sides.
                     let until = std::time::Instant::now() + std::time::Duration::from_millis(3_500);
                     let mut n = 0;
                     while std::time::Instant::now() < until {

@@ -349,8 +349,12 @@ impl Rig {
         power.cut();
         let _ = stop_tx.send(true);
         self.rt.block_on(async {
-            let _ = tokio::time::timeout(Duration::from_secs(30), worker).await;
-        });
+            // How the worker ends on a dead disk is not judged here; that it ends is.
+            let _ = tokio::time::timeout(Duration::from_secs(30), worker)
+                .await
+                .map_err(|_| format!("cut {cut}: the delivery worker did not stop within 30 s"))?;
+            Ok::<_, String>(())
+        })?;
         Ok(at_operation)
     }
 }
@@ -408,7 +412,9 @@ fn two_hundred_power_cuts_under_load_lose_and_duplicate_nothing() {
     }
     let _ = stop_tx.send(true);
     rig.rt.block_on(async {
-        let _ = worker.await;
+        let _ = tokio::time::timeout(Duration::from_secs(30), worker)
+            .await
+            .expect("the delivery worker stops within 30 s of its stop signal");
     });
     assert_eq!(
         m.store.outbox_depth().unwrap(),

@@ -3,7 +3,14 @@
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::{Duration, Instant};
+
+/// How long one start may take to print its listening line and banner. A
+/// first `--dev` start builds development material, so this is generous;
+/// it is here so that a gateway that hangs fails the test instead of
+/// stalling it.
+const LISTEN_WITHIN: Duration = Duration::from_secs(180);
 
 /// How to start the gateway.
 pub struct Options {
@@ -133,10 +140,36 @@ fn try_start(o: &Options) -> Result<Result<Process, String>, String> {
         .spawn()
         .map_err(|e| format!("starting {}: {e}", o.exe.display()))?;
     let stdout = child.stdout.take().ok_or("the child has no stdout")?;
-    let mut reader = BufReader::new(stdout);
-    let mut first = String::new();
-    // A read error is like an exit without a line: the attempt failed.
-    let _ = reader.read_line(&mut first);
+    // Read on a thread, so that waiting for a line can have a deadline; it
+    // drains stdout until the gateway exits.
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        loop {
+            let mut l = String::new();
+            // A read error is like an exit: no more lines.
+            if reader.read_line(&mut l).unwrap_or(0) == 0 {
+                break;
+            }
+            let _ = tx.send(l);
+        }
+    });
+    let deadline = Instant::now() + LISTEN_WITHIN;
+    let next = || lines.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+    let hung = |child: &mut Child, what: &str| {
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(format!(
+            "the gateway printed no {what} within {LISTEN_WITHIN:?}; see {}",
+            o.log.display()
+        ))
+    };
+    let first = match next() {
+        Ok(line) => line,
+        // An exit without a line: the attempt failed.
+        Err(RecvTimeoutError::Disconnected) => String::new(),
+        Err(RecvTimeoutError::Timeout) => return hung(&mut child, "listening line"),
+    };
     let mut addresses = first
         .split_whitespace()
         .filter(|w| w.starts_with("https://"))
@@ -159,10 +192,11 @@ fn try_start(o: &Options) -> Result<Result<Process, String>, String> {
     if o.dev && first_start {
         // The rest of the banner is short; read it without waiting for EOF.
         for _ in 0..5 {
-            let mut l = String::new();
-            if reader.read_line(&mut l).unwrap_or(0) == 0 {
-                break;
-            }
+            let l = match next() {
+                Ok(line) => line,
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => return hung(&mut child, "whole start banner"),
+            };
             let done = l.contains("samples/interbank-payment.json");
             banner.push(l);
             if done {
