@@ -52,6 +52,16 @@ fn data_dir(root: &Path, edits: &[(&str, &str)]) -> PathBuf {
     veilgate_testkit::data::dev_data_dir(root, edits).unwrap()
 }
 
+/// Waits for a task of the test's load, at most 5 minutes: its retries
+/// (the same idempotency key until a 2xx) end there if the gateway never
+/// comes back, and the test fails naming the task.
+async fn joined<T>(task: tokio::task::JoinHandle<T>, what: &str) -> T {
+    tokio::time::timeout(Duration::from_secs(300), task)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within 5 minutes"))
+        .unwrap()
+}
+
 fn envelope_ids_on(ledger: &dyn Ledger) -> Vec<String> {
     (0..ledger.len().unwrap())
         .map(|s| ledger.by_sequence(s).unwrap().unwrap())
@@ -148,8 +158,9 @@ async fn sigkill_under_load_loses_nothing_and_writes_nothing_twice() {
         );
         child = start(&data, &listen, &log).0;
     }
+    // The clients retry until acknowledged; the whole load has a deadline.
     for c in clients {
-        c.await.unwrap();
+        joined(c, "a SIGKILL load client").await;
     }
     let acked = acked.lock().unwrap().clone();
     assert_eq!(
@@ -417,7 +428,7 @@ async fn a_ledger_outage_delays_delivery_in_order_and_back_pressure_holds() {
     );
     let mut per_client = Vec::new();
     for t in tasks {
-        per_client.push(t.await.unwrap());
+        per_client.push(joined(t, "an outage load client").await);
     }
     assert!(
         depth_during >= 1,
@@ -502,13 +513,15 @@ async fn sigterm_drains_and_keeps_the_outbox() {
         .status()
         .unwrap()
         .success());
-    let exited = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
+    let exited = joined(
+        tokio::task::spawn_blocking(move || child.wait().unwrap()),
+        "the gateway's exit after SIGTERM",
+    )
+    .await;
     assert!(exited.success(), "graceful shutdown exits 0: {exited:?}");
     stop.store(true, Ordering::SeqCst);
     for t in tasks {
-        t.await.unwrap();
+        joined(t, "a SIGTERM load client").await;
     }
     let acked = acked.lock().unwrap().clone();
     assert!(!acked.is_empty());

@@ -154,7 +154,6 @@ fn deployed_data_dir(root: &Path, rpc: &str) -> (PathBuf, String) {
     (data, registry)
 }
 
-/// Starts `veilgate serve`; retries while a killed predecessor's port is taken.
 /// Starts `veilgate serve` (the testkit harness) and returns the child and
 /// its address. Retries while the address is still taken (a killed
 /// predecessor's port).
@@ -621,11 +620,16 @@ async fn stopping_the_node_mid_load_loses_and_duplicates_nothing() {
         node.pause_mining().unwrap();
         node.stop().unwrap();
         eprintln!("node stopped after {target} acknowledgements");
+        // A deliberate outage: the gateway's deliveries fail for 1.5 s.
         tokio::time::sleep(Duration::from_millis(1500)).await;
         net = Some(Devnet::start_on(port, Some(&state)).unwrap());
     }
+    // The clients retry until acknowledged; the whole load has a deadline.
     for c in clients {
-        c.await.unwrap();
+        tokio::time::timeout(Duration::from_secs(300), c)
+            .await
+            .expect("a load client finishes within 5 minutes of the node's restarts")
+            .unwrap();
     }
     let acked = acked.lock().unwrap().clone();
     assert_eq!(acked.len(), N);

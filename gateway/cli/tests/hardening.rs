@@ -206,7 +206,10 @@ async fn revocation_takes_every_spelling_serials_crls_and_never_empties_on_a_bad
             "fingerprint spelled `{spelling}` did not revoke"
         );
         gw.revoke("{}");
-        assert!(eventually(|| async { status_of(&bank_b, "GET", &policies).await == 200 }).await);
+        assert!(
+            eventually(|| async { status_of(&bank_b, "GET", &policies).await == 200 }).await,
+            "bank-b was not answered 200 within 5 s of the revocation edit"
+        );
     }
 
     // By issuer and serial, as `openssl x509 -noout -issuer -serial` prints them.
@@ -214,7 +217,10 @@ async fn revocation_takes_every_spelling_serials_crls_and_never_empties_on_a_bad
     let serial = hex::encode_upper(cert.raw_serial());
     let issuer = cert.issuer().to_string();
     gw.revoke(&json!({ "serials": [{ "issuer": issuer, "serial": serial }] }).to_string());
-    assert!(eventually(|| async { status_of(&bank_b, "GET", &policies).await == 403 }).await);
+    assert!(
+        eventually(|| async { status_of(&bank_b, "GET", &policies).await == 403 }).await,
+        "bank-b was not answered 403 within 5 s of the revocation edit"
+    );
 
     // A typo is refused with the entry named, and the previous list stays.
     // Each bad edit is judged once the gateway has read it (the stale alert
@@ -265,9 +271,15 @@ async fn revocation_takes_every_spelling_serials_crls_and_never_empties_on_a_bad
     .unwrap();
     std::fs::write(gw.data.join("consortium.crl"), crl.pem().unwrap()).unwrap();
     gw.revoke("{}");
-    assert!(eventually(|| async { status_of(&bank_b, "GET", &policies).await == 200 }).await);
+    assert!(
+        eventually(|| async { status_of(&bank_b, "GET", &policies).await == 200 }).await,
+        "bank-b was not answered 200 within 5 s of the revocation edit"
+    );
     gw.revoke(r#"{ "crls": ["consortium.crl"] }"#);
-    assert!(eventually(|| async { status_of(&bank_b, "GET", &policies).await == 403 }).await);
+    assert!(
+        eventually(|| async { status_of(&bank_b, "GET", &policies).await == 403 }).await,
+        "bank-b was not answered 403 within 5 s of the revocation edit"
+    );
     let (_, metrics) = gw
         .client("bank-a")
         .request("GET", "/metrics", None)
@@ -380,7 +392,10 @@ async fn a_revoked_certificate_cannot_read_metrics() {
     let bank_b = gw.client("bank-b");
     assert_eq!(status_of(&bank_b, "GET", "/metrics").await, 200);
     gw.revoke(r#"{ "institutions": ["bank-b"] }"#);
-    assert!(eventually(|| async { status_of(&bank_b, "GET", "/metrics").await == 403 }).await);
+    assert!(
+        eventually(|| async { status_of(&bank_b, "GET", "/metrics").await == 403 }).await,
+        "bank-b was not answered 403 within 5 s of the revocation edit"
+    );
     let (_, body) = bank_b.request("GET", "/metrics", None).await.unwrap();
     assert!(!String::from_utf8_lossy(&body).contains("veilgate_requests_total"));
     assert_eq!(status_of(&bank_b, "GET", "/v1/health").await, 403);
@@ -498,7 +513,10 @@ async fn refusals_are_audited_rate_limited_and_counted() {
     gw.revoke(r#"{ "institutions": ["bank-b"] }"#);
     let bank_b = gw.client("bank-b");
     let policies = format!("/v1/ledgers/{LEDGER}/policies");
-    assert!(eventually(|| async { status_of(&bank_b, "GET", &policies).await == 403 }).await);
+    assert!(
+        eventually(|| async { status_of(&bank_b, "GET", &policies).await == 403 }).await,
+        "bank-b was not answered 403 within 5 s of the revocation edit"
+    );
     for _ in 0..39 {
         assert_eq!(status_of(&bank_b, "GET", &policies).await, 403);
     }

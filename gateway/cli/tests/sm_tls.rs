@@ -229,7 +229,22 @@ fn run_tongsuo(exe: &Path, args: &[&str], stdin: &[u8]) -> (bool, String) {
         .unwrap();
     // s_client sends what it reads, then waits for the server to close.
     child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let out = child.wait_with_output().unwrap();
+    // Tongsuo waits for the server to close; a gateway that never does
+    // fails the test after 60 s instead of hanging it.
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("tongsuo {args:?} did not finish within 60 s");
+        }
+    };
     (
         out.status.success(),
         format!(

@@ -118,15 +118,21 @@ async fn one_member_stalling_uploads_does_not_stall_another() {
     while Instant::now() + Duration::from_secs(1) < until {
         let n = latencies.len();
         let started = Instant::now();
-        let status = if n % 4 == 3 {
-            let key = format!("during-stall-{}", submitted.fetch_add(1, Ordering::Relaxed));
-            match bank_c.submit(LEDGER, POLICY, &key, &record).await {
-                Ok(r) => r.status,
-                Err(e) => panic!("bank-c's submission failed during the stall: {e:?}"),
+        let request = async {
+            if n % 4 == 3 {
+                let key = format!("during-stall-{}", submitted.fetch_add(1, Ordering::Relaxed));
+                match bank_c.submit(LEDGER, POLICY, &key, &record).await {
+                    Ok(r) => r.status,
+                    Err(e) => panic!("bank-c's submission failed during the stall: {e:?}"),
+                }
+            } else {
+                bank_c.request("GET", &policies, None).await.unwrap().0
             }
-        } else {
-            bank_c.request("GET", &policies, None).await.unwrap().0
         };
+        // A stalled bank-c fails here, at the bound below, instead of hanging.
+        let status = tokio::time::timeout(Duration::from_secs(5), request)
+            .await
+            .unwrap_or_else(|_| panic!("bank-c's request {n} took over 5 s during the stall"));
         let took = started.elapsed();
         assert!(
             status == 200 || status == 201 || status == 202,
@@ -137,10 +143,15 @@ async fn one_member_stalling_uploads_does_not_stall_another() {
             "bank-c's request {n} took {took:?} during the stall"
         );
         latencies.push(took);
+        // Pacing: about ten requests a second from bank-c.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Each stall ends by `until`; a little slack for its last read.
     for a in attackers {
-        a.await.unwrap();
+        tokio::time::timeout(HOLD + Duration::from_secs(30), a)
+            .await
+            .expect("a stall ends when its hold is over")
+            .unwrap();
     }
     let statuses = statuses.lock().unwrap().clone();
     // The stalls were really there: the gateway cut or refused them.

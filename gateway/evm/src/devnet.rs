@@ -134,6 +134,8 @@ impl Devnet {
     pub fn pause_mining(&self) -> Result<(), EvmError> {
         raw_rpc(self.port, "evm_setAutomine", "[false]")
             .filter(|a| a.contains("\"result\""))
+            // Deliberate settle time: a block anvil was already mining
+            // when automine went off is written before the caller stops it.
             .map(|_| std::thread::sleep(Duration::from_millis(300)))
             .ok_or_else(|| EvmError::Devnet("evm_setAutomine failed".into()))
     }

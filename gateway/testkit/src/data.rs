@@ -202,9 +202,6 @@ fn publish_all_templates(
     std::fs::write(&cfg, edited.join("\n") + "\n").map_err(|e| format!("{}: {e}", cfg.display()))
 }
 
-/// A TLS 1.3 client configuration as `who` (its certificate and key from
-/// the data directory, the consortium CA as root): for tests that write
-/// raw bytes no client library would send.
 /// Sends `request` (raw HTTP/1.1 bytes) over one TLS 1.3 connection as
 /// `who` and reads until the gateway closes it: the whole answer, headers
 /// and body, for tests that look at exact headers (`Allow`,
@@ -235,6 +232,9 @@ pub async fn raw_exchange(
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// A TLS 1.3 client configuration as `who` (its certificate and key from
+/// the data directory, the consortium CA as root): for tests that write
+/// raw bytes no client library would send.
 pub fn client_tls(data: &Path, who: &str) -> Result<Arc<rustls::ClientConfig>, String> {
     client_tls_over(data, who, &[&rustls::version::TLS13])
 }
