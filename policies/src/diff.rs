@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::plan::{Condition, Disclosure, FieldPlan, Generalization, Plan, Role};
+use crate::plan::{Condition, Disclosure, FieldPlan, Generalization, Padding, Plan, Role};
 use crate::record::format_decimal;
 
 /// Who reads a field's full value: `None` means everyone (public).
@@ -257,6 +257,28 @@ fn set_kind(old: &[Role], new: &[Role]) -> Kind {
     )
 }
 
+/// `pow2 32..=1024`, or `none`.
+fn padding_text(p: Option<Padding>) -> String {
+    match p {
+        Some(Padding::Pow2 { min, max, .. }) => format!("pow2 {min}..={max}"),
+        None => "none".to_owned(),
+    }
+}
+
+/// Coarser classes show peers less of a length: padding added or a bound
+/// raised narrows; padding removed or a bound lowered widens.
+fn padding_kind(old: Option<Padding>, new: Option<Padding>) -> Kind {
+    match (old, new) {
+        (None, Some(_)) => Kind::Narrowing,
+        (Some(_), None) => Kind::Widening,
+        (
+            Some(Padding::Pow2 { min: a, max: b, .. }),
+            Some(Padding::Pow2 { min: c, max: d, .. }),
+        ) => Kind::of(c < a || d < b, c > a || d > b),
+        (None, None) => Kind::Other,
+    }
+}
+
 /// Every change from `old` to `new`, plan-wide first, then field by field,
 /// then proofs, sets and conditions.
 pub fn changes(old: &Plan, new: &Plan) -> Vec<Change> {
@@ -326,6 +348,16 @@ pub fn changes(old: &Plan, new: &Plan) -> Vec<Change> {
         plan(
             Kind::Other,
             format!("no longer pins a key for circuit `{c}`: proofs under any key the gateway holds are accepted"),
+        );
+    }
+    if old.padding != new.padding {
+        plan(
+            padding_kind(old.padding, new.padding),
+            format!(
+                "padding of field plaintexts (`pad`): {} → {}",
+                padding_text(old.padding),
+                padding_text(new.padding)
+            ),
         );
     }
     if old.suite != new.suite {

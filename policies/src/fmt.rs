@@ -189,6 +189,9 @@ fn render(ast: &PolicyAst) -> String {
             Header::Require(r, _) => format!("require encrypt to [{}]", names(r)),
             Header::SeesAll(r, _) => format!("require all fields to [{}]", names(r)),
             Header::OnChain(_) => "require proofs on chain".to_owned(),
+            Header::Pad {
+                scheme, min, max, ..
+            } => format!("pad {} {}..={}", scheme.text, min.0, max.0),
             Header::Key { circuit, key, .. } => {
                 format!(
                     "require key {} {}",

@@ -14,6 +14,7 @@ pub mod fmt;
 pub mod json;
 mod lex;
 pub mod output;
+pub mod padding;
 pub mod parse;
 mod plan;
 pub mod preview;
@@ -23,7 +24,8 @@ pub mod testing;
 
 pub use error::{Diagnostics, PolicyError, Span};
 pub use plan::{
-    CmpOp, Condition, Disclosure, FieldPlan, FieldType, Generalization, Plan, Predicate, Role,
+    CmpOp, Condition, Disclosure, FieldPlan, FieldType, Generalization, Padding, Plan, Predicate,
+    Role,
 };
 pub use record::{Record, RecordError, Value};
 

@@ -22,7 +22,9 @@ fn error_json(e: &PolicyError) -> Value {
 }
 
 /// One file's `check` result: `{"file", "ok", "policy", "version", "hash",
-/// "errors"}`; `policy`, `version` and `hash` are null when it fails.
+/// "errors", "warnings"}`; `policy`, `version` and `hash` are null when it
+/// fails; `warnings` are sentences (`crate::padding::warnings`), empty when
+/// it fails.
 pub fn check_json(file: &str, result: &Result<Plan, Diagnostics>) -> Value {
     match result {
         Ok(plan) => json!({
@@ -32,6 +34,7 @@ pub fn check_json(file: &str, result: &Result<Plan, Diagnostics>) -> Value {
             "version": plan.version,
             "hash": hex::encode(plan.hash()),
             "errors": [],
+            "warnings": crate::padding::warnings(plan),
         }),
         Err(d) => json!({
             "file": file,
@@ -40,6 +43,7 @@ pub fn check_json(file: &str, result: &Result<Plan, Diagnostics>) -> Value {
             "version": null,
             "hash": null,
             "errors": d.iter().map(error_json).collect::<Vec<_>>(),
+            "warnings": [],
         }),
     }
 }

@@ -7,6 +7,7 @@
 //!            | 'require' 'all' 'fields' 'to' '[' NAME,+ ']'
 //!            | 'require' 'proofs' 'on' 'chain'
 //!            | 'require' 'key' NAME HEX64       (a circuit's verifying key id)
+//!            | 'pad' NAME INT '..=' INT          (padding classes, e.g. `pad pow2 32..=1024`)
 //! record    := 'record' '{' (NAME ':' type)* '}'
 //! type      := 'string' | 'integer' | 'bool' | 'date' | 'party' | 'bytes'
 //!            | 'amount' '(' INT ')' | 'enum' '(' NAME (',' NAME)* ')'
@@ -75,6 +76,13 @@ pub enum Header {
     Key {
         circuit: Name,
         key: (String, Span),
+        span: Span,
+    },
+    /// `pad SCHEME MIN..=MAX`: field plaintexts padded to size classes.
+    Pad {
+        scheme: Name,
+        min: (String, Span),
+        max: (String, Span),
         span: Span,
     },
 }
@@ -591,6 +599,19 @@ impl Parser {
             } else if self.at_keyword("suite") {
                 self.bump();
                 Header::Suite(self.name("a crypto suite name")?)
+            } else if self.at_keyword("pad") {
+                let span = self.here();
+                self.bump();
+                let scheme = self.name("a padding scheme, e.g. `pow2`")?;
+                let min = self.number("the smallest padding class in bytes")?;
+                self.expect(Tok::RangeTo)?;
+                let max = self.number("the largest padding class in bytes")?;
+                Header::Pad {
+                    scheme,
+                    min,
+                    max,
+                    span,
+                }
             } else if self.at_keyword("require") {
                 let span = self.here();
                 self.bump();

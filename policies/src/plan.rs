@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 use veilgate_circuits::domain;
+pub use veilgate_pseudonym::Padding;
 
 pub use crate::parse::CmpOp;
 
@@ -313,6 +314,10 @@ pub struct Plan {
     /// `require key`: the verifying key id each named circuit's proofs
     /// must be under, by circuit id.
     pub keys: BTreeMap<String, [u8; 32]>,
+    /// `pad pow2 MIN..=MAX`: the size classes every field plaintext that
+    /// carries a value is padded to before encryption. `None`: unpadded,
+    /// each ciphertext as long as its plaintext (plus the tag).
+    pub padding: Option<Padding>,
     pub(crate) hash: [u8; 32],
 }
 
@@ -460,7 +465,8 @@ impl Plan {
         // 0x01 proofs on chain; 0x02 then the pinned keys (a list: u16
         // count, each circuit id as lp() and the 32-byte key id, sorted by
         // circuit id); 0x03 then the submitter field's name as lp(); 0x04
-        // then the roles that see every field (a list of roles).
+        // then the roles that see every field (a list of roles); 0x05 then
+        // the padding scheme (u8 1 pow2, u32 min, u32 max).
         if self.onchain {
             out.push(1);
         }
@@ -480,6 +486,14 @@ impl Plan {
         if !self.sees_all.is_empty() {
             out.push(4);
             put_list(&mut out, &self.sees_all, put_role);
+        }
+        if let Some(Padding::Pow2 { min, max, .. }) = self.padding {
+            out.push(5);
+            out.push(1);
+            // The checker bounds both by 65536, so u32 holds them.
+            for b in [min, max] {
+                out.extend_from_slice(&u32::try_from(b).unwrap_or(u32::MAX).to_be_bytes());
+            }
         }
         out
     }
@@ -572,6 +586,23 @@ mod tests {
         want.extend_from_slice(&[0, 1, 2, 0, 9]);
         want.extend_from_slice(b"regulator");
         assert_eq!(full.canonical_bytes(), want);
+    }
+
+    /// The padding trailer (0x05), byte for byte as docs/policy-plan.md
+    /// lays it, after the plan without it (and after the 0x03 trailer).
+    #[test]
+    fn padding_is_the_last_trailer() {
+        let text = template("interbank-payment.policy");
+        let plain = crate::compile(text).unwrap();
+        let padded = crate::compile(&text.replacen(
+            "suite standard\n",
+            "suite standard\npad pow2 64..=4096\n",
+            1,
+        ))
+        .unwrap();
+        let mut want = plain.canonical_bytes();
+        want.extend_from_slice(&[5, 1, 0, 0, 0, 64, 0, 0, 0x10, 0]);
+        assert_eq!(padded.canonical_bytes(), want);
     }
 
     /// Suite `sm` hashes the same canonical bytes with SM3 (GB/T 32905),

@@ -46,6 +46,9 @@ pub struct Preview {
     pub proofs: Vec<String>,
     /// Conditions that hold for this record, as written.
     pub conditions_met: Vec<String>,
+    /// For each field whose value travels in ciphertexts: the length they
+    /// leave visible (its class under a `pad` line, else the length).
+    pub lengths: Vec<crate::padding::LengthLeft>,
 }
 
 impl Preview {
@@ -53,6 +56,20 @@ impl Preview {
     pub fn cell(&self, column: &str, field: &str) -> Option<&Cell> {
         let c = self.columns.iter().position(|x| x == column)?;
         self.rows.iter().find(|(f, _)| f == field)?.1.get(c)
+    }
+
+    /// A cell as the table shows it: a ciphertext of a padded field with
+    /// its class, which is what a reader of it learns of the length.
+    pub fn cell_text(&self, field: &str, cell: &Cell) -> String {
+        let class = self
+            .lengths
+            .iter()
+            .find(|l| l.field == field)
+            .and_then(|l| l.class);
+        match (cell, class) {
+            (Cell::Ciphertext, Some((s, _))) => format!("<ciphertext: {s}-byte class>"),
+            _ => cell.to_string(),
+        }
     }
 
     /// A fixed-width table for a terminal or a review document.
@@ -71,7 +88,7 @@ impl Preview {
                     } else {
                         cells
                             .get(i - 1)
-                            .map_or(0, |c| c.to_string().chars().count())
+                            .map_or(0, |c| self.cell_text(f, c).chars().count())
                     }
                 })
                 .max()
@@ -116,7 +133,7 @@ impl Preview {
         );
         for (field, cells) in &self.rows {
             let texts: Vec<String> = std::iter::once(field.clone())
-                .chain(cells.iter().map(|c| c.to_string()))
+                .chain(cells.iter().map(|c| self.cell_text(field, c)))
                 .collect();
             out.push_str(&row(&texts));
         }
@@ -125,6 +142,9 @@ impl Preview {
         }
         for p in &self.proofs {
             out.push_str(&format!("peers verify: {p}\n"));
+        }
+        for l in &self.lengths {
+            out.push_str(&format!("length left visible: {}\n", l.describe()));
         }
         out
     }
@@ -156,6 +176,7 @@ pub fn preview_record(plan: &Plan, record: &Record) -> Preview {
         .collect();
 
     let mut rows = Vec::with_capacity(plan.fields.len());
+    let mut lengths = Vec::new();
     for (f, v) in plan.fields.iter().zip(&record.values) {
         let readers: BTreeSet<Role> = plan.recipients_with(f, &outcomes).into_iter().collect();
         let ledger = match &f.disclosure {
@@ -179,6 +200,10 @@ pub fn preview_record(plan: &Plan, record: &Record) -> Preview {
             });
         }
         rows.push((f.name.clone(), cells));
+        // A `when` recipient not added for this record leaves no ciphertext.
+        if !readers.is_empty() && crate::padding::encrypted(plan, f) {
+            lengths.push(crate::padding::LengthLeft::of(plan, f, v));
+        }
     }
 
     let mut proofs = Vec::new();
@@ -217,5 +242,6 @@ pub fn preview_record(plan: &Plan, record: &Record) -> Preview {
         rows,
         proofs,
         conditions_met,
+        lengths,
     }
 }

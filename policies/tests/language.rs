@@ -905,6 +905,14 @@ const ERROR_CASES: &[(&str, &[(&str, &str)])] = &[
         )],
     ),
     (
+        "padding class `N` is not a power of two",
+        &[("ledger l\n", "ledger l\npad pow2 32..=1000\n")],
+    ),
+    (
+        "padding classes `MIN..=MAX` run backwards",
+        &[("ledger l\n", "ledger l\npad pow2 64..=32\n")],
+    ),
+    (
         "unknown crypto suite `NAME`",
         &[("ledger l\n", "ledger l\nsuite aes\n")],
     ),

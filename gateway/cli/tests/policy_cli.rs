@@ -674,3 +674,50 @@ fn policy_new_starts_a_policy_from_a_template_that_checks() {
     assert_eq!(listed.lines().count(), NAMES.len(), "{listed}");
     assert!(NAMES.iter().all(|n| listed.contains(n)), "{listed}");
 }
+
+/// An encrypted string without a `pad` line: `check` passes, with a
+/// warning naming the field on standard error (text) or under `warnings`
+/// (JSON); with the line, no warning.
+#[test]
+fn check_warns_when_an_encrypted_string_is_not_padded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = tmp.path().join("plain.policy");
+    let padded = tmp.path().join("padded.policy");
+    let encrypted = SMALL.replace("note: drop", "note: encrypt to [regulator]");
+    std::fs::write(&plain, &encrypted).unwrap();
+    std::fs::write(
+        &padded,
+        encrypted.replacen("ledger l\n", "ledger l\npad pow2 32..=1024\n", 1),
+    )
+    .unwrap();
+
+    let o = veilgate(&["policy", "check", plain.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert_eq!(
+        err,
+        format!(
+            "warning: {}: `note`'s length is visible to every peer: its ciphertexts are as long as its value; add `pad pow2 32..=1024` after the `ledger` line\n",
+            plain.display()
+        )
+    );
+    let o = veilgate(&["policy", "check", padded.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert!(o.status.success() && err.is_empty(), "{out}{err}");
+
+    let o = veilgate(&[
+        "policy",
+        "check",
+        "--format",
+        "json",
+        plain.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert_eq!(text(&o).1, "");
+    let v = json_of(&o);
+    assert_eq!(v[0]["warnings"].as_array().unwrap().len(), 1);
+    assert!(v[0]["warnings"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("`note`'s length"));
+}

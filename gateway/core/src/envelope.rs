@@ -1,4 +1,4 @@
-//! The envelope: what lands on the ledger. Formats v1–v4 are documented byte
+//! The envelope: what lands on the ledger. Formats v1–v5 are documented byte
 //! by byte in `docs/envelope.md`; [`Envelope::encode`] and [`Envelope::decode`] are its
 //! only codec. Decoding is strict — one byte string per envelope — so the
 //! signature covers a unique encoding and any flipped byte is caught.
@@ -9,8 +9,11 @@ use crate::keys::{KemAlg, KeyId, KEY_ID_LEN};
 use crate::suite::SuiteId;
 
 pub const MAGIC: &[u8; 4] = b"VGEN";
-/// The newest format version this codec reads and writes (it reads 1 to 4).
-pub const FORMAT_VERSION: u8 = 4;
+/// The newest format version this codec reads and writes (it reads 1 to 5).
+pub const FORMAT_VERSION: u8 = 5;
+/// Format 5's padding scheme byte: field plaintexts padded to the `pow2`
+/// classes of the envelope's policy (`docs/envelope.md`).
+pub const PADDING_POW2: u8 = 1;
 pub const ENVELOPE_ID_LEN: usize = 16;
 
 /// Upper bounds a decoder enforces before allocating.
@@ -130,6 +133,10 @@ pub struct Envelope {
     /// Format 4: the submitter's key version that signs (with each
     /// recipient's [`Recipient::key`], the key section).
     pub signing_key: Option<KeyId>,
+    /// Format 5: the scheme the field plaintexts are padded with
+    /// ([`PADDING_POW2`], the only one), present exactly when the policy
+    /// has a `pad` line. Format 5 also carries format 4's key section.
+    pub padding: Option<u8>,
     pub signature: Vec<u8>,
 }
 
@@ -154,12 +161,15 @@ pub enum DecodeError {
 }
 
 impl Envelope {
-    /// 4 when the envelope names its keys (every envelope sealed by this
-    /// build); else 3 when it carries condition outcomes, aggregated range
+    /// 5 when its field plaintexts are padded; else 4 when the envelope
+    /// names its keys (every other envelope sealed by this build); else 3 when it carries condition outcomes, aggregated range
     /// proofs or set predicates; else 2 when it carries Groth16 predicates or BN254
     /// commitments; else 1. Each of 1–3 is the least that can say what the
     /// envelope holds, so the bytes of an envelope are unique.
     pub fn format_version(&self) -> u8 {
+        if self.padding.is_some() {
+            return 5;
+        }
         if self.signing_key.is_some() {
             return 4;
         }
@@ -192,6 +202,9 @@ impl Envelope {
         w.put_str_u16(&self.submitter);
         w.put_u64(self.timestamp_ms);
         w.put_str_u16(&self.idempotency_key);
+        if let Some(scheme) = self.padding {
+            w.put_u8(scheme);
+        }
         w.put_u16(count(self.recipients.len()));
         for r in &self.recipients {
             w.put_str_u16(&r.institution);
@@ -282,6 +295,20 @@ impl Envelope {
         let submitter = text(&mut r)?;
         let timestamp_ms = r.u64("timestamp")?;
         let idempotency_key = text(&mut r)?;
+        let padding = if version >= 5 {
+            let at = r.offset();
+            match r.u8("padding scheme")? {
+                PADDING_POW2 => Some(PADDING_POW2),
+                _ => {
+                    return Err(DecodeError::Invalid {
+                        what: "unknown padding scheme",
+                        at,
+                    })
+                }
+            }
+        } else {
+            None
+        };
         let mut recipients = read_recipients(&mut r)?;
         let n = usize::from(r.u16("field count")?);
         let mut fields = Vec::with_capacity(n.min(256));
@@ -320,6 +347,7 @@ impl Envelope {
             conditions,
             range_proofs,
             signing_key,
+            padding,
             signature,
         };
         // One encoding per envelope: each version only when the one below
@@ -639,7 +667,7 @@ mod tests {
     fn sample(version: u8) -> Envelope {
         let bn254 = version >= 2;
         let v3 = version >= 3;
-        let v4 = version == 4;
+        let v4 = version >= 4;
         let wrap = |kem: KemAlg, b: u8| {
             v4.then_some(WrapKey {
                 id: KeyId([b; 16]),
@@ -718,13 +746,14 @@ mod tests {
             conditions: if v3 { vec![true, false] } else { Vec::new() },
             range_proofs: if v3 { vec![vec![3; 672]] } else { Vec::new() },
             signing_key: v4.then_some(KeyId([0x33; 16])),
+            padding: (version == 5).then_some(PADDING_POW2),
             signature: vec![0xee; 64],
         }
     }
 
     #[test]
     fn every_version_round_trips_and_refuses_trailing_and_truncated_bytes() {
-        for version in [1, 2, 3, 4] {
+        for version in [1, 2, 3, 4, 5] {
             let env = sample(version);
             let bytes = env.encode();
             assert_eq!(bytes[4], version);
@@ -810,6 +839,32 @@ mod tests {
             let mut b = bytes.clone();
             b[i] ^= 0x01;
             assert_ne!(Envelope::decode(&b).ok(), Some(env.clone()), "byte {i}");
+        }
+    }
+
+    /// Format 5 is format 4 with one byte after the idempotency key: the
+    /// padding scheme, 1 only.
+    #[test]
+    fn version_5_is_version_4_with_a_padding_byte() {
+        let (v4, v5) = (sample(4).encode(), sample(5).encode());
+        // magic, version, suite, "l", id, "p", policy version, hash, "bank-a",
+        // timestamp, "k".
+        let at = 4 + 1 + 1 + 3 + 16 + 3 + 4 + 32 + 8 + 8 + 3;
+        assert_eq!(v5.len(), v4.len() + 1);
+        assert_eq!((v4[4], v5[4]), (4, 5));
+        assert_eq!(v5[at], PADDING_POW2);
+        assert_eq!(&v5[5..at], &v4[5..at]);
+        assert_eq!(&v5[at + 1..], &v4[at..]);
+        for bad in [0u8, 2, 0xff] {
+            let mut b = v5.clone();
+            b[at] = bad;
+            assert_eq!(
+                Envelope::decode(&b),
+                Err(DecodeError::Invalid {
+                    what: "unknown padding scheme",
+                    at
+                })
+            );
         }
     }
 

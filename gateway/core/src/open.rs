@@ -34,6 +34,11 @@ pub enum OpenError {
     Commitment(String),
     #[error("field `{0}` does not match its pseudonym")]
     Pseudonym(String),
+    /// A padded plaintext that is not the one padding of a value (under
+    /// the policy's `pad` line): wrong class, length past the end, a
+    /// non-zero padding byte, or a class larger than needed.
+    #[error("field `{0}` is not padded as its policy says")]
+    Padding(String),
 }
 
 /// How the caller came to see a field.
@@ -183,6 +188,17 @@ pub fn open_with_data_key(
                 .open_field(dk, bind::field_nonce(index), &aad, &ct.ciphertext)
                 .map_err(|_| OpenError::Decrypt(name.clone()))?,
         );
+        let set_field = crate::predicates::set_fields(plan).contains(name.as_str());
+        let pt = match plan.padding {
+            Some(p) if crate::seal::carries_value(&sealed.body, set_field) => {
+                zeroize::Zeroizing::new(
+                    p.unpad(&pt)
+                        .map_err(|_| OpenError::Padding(name.clone()))?
+                        .to_vec(),
+                )
+            }
+            _ => pt,
+        };
         let (value, access) = match &sealed.body {
             FieldBody::Committed { commitment, .. } => {
                 let opening =

@@ -237,6 +237,7 @@ pub fn seal(req: &SealRequest<'_>, rng: &mut dyn RngCoreCrypto) -> Result<Envelo
         conditions: met,
         range_proofs,
         signing_key: Some(req.submitter.key_id()),
+        padding: plan.padding.map(|_| crate::envelope::PADDING_POW2),
         signature: Vec::new(),
     };
     sign_envelope(&mut env, req.submitter).map_err(|why| SealError::KeyUse {
@@ -458,6 +459,19 @@ impl FieldSealer<'_, '_> {
         let Some((body, plaintext)) = self.body(f, value, rng)? else {
             return Ok(None);
         };
+        let plaintext = match (self.req.plan.padding, plaintext) {
+            (Some(p), Some(pt))
+                if carries_value(&body, self.set_fields.contains(f.name.as_str())) =>
+            {
+                Some(zeroize::Zeroizing::new(p.pad(&pt).map_err(|_| {
+                    RecordError {
+                        field: f.name.clone(),
+                        rule: "is too long to pad (at most 65,535 bytes)".into(),
+                    }
+                })?))
+            }
+            (_, pt) => pt,
+        };
         let mut ciphertexts = Vec::with_capacity(to.len());
         if let Some(pt) = plaintext {
             for inst in to {
@@ -647,6 +661,18 @@ fn prove_predicates(
     })
 }
 
+/// Whether a field's plaintext carries its value (and so is padded under a
+/// `pad` line): a pseudonymised, encrypted or derived field's, and a set
+/// field's opening. A commitment opening of a number is 40 bytes whatever
+/// the value, so it is not padded.
+pub(crate) fn carries_value(body: &FieldBody, set_field: bool) -> bool {
+    match body {
+        FieldBody::Pseudonym(_) | FieldBody::Encrypted | FieldBody::Derived(_) => true,
+        FieldBody::Bn254Committed(_) => set_field,
+        FieldBody::Public(_) | FieldBody::Committed { .. } => false,
+    }
+}
+
 /// What this build cannot yet seal or verify in a plan, if anything: sums of
 /// more terms than the circuit takes, conditions on fields committed on
 /// BN254, a set field another predicate also names, and set predicates
@@ -668,6 +694,11 @@ pub fn unsupported(plan: &Plan) -> Option<String> {
             "predicate `{}` names a field a set predicate also names; its commitment is to the value's set element, so this build does not prove both",
             p.describe()
         ));
+    }
+    // The registry contract reads the recipient count right after the
+    // idempotency key, where format 5 puts its padding byte.
+    if plan.onchain && plan.padding.is_some() {
+        return Some("`require proofs on chain` with `pad`: the registry contract does not read format 5 envelopes yet".into());
     }
     if plan.onchain && !set_fields.is_empty() {
         return Some("`require proofs on chain` with a set predicate: the registry contract does not check set proofs yet".into());

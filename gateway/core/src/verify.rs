@@ -112,6 +112,10 @@ pub enum Rejection {
     /// or was not in force at the envelope's time (a stale root).
     #[error("{0}")]
     SetRoot(String),
+    /// The envelope pads where its policy does not, or the reverse, or a
+    /// ciphertext of a padded field is not of one of the policy's classes.
+    #[error("{0}")]
+    Padding(String),
 }
 
 impl Rejection {
@@ -139,6 +143,7 @@ impl Rejection {
             Rejection::NotSubmitter { .. } => "not_submitter",
             Rejection::Withheld { .. } => "withheld",
             Rejection::SetRoot(_) => "set_root",
+            Rejection::Padding(_) => "padding",
         }
     }
 }
@@ -568,6 +573,19 @@ fn check_shape(
             expected.len()
         )));
     }
+    match (env.padding, plan.padding) {
+        (Some(_), None) => {
+            return Err(Rejection::Padding(
+                "the envelope pads its fields (format 5), but its policy has no `pad` line".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Rejection::Padding(
+                "the policy pads field plaintexts (`pad`), but the envelope is not format 5".into(),
+            ))
+        }
+        _ => {}
+    }
     let parties = public_parties(&expected, env);
     if let Some(field) = &plan.submitter {
         if parties.get(field.as_str()) != Some(&env.submitter) {
@@ -886,10 +904,23 @@ impl Shape<'_> {
             FieldBody::Bn254Committed(_) if !self.set_fields.contains(name.as_str()) => Some(40),
             _ => None,
         };
+        let set_field = self.set_fields.contains(name.as_str());
+        let padding = self
+            .plan
+            .padding
+            .filter(|_| crate::seal::carries_value(&sealed.body, set_field));
         for c in &sealed.ciphertexts {
             if c.ciphertext.len() < tag || pt_len.is_some_and(|n| c.ciphertext.len() != n + tag) {
                 return Err(shape(format!(
                     "a ciphertext of field `{name}` has an impossible length"
+                )));
+            }
+            // Padded, a plaintext is exactly a class long: any other length
+            // is a submitter signalling through it, or not padding at all.
+            let n = c.ciphertext.len().saturating_sub(tag);
+            if padding.is_some_and(|p| p.class_of(n) != Ok(n)) {
+                return Err(Rejection::Padding(format!(
+                    "a ciphertext of field `{name}` is not of a padded size"
                 )));
             }
         }

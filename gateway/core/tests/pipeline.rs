@@ -2048,3 +2048,211 @@ fn bent_ranges_are_rejected_by_peers() {
         "proof_failed",
     );
 }
+
+/// Format version 5: the interbank sample under `pad pow2 32..=1024`. Each
+/// plaintext that carries a value (the accounts' copies for their banks,
+/// the remittance) is padded to its class before AEAD; the amount's
+/// opening (40 bytes whatever the value) is not.
+#[test]
+fn known_answer_envelope_v5() {
+    let mut fx = fixture(2027);
+    fx.plan = frozen("envelope-v5.policy");
+    let env = try_seal(&fx, &fx.plan, &sample(), "kat-v5-0001").unwrap();
+    assert_eq!(env.encode()[4], 5);
+    assert_eq!(env.padding, Some(veilgate_core::envelope::PADDING_POW2));
+    let lengths = |name: &str| -> Vec<usize> {
+        field(&env, name)
+            .ciphertexts
+            .iter()
+            .map(|c| c.ciphertext.len())
+            .collect()
+    };
+    // 38-byte remittance + type byte + u16 prefix = 41: the 64-byte class.
+    assert_eq!(lengths("remittance"), [64 + 16]);
+    // 19-digit accounts: 22 bytes, the 32-byte class.
+    assert_eq!(lengths("payer_account"), [32 + 16, 32 + 16]);
+    assert_eq!(lengths("amount"), [40 + 16; 3]);
+    known_answer(
+        &fx,
+        &env,
+        "envelope-v5.json",
+        "gateway/core/tests/vectors/envelope-v5.policy",
+        "Veilgate envelope format v5 known-answer vector: the interbank sample sealed by bank-a under `pad pow2 32..=1024` (policy_file). The byte after the idempotency key is the padding scheme (1 = pow2); every field plaintext that carries a value is `u16 n ‖ value (n bytes) ‖ zeros` to the smallest class ≥ n + 2 (32, 64, …, 1024, then multiples of 1024) before AES-256-GCM, so each such ciphertext is a class + 16 bytes; commitment openings (40 bytes) are not padded. Verify `envelope_hex` with `directory` and the policy of hash `policy_hash`; open it with each secret (strip the padding strictly); compare to `views`.",
+    );
+}
+
+/// The padded policy with the interbank sample's remittance replaced.
+fn remittance(text: &str) -> serde_json::Value {
+    let mut record = sample();
+    record["remittance"] = text.into();
+    record
+}
+
+/// Under `pad`, two remittances of different lengths in one class (30 and
+/// 61 bytes: the 64-byte class) seal to ciphertexts of one length, and open
+/// to their values; without it their ciphertexts differ by the difference.
+#[test]
+fn values_of_one_class_give_ciphertexts_of_one_length() {
+    let mut fx = fixture(5005);
+    let padded = frozen("envelope-v5.policy");
+    let plain = compile(TEMPLATES[0].1).unwrap();
+    let (short, long) = ("s".repeat(30), "l".repeat(61));
+    let len = |plan: &Plan, text: &str, key: &str| {
+        let env = try_seal(&fx, plan, &remittance(text), key).unwrap();
+        (
+            field(&env, "remittance").ciphertexts[0].ciphertext.len(),
+            env,
+        )
+    };
+    let (a, env_a) = len(&padded, &short, "pad-0001");
+    let (b, env_b) = len(&padded, &long, "pad-0002");
+    assert_eq!((a, b), (64 + 16, 64 + 16));
+    let (c, _) = len(&plain, &short, "pad-0003");
+    let (d, _) = len(&plain, &long, "pad-0004");
+    assert_eq!(d - c, 31);
+    // One byte more leaves the class.
+    assert_eq!(len(&padded, &"l".repeat(62), "pad-0005").0, 128 + 16);
+    fx.plan = padded;
+    for (env, text) in [(&env_a, &short), (&env_b, &long)] {
+        let seen = view(&fx, &env.encode(), "bank-b").unwrap();
+        assert_eq!(&seen["remittance"].0, text);
+        // The pseudonym is over the value, not its padded form.
+        assert_eq!(seen["payee_account"].0, "6217000010098765432");
+    }
+}
+
+/// Peers refuse a padded field's ciphertext that is no class long, an
+/// envelope that does not pad under a policy that does (and the reverse);
+/// `open` refuses a plaintext padded any other way than the one encoding.
+#[test]
+fn padding_is_checked_by_verify_and_open() {
+    let mut fx = fixture(6006);
+    fx.plan = frozen("envelope-v5.policy");
+    let env = try_seal(&fx, &fx.plan, &sample(), "pad-check-1").unwrap();
+    check(&fx, &fx.plan, &env).unwrap();
+    let at = env
+        .fields
+        .iter()
+        .position(|f| f.name == "remittance")
+        .unwrap();
+    let refused = |bent: &mut Envelope, plan: &Plan| {
+        sign_envelope(bent, &fx.secrets["bank-a"]).unwrap();
+        check(&fx, plan, bent).unwrap_err()
+    };
+
+    // 63 bytes of plaintext: no class of `pow2 32..=1024`.
+    let mut bent = env.clone();
+    bent.fields[at].ciphertexts[0].ciphertext.pop();
+    let r = refused(&mut bent, &fx.plan);
+    assert_eq!(
+        (r.code(), r.to_string().as_str()),
+        (
+            "padding",
+            "a ciphertext of field `remittance` is not of a padded size"
+        )
+    );
+    // The registry contract does not read format 5: no `pad` on chain.
+    let onchain = compile(&policy_text("supply-chain-receivable.policy").replacen(
+        "require encrypt to [regulator]\n",
+        "require encrypt to [regulator]\nrequire proofs on chain\npad pow2 32..=1024\n",
+        1,
+    ))
+    .unwrap();
+    assert!(veilgate_core::unsupported(&onchain).is_some_and(|why| why.contains("format 5")));
+    assert_eq!(
+        veilgate_core::unsupported(
+            &compile(&policy_text("supply-chain-receivable.policy").replacen(
+                "require encrypt to [regulator]\n",
+                "require encrypt to [regulator]\nrequire proofs on chain\n",
+                1,
+            ))
+            .unwrap()
+        ),
+        None
+    );
+    // Format 4 under a padding policy.
+    let mut bent = env.clone();
+    bent.padding = None;
+    assert_eq!(refused(&mut bent, &fx.plan).code(), "padding");
+    // Format 5 under a policy without `pad`.
+    let plain = compile(TEMPLATES[0].1).unwrap();
+    let mut bent = try_seal(&fx, &plain, &sample(), "pad-check-2").unwrap();
+    check(&fx, &plain, &bent).unwrap();
+    bent.padding = Some(veilgate_core::envelope::PADDING_POW2);
+    assert_eq!(refused(&mut bent, &plain).code(), "padding");
+
+    // A class-long plaintext padded another way, encrypted under bank-b's
+    // real data key: each passes verify (its length is a class), and open
+    // names the field.
+    let value =
+        veilgate_policies::Value::Str("Invoice 2026-1187, steel coil shipment".into()).encode();
+    let mut prefixed = vec![0, value.len() as u8];
+    prefixed.extend_from_slice(&value);
+    let mut nonzero = prefixed.clone();
+    nonzero.resize(64, 0);
+    nonzero[63] = 1;
+    let mut too_big = prefixed.clone();
+    too_big.resize(128, 0);
+    let mut past_end = prefixed.clone();
+    past_end[1] = 63;
+    past_end.resize(64, 0);
+    let mut good = prefixed.clone();
+    good.resize(64, 0);
+    let b = env
+        .recipients
+        .iter()
+        .position(|r| r.institution == "bank-b")
+        .unwrap();
+    let index = fx
+        .plan
+        .fields
+        .iter()
+        .position(|f| f.name == "remittance")
+        .unwrap();
+    let rng = &mut ChaCha20Rng::seed_from_u64(1);
+    let verified = verify(
+        &env.encode(),
+        &PolicySet::new([fx.plan.clone()]),
+        &fx.directory,
+        rng,
+    )
+    .unwrap();
+    let dk = veilgate_core::unwrap_data_key(&verified, &fx.secrets["bank-b"]).unwrap();
+    let aad = veilgate_core::bind::field_aad(LEDGER, &env.id, "remittance", "bank-b");
+    for (padded_pt, refuse) in [
+        (good, false),
+        (nonzero, true),
+        (too_big, true),
+        (past_end, true),
+    ] {
+        let mut bent = env.clone();
+        let c = bent.fields[at]
+            .ciphertexts
+            .iter_mut()
+            .find(|c| usize::from(c.recipient) == b)
+            .unwrap();
+        c.ciphertext = SuiteId::Standard
+            .suite()
+            .seal_field(
+                &dk,
+                veilgate_core::bind::field_nonce(index),
+                &aad,
+                &padded_pt,
+            )
+            .unwrap();
+        sign_envelope(&mut bent, &fx.secrets["bank-a"]).unwrap();
+        let opened = view(&fx, &bent.encode(), "bank-b");
+        if refuse {
+            assert_eq!(
+                opened.unwrap_err(),
+                OpenError::Padding("remittance".into()),
+                "{padded_pt:?}"
+            );
+        } else {
+            assert_eq!(
+                opened.unwrap()["remittance"].0,
+                "Invoice 2026-1187, steel coil shipment"
+            );
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! The header: the `policy` line (id and version) and the lines after it —
 //! `ledger`, `suite`, `require encrypt to [...]`, `require all fields to
-//! [...]`, `require proofs on chain`, `require key CIRCUIT ID`.
+//! [...]`, `require proofs on chain`, `require key CIRCUIT ID`, `pad
+//! pow2 MIN..=MAX`.
 //! Each may appear once; a repeated line is reported and otherwise ignored.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{err, with_suggestion, Found};
 use crate::error::{PolicyError, Span};
 use crate::parse::{Block, Header as Line, Name, PolicyAst, PredicateAst};
+use veilgate_pseudonym::Padding;
 
 /// Crypto suites a policy may name: `standard` and the national `sm`
 /// (SM2/SM3/SM4, docs/suite-sm.md).
@@ -27,6 +29,8 @@ pub(super) struct Header<'a> {
     pub(super) onchain: bool,
     /// Pinned verifying key ids by circuit id.
     pub(super) keys: BTreeMap<String, [u8; 32]>,
+    /// `pad`: the size classes field plaintexts are padded to.
+    pub(super) padding: Option<Padding>,
 }
 
 pub(super) fn check<'a>(ast: &'a PolicyAst, found: &mut Found) -> Header<'a> {
@@ -56,6 +60,7 @@ pub(super) fn check<'a>(ast: &'a PolicyAst, found: &mut Found) -> Header<'a> {
         sees_all: lines.sees_all,
         onchain: lines.onchain.is_some(),
         keys: lines.keys,
+        padding: lines.padding,
     }
 }
 
@@ -75,6 +80,9 @@ struct Lines<'a> {
     sees_all: Option<&'a [Name]>,
     onchain: Option<Span>,
     keys: BTreeMap<String, [u8; 32]>,
+    /// Where the `pad` line is, once seen.
+    pad: Option<Span>,
+    padding: Option<Padding>,
 }
 
 impl<'a> Lines<'a> {
@@ -137,9 +145,90 @@ impl<'a> Lines<'a> {
                 let id = key_id(key)?;
                 self.keys.insert(circuit.text.clone(), id);
             }
+            Line::Pad {
+                scheme,
+                min,
+                max,
+                span,
+            } => {
+                if self.pad.is_some() {
+                    return Err(err(*span, "the policy has two `pad` lines")
+                        .with_help("a policy pads with one scheme: keep one `pad` line"));
+                }
+                self.pad = Some(*span);
+                self.padding = Some(padding(scheme, min, max)?);
+            }
         }
         Ok(())
     }
+}
+
+/// Padding schemes a policy may name.
+const PAD_SCHEMES: &[&str] = &["pow2"];
+/// The bounds `veilgate_pseudonym::Padding::pow2` accepts, said here so a
+/// mistake names the bound it breaks.
+const PAD_LEAST: u32 = 32;
+const PAD_MOST: u32 = 65_536;
+
+/// `pad pow2 MIN..=MAX`: MIN and MAX powers of two, 32 ≤ MIN ≤ MAX ≤ 65536.
+fn padding(
+    scheme: &Name,
+    (min, min_span): &(String, Span),
+    (max, max_span): &(String, Span),
+) -> Result<Padding, PolicyError> {
+    if !PAD_SCHEMES.contains(&scheme.text.as_str()) {
+        return Err(with_suggestion(
+            err(
+                scheme.span,
+                format!("unknown padding scheme `{}`", scheme.text),
+            ),
+            &scheme.text,
+            PAD_SCHEMES.iter().copied(),
+            Some("the one scheme is `pow2`: `pad pow2 32..=1024`".to_owned()),
+        ));
+    }
+    let bound = |text: &str, span: Span| -> Result<u32, PolicyError> {
+        let n: u32 = text
+            .parse()
+            .ok()
+            .filter(|n: &u32| n.is_power_of_two())
+            .ok_or_else(|| {
+                err(
+                    span,
+                    format!("padding class `{text}` is not a power of two"),
+                )
+                .with_help(
+                    "classes are powers of two from 32 to 65536 bytes, e.g. `pad pow2 32..=1024`",
+                )
+            })?;
+        if n < PAD_LEAST {
+            return Err(err(
+                span,
+                format!("padding class `{text}` is below the smallest, {PAD_LEAST} bytes"),
+            ));
+        }
+        if n > PAD_MOST {
+            return Err(err(
+                span,
+                format!("padding class `{text}` is beyond the largest, {PAD_MOST} bytes"),
+            ));
+        }
+        Ok(n)
+    };
+    let (lo, hi) = (bound(min, *min_span)?, bound(max, *max_span)?);
+    if lo > hi {
+        return Err(err(
+            *min_span,
+            format!("padding classes `{min}..={max}` run backwards"),
+        )
+        .with_help(format!("write the smaller first: `pad pow2 {max}..={min}`")));
+    }
+    Padding::pow2(lo as usize, hi as usize).map_err(|_| {
+        err(
+            *min_span,
+            format!("padding classes `{min}..={max}` are not a valid `pow2` scheme"),
+        )
+    })
 }
 
 fn ledgers(names: &[Name]) -> Result<Vec<String>, PolicyError> {

@@ -117,6 +117,7 @@ pub fn check(ast: PolicyAst) -> Result<Plan, Diagnostics> {
         conditions,
         onchain: header.onchain,
         keys: header.keys,
+        padding: header.padding,
         hash: [0; 32],
     }
     .seal_hash())

@@ -306,13 +306,19 @@ fn check(files: &[PathBuf], format: OutputFormat) -> Result<()> {
     let mut failed = 0;
     for src in &sources {
         match veilgate_policies::compile(&src.text) {
-            Ok(plan) => println!(
-                "{}: ok — policy `{}` version {} hash {}",
-                src.name,
-                plan.id,
-                plan.version,
-                hex::encode(plan.hash())
-            ),
+            Ok(plan) => {
+                println!(
+                    "{}: ok — policy `{}` version {} hash {}",
+                    src.name,
+                    plan.id,
+                    plan.version,
+                    hex::encode(plan.hash())
+                );
+                // Lints, not errors: on standard error, and the check passes.
+                for w in veilgate_policies::padding::warnings(&plan) {
+                    eprintln!("warning: {}: {w}", src.name);
+                }
+            }
             Err(e) => {
                 eprintln!("{}", e.render(&src.name, &src.text).trim_end());
                 failed += 1;
