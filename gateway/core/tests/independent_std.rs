@@ -6,6 +6,7 @@
 //!
 //! Without python3 the tests skip with a message, except under CI, where
 //! they fail: the CI script installs python3 and `cryptography`.
+#![allow(clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
