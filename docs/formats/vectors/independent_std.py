@@ -10,11 +10,12 @@ policy compiler (plan hash), the envelope decoder, ristretto255/Pedersen
 the Grain LFSR) are written here, each self-tested against published known
 answers.
 
-Checked: gateway/core/tests/vectors/envelope-v1.json … envelope-v4.json
+Checked: gateway/core/tests/vectors/envelope-v1.json … envelope-v5.json
 (strict parse against the decoded JSON, envelope id, plan hash rebuilt from
 the policy text, Ed25519 signature under the key in force, key ids, HPKE
 unwrap for every recipient, AES-256-GCM fields against `views`, Pedersen and
-Poseidon openings, pseudonyms, and tamperings that must be refused), then
+Poseidon openings, pseudonyms, v5 padding stripped strictly, and tamperings
+that must be refused), then
 docs/formats/vectors/set-root-v1.json, plan-hash-v1.json and
 record-digest-v1.json.
 
@@ -501,7 +502,7 @@ def bracket_list(text):
 
 
 def parse_policy(text):
-    pol = {"ledgers": [], "suite": "standard", "required": [], "all_fields": [], "on_chain": False,
+    pol = {"ledgers": [], "suite": "standard", "required": [], "all_fields": [], "on_chain": False, "pad": None,
            "keys": [], "roles": [], "sets": [], "record": [], "disclose": {}, "prove": [], "when": []}
     block = None
     for raw in text.splitlines():
@@ -543,6 +544,8 @@ def parse_policy(text):
             pol["all_fields"] += bracket_list(ln[len("require all fields to"):])
         elif ln == "require proofs on chain":
             pol["on_chain"] = True
+        elif words[0] == "pad":
+            pol["pad"] = parse_pad(ln)
         elif words[0] == "require" and words[1] == "key":
             pol["keys"].append((words[2], bytes.fromhex(words[3])))
         elif words[0] in ("roles", "sets") and ln.endswith("}") and "{" in ln:
@@ -556,6 +559,17 @@ def parse_policy(text):
         else:
             raise ValueError("unsupported policy line: " + ln)
     return pol
+
+
+def parse_pad(ln):
+    """`pad pow2 MIN..=MAX` (policies/README.md): powers of two, 32 <= MIN <= MAX <= 65536."""
+    words = ln.split(None, 2)
+    if len(words) != 3 or words[1] != "pow2":
+        raise ValueError("unsupported pad line: " + ln)
+    lo, hi = (int(x) for x in words[2].replace(" ", "").split("..="))
+    if not all(x >= 32 and x & (x - 1) == 0 for x in (lo, hi)) or not lo <= hi <= 65536:
+        raise ValueError("pad classes must be powers of two, 32 <= MIN <= MAX <= 65536: " + ln)
+    return lo, hi
 
 
 def s1(names):
@@ -693,6 +707,8 @@ def compile_plan(pol):
         plan += b"\x03" + lp(submitter_field)
     if pol["all_fields"]:
         plan += b"\x04" + role_list(pol["all_fields"])[1]
+    if pol["pad"]:
+        plan += b"\x05" + u8(1) + u32(pol["pad"][0]) + u32(pol["pad"][1])
     return plan, fields, submitter_field, [p[2] for p in preds], conds
 
 
@@ -759,7 +775,7 @@ def parse_envelope(b):
     if r.take(4) != b"VGEN":
         raise ValueError("bad magic")
     fmt = env["format"] = r.u8()
-    if fmt not in (1, 2, 3, 4):
+    if fmt not in (1, 2, 3, 4, 5):
         raise ValueError("unknown version %d" % fmt)
     env["suite"] = r.u8()
     if env["suite"] != 1:
@@ -775,6 +791,11 @@ def parse_envelope(b):
     env["off_timestamp"] = r.i
     env["timestamp"] = r.u64()
     env["idempotency_key"] = r.str16()
+    if fmt == 5:
+        env["off_padding"] = r.i
+        env["padding"] = r.u8()
+        if env["padding"] != 1:
+            raise ValueError("padding scheme %d is not 1 (pow2)" % env["padding"])
     env["recipients"] = []
     for _ in range(r.u16()):
         rec = {"off": r.i, "institution": r.str16()}
@@ -850,7 +871,7 @@ def parse_envelope(b):
     if fmt == 3 and not env["outcomes"] and not env["range_proofs"] and \
             not any(p["circuit"] in (4, 5) for p in env["predicates"]):
         raise ValueError("v3 envelope with neither outcomes nor range proofs")
-    if fmt == 4:
+    if fmt >= 4:
         env["off_signing_key_id"] = r.i
         env["signing_key_id"] = r.take(16)
         n = r.u16()
@@ -869,6 +890,48 @@ def parse_envelope(b):
     if r.i != len(b):
         raise ValueError("%d trailing bytes" % (len(b) - r.i))
     return env
+
+
+# ---------------------------------------------------------------------------
+# Padding (docs/envelope.md "Padding (v5)", docs/pseudonyms.md "Padding layout")
+
+def is_class(size, pad):
+    """Classes MIN, 2*MIN, ..., MAX, then every multiple of MAX."""
+    lo, hi = pad
+    if size <= hi:
+        return size >= lo and size & (size - 1) == 0
+    return size % hi == 0
+
+
+def smallest_class(m, pad):
+    lo, hi = pad
+    if m <= lo:
+        return lo
+    if m <= hi:
+        return 1 << (m - 1).bit_length()
+    return -(-m // hi) * hi
+
+
+def pad_value(v, pad, size=None, filler=0):
+    """Seal-side padding, here only to build tampered ciphertexts (size, filler: what a cheat picks)."""
+    size = smallest_class(len(v) + 2, pad) if size is None else size
+    return u16(len(v)) + v + bytes([filler]) * (size - 2 - len(v))
+
+
+def unpad(b, pad):
+    """Strict: the one encoding pad makes, checked in the order of docs/pseudonyms.md."""
+    size = len(b)
+    if not is_class(size, pad):
+        raise ValueError("padded length %d is not a class" % size)
+    n = int.from_bytes(b[:2], "big")
+    if n + 2 > size:
+        raise ValueError("length %d past the end of the %d-byte class" % (n, size))
+    nz = [i for i in range(2 + n, size) if b[i] != 0]
+    if nz:
+        raise ValueError("non-zero padding at offset %d" % nz[0])
+    if smallest_class(n + 2, pad) != size:
+        raise ValueError("class %d is not the smallest for %d bytes" % (size, n))
+    return b[2:2 + n]
 
 
 # ---------------------------------------------------------------------------
@@ -1019,6 +1082,12 @@ def verify_vector(vec, env_bytes, policy_text, ck):
     ck.check("c: policy id and version", (env["policy_id"], env["policy_version"]) == (pol["id"], pol["version"]))
     ck.check("c: policy suite standard, ledger bound",
              pol["suite"] == "standard" and env["ledger"] in pol["ledgers"])
+    if fmt >= 4:  # v1-v3 predate padding; docs/envelope.md: v5 exactly when the policy pads, else v4
+        ck.check("v5: format 5 exactly when the policy has a `pad` line", (fmt == 5) == (pol["pad"] is not None),
+                 "format %d, pad %s" % (fmt, pol["pad"]))
+    if fmt == 5:
+        ck.check("v5: padding scheme byte is 1 (pow2)", env["padding"] == 1)
+    pad = pol["pad"] if fmt == 5 else None
 
     # d. signature, under the key in force (v1-v3) or the key the envelope names (v4)
     sub = members.get(env["submitter"])
@@ -1029,7 +1098,7 @@ def verify_vector(vec, env_bytes, policy_text, ck):
     ck.check("d: submitter admitted at the envelope's time",
              sub.get("admitted_ms", 0) <= t and ("removed_ms" not in sub or t < sub["removed_ms"]))
     sign_key = key_in_force(member_keys(sub), t)
-    if fmt == 4:
+    if fmt >= 4:
         named = [k for k in member_keys(sub) if k["_id"] == env["signing_key_id"]]
         ck.check("v4: signing key id is one of the submitter's keys", len(named) == 1,
                  env["signing_key_id"].hex())
@@ -1057,7 +1126,7 @@ def verify_vector(vec, env_bytes, policy_text, ck):
         if m is None:
             continue
         ks = member_keys(m)
-        if fmt == 4:
+        if fmt >= 4:
             w = env["wraps"][i]
             named = [k for k in ks if k["_id"] == w["key_id"]]
             ok = ck.check("v4: wrap key id of %s is one of its keys" % rec["institution"], len(named) == 1,
@@ -1143,6 +1212,15 @@ def verify_vector(vec, env_bytes, policy_text, ck):
         ck.check("shape: ciphertexts of %s go to exactly %s" % (ef["name"], sorted(want)), got == want,
                  str(sorted(got)))
     ck.check("shape: recipient list is the union", set(recips) == expected_union, str(recips))
+
+    def padded(ef):
+        """docs/envelope.md: kinds 1, 3, 4 and the set-predicate kind 5 openings; not the 40-byte openings."""
+        return fmt == 5 and (ef["kind"] in (1, 3, 4) or (ef["kind"] == 5 and ef["name"] in set_fields))
+    for ef in env["fields"]:
+        if padded(ef) and ef["ciphertexts"]:
+            sizes = [len(ct) - 16 for _, ct, _ in ef["ciphertexts"]]
+            ck.check("v5: ciphertexts of %s are a class + 16 bytes" % ef["name"],
+                     pad is not None and all(is_class(x, pad) for x in sizes), str(sizes))
     # range facts: v1/v2 a proof in each range field; v3+ the range section
     facts = []
     for ef in env["fields"]:
@@ -1276,6 +1354,15 @@ def verify_vector(vec, env_bytes, policy_text, ck):
                 ck.check("e: %s decrypts %s" % (mid, ef["name"]), pt is not None)
                 if pt is None:
                     continue
+                if padded(ef):
+                    try:
+                        pt = unpad(pt, pad) if pad is not None else None
+                    except ValueError as e:
+                        pt, why = None, str(e)
+                    else:
+                        why = "no pad line"
+                    if not ck.check("e: %s unpads %s strictly" % (mid, ef["name"]), pt is not None, why):
+                        continue
                 if pos != record_index[ef["name"]]:
                     ck.check("e: %s %s fails under the envelope-position nonce" % (mid, ef["name"]),
                              aes_gcm_open(data_key, bytes(8) + u32(pos), aad, ct) is None)
@@ -1352,10 +1439,85 @@ def resign(vec, b, env):
     return b[:env["signed_len"]] + u16(64) + sk.sign(b"veilgate/envelope/v1" + b[:env["signed_len"]])
 
 
+def resign_body(vec, submitter, body):
+    """Signs bytes whose length changed (signed part only), as the submitter."""
+    sk = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(vec["secrets"][submitter]["sign_secret"]))
+    return body + u16(64) + sk.sign(b"veilgate/envelope/v1" + body)
+
+
+def data_key_of(vec, env, ri):
+    rec = env["recipients"][ri]
+    sec = vec["secrets"][rec["institution"]]
+    kem = KEM_P256 if sec.get("kem", "x25519") == "p256" else KEM_X25519
+    info = b"veilgate/key-wrap/v1" + lp(env["ledger"]) + env["envelope_id"]
+    return hpke_open_base(kem, AEAD_AES256GCM, bytes.fromhex(sec["kem_secret"]), rec["enc"], info,
+                          rec["institution"].encode(), rec["wrapped_key"])
+
+
+def padding_tamperings(vec, env_bytes, policy_text, env, ck, run):
+    """v5: the padding byte, the `pad` line, and fields re-encrypted with padding `pad` never makes."""
+    pad = parse_policy(policy_text)["pad"]
+    off = env["off_padding"]
+    for byte in (0, 2, 0xFF):
+        b = env_bytes[:off] + u8(byte) + env_bytes[off + 1:]
+        ck.check("tamper: padding scheme byte %d refused by the decoder, re-signed" % byte,
+                 not _parses(resign(vec, b, env)))
+    body = env_bytes[:env["signed_len"]]
+    as_v4 = body[:4] + u8(4) + body[5:off] + body[off + 1:]
+    run("re-encoded as v4 under the padding policy, re-signed", resign_body(vec, env["submitter"], as_v4),
+        ["v5: format 5 exactly when the policy has a `pad` line"])
+    unpadded = "\n".join(x for x in policy_text.splitlines() if not x.strip().startswith("pad "))
+    run("policy without its `pad` line", env_bytes,
+        ["c: SHA-256(canonical plan) = policy hash", "v5: format 5 exactly when the policy has a `pad` line"],
+        policy=unpadded)
+    wider = "\n".join("pad pow2 %d..=%d" % (pad[0], 2 * pad[1]) if x.strip().startswith("pad ") else x
+                      for x in policy_text.splitlines())
+    run("policy with another `pad` MAX (trailer 5 hashed)", env_bytes,
+        ["c: SHA-256(canonical plan) = policy hash"], policy=wider)
+    recips = [r["institution"] for r in env["recipients"]]
+    index = {f["name"]: i for i, f in enumerate(compile_plan(parse_policy(policy_text))[1])}
+    for ef in env["fields"]:
+        if ef["kind"] not in (1, 3, 4):
+            continue
+        held = [(i, ct, o) for i, ct, o in ef["ciphertexts"] if recips[i] in vec["secrets"]]
+        if not held:
+            continue
+        ri, ct, o = held[0]
+        who, name = recips[ri], ef["name"]
+        key = data_key_of(vec, env, ri)
+        nonce = bytes(8) + u32(index[name])
+        aad = b"veilgate/field/v1" + lp(env["ledger"]) + env["envelope_id"] + lp(name) + lp(who)
+        value = unpad(AESGCM(key).decrypt(nonce, ct, aad), pad)
+        size = smallest_class(len(value) + 2, pad)
+        ck.check("tamper: re-padding %s reproduces the vector's ciphertext" % name,
+                 AESGCM(key).encrypt(nonce, pad_value(value, pad), aad) == ct)
+
+        def reseal(padded_bytes):
+            new = AESGCM(key).encrypt(nonce, padded_bytes, aad)
+            return resign_body(vec, env["submitter"],
+                               body[:o - 4] + u32(len(new)) + new + body[o + len(ct):])
+        unpads = "e: %s unpads %s strictly" % (who, name)
+        run("%s with a non-zero padding byte, re-encrypted, re-signed" % name,
+            reseal(pad_value(value, pad, filler=1)), [unpads])
+        first_pad = bytearray(pad_value(value, pad))
+        first_pad[2 + len(value)] = 0x80  # the first padding byte, the others still zero
+        run("%s with its first padding byte non-zero, re-encrypted, re-signed" % name,
+            reseal(bytes(first_pad)), [unpads])
+        run("%s in the next class up, re-encrypted, re-signed" % name,
+            reseal(pad_value(value, pad, size=smallest_class(size + 1, pad))), [unpads])
+        past = bytearray(pad_value(value, pad))
+        past[0:2] = u16(size - 1)
+        run("%s with a length past its class, re-encrypted, re-signed" % name, reseal(bytes(past)), [unpads])
+        run("%s padded to a length that is not a class, re-encrypted, re-signed" % name,
+            reseal(pad_value(value, pad, size=size + 8)),
+            [unpads, "v5: ciphertexts of %s are a class + 16 bytes" % name])
+        run("%s unpadded, re-encrypted, re-signed" % name, reseal(value), [unpads])
+
+
 def tamperings(vec, env_bytes, policy_text, env, ck):
-    def run(name, data, expect, vector=None):
+    def run(name, data, expect, vector=None, policy=None):
         t = Checker(quiet=True)
-        verify_vector(vector or vec, data, policy_text, t)
+        verify_vector(vector or vec, data, policy or policy_text, t)
         for prefix in expect:
             ck.check("tamper %s: '%s' fails" % (name, prefix), t.failed_any(prefix), "still passes")
 
@@ -1411,7 +1573,7 @@ def tamperings(vec, env_bytes, policy_text, env, ck):
         run("range proof byte", flip(env["off_range_proofs"] + 10), [sig])
     if env["outcomes"]:
         run("outcome byte", flip(env["off_outcomes"], 0x01), [sig])
-    if env["format"] == 4:
+    if env["format"] >= 4:
         run("signing key id byte", flip(env["off_signing_key_id"]), ["v4: signing key id", sig])
         w0 = env["wraps"][0]
         run("wrap key id byte", flip(w0["off"]), ["v4: wrap key id", sig])
@@ -1462,7 +1624,7 @@ def tamperings(vec, env_bytes, policy_text, env, ck):
     if env["outcomes"]:
         run("outcome flipped, re-signed", resign(vec, flip(env["off_outcomes"], 0x01), env),
             ["e: regulator checks the outcome of `when amount >=`", "shape: ciphertexts of"])
-    if env["format"] == 4:
+    if env["format"] >= 4:
         w0 = env["wraps"][0]
         run("wrap key id, re-signed", resign(vec, flip(w0["off"]), env), ["v4: wrap key id"])
         p256 = [i for i, w in enumerate(env["wraps"]) if w["kem"] == 2]
@@ -1475,6 +1637,8 @@ def tamperings(vec, env_bytes, policy_text, env, ck):
         run("signing key id of another member, re-signed",
             resign(vec, env_bytes[:env["off_signing_key_id"]] + env["wraps"][-1]["key_id"]
                    + env_bytes[env["off_signing_key_id"] + 16:], env), ["v4: signing key id"])
+    if env["format"] == 5:
+        padding_tamperings(vec, env_bytes, policy_text, env, ck, run)
 
 
 def _parses(b):
@@ -1552,7 +1716,8 @@ def check_record_digests(path, ck):
 
 # ---------------------------------------------------------------------------
 
-ENVELOPE_VECTORS = ["envelope-v1.json", "envelope-v2.json", "envelope-v3.json", "envelope-v4.json"]
+ENVELOPE_VECTORS = ["envelope-v1.json", "envelope-v2.json", "envelope-v3.json", "envelope-v4.json",
+                    "envelope-v5.json"]
 
 
 def load_policy(vec_path, vec):
