@@ -125,6 +125,24 @@ pub enum Disclosure {
 }
 
 impl Disclosure {
+    /// The type of the value a masked or generalized field publishes: a
+    /// mask and a month are text, a year an integer; other forms keep the
+    /// field's type.
+    pub fn derived_type(&self, ty: &FieldType) -> FieldType {
+        match self {
+            Disclosure::Mask { .. }
+            | Disclosure::Generalize {
+                how: Generalization::Month,
+                ..
+            } => FieldType::String,
+            Disclosure::Generalize {
+                how: Generalization::Year,
+                ..
+            } => FieldType::Integer,
+            _ => ty.clone(),
+        }
+    }
+
     /// Roles that receive this field's full value (sorted, no duplicates).
     pub fn recipients(&self) -> &[Role] {
         match self {

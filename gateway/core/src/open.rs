@@ -269,18 +269,5 @@ fn decode_derived(
     ty: &veilgate_policies::FieldType,
     bytes: &[u8],
 ) -> Option<Value> {
-    use veilgate_policies::{FieldType, Generalization};
-    let shown = match d {
-        Disclosure::Mask { .. }
-        | Disclosure::Generalize {
-            how: Generalization::Month,
-            ..
-        } => FieldType::String,
-        Disclosure::Generalize {
-            how: Generalization::Year,
-            ..
-        } => FieldType::Integer,
-        _ => ty.clone(),
-    };
-    Value::decode(&shown, bytes)
+    Value::decode(&d.derived_type(ty), bytes)
 }

@@ -24,9 +24,7 @@ use rand_chacha::ChaCha20Rng;
 use veilgate_core::{open, FieldBody, InstitutionSecrets, OpenError, PolicySet, VerifiedEnvelope};
 use veilgate_policies::preview::{preview, Cell, OBSERVER};
 use veilgate_policies::record::{civil_from_days, days_from_civil, format_decimal};
-use veilgate_policies::{
-    CmpOp, Disclosure, FieldType, Generalization, Plan, Predicate, Value, TEMPLATES,
-};
+use veilgate_policies::{CmpOp, Disclosure, FieldType, Plan, Predicate, Value, TEMPLATES};
 
 /// What one institution actually sees of one field, in the preview's terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,22 +54,6 @@ fn promised(cell: &Cell) -> Seen {
     }
 }
 
-/// The type a derived body is decoded with (what `open` decodes it as).
-fn shown_type(d: &Disclosure, ty: &FieldType) -> FieldType {
-    match d {
-        Disclosure::Mask { .. }
-        | Disclosure::Generalize {
-            how: Generalization::Month,
-            ..
-        } => FieldType::String,
-        Disclosure::Generalize {
-            how: Generalization::Year,
-            ..
-        } => FieldType::Integer,
-        _ => ty.clone(),
-    }
-}
-
 /// Every field as a peer holding no key reads it from the verified envelope.
 fn ledger_view(v: &VerifiedEnvelope, plan: &Plan) -> BTreeMap<String, Seen> {
     let env = v.envelope();
@@ -89,7 +71,7 @@ fn ledger_view(v: &VerifiedEnvelope, plan: &Plan) -> BTreeMap<String, Seen> {
                     Seen::Clear(Value::decode(&f.ty, b).unwrap().display())
                 }
                 Some(FieldBody::Derived(b)) => Seen::Derived(
-                    Value::decode(&shown_type(&f.disclosure, &f.ty), b)
+                    Value::decode(&f.disclosure.derived_type(&f.ty), b)
                         .unwrap()
                         .display(),
                 ),
