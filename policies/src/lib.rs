@@ -12,6 +12,7 @@ pub mod diff;
 mod error;
 pub mod fmt;
 pub mod json;
+pub mod leakage;
 mod lex;
 pub mod output;
 pub mod padding;

@@ -152,6 +152,45 @@ enum Command {
         #[command(subcommand)]
         command: SetCommand,
     },
+    /// The pseudonymisation service: evaluates members' blinded pseudonym
+    /// inputs under keys no member holds (docs/pseudonyms.md); run by a
+    /// consortium role, never by a member's gateway.
+    PseudonymService {
+        #[command(subcommand)]
+        command: PseudonymCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PseudonymCommand {
+    /// Run the service from the data directory's pseudonym-service.toml.
+    Serve {
+        #[arg(long)]
+        data: PathBuf,
+        /// Address to listen on, overriding `listen` (port 0: any free port).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Make a new epoch's key, or its k-of-n shares, as 0600 files; print
+    /// the directory's epoch entry (public key and public shares).
+    Keygen {
+        /// Folder the key files are written to (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        ledger: String,
+        #[arg(long)]
+        epoch: u32,
+        /// From when the epoch is in force, ms since 1970 (default: now).
+        #[arg(long)]
+        from_ms: Option<u64>,
+        /// Services that must answer together (1: one service holds the key).
+        #[arg(long, default_value_t = 1)]
+        threshold: usize,
+        /// Services holding shares (with a threshold of 2 or more).
+        #[arg(long, default_value_t = 1)]
+        services: usize,
+    },
 }
 
 /// Where a `set` command reaches a gateway.
@@ -813,6 +852,27 @@ fn main() -> ExitCode {
             .map(|p| commands::evm::report(&p, &ledger))
             .map_err(Into::into),
         Command::Set { command } => run_set(command, &runtime),
+        Command::PseudonymService { command } => match command {
+            PseudonymCommand::Serve { data, listen } => {
+                runtime.block_on(commands::pseudonym::run(data, listen))
+            }
+            PseudonymCommand::Keygen {
+                out,
+                ledger,
+                epoch,
+                from_ms,
+                threshold,
+                services,
+            } => commands::pseudonym::keygen(
+                &out,
+                &ledger,
+                epoch,
+                from_ms.unwrap_or_else(veilgate_server::clock::now_ms),
+                threshold,
+                services,
+            )
+            .map(|text| println!("{text}")),
+        },
         Command::Config {
             command: ConfigCommand::Check { data },
         } => commands::config::check(&data),

@@ -362,7 +362,7 @@ async fn a_ceremony_s_keys_seal_verify_and_open_and_development_proofs_are_refus
                 plan: &shipped,
                 record: &shipped.validate_record(&record).unwrap(),
                 submitter: &veilgate_testkit::data::secrets(&data, "bank-a").unwrap(),
-                pseudonym_key: &veilgate_testkit::data::pseudonym_key(&data, ledger).unwrap(),
+                pseudonyms: (&veilgate_testkit::data::pseudonym_key(&data, ledger).unwrap()).into(),
                 idempotency_key: &format!("forged-{i}"),
                 timestamp_ms: 1_796_000_000_000,
             },

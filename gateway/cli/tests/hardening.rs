@@ -596,7 +596,7 @@ async fn signed_times_outside_the_skew_of_the_ledgers_time_are_rejected() {
             plan: &plan,
             record: &plan.validate_record(&sample()).unwrap(),
             submitter: &secrets,
-            pseudonym_key: &pseudonym_key,
+            pseudonyms: (&pseudonym_key).into(),
             idempotency_key: "from-the-future",
             timestamp_ms: year_2100,
         },

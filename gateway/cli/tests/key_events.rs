@@ -383,7 +383,7 @@ fn a_frozen_key_signs_nothing_after_its_freeze_gets_nothing_and_opens_nothing() 
             plan: &plan,
             record: &record,
             submitter: &thief,
-            pseudonym_key: &veilgate_testkit::data::pseudonym_key(&data, LEDGER).unwrap(),
+            pseudonyms: (&veilgate_testkit::data::pseudonym_key(&data, LEDGER).unwrap()).into(),
             idempotency_key: "thief-0001",
             timestamp_ms: now_ms(),
         },

@@ -541,7 +541,7 @@ fn append_forged(data: &std::path::Path, t: Target) -> u64 {
             plan: &plan,
             record: &record,
             submitter: &bank_a,
-            pseudonym_key: &veilgate_core::PseudonymKey(zeroize::Zeroizing::new(key)),
+            pseudonyms: (&veilgate_core::PseudonymKey(zeroize::Zeroizing::new(key))).into(),
             idempotency_key: "forged-payer",
             timestamp_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

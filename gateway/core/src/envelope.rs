@@ -9,8 +9,8 @@ use crate::keys::{KemAlg, KeyId, KEY_ID_LEN};
 use crate::suite::SuiteId;
 
 pub const MAGIC: &[u8; 4] = b"VGEN";
-/// The newest format version this codec reads and writes (it reads 1 to 5).
-pub const FORMAT_VERSION: u8 = 5;
+/// The newest format version this codec reads and writes (it reads 1 to 6).
+pub const FORMAT_VERSION: u8 = 6;
 /// Format 5's padding scheme byte: field plaintexts padded to the `pow2`
 /// classes of the envelope's policy (`docs/envelope.md`).
 pub const PADDING_POW2: u8 = 1;
@@ -49,8 +49,11 @@ pub struct WrapKey {
 pub enum FieldBody {
     /// Canonical value bytes, in clear.
     Public(Vec<u8>),
-    /// Keyed per-ledger pseudonym.
+    /// Keyed per-ledger pseudonym (HMAC under a key every member holds).
     Pseudonym([u8; 32]),
+    /// Oblivious pseudonym (format 6): the VOPRF tag of the value under the
+    /// ledger's key of `epoch`, which no member holds.
+    Oblivious { epoch: u32, tag: [u8; 32] },
     /// Pedersen commitment, and (formats 1 and 2 only) a range proof when the
     /// policy asks for one; format 3 proves ranges in [`Envelope::range_proofs`].
     Committed {
@@ -71,6 +74,7 @@ impl FieldBody {
         match self {
             FieldBody::Public(_) => "public",
             FieldBody::Pseudonym(_) => "pseudonym",
+            FieldBody::Oblivious { .. } => "oblivious pseudonym",
             FieldBody::Committed { .. } => "committed",
             FieldBody::Encrypted => "encrypted",
             FieldBody::Derived(_) => "derived",
@@ -161,12 +165,20 @@ pub enum DecodeError {
 }
 
 impl Envelope {
-    /// 5 when its field plaintexts are padded; else 4 when the envelope
+    /// 6 when it carries an oblivious pseudonym; else 5 when its field
+    /// plaintexts are padded; else 4 when the envelope
     /// names its keys (every other envelope sealed by this build); else 3 when it carries condition outcomes, aggregated range
     /// proofs or set predicates; else 2 when it carries Groth16 predicates or BN254
     /// commitments; else 1. Each of 1–3 is the least that can say what the
     /// envelope holds, so the bytes of an envelope are unique.
     pub fn format_version(&self) -> u8 {
+        if self
+            .fields
+            .iter()
+            .any(|f| matches!(f.body, FieldBody::Oblivious { .. }))
+        {
+            return 6;
+        }
         if self.padding.is_some() {
             return 5;
         }
@@ -202,8 +214,9 @@ impl Envelope {
         w.put_str_u16(&self.submitter);
         w.put_u64(self.timestamp_ms);
         w.put_str_u16(&self.idempotency_key);
-        if let Some(scheme) = self.padding {
-            w.put_u8(scheme);
+        // Format 6 keeps format 5's byte, 0 when nothing is padded.
+        if version >= 5 {
+            w.put_u8(self.padding.unwrap_or(0));
         }
         w.put_u16(count(self.recipients.len()));
         for r in &self.recipients {
@@ -299,6 +312,7 @@ impl Envelope {
             let at = r.offset();
             match r.u8("padding scheme")? {
                 PADDING_POW2 => Some(PADDING_POW2),
+                0 if version >= 6 => None,
                 _ => {
                     return Err(DecodeError::Invalid {
                         what: "unknown padding scheme",
@@ -352,6 +366,12 @@ impl Envelope {
         };
         // One encoding per envelope: each version only when the one below
         // cannot say what the envelope holds.
+        if version == 6 && env.format_version() != 6 {
+            return Err(DecodeError::Invalid {
+                what: "format version 6 without an oblivious pseudonym",
+                at,
+            });
+        }
         if version < 4 && env.format_version() != version {
             return Err(DecodeError::Invalid {
                 what: if version == 3 {
@@ -497,6 +517,10 @@ fn read_body(r: &mut Reader<'_>, version: u8) -> Result<FieldBody, DecodeError> 
         3 => FieldBody::Encrypted,
         4 => FieldBody::Derived(bytes32(r, "derived value")?),
         5 if version >= 2 => FieldBody::Bn254Committed(r.array::<32>("BN254 commitment")?),
+        6 if version >= 6 => FieldBody::Oblivious {
+            epoch: r.u32("pseudonym epoch")?,
+            tag: r.array::<32>("pseudonym")?,
+        },
         _ => {
             return Err(DecodeError::Invalid {
                 what: "unknown field kind",
@@ -651,6 +675,11 @@ fn write_field(w: &mut Vec<u8>, f: &SealedField) {
             w.put_u8(5);
             w.put(c);
         }
+        FieldBody::Oblivious { epoch, tag } => {
+            w.put_u8(6);
+            w.put_u32(*epoch);
+            w.put(tag);
+        }
     }
     w.put_u16(count(f.ciphertexts.len()));
     for c in &f.ciphertexts {
@@ -703,7 +732,14 @@ mod tests {
             fields: vec![
                 SealedField {
                     name: "a".into(),
-                    body: FieldBody::Public(vec![0, 1]),
+                    body: if version == 6 {
+                        FieldBody::Oblivious {
+                            epoch: 0x0102_0304,
+                            tag: [0x66; 32],
+                        }
+                    } else {
+                        FieldBody::Public(vec![0, 1])
+                    },
                     ciphertexts: Vec::new(),
                 },
                 SealedField {
@@ -753,7 +789,7 @@ mod tests {
 
     #[test]
     fn every_version_round_trips_and_refuses_trailing_and_truncated_bytes() {
-        for version in [1, 2, 3, 4, 5] {
+        for version in [1, 2, 3, 4, 5, 6] {
             let env = sample(version);
             let bytes = env.encode();
             assert_eq!(bytes[4], version);
@@ -844,6 +880,51 @@ mod tests {
 
     /// Format 5 is format 4 with one byte after the idempotency key: the
     /// padding scheme, 1 only.
+    /// Format 6 is format 5 whose padding byte may be 0, with field kind 6:
+    /// `u32 epoch ‖ 32-byte tag`. Kind 6 is refused below format 6, and
+    /// format 6 without a kind 6 field is refused.
+    #[test]
+    fn version_6_carries_oblivious_pseudonyms_and_nothing_else_new() {
+        let env = sample(6);
+        let bytes = env.encode();
+        let at = 4 + 1 + 1 + 3 + 16 + 3 + 4 + 32 + 8 + 8 + 3;
+        assert_eq!((bytes[4], bytes[at]), (6, 0));
+        let mut padded = env.clone();
+        padded.padding = Some(PADDING_POW2);
+        assert_eq!(padded.encode()[at], PADDING_POW2);
+        assert_eq!(Envelope::decode(&padded.encode()).unwrap(), padded);
+        let kind = bytes
+            .windows(6)
+            .position(|w| w == [0, 1, b'a', 6, 1, 2])
+            .map(|p| p + 3)
+            .unwrap();
+        assert_eq!(&bytes[kind + 1..kind + 5], &[1, 2, 3, 4]);
+        assert_eq!(&bytes[kind + 5..kind + 37], &[0x66; 32]);
+        // Kind 6 in a format 5 envelope.
+        let mut b = bytes.clone();
+        b[4] = 5;
+        b[at] = PADDING_POW2;
+        assert!(matches!(
+            Envelope::decode(&b),
+            Err(DecodeError::Invalid {
+                what: "unknown field kind",
+                ..
+            })
+        ));
+        // Format 6 without kind 6.
+        let mut plain = sample(5);
+        plain.padding = None;
+        let mut b = plain.signed_bytes();
+        b[4] = 6;
+        b.insert(at, 0);
+        b.extend_from_slice(&[0, 64]);
+        b.extend_from_slice(&[0xee; 64]);
+        assert!(matches!(
+            Envelope::decode(&b),
+            Err(DecodeError::Invalid { what, .. }) if what.contains("version 6 without")
+        ));
+    }
+
     #[test]
     fn version_5_is_version_4_with_a_padding_byte() {
         let (v4, v5) = (sample(4).encode(), sample(5).encode());

@@ -26,12 +26,13 @@ pub use bind::envelope_id;
 pub use envelope::{DecodeError, Envelope, FieldBody, PredicateProof};
 pub use keys::{
     Directory, EnvelopeSigner, InstitutionSecrets, KemAlg, KemDecap, KeyError, KeyId, KeyUseError,
-    LedgerDirectory, MemberKey, MemberKeys, PseudonymKey, SetRule,
+    LedgerDirectory, MemberKey, MemberKeys, PseudonymDirectory, PseudonymEpoch, PseudonymKey,
+    PseudonymService, PublicShareEntry, SetRule,
 };
 pub use open::{open, open_with_data_key, unwrap_data_key, Access, OpenError, OpenedField};
 pub use seal::{
-    seal, sign_envelope, unsupported, valid_idempotency_key, SealError, SealRequest,
-    MAX_IDEMPOTENCY_KEY,
+    pseudonym_values, seal, sign_envelope, unsupported, valid_idempotency_key, ObliviousTags,
+    Pseudonyms, SealError, SealRequest, MAX_IDEMPOTENCY_KEY,
 };
 pub use suite::SuiteId;
 pub use trust::Trust;

@@ -115,6 +115,9 @@ pub enum SealError {
     Internal(&'static str),
     #[error("{0}")]
     Unsupported(String),
+    /// The pseudonyms offered are not the kind or epoch the ledger takes.
+    #[error("{0}")]
+    Pseudonyms(String),
     /// The ledger requires `role` to see every field; the policy withholds `field`.
     #[error("ledger `{ledger}` requires `{role}` to see every field, but policy `{policy}` withholds `{field}` from it")]
     Withheld {
@@ -133,9 +136,93 @@ pub struct SealRequest<'a> {
     /// The submitter's signing key: the key version in force at
     /// `timestamp_ms`, held in memory or in a token.
     pub submitter: &'a dyn EnvelopeSigner,
-    pub pseudonym_key: &'a PseudonymKey,
+    /// Where the record's pseudonyms come from.
+    pub pseudonyms: Pseudonyms<'a>,
     pub idempotency_key: &'a str,
     pub timestamp_ms: u64,
+}
+
+/// Where a seal takes its pseudonyms from.
+#[derive(Clone, Copy, Debug)]
+pub enum Pseudonyms<'a> {
+    /// HMAC under the ledger key every member holds (field kind 1): any
+    /// member can compute, so reverse, these offline. For ledgers without
+    /// a `pseudonyms` directory section.
+    MemberKey(&'a PseudonymKey),
+    /// Tags the pseudonymisation service evaluated for this record's values
+    /// (field kind 6, envelope format 6).
+    Oblivious(&'a ObliviousTags),
+}
+
+impl<'a> From<&'a PseudonymKey> for Pseudonyms<'a> {
+    fn from(key: &'a PseudonymKey) -> Self {
+        Pseudonyms::MemberKey(key)
+    }
+}
+
+impl<'a> From<&'a ObliviousTags> for Pseudonyms<'a> {
+    fn from(tags: &'a ObliviousTags) -> Self {
+        Pseudonyms::Oblivious(tags)
+    }
+}
+
+/// The oblivious pseudonyms of one record's values, in one epoch: canonical
+/// value → tag. It links customer values to ledger pseudonyms, so `Debug`
+/// shows only the count and the values are zeroized on drop.
+pub struct ObliviousTags {
+    epoch: u32,
+    /// A record has a handful of values: a list is all the lookup needs.
+    tags: Vec<(zeroize::Zeroizing<Vec<u8>>, [u8; 32])>,
+}
+
+impl std::fmt::Debug for ObliviousTags {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ObliviousTags(epoch {}, {} values)",
+            self.epoch,
+            self.tags.len()
+        )
+    }
+}
+
+impl ObliviousTags {
+    /// The tags of `values` (canonical encodings), in `epoch`.
+    pub fn new(epoch: u32, pairs: impl IntoIterator<Item = (Vec<u8>, [u8; 32])>) -> Self {
+        ObliviousTags {
+            epoch,
+            tags: pairs
+                .into_iter()
+                .map(|(v, t)| (zeroize::Zeroizing::new(v), t))
+                .collect(),
+        }
+    }
+
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    fn tag(&self, value: &[u8]) -> Option<[u8; 32]> {
+        self.tags
+            .iter()
+            .find(|(v, _)| v.as_slice() == value)
+            .map(|(_, t)| *t)
+    }
+}
+
+/// The canonical values of `record` a seal pseudonymises, each once, in
+/// plan order: what a gateway asks the pseudonymisation service for.
+pub fn pseudonym_values(plan: &Plan, record: &Record) -> Vec<zeroize::Zeroizing<Vec<u8>>> {
+    let mut out: Vec<zeroize::Zeroizing<Vec<u8>>> = Vec::new();
+    for (f, value) in plan.fields.iter().zip(&record.values) {
+        if matches!(f.disclosure, Disclosure::Pseudonym { .. }) {
+            let encoded = zeroize::Zeroizing::new(value.encode());
+            if !out.contains(&encoded) {
+                out.push(encoded);
+            }
+        }
+    }
+    out
 }
 
 /// Resolves each role to institution ids. Party roles read the record's
@@ -282,6 +369,7 @@ fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
     if !valid_idempotency_key(req.idempotency_key) {
         return Err(SealError::IdempotencyKey);
     }
+    check_pseudonyms(req)?;
     let submitter = req.submitter.institution();
     let Some(member) = req.trust.directory.member_at(submitter, req.timestamp_ms) else {
         return Err(SealError::SubmitterNotMember(submitter.to_owned()));
@@ -325,6 +413,40 @@ fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
         });
     }
     Ok(suite_id)
+}
+
+/// A ledger with a `pseudonyms` section takes oblivious pseudonyms of the
+/// epoch in force at the record's time, and only those: a member-key
+/// pseudonym there would be reversible by every member. A ledger without
+/// one takes member-key pseudonyms (peers would reject anything else).
+fn check_pseudonyms(req: &SealRequest<'_>) -> Result<(), SealError> {
+    let directory = &req.trust.directory;
+    let wanted = directory
+        .pseudonyms
+        .as_ref()
+        .map(|p| p.epoch_at(req.timestamp_ms).map(|e| e.epoch));
+    let ok = match (wanted, req.pseudonyms) {
+        (None, Pseudonyms::MemberKey(_)) => true,
+        (Some(Some(epoch)), Pseudonyms::Oblivious(tags)) => tags.epoch == epoch,
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(SealError::Pseudonyms(match wanted {
+        None => format!(
+            "ledger `{}` has no pseudonymisation service in its directory: its pseudonyms are member-key HMACs",
+            directory.ledger
+        ),
+        Some(None) => format!(
+            "ledger `{}` has no pseudonym epoch in force at {} ms",
+            directory.ledger, req.timestamp_ms
+        ),
+        Some(Some(epoch)) => format!(
+            "ledger `{}` takes oblivious pseudonyms of epoch {epoch} at {} ms from its pseudonymisation service",
+            directory.ledger, req.timestamp_ms
+        ),
+    }))
 }
 
 /// The record's party fields (field name → institution), each of which must
@@ -498,11 +620,19 @@ impl FieldSealer<'_, '_> {
             Disclosure::Public => (FieldBody::Public(value.encode()), None),
             Disclosure::Pseudonym { .. } => {
                 let encoded = value.encode();
-                let tag = self.suite.pseudonym(
-                    &self.req.pseudonym_key.0,
-                    &bind::pseudonym_input(&self.req.trust.directory.ledger, &encoded),
-                );
-                (FieldBody::Pseudonym(tag), secret(encoded))
+                let body = match self.req.pseudonyms {
+                    Pseudonyms::MemberKey(key) => FieldBody::Pseudonym(self.suite.pseudonym(
+                        &key.0,
+                        &bind::pseudonym_input(&self.req.trust.directory.ledger, &encoded),
+                    )),
+                    Pseudonyms::Oblivious(tags) => FieldBody::Oblivious {
+                        epoch: tags.epoch,
+                        tag: tags.tag(&encoded).ok_or(SealError::Internal(
+                            "a pseudonymised value has no tag from the pseudonymisation service",
+                        ))?,
+                    },
+                };
+                (body, secret(encoded))
             }
             Disclosure::Mask { .. } | Disclosure::Generalize { .. } => {
                 let shown = value.derived(&f.disclosure).ok_or(SealError::Internal(
@@ -667,7 +797,10 @@ fn prove_predicates(
 /// the value, so it is not padded.
 pub(crate) fn carries_value(body: &FieldBody, set_field: bool) -> bool {
     match body {
-        FieldBody::Pseudonym(_) | FieldBody::Encrypted | FieldBody::Derived(_) => true,
+        FieldBody::Pseudonym(_)
+        | FieldBody::Oblivious { .. }
+        | FieldBody::Encrypted
+        | FieldBody::Derived(_) => true,
         FieldBody::Bn254Committed(_) => set_field,
         FieldBody::Public(_) | FieldBody::Committed { .. } => false,
     }

@@ -116,6 +116,9 @@ pub enum Rejection {
     /// ciphertext of a padded field is not of one of the policy's classes.
     #[error("{0}")]
     Padding(String),
+    /// A pseudonym of the wrong kind or epoch for the ledger's directory.
+    #[error("{0}")]
+    Pseudonym(String),
 }
 
 impl Rejection {
@@ -144,6 +147,7 @@ impl Rejection {
             Rejection::Withheld { .. } => "withheld",
             Rejection::SetRoot(_) => "set_root",
             Rejection::Padding(_) => "padding",
+            Rejection::Pseudonym(_) => "pseudonym",
         }
     }
 }
@@ -767,6 +771,8 @@ impl Shape<'_> {
         }
         match &sealed.body {
             FieldBody::Public(bytes) => self.public(f, bytes).map(|()| None),
+            FieldBody::Pseudonym(_) => self.pseudonym(name, None).map(|()| None),
+            FieldBody::Oblivious { epoch, .. } => self.pseudonym(name, Some(*epoch)).map(|()| None),
             FieldBody::Committed { commitment, proof } => self.committed(f, commitment, proof),
             FieldBody::Derived(bytes) if !derived_is_well_formed(&f.disclosure, &f.ty, bytes) => {
                 Err(shape(format!(
@@ -790,6 +796,7 @@ impl Shape<'_> {
             (&f.disclosure, body),
             (Disclosure::Public, FieldBody::Public(_))
                 | (Disclosure::Pseudonym { .. }, FieldBody::Pseudonym(_))
+                | (Disclosure::Pseudonym { .. }, FieldBody::Oblivious { .. })
                 | (Disclosure::Commit { .. }, FieldBody::Committed { .. })
                 | (Disclosure::Commit { .. }, FieldBody::Bn254Committed(_))
                 | (Disclosure::Encrypt { .. }, FieldBody::Encrypted)
@@ -803,6 +810,34 @@ impl Shape<'_> {
                 FieldBody::Bn254Committed(_) => on_bn254,
                 _ => true,
             }
+    }
+
+    /// A ledger with a pseudonymisation service carries oblivious
+    /// pseudonyms of the epoch in force at the envelope's time; one without
+    /// carries member-key pseudonyms (`epoch` is `None` for those).
+    fn pseudonym(&self, name: &str, epoch: Option<u32>) -> Result<(), Rejection> {
+        let ledger = &self.directory.ledger;
+        let wanted = self
+            .directory
+            .pseudonyms
+            .as_ref()
+            .map(|p| p.epoch_at(self.env.timestamp_ms).map(|e| e.epoch));
+        match (wanted, epoch) {
+            (None, None) => Ok(()),
+            (Some(Some(w)), Some(e)) if w == e => Ok(()),
+            (None, Some(e)) => Err(Rejection::Pseudonym(format!(
+                "field `{name}` carries an oblivious pseudonym of epoch {e}, but ledger `{ledger}` has no pseudonymisation service"
+            ))),
+            (Some(Some(w)), None) => Err(Rejection::Pseudonym(format!(
+                "field `{name}` carries a member-key pseudonym, which every member can reverse; ledger `{ledger}` takes oblivious pseudonyms of epoch {w}"
+            ))),
+            (Some(Some(w)), Some(e)) => Err(Rejection::Pseudonym(format!(
+                "field `{name}` carries a pseudonym of epoch {e}; epoch {w} was in force at the envelope's time"
+            ))),
+            (Some(None), _) => Err(Rejection::Pseudonym(format!(
+                "field `{name}`: ledger `{ledger}` has no pseudonym epoch in force at the envelope's time"
+            ))),
+        }
     }
 
     /// A public value decodes as its type; a party names a member at the

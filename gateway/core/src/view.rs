@@ -41,6 +41,10 @@ pub fn envelope_json(env: &Envelope) -> Json {
                 FieldBody::Pseudonym(p) => {
                     o.insert("pseudonym".into(), Json::from(hex::encode(p)));
                 }
+                FieldBody::Oblivious { epoch, tag } => {
+                    o.insert("pseudonym".into(), Json::from(hex::encode(tag)));
+                    o.insert("epoch".into(), Json::from(*epoch));
+                }
                 FieldBody::Committed { commitment, proof } => {
                     o.insert("commitment".into(), Json::from(hex::encode(commitment)));
                     if let Some(p) = proof {

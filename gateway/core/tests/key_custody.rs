@@ -89,6 +89,7 @@ fn world() -> World {
         ]),
         sees_all: Vec::new(),
         sets: BTreeMap::new(),
+        pseudonyms: None,
     };
     World { secrets, directory }
 }
@@ -317,7 +318,7 @@ fn seal_at(
             plan: &plan,
             record: &record,
             submitter: signer,
-            pseudonym_key: &PseudonymKey::from_bytes([1; 32]),
+            pseudonyms: (&PseudonymKey::from_bytes([1; 32])).into(),
             idempotency_key: key,
             timestamp_ms: at,
         },

@@ -93,6 +93,7 @@ fn side(ledger: &str, suite: SuiteId, seed: u64) -> Side {
                 },
             ),
         ]),
+        pseudonyms: None,
     };
     Side {
         secrets,
@@ -164,7 +165,7 @@ fn try_seal(
             record: &record,
             trust: &trust(s, PolicySet::default()),
             submitter: &s.secrets[submitter_of(plan, &record)],
-            pseudonym_key,
+            pseudonyms: pseudonym_key.into(),
             idempotency_key: key,
             timestamp_ms: TIMESTAMP,
         },

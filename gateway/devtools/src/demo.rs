@@ -153,6 +153,9 @@ pub async fn run(data_dir: &Path, suite: SuiteId) -> Result<(), Box<dyn std::err
             None => "(dropped: never sent)".to_owned(),
             Some(FieldBody::Public(_)) => input.clone(),
             Some(FieldBody::Pseudonym(p)) => format!("pseudonym {}", hex::encode(&p[..6])),
+            Some(FieldBody::Oblivious { epoch, tag }) => {
+                format!("pseudonym {} (epoch {epoch})", hex::encode(&tag[..6]))
+            }
             Some(FieldBody::Committed { commitment, proof }) => {
                 format!(
                     "commit {}…{}",

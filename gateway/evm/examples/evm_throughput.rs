@@ -47,6 +47,7 @@ fn envelopes(
         roles: BTreeMap::from([("regulator".to_owned(), vec!["regulator".to_owned()])]),
         sees_all: Vec::new(),
         sets: BTreeMap::new(),
+        pseudonyms: None,
     };
     // One ring for every seal: development keys are built once per circuit.
     let trust = veilgate_core::Trust::new(
@@ -64,7 +65,7 @@ fn envelopes(
                     record: &record,
                     trust: &trust,
                     submitter: &secrets["bank-a"],
-                    pseudonym_key: &pk,
+                    pseudonyms: (&pk).into(),
                     idempotency_key: &format!("{tag}-{i}"),
                     timestamp_ms: 1_795_600_000_000,
                 },

@@ -177,6 +177,7 @@ fn gas_per_envelope_for_each_template() {
             ]),
             sees_all: Vec::new(),
             sets: BTreeMap::new(),
+            pseudonyms: None,
         };
         let mut directory = directory;
         for (set, role) in veilgate_policies::SET_PUBLISHERS {
@@ -211,7 +212,7 @@ fn gas_per_envelope_for_each_template() {
                         record: &record,
                         trust: &trust,
                         submitter: &secrets[plan.submitter_in(&record).unwrap_or("bank-a")],
-                        pseudonym_key: &pseudonym_key,
+                        pseudonyms: (&pseudonym_key).into(),
                         idempotency_key: &format!("{name}-{i}"),
                         timestamp_ms: 1_795_600_000_000,
                     },

@@ -16,7 +16,6 @@
 //! This crate is pure: values in, values out, randomness passed in. It must
 //! never do I/O, read a clock, put an input value, blind or key in an error
 //! or `Debug` output, or keep a secret scalar without zeroizing it on drop.
-//! Gateways still use HMAC pseudonyms until the service lands (issue 20).
 //!
 //! Cost, measured informally (release build, one core of a loaded 2-core
 //! machine; not a benchmark): blind ≈ 45 µs per value; evaluate with proof
@@ -33,7 +32,8 @@ pub mod threshold;
 
 pub use error::{PadError, PseudonymError};
 pub use oprf::{
-    blind_batch, finalize_batch, pseudonym_input, pseudonym_key_info, Blinded, Evaluator,
-    ELEMENT_LEN, MAX_BATCH, PROOF_LEN, PSEUDONYM_INPUT_DOMAIN, PSEUDONYM_KEY_DOMAIN, TAG_LEN,
+    blind_batch, finalize_batch, pseudonym_input, pseudonym_key_info, valid_public_key, Blinded,
+    Evaluator, ELEMENT_LEN, MAX_BATCH, PROOF_LEN, PSEUDONYM_INPUT_DOMAIN, PSEUDONYM_KEY_DOMAIN,
+    TAG_LEN,
 };
 pub use pad::Padding;

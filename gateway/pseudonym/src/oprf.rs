@@ -248,6 +248,17 @@ impl Evaluator {
         })
     }
 
+    /// A fresh random key: a service's key for a new epoch.
+    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Result<Self, Error> {
+        Self::from_key(&Zeroizing::new(nonzero_scalar(rng)))
+    }
+
+    /// The key's canonical scalar encoding, for its key file only (the
+    /// service's operator writes it once, mode 0600).
+    pub fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.key.to_bytes())
+    }
+
     pub(crate) fn key(&self) -> &Scalar {
         &self.key
     }
@@ -306,6 +317,13 @@ pub(crate) fn nonzero_scalar<R: RngCore + CryptoRng>(rng: &mut R) -> Scalar {
             return s;
         }
     }
+}
+
+/// Whether `bytes` is a public key (or a public share) a service can prove
+/// against: a canonical, non-identity ristretto255 point. Directories check
+/// their keys with it when they load.
+pub fn valid_public_key(bytes: &[u8; 32]) -> bool {
+    decode_point(bytes).is_some()
 }
 
 /// A canonical, non-identity point (what the RFC's DeserializeElement accepts).

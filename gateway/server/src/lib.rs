@@ -35,6 +35,7 @@ pub mod identity;
 pub mod keys;
 pub mod metrics;
 pub mod peer;
+pub mod pseudonym;
 pub mod revocation;
 pub mod sets;
 pub mod store;

@@ -184,6 +184,7 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
                 )
             })
             .collect(),
+        pseudonyms: None,
     };
     // The SM ledger: the same members and roles, with their SM2 keys.
     let sm_ledger = LedgerDirectory {

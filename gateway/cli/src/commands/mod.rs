@@ -11,5 +11,6 @@ pub mod follow;
 pub mod keys;
 pub mod operate;
 pub mod policy;
+pub mod pseudonym;
 pub mod serve;
 pub mod set;

@@ -244,6 +244,7 @@ pub fn member_add(data: &Path, m: &NewMember<'_>) -> Result<()> {
                 roles: Default::default(),
                 sees_all: Vec::new(),
                 sets: Default::default(),
+                pseudonyms: None,
             });
             dir.ledgers.len() - 1
         }

@@ -4,6 +4,7 @@
 
 mod custody;
 mod id;
+mod pseudonyms;
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,7 @@ use crate::suite::{RngCoreCrypto, SuiteId};
 
 pub use custody::{software_dh, EnvelopeSigner, KemDecap, KeyUseError};
 pub use id::{KemAlg, KeyId, MemberKey, KEY_ID_LEN};
+pub use pseudonyms::{PseudonymDirectory, PseudonymEpoch, PseudonymService, PublicShareEntry};
 
 /// Version of the secrets file format.
 pub const KEY_FORMAT_VERSION: u32 = 1;
@@ -496,6 +498,9 @@ pub struct LedgerDirectory {
     /// Sets published on this ledger by Merkle root, by name: the role whose
     /// holders publish each (`docs/sets.md`).
     pub sets: BTreeMap<String, SetRule>,
+    /// The pseudonymisation service(s) and key epochs; absent on a ledger
+    /// still on member-held HMAC pseudonyms (`docs/pseudonyms.md`).
+    pub pseudonyms: Option<PseudonymDirectory>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -508,6 +513,8 @@ struct LedgerFile {
     sees_all: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     sets: BTreeMap<String, SetRule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pseudonyms: Option<PseudonymDirectory>,
 }
 
 impl TryFrom<LedgerFile> for LedgerDirectory {
@@ -540,6 +547,9 @@ impl TryFrom<LedgerFile> for LedgerDirectory {
             }
             members.push(member);
         }
+        if let Some(p) = &f.pseudonyms {
+            p.check(&f.ledger, |id| members.iter().any(|m| m.id == id))?;
+        }
         Ok(LedgerDirectory {
             ledger: f.ledger,
             suite: f.suite,
@@ -547,6 +557,7 @@ impl TryFrom<LedgerFile> for LedgerDirectory {
             roles: f.roles,
             sees_all: f.sees_all,
             sets: f.sets,
+            pseudonyms: f.pseudonyms,
         })
     }
 }
@@ -582,6 +593,7 @@ impl From<LedgerDirectory> for LedgerFile {
             roles: d.roles,
             sees_all: d.sees_all,
             sets: d.sets,
+            pseudonyms: d.pseudonyms,
         }
     }
 }

@@ -159,6 +159,7 @@ pub fn fixture(seed: u64) -> Fixture {
                 },
             ),
         ]),
+        pseudonyms: None,
     };
     Fixture {
         plan,
@@ -188,7 +189,7 @@ pub fn seal_sample(
             record: &record,
             trust: &trust(&fx.directory, &PolicySet::default()),
             submitter: &fx.secrets["bank-a"],
-            pseudonym_key: &fx.pseudonym_key,
+            pseudonyms: (&fx.pseudonym_key).into(),
             idempotency_key: key,
             timestamp_ms: TIMESTAMP,
         },
@@ -249,7 +250,7 @@ pub fn try_seal(
             record: &record,
             trust: &trust(&dir, &PolicySet::default()),
             submitter: &fx.secrets[submitter_of(plan, &record)],
-            pseudonym_key: &fx.pseudonym_key,
+            pseudonyms: (&fx.pseudonym_key).into(),
             idempotency_key: key,
             timestamp_ms: TIMESTAMP,
         },

@@ -144,7 +144,7 @@ impl Fixture {
                 plan: &self.plan,
                 record: &self.record,
                 submitter: signer,
-                pseudonym_key: &self.pseudonym_key,
+                pseudonyms: (&self.pseudonym_key).into(),
                 idempotency_key: key,
                 timestamp_ms: 1_795_600_000_000,
             },

@@ -68,11 +68,14 @@ pub enum Action {
     KeyFreeze,
     /// A lost unwrapping key was recovered from custodians' shares.
     KeyRecover,
+    /// The pseudonymisation service evaluated a member's blinded elements
+    /// (epoch and count in the detail; never an element).
+    PseudonymEvaluate,
 }
 
 impl Action {
     /// Every action, in code order.
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::Start,
         Action::Submit,
         Action::Open,
@@ -85,6 +88,7 @@ impl Action {
         Action::KeyRotate,
         Action::KeyFreeze,
         Action::KeyRecover,
+        Action::PseudonymEvaluate,
     ];
 
     pub fn code(self) -> u8 {
@@ -101,6 +105,7 @@ impl Action {
             Action::KeyRotate => 10,
             Action::KeyFreeze => 11,
             Action::KeyRecover => 12,
+            Action::PseudonymEvaluate => 13,
         }
     }
 
@@ -122,6 +127,7 @@ impl Action {
             Action::KeyRotate => "key_rotate",
             Action::KeyFreeze => "key_freeze",
             Action::KeyRecover => "key_recover",
+            Action::PseudonymEvaluate => "pseudonym_evaluate",
         }
     }
 }

@@ -57,8 +57,53 @@ pub struct Config {
     /// How often the audit log's head is anchored to the ledger, in ms. Default 10 000.
     #[serde(default = "default_anchor")]
     pub audit_anchor_interval_ms: u64,
+    /// How this gateway reaches the pseudonymisation services of the
+    /// ledgers whose directory names them. Absent: none is reachable.
+    #[serde(default)]
+    pub pseudonyms: Option<PseudonymsConfig>,
     #[serde(rename = "ledger", default)]
     pub ledgers: Vec<LedgerConfig>,
+}
+
+/// `[pseudonyms]`: where the services listen, and the client's patience.
+/// A hosted institution calls them with its client certificate,
+/// `institutions/<id>/client.pem` (and `client.key.pem`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PseudonymsConfig {
+    /// How long one batch may take before the record is refused with 503
+    /// (nothing is sealed). Default 2000.
+    #[serde(default = "default_pseudonym_timeout")]
+    pub timeout_ms: u64,
+    /// Cached tags (value → pseudonym per epoch, keyed by a per-process
+    /// hash, no plaintext). Default 100 000.
+    #[serde(default = "default_pseudonym_cache")]
+    pub cache_entries: usize,
+    /// How long a cached tag is used. Default 3 600 000 (an hour).
+    #[serde(default = "default_pseudonym_ttl")]
+    pub cache_ttl_ms: u64,
+    /// `{ ledger, index, url }` per service the directory lists.
+    #[serde(default)]
+    pub services: Vec<PseudonymServiceAddress>,
+}
+
+/// Where service `index` of `ledger` listens (`https://host:port`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PseudonymServiceAddress {
+    pub ledger: String,
+    pub index: u32,
+    pub url: String,
+}
+
+fn default_pseudonym_timeout() -> u64 {
+    2000
+}
+fn default_pseudonym_cache() -> usize {
+    100_000
+}
+fn default_pseudonym_ttl() -> u64 {
+    3_600_000
 }
 
 /// `[keys]`: the hosted members' private keys, in files or a PKCS#11 token.

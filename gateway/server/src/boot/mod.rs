@@ -126,7 +126,8 @@ pub struct LedgerState {
     pub trust: Trust,
     /// Policy texts, so peers can fetch exactly the policy an envelope names.
     pub texts: PolicyTexts,
-    pub pseudonym_key: PseudonymKey,
+    /// Where its pseudonyms come from.
+    pub pseudonyms: LedgerPseudonyms,
     pub ledger: Arc<dyn Ledger>,
     /// Verifies that a client certificate was issued by one of this ledger's CAs.
     pub ca: Arc<dyn ClientCertVerifier>,
@@ -529,6 +530,14 @@ fn check_keyrings(
     Ok(())
 }
 
+/// A ledger's pseudonyms: its pseudonymisation service(s) when the
+/// directory names them (the key is then nowhere on this gateway), else
+/// the member-held HMAC key of `ledgers/<id>/pseudonym.key`.
+pub enum LedgerPseudonyms {
+    MemberKey(PseudonymKey),
+    Oblivious(Arc<crate::pseudonym::client::Oracle>),
+}
+
 /// The keyrings of the hosted members, by member and suite.
 pub type Hosted = BTreeMap<String, BTreeMap<SuiteId, Arc<Keyring>>>;
 
@@ -544,7 +553,7 @@ fn ledger_state(
     let (trust, texts) = loaded.trust(lc, keys)?;
     let (ca, ca_certs) = ledger_cas(lc, data_dir)?;
     let ldir = loaded.ledger_dir(&lc.id);
-    let pseudonym_key = pseudonym_key(&ldir.join("pseudonym.key"))?;
+    let pseudonyms = ledger_pseudonyms(loaded, lc, &trust.directory, &ca_certs)?;
     let ledger = ledgers_by_kind(lc, &ldir, data_dir)?;
     chains_as_its_suite(lc, ledger.as_ref())?;
     let follower = if lc.follow {
@@ -580,7 +589,7 @@ fn ledger_state(
         sets,
         trust,
         texts,
-        pseudonym_key,
+        pseudonyms,
         ledger,
         ca,
         ca_certs,
@@ -629,7 +638,14 @@ pub fn check(data_dir: &Path) -> Result<CheckReport, StartError> {
         let (_, ca_certs) = ledger_cas(lc, data_dir)?;
         cas.extend(ca_certs.iter().map(|c| c.as_ref().to_vec()));
         let ldir = loaded.ledger_dir(&lc.id);
-        pseudonym_key(&ldir.join("pseudonym.key"))?;
+        if let LedgerPseudonyms::Oblivious(_) =
+            ledger_pseudonyms(&loaded, lc, &trust.directory, &ca_certs)?
+        {
+            lines.push(format!(
+                "ledger `{}`: pseudonyms from its pseudonymisation service (no key here)",
+                lc.id
+            ));
+        }
         let state = match lc.kind {
             // A ledger file is created at the first start: none yet is fine.
             LedgerKind::Embedded if !ldir.join("ledger.redb").exists() => {
@@ -728,6 +744,69 @@ fn ledger_cas(
             source,
         })?;
     Ok((ca, ca_certs))
+}
+
+/// The ledger's pseudonyms. With a `pseudonyms` directory section a
+/// leftover `pseudonym.key` refuses the start: it would let this gateway
+/// (and whoever copies its files) reverse pseudonyms offline.
+fn ledger_pseudonyms(
+    loaded: &Loaded,
+    lc: &LedgerConfig,
+    directory: &veilgate_core::LedgerDirectory,
+    ca_certs: &[CertificateDer<'static>],
+) -> Result<LedgerPseudonyms, StartError> {
+    let key_path = loaded.ledger_dir(&lc.id).join("pseudonym.key");
+    let Some(section) = &directory.pseudonyms else {
+        return Ok(LedgerPseudonyms::MemberKey(pseudonym_key(&key_path)?));
+    };
+    let refuse = |reason: String| StartError::Ledger {
+        ledger: lc.id.clone(),
+        reason,
+    };
+    if lc.suite == "sm" {
+        return Err(refuse(
+            "its directory names a pseudonymisation service, which this build offers on `standard` ledgers only (ristretto255 VOPRF)".into(),
+        ));
+    }
+    if key_path.exists() {
+        return Err(refuse(format!(
+            "{} exists, but the ledger's pseudonyms come from its pseudonymisation service: delete the key (it lets anyone holding it reverse pseudonyms offline)",
+            key_path.display()
+        )));
+    }
+    let config = loaded.config.pseudonyms.as_ref().ok_or_else(|| {
+        refuse(format!(
+            "its directory names a pseudonymisation service: add a [pseudonyms] section with its address to {CONFIG_FILE}"
+        ))
+    })?;
+    let endpoints = section
+        .services
+        .iter()
+        .filter_map(|s| {
+            config
+                .services
+                .iter()
+                .find(|a| a.ledger == lc.id && a.index == s.index)
+                .map(|a| crate::pseudonym::client::Endpoint::parse(s.index, &s.operator, &a.url))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(refuse)?;
+    let settings = crate::pseudonym::client::OracleSettings {
+        timeout: std::time::Duration::from_millis(config.timeout_ms),
+        cache_entries: config.cache_entries,
+        cache_ttl: std::time::Duration::from_millis(config.cache_ttl_ms),
+    };
+    let oracle = crate::pseudonym::client::Oracle::new(
+        &lc.id,
+        section,
+        endpoints,
+        ca_certs,
+        &loaded.data_dir,
+        &loaded.config.hosted,
+        settings,
+    )
+    .map_err(refuse)?;
+    Ok(LedgerPseudonyms::Oblivious(Arc::new(oracle)))
 }
 
 fn pseudonym_key(path: &Path) -> Result<PseudonymKey, StartError> {

@@ -114,6 +114,12 @@ impl From<SealError> for ApiError {
                 tracing::error!(error = %e, "signing key in force is not the one held");
                 ApiError::new(503, "signing_key_unavailable", e.to_string()).retry_after(10)
             }
+            // The directory's pseudonym epochs do not cover now: the
+            // operator's to fix; the record was not sealed.
+            SealError::Pseudonyms(_) => {
+                tracing::error!(error = %e, "pseudonyms refused");
+                ApiError::new(503, "pseudonym_epoch", e.to_string()).retry_after(60)
+            }
             // The rest are the gateway's configuration, not the caller's input.
             other => {
                 tracing::error!(error = %other, "sealing failed");

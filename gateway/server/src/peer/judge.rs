@@ -170,6 +170,7 @@ mod tests {
                     roles: Default::default(),
                     sees_all: Vec::new(),
                     sets: std::collections::BTreeMap::new(),
+                    pseudonyms: None,
                 },
                 veilgate_core::PolicySet::default(),
                 std::sync::Arc::new(veilgate_core::predicates::KeyRing::development()),

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use veilgate_core::{EnvelopeSigner, PseudonymKey, SealError, SealRequest, Trust};
+use veilgate_core::{EnvelopeSigner, Pseudonyms, SealError, SealRequest, Trust};
 use veilgate_policies::{Plan, Record};
 
 use crate::audit::{Action, AuditEvent};
@@ -25,10 +25,11 @@ pub struct Accepted {
 }
 
 /// What sealing needs: the ledger's trust (directory, policies, Groth16
-/// keys) and pseudonym key, and the submitter's own secrets.
+/// keys), the record's pseudonyms or the key to make them, and the
+/// submitter's own secrets.
 pub struct SealKeys<'a> {
     pub trust: &'a Trust,
-    pub pseudonym_key: &'a PseudonymKey,
+    pub pseudonyms: Pseudonyms<'a>,
     pub submitter: &'a dyn EnvelopeSigner,
 }
 
@@ -69,6 +70,15 @@ impl Accepted {
         self.envelope_id
     }
 
+    pub fn ledger(&self) -> &str {
+        &self.ledger
+    }
+
+    /// The canonical values its policy pseudonymises, each once.
+    pub fn pseudonym_values(&self) -> Vec<zeroize::Zeroizing<Vec<u8>>> {
+        veilgate_core::pseudonym_values(&self.plan, &self.record)
+    }
+
     /// The record digest, hex, as the store keeps it.
     pub fn digest_hex(&self) -> String {
         hex::encode(self.digest)
@@ -86,7 +96,7 @@ impl Accepted {
                 record: &self.record,
                 trust: keys.trust,
                 submitter: keys.submitter,
-                pseudonym_key: keys.pseudonym_key,
+                pseudonyms: keys.pseudonyms,
                 idempotency_key: &self.idempotency_key,
                 timestamp_ms: self.accepted_ms,
             },

@@ -44,7 +44,13 @@ pub(super) async fn open(
                 )
             })?;
         refuse_frozen(&verified, &trust.directory, &keyring.member)?;
-        veilgate_core::open(&verified, &*keyring, Some(&ls.pseudonym_key)).map_err(|e| match e {
+        // A member-key pseudonym is checked against the value; an oblivious
+        // one can only be by asking the service again (docs/pseudonyms.md).
+        let member_key = match &ls.pseudonyms {
+            crate::boot::LedgerPseudonyms::MemberKey(k) => Some(k),
+            crate::boot::LedgerPseudonyms::Oblivious(_) => None,
+        };
+        veilgate_core::open(&verified, &*keyring, member_key).map_err(|e| match e {
             veilgate_core::OpenError::NotARecipient(_) => {
                 ApiError::new(403, "not_a_recipient", e.to_string())
             }

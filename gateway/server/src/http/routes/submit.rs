@@ -14,10 +14,11 @@ use super::{
     authorize, blocking, compute, hosted_keyring, hosted_signer, strict_body, submission_body,
     unknown_policy,
 };
-use crate::boot::Gateway;
+use crate::boot::{Gateway, LedgerPseudonyms};
 use crate::clock::now_ms;
 use crate::http::error::{ApiError, ApiResponse};
 use crate::identity::Caller;
+use crate::pseudonym::client::OracleError;
 use crate::store::Submission;
 use crate::write::submission::SealKeys;
 use crate::write::{Accepted, Queue};
@@ -94,6 +95,7 @@ pub(super) async fn submit(
         .retry_after(1));
     }
 
+    let tags = oblivious_tags(&state, ls, &caller, &accepted, accepted_ms).await?;
     let digest = accepted.digest_hex();
     let (state2, ledger2, caller2) = (state.clone(), ledger.to_owned(), caller.clone());
     // Proofs are CPU-bound: they run on the compute pool, never on the runtime.
@@ -108,9 +110,18 @@ pub(super) async fn submit(
         // The key in force when the record was accepted signs it, even if a
         // rotation takes effect before the seal is made.
         let signer = hosted_signer(&state2, &caller2, ls, &trust.directory, accepted_ms)?;
+        let pseudonyms = match (&ls.pseudonyms, &tags) {
+            (LedgerPseudonyms::MemberKey(key), _) => key.into(),
+            (LedgerPseudonyms::Oblivious(_), Some(tags)) => tags.into(),
+            (LedgerPseudonyms::Oblivious(_), None) => {
+                return Err(ApiError::internal(
+                    "the record's pseudonyms were not fetched",
+                ))
+            }
+        };
         let keys = SealKeys {
             trust: &trust,
-            pseudonym_key: &ls.pseudonym_key,
+            pseudonyms,
             submitter: &*signer,
         };
         accepted
@@ -137,6 +148,52 @@ pub(super) async fn submit(
         Some(on_ledger) => ApiResponse::json(201, submission_body(ledger, &id, &on_ledger)),
         None => ApiResponse::json(202, submission_body(ledger, &id, &queued.submission)),
     })
+}
+
+/// The record's oblivious pseudonyms from the ledger's service(s), when the
+/// ledger has one and the policy pseudonymises something. A service that
+/// cannot answer leaves the record unsealed: 503 with `Retry-After`, and the
+/// same idempotency key retries it; nothing is ever sealed with a fallback.
+async fn oblivious_tags(
+    state: &Gateway,
+    ls: &crate::boot::LedgerState,
+    caller: &Caller,
+    accepted: &Accepted,
+    accepted_ms: u64,
+) -> Result<Option<veilgate_core::ObliviousTags>, ApiError> {
+    let LedgerPseudonyms::Oblivious(oracle) = &ls.pseudonyms else {
+        return Ok(None);
+    };
+    let values = accepted.pseudonym_values();
+    if values.is_empty() {
+        // Nothing to fetch; the epoch still goes into the seal's check.
+        return Ok(Some(veilgate_core::ObliviousTags::new(
+            ls.trust
+                .directory
+                .pseudonyms
+                .as_ref()
+                .and_then(|p| p.epoch_at(accepted_ms))
+                .map_or(0, |e| e.epoch),
+            Vec::new(),
+        )));
+    }
+    match oracle.tags(&caller.institution, accepted_ms, &values).await {
+        Ok(tags) => Ok(Some(tags)),
+        Err(e) => {
+            tracing::warn!(ledger = %accepted.ledger(), error = %e, "pseudonyms unavailable; record not sealed");
+            state.metrics.rejection("pseudonym_service_unavailable");
+            let retry = match e {
+                OracleError::RateLimited(secs) => secs,
+                _ => 5,
+            };
+            Err(ApiError::new(
+                503,
+                "pseudonym_service_unavailable",
+                format!("{e}; nothing was sealed: retry later with the same idempotency key"),
+            )
+            .retry_after(retry))
+        }
+    }
 }
 
 /// A submission request: `{policy, idempotency_key, record}`, nothing else.
