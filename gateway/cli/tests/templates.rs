@@ -160,6 +160,84 @@ async fn every_template_seals_verifies_and_opens_on_an_sm_ledger_beside_a_standa
     }
 }
 
+/// The same run with the ledger on oblivious pseudonyms: a
+/// pseudonymisation service (its own process, run by the regulator) holds
+/// the key, the gateway has none. Every envelope the gateway wrote carries
+/// oblivious pseudonyms of epoch 1 and no member-key one.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_template_seals_verifies_and_opens_with_a_pseudonymisation_service() {
+    use veilgate_core::FieldBody;
+    use veilgate_ledger::Ledger;
+    let root = tempfile::tempdir().unwrap();
+    let data = veilgate_testkit::data::all_templates_data_dir(root.path()).unwrap();
+    let (services, key) =
+        veilgate_testkit::pseudonyms::deploy(&data, DEV_LEDGER, 1, &["regulator"], 100_000)
+            .unwrap();
+    let service = veilgate_testkit::process::start_pseudonym_service(
+        env!("CARGO_BIN_EXE_veilgate"),
+        &services[0].dir,
+        "127.0.0.1:0",
+        &root.path().join("service.log"),
+    )
+    .unwrap();
+    veilgate_testkit::pseudonyms::set_addresses(&data, DEV_LEDGER, &[(1, &service.base)], 5000)
+        .unwrap();
+    assert!(!data
+        .join(format!("ledgers/{DEV_LEDGER}/pseudonym.key"))
+        .exists());
+    every_template(root.path(), &data, STANDARD).await;
+
+    let ledger = veilgate_ledger::EmbeddedLedger::open(
+        &data.join(format!("ledgers/{DEV_LEDGER}/ledger.redb")),
+    )
+    .unwrap();
+    let (mut oblivious, mut member_key) = (0, 0);
+    for seq in 0..ledger.len().unwrap() {
+        let entry = ledger.by_sequence(seq).unwrap().unwrap();
+        let Ok(env) = veilgate_core::Envelope::decode(&entry.envelope) else {
+            continue;
+        };
+        for f in &env.fields {
+            match &f.body {
+                FieldBody::Oblivious { epoch, .. } => {
+                    assert_eq!(*epoch, 1);
+                    oblivious += 1;
+                }
+                FieldBody::Pseudonym(_) => member_key += 1,
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        oblivious >= 10,
+        "{oblivious} oblivious pseudonyms on the ledger"
+    );
+    assert_eq!(member_key, 0);
+    // The service's key gives the tags the ledger carries: bank-a's payer
+    // account in the interbank payment.
+    let account = veilgate_policies::Value::Str("6222020200112233445".into()).encode();
+    let input = veilgate_pseudonym::pseudonym_input(DEV_LEDGER, 1, &account).unwrap();
+    let want = key.evaluate_tag(&input).unwrap();
+    let found = (0..ledger.len().unwrap()).any(|seq| {
+        veilgate_core::Envelope::decode(&ledger.by_sequence(seq).unwrap().unwrap().envelope)
+            .is_ok_and(|env| {
+                env.fields.iter().any(|f| {
+                    f.name == "payer_account"
+                        && f.body
+                            == FieldBody::Oblivious {
+                                epoch: 1,
+                                tag: want,
+                            }
+                })
+            })
+    });
+    assert!(
+        found,
+        "no payment carries the service's tag of its payer account"
+    );
+    drop(service);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_template_seals_verifies_and_opens_on_an_evm_chain() {
     if !veilgate_evm::devnet::tools_or_skip() {
@@ -527,21 +605,30 @@ fn append_forged(data: &std::path::Path, t: Target) -> u64 {
     let trust =
         veilgate_testkit::data::trust(data, t.ledger, PolicySet::new([plan.clone()])).unwrap();
     let bank_a = (t.secrets)(data, "bank-a").unwrap();
-    let key: [u8; 32] = hex::decode(
-        std::fs::read_to_string(data.join(format!("ledgers/{}/pseudonym.key", t.ledger)))
-            .unwrap()
-            .trim(),
-    )
-    .unwrap()
-    .try_into()
-    .unwrap();
+    // A forger's pseudonyms: the member key where the ledger has one, else
+    // any tags (the follower rejects the envelope before it looks at them).
+    let key_file = data.join(format!("ledgers/{}/pseudonym.key", t.ledger));
+    let member_key = std::fs::read_to_string(&key_file).ok().map(|text| {
+        let key: [u8; 32] = hex::decode(text.trim()).unwrap().try_into().unwrap();
+        veilgate_core::PseudonymKey(zeroize::Zeroizing::new(key))
+    });
+    let tags = veilgate_core::ObliviousTags::new(
+        1,
+        veilgate_core::pseudonym_values(&plan, &record)
+            .into_iter()
+            .map(|v| (v.to_vec(), [0x5a; 32])),
+    );
+    let pseudonyms = match &member_key {
+        Some(k) => k.into(),
+        None => (&tags).into(),
+    };
     let mut env = veilgate_core::seal(
         &SealRequest {
             trust: &trust,
             plan: &plan,
             record: &record,
             submitter: &bank_a,
-            pseudonyms: (&veilgate_core::PseudonymKey(zeroize::Zeroizing::new(key))).into(),
+            pseudonyms,
             idempotency_key: "forged-payer",
             timestamp_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

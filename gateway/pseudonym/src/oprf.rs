@@ -263,6 +263,15 @@ impl Evaluator {
         &self.key
     }
 
+    /// The pseudonym tag of `input` computed directly with the key, no
+    /// blinding: what a holder of the whole key can do offline for any
+    /// guess (the single-service operator; a test playing an attacker who
+    /// found a key). Members never can.
+    pub fn evaluate_tag(&self, input: &[u8]) -> Result<[u8; 32], Error> {
+        let output = self.server.evaluate(input).map_err(|_| Error::Oprf)?;
+        Ok(tag_of(&to_array(&output)))
+    }
+
     /// `k·G`, compressed: what the directory publishes and proofs verify against.
     pub fn public_key(&self) -> [u8; 32] {
         self.server.get_public_key().compress().to_bytes()

@@ -7,9 +7,12 @@
 //! - [`process`]: starts the real `veilgate` binary on 127.0.0.1, reads the
 //!   address it listens on, and kills it when dropped;
 //! - [`data`]: data-directory helpers (configuration edits, the directory
-//!   and keys of an institution).
+//!   and keys of an institution);
+//! - [`pseudonyms`]: a pseudonymisation deployment (services' directories,
+//!   keys or shares, the directory section, the gateway's addresses).
 #![forbid(unsafe_code)]
 
 pub mod data;
 pub mod material;
 pub mod process;
+pub mod pseudonyms;

@@ -59,16 +59,7 @@ pub fn init(dir: &Path) -> std::io::Result<()> {
 
     // Consortium CA.
     let ca_key = KeyPair::generate().map_err(other)?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(other)?;
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "Veilgate development consortium CA");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    let ca_params = ca_params()?;
     let ca_cert = ca_params.self_signed(&ca_key).map_err(other)?;
     write(&dir.join("ca/ca.pem"), ca_cert.pem())?;
     write_secret(&dir.join("ca/ca.key.pem"), ca_key.serialize_pem())?;
@@ -289,6 +280,28 @@ policies = ["{sm_payment}"]
     write(&dir.join(CONFIG_FILE), config)?;
     write_development_keys(&dir.join("keys/groth16"))?;
     Ok(())
+}
+
+/// The development consortium CA's parameters: its name and uses.
+fn ca_params() -> std::io::Result<CertificateParams> {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(other)?;
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Veilgate development consortium CA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    Ok(ca_params)
+}
+
+/// The development CA of the data directory `dir` (`ca/ca.key.pem`), to
+/// issue more certificates under it (a pseudonymisation service's).
+pub fn dev_ca_issuer(dir: &Path) -> std::io::Result<Issuer<'static, KeyPair>> {
+    let key = KeyPair::from_pem(&fs::read_to_string(dir.join("ca/ca.key.pem"))?).map_err(other)?;
+    Ok(Issuer::new(ca_params()?, key))
 }
 
 /// Development Groth16 keys for every circuit a shipped template needs, and

@@ -233,3 +233,72 @@ pub fn run(
         String::from_utf8_lossy(&out.stderr).into_owned(),
     ))
 }
+
+/// Starts `veilgate pseudonym-service serve` on the service directory `dir`
+/// (`listen`: `127.0.0.1:0` for any free port, or the address of a
+/// predecessor to restart on it) and waits until it listens. Its `base` is
+/// its `https://` address.
+pub fn start_pseudonym_service(
+    exe: impl AsRef<std::path::Path>,
+    dir: &std::path::Path,
+    listen: &str,
+    log: &std::path::Path,
+) -> Result<Process, String> {
+    let mut last = String::new();
+    for _ in 0..50 {
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|e| format!("{}: {e}", log.display()))?;
+        let mut child = Command::new(exe.as_ref())
+            .args(["pseudonym-service", "serve", "--listen", listen, "--data"])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .map_err(|e| format!("starting the pseudonym service: {e}"))?;
+        let stdout = child.stdout.take().ok_or("the child has no stdout")?;
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut l = String::new();
+                if reader.read_line(&mut l).unwrap_or(0) == 0 {
+                    break;
+                }
+                let _ = tx.send(l);
+            }
+        });
+        let first = match lines.recv_timeout(LISTEN_WITHIN) {
+            Ok(line) => line,
+            Err(RecvTimeoutError::Disconnected) => String::new(),
+            Err(RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "the pseudonym service printed nothing within {LISTEN_WITHIN:?}; see {}",
+                    log.display()
+                ));
+            }
+        };
+        if let Some(base) = first.split_whitespace().find(|w| w.starts_with("https://")) {
+            return Ok(Process {
+                child: Some(child),
+                base: base.to_owned(),
+                sm_base: None,
+                observability_base: None,
+                banner: vec![first],
+            });
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        last = first;
+        // A port still held by a killed predecessor frees itself shortly.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!(
+        "the pseudonym service did not start on {listen} ({last:?}); see {}",
+        log.display()
+    ))
+}
