@@ -313,8 +313,8 @@ impl Service {
     }
 }
 
-/// The blinded elements, as 32-byte strings; their validity as points is
-/// the evaluator's to judge (it names the index).
+/// The blinded elements: each the encoding of a point other than the
+/// identity (the evaluator checks again).
 fn parse_blinded(body: &[u8]) -> Result<Vec<[u8; 32]>, ApiError> {
     let req: EvaluateRequest = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
@@ -342,14 +342,17 @@ fn parse_blinded(body: &[u8]) -> Result<Vec<[u8; 32]>, ApiError> {
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            wire::hex_array::<32>(h).ok_or_else(|| {
-                ApiError::new(
-                    400,
-                    "invalid_element",
-                    "a blinded element is not 64 hex digits",
-                )
-                .field(format!("blinded[{i}]"))
-            })
+            // Judged before the budget is charged: a malformed request costs nothing.
+            wire::hex_array::<32>(h)
+                .filter(veilgate_pseudonym::valid_public_key)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        400,
+                        "invalid_element",
+                        "a blinded element is not the hex of a canonical ristretto255 point other than the identity",
+                    )
+                    .field(format!("blinded[{i}]"))
+                })
         })
         .collect()
 }
