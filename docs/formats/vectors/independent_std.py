@@ -2,20 +2,22 @@
 """Independent verifier of Veilgate's standard-suite known-answer vectors.
 
 Written from docs/ alone (envelope.md, policy-plan.md, keys.md, sets.md,
-notes-poseidon.md, formats/record-digest.md), without reading Veilgate's Rust
+notes-poseidon.md, pseudonyms.md, formats/record-digest.md), without reading Veilgate's Rust
 source. Ed25519, X25519, P-256 ECDH, HKDF-Expand and AES-GCM come from the
 `cryptography` package; the HPKE (RFC 9180) base-mode key schedule, the
 policy compiler (plan hash), the envelope decoder, ristretto255/Pedersen
-(shared with independent_sm.py) and Poseidon on BN254 (constants derived by
-the Grain LFSR) are written here, each self-tested against published known
-answers.
+(shared with independent_sm.py), the RFC 9497 VOPRF (ristretto255-SHA512:
+expand_message_xmd, HashToGroup, DeriveKeyPair, Finalize) and Poseidon on BN254
+(constants derived by the Grain LFSR) are written here, each self-tested
+against published known answers.
 
-Checked: gateway/core/tests/vectors/envelope-v1.json … envelope-v5.json
+Checked: gateway/core/tests/vectors/envelope-v1.json … envelope-v6.json
 (strict parse against the decoded JSON, envelope id, plan hash rebuilt from
 the policy text, Ed25519 signature under the key in force, key ids, HPKE
 unwrap for every recipient, AES-256-GCM fields against `views`, Pedersen and
-Poseidon openings, pseudonyms, v5 padding stripped strictly, and tamperings
-that must be refused), then
+Poseidon openings, pseudonyms, v5 padding stripped strictly, v6 oblivious
+pseudonyms (kind 6 only in v6, the epoch in force, each tag re-evaluated from
+the recorded service key), and tamperings that must be refused), then
 docs/formats/vectors/set-root-v1.json, plan-hash-v1.json and
 record-digest-v1.json.
 
@@ -183,6 +185,78 @@ def pedersen_commit(v, r):
     b = ristretto_decode(PEDERSEN_B_BYTES)
     bt = ristretto_decode(PEDERSEN_BT_BYTES)
     return ristretto_encode(_ed_add(_ed_mul(v % ED_L, b), _ed_mul(r, bt)))
+
+
+# ---------------------------------------------------------------------------
+# Oblivious pseudonyms (docs/pseudonyms.md): the VOPRF of RFC 9497, mode 0x01,
+# ristretto255-SHA512, evaluated directly with the key (no blinding): the
+# output a blinded evaluation finalizes to, so what a holder of the key computes.
+
+RISTRETTO_G_BYTES = PEDERSEN_B_BYTES  # the ristretto255 generator (RFC 9496 A.1, 1B)
+OPRF_CONTEXT = b"OPRFV1-\x01-ristretto255-SHA512"  # RFC 9497 §3.1: "OPRFV1-" || I2OSP(mode, 1) || "-" || identifier
+PSEUDONYM_INPUT_DOMAIN = b"veilgate/pseudonym/v2"
+PSEUDONYM_KEY_DOMAIN = b"veilgate/pseudonym-key/v1"
+
+
+def expand_message_xmd_sha512(msg, dst, n):
+    """RFC 9380 §5.3.1 with SHA-512 (b_in_bytes 64, s_in_bytes 128)."""
+    ell = -(-n // 64)
+    if ell > 255 or n > 65535 or len(dst) > 255:
+        raise ValueError("expand_message_xmd out of range")
+    dst_prime = dst + u8(len(dst))
+    b0 = hashlib.sha512(bytes(128) + msg + u16(n) + b"\x00" + dst_prime).digest()
+    out = [hashlib.sha512(b0 + b"\x01" + dst_prime).digest()]
+    for i in range(2, ell + 1):
+        out.append(hashlib.sha512(bytes(a ^ c for a, c in zip(b0, out[-1])) + u8(i) + dst_prime).digest())
+    return b"".join(out)[:n]
+
+
+def oprf_hash_to_group(msg):
+    """RFC 9497 §4.1: hash_to_ristretto255 (RFC 9380) with expand_message_xmd(SHA-512), DST "HashToGroup-" || context."""
+    return ristretto_from_uniform_bytes(expand_message_xmd_sha512(msg, b"HashToGroup-" + OPRF_CONTEXT, 64))
+
+
+def oprf_hash_to_scalar(msg, dst):
+    """RFC 9497 §4.1: 64 bytes of expand_message_xmd(SHA-512), little-endian, mod L."""
+    return int.from_bytes(expand_message_xmd_sha512(msg, dst, 64), "little") % ED_L
+
+
+def oprf_derive_key(seed, info):
+    """RFC 9497 §3.2.1 DeriveKeyPair: the secret scalar k (pkS = k·G)."""
+    for counter in range(256):
+        k = oprf_hash_to_scalar(seed + u16(len(info)) + info + u8(counter), b"DeriveKeyPair" + OPRF_CONTEXT)
+        if k != 0:
+            return k
+    raise ValueError("DeriveKeyPair found no non-zero scalar")
+
+
+def oprf_public_key(k):
+    return ristretto_encode(_ed_mul(k, ristretto_decode(RISTRETTO_G_BYTES)))
+
+
+def oprf_evaluate(k, msg):
+    """RFC 9497 §3.3.2 Finalize of k·HashToGroup(input), 64 bytes:
+    SHA-512(I2OSP(len(input),2) || input || I2OSP(32,2) || compress(k·H(input)) || "Finalize")."""
+    n = ristretto_encode(_ed_mul(k, oprf_hash_to_group(msg)))
+    return hashlib.sha512(u16(len(msg)) + msg + u16(32) + n + b"Finalize").digest()
+
+
+def pseudonym_input(ledger, epoch, value):
+    """docs/pseudonyms.md: "veilgate/pseudonym/v2" || u16 len(ledger) || ledger || u32 epoch || canonical value."""
+    return PSEUDONYM_INPUT_DOMAIN + lp(ledger) + u32(epoch) + value
+
+
+def pseudonym_key_info(ledger, epoch):
+    return PSEUDONYM_KEY_DOMAIN + lp(ledger) + u32(epoch)
+
+
+def epoch_in_force(section, t):
+    """The last epoch whose from_ms <= t (docs/pseudonyms.md), or None."""
+    cur = None
+    for e in section.get("epochs", []):
+        if e["from_ms"] <= t:
+            cur = e
+    return cur
 
 # ---------------------------------------------------------------------------
 # Checker: every failure names the vector file and the check
@@ -442,6 +516,23 @@ def self_tests(ck):
     r = int.from_bytes(bytes.fromhex("77387df28b1826ca91085e80898eedd8f7d9600479b48a10d75da72950801c07"), "little")
     ck.check("self: pedersen envelope.md example", pedersen_commit(125000000, r).hex() ==
              "f68388dc25fa057539bc95e24aa05ae409c91173062960b50a6c5e3428830a1e")
+    # RFC 9497 A.1.2 (VOPRF, ristretto255-SHA512): DeriveKeyPair and the outputs of vectors 1 and 2,
+    # evaluated directly with the key (the blinded protocol finalizes to the same output)
+    k = oprf_derive_key(bytes([0xA3]) * 32, b"test key")
+    ck.check("self: rfc9497 A.1.2 DeriveKeyPair skSm",
+             k.to_bytes(32, "little").hex() == "e6f73f344b79b379f1a0dd37e07ff62e38d9f71345ce62ae3a9bc60b04ccd909")
+    ck.check("self: rfc9497 A.1.2 pkSm", oprf_public_key(k).hex() ==
+             "c803e2cc6b05fc15064549b5920659ca4a77b2cca6f04f6b357009335476ad4e")
+    ck.check("self: rfc9497 A.1.2.1 output", oprf_evaluate(k, b"\x00").hex() ==
+             "b58cfbe118e0cb94d79b5fd6a6dafb98764dff49c14e1770b566e42402da1a7d"
+             "a4d8527693914139caee5bd03903af43a491351d23b430948dd50cde10d32b3c")
+    ck.check("self: rfc9497 A.1.2.2 output", oprf_evaluate(k, bytes([0x5A]) * 17).hex() ==
+             "8a9a2f3c7f085b65933594309041fc1898d42d0858e59f90814ae90571a6df60"
+             "356f4610bf816f27afdd84f47719e480906d27ecd994985890e5f539e7ea74b6")
+    # RFC 9380 K.3: expand_message_xmd(SHA-512), msg "", 32 bytes
+    ck.check("self: rfc9380 K.3 expand_message_xmd SHA-512",
+             expand_message_xmd_sha512(b"", b"QUUX-V01-CS02-with-expander-SHA512-256", 0x20).hex() ==
+             "6b9a7312411d92f921c6f68ca0b6380730a1a4d982c507211a90964c394179ba")
     # Poseidon: the circomlib answers docs/notes-poseidon.md pins (first and last hex digits)
     for args, head, tail in (((1, 2), "115cc0f5", "189a"), ((0, 0), "2098f5fb", "4864"),
                              ((1, 2, 3, 4), "299c867d", "0465")):
@@ -759,7 +850,8 @@ class Reader:
         return b.decode("utf-8")  # strict: raises on non-UTF-8
 
 
-KIND_NAMES = {0: "public", 1: "pseudonym", 2: "committed", 3: "encrypted", 4: "derived", 5: "committed_bn254"}
+KIND_NAMES = {0: "public", 1: "pseudonym", 2: "committed", 3: "encrypted", 4: "derived", 5: "committed_bn254",
+              6: "oblivious pseudonym"}
 # The vectors' JSON view names circuits 1-3 and shows set circuits as "unknown" (docs/envelope.md).
 CIRCUIT_NAMES = {1: "compare", 2: "linear-sum", 3: "date-threshold", 4: "unknown", 5: "unknown"}
 KEM_BYTES = {"x25519": 1, "p256": 2, "sm2": 3}
@@ -775,7 +867,7 @@ def parse_envelope(b):
     if r.take(4) != b"VGEN":
         raise ValueError("bad magic")
     fmt = env["format"] = r.u8()
-    if fmt not in (1, 2, 3, 4, 5):
+    if fmt not in (1, 2, 3, 4, 5, 6):
         raise ValueError("unknown version %d" % fmt)
     env["suite"] = r.u8()
     if env["suite"] != 1:
@@ -791,11 +883,12 @@ def parse_envelope(b):
     env["off_timestamp"] = r.i
     env["timestamp"] = r.u64()
     env["idempotency_key"] = r.str16()
-    if fmt == 5:
+    if fmt >= 5:
         env["off_padding"] = r.i
         env["padding"] = r.u8()
-        if env["padding"] != 1:
-            raise ValueError("padding scheme %d is not 1 (pow2)" % env["padding"])
+        # v5 exists to pad (1 = pow2 only); v6 keeps the byte, 0 when nothing is padded
+        if env["padding"] not in ((0, 1) if fmt == 6 else (1,)):
+            raise ValueError("padding scheme %d in a v%d envelope" % (env["padding"], fmt))
     env["recipients"] = []
     for _ in range(r.u16()):
         rec = {"off": r.i, "institution": r.str16()}
@@ -831,6 +924,11 @@ def parse_envelope(b):
             f["commitment"] = r.take(32)
             if int.from_bytes(f["commitment"], "big") >= BN_P:
                 raise ValueError("BN254 commitment not < p")
+        elif k == 6:
+            if fmt < 6:
+                raise ValueError("field kind 6 in a v%d envelope" % fmt)
+            f["epoch"] = r.u32()
+            f["tag"] = r.take(32)
         else:
             raise ValueError("unknown field kind %d" % k)
         f["ciphertexts"] = []
@@ -868,6 +966,8 @@ def parse_envelope(b):
         env["range_proofs"] = [r.bytes32() for _ in range(r.u8())]
     if fmt == 2 and not env["predicates"] and not any(f["kind"] == 5 for f in env["fields"]):
         raise ValueError("v2 envelope with neither predicates nor BN254 commitments")
+    if fmt == 6 and not any(f["kind"] == 6 for f in env["fields"]):
+        raise ValueError("v6 envelope without a kind 6 field")
     if fmt == 3 and not env["outcomes"] and not env["range_proofs"] and \
             not any(p["circuit"] in (4, 5) for p in env["predicates"]):
         raise ValueError("v3 envelope with neither outcomes nor range proofs")
@@ -1065,6 +1165,21 @@ def verify_vector(vec, env_bytes, policy_text, ck):
                 ck.check("a: key_id of %s = SHA-256(member-key-id label ...)[0..16]" % mid,
                          k["key_id"] == kid.hex(), kid.hex())
 
+    section = lgd.get("pseudonyms")
+    if section is not None:  # docs/pseudonyms.md: the directory's pseudonyms section
+        services = section.get("services", [])
+        ck.check("a: pseudonyms threshold between 1 and the number of services",
+                 1 <= section.get("threshold", 0) <= len(services))
+        ck.check("a: pseudonym services are run by members, indices unique and >= 1",
+                 all(x["operator"] in members and x["index"] >= 1 for x in services)
+                 and len({x["index"] for x in services}) == len(services))
+        eps = section.get("epochs", [])
+        ck.check("a: pseudonym epochs listed, ascending in number and from_ms",
+                 bool(eps) and all(a["epoch"] < c["epoch"] and a["from_ms"] < c["from_ms"]
+                                   for a, c in zip(eps, eps[1:])))
+        ck.check("a: pseudonym epoch public keys are ristretto255 points",
+                 all(ristretto_decode(bytes.fromhex(e["public_key"])) is not None for e in eps))
+
     # b. envelope id
     eid = sha256(b"veilgate/envelope-id/v1", lp(env["ledger"]), lp(env["submitter"]),
                  lp(env["idempotency_key"]))[:16]
@@ -1082,12 +1197,16 @@ def verify_vector(vec, env_bytes, policy_text, ck):
     ck.check("c: policy id and version", (env["policy_id"], env["policy_version"]) == (pol["id"], pol["version"]))
     ck.check("c: policy suite standard, ledger bound",
              pol["suite"] == "standard" and env["ledger"] in pol["ledgers"])
-    if fmt >= 4:  # v1-v3 predate padding; docs/envelope.md: v5 exactly when the policy pads, else v4
+    if fmt in (4, 5):  # v1-v3 predate padding; docs/envelope.md: v5 exactly when the policy pads, else v4
         ck.check("v5: format 5 exactly when the policy has a `pad` line", (fmt == 5) == (pol["pad"] is not None),
                  "format %d, pad %s" % (fmt, pol["pad"]))
     if fmt == 5:
         ck.check("v5: padding scheme byte is 1 (pow2)", env["padding"] == 1)
-    pad = pol["pad"] if fmt == 5 else None
+    if fmt == 6:  # v6 keeps v5's byte: 1 when the policy pads, 0 when it does not
+        ck.check("v6: padding byte 1 exactly when the policy has a `pad` line",
+                 (env["padding"] == 1) == (pol["pad"] is not None), "byte %d, pad %s" % (env["padding"], pol["pad"]))
+    padding_on = fmt == 5 or (fmt == 6 and env["padding"] == 1)
+    pad = pol["pad"] if padding_on else None
 
     # d. signature, under the key in force (v1-v3) or the key the envelope names (v4)
     sub = members.get(env["submitter"])
@@ -1157,7 +1276,9 @@ def verify_vector(vec, env_bytes, policy_text, ck):
         d = f["disclosure"]
         if d == "commit":
             return 5 if f["name"] in pred_fields else 2
-        return {"public": 0, "pseudonym": 1, "encrypt": 3, "mask": 4, "generalize": 4}[d]
+        # docs/envelope.md: oblivious (kind 6) on a ledger whose directory has a pseudonyms section, else kind 1
+        return {"public": 0, "pseudonym": 6 if section is not None else 1, "encrypt": 3, "mask": 4,
+                "generalize": 4}[d]
     ck.check("shape: field names in record order without dropped fields",
              [f["name"] for f in env["fields"]] == [f["name"] for f in kept])
     ck.check("shape: field kinds follow the disclosures",
@@ -1166,6 +1287,11 @@ def verify_vector(vec, env_bytes, policy_text, ck):
         lowest = 3 if (conds or any(f["range"] for f in fields) or set_fields) else (2 if preds else 1)
         ck.check("shape: format v%d is the lowest that holds it (v1/v2 with per-field range proofs allowed)"
                  % fmt, fmt == lowest or (lowest == 3 and not conds and not set_fields and fmt < 3))
+    for ef in env["fields"]:
+        if ef["kind"] == 6:  # peers cannot check the tag (they never see the value), only its epoch
+            e = epoch_in_force(section or {}, t)
+            ck.check("v6: %s carries the epoch in force at the envelope's time" % ef["name"],
+                     e is not None and ef["epoch"] == e["epoch"], "epoch %d" % ef["epoch"])
     public_values = {}
     for ef in env["fields"]:
         if ef["kind"] == 0 and ef["name"] in by_name:
@@ -1215,7 +1341,7 @@ def verify_vector(vec, env_bytes, policy_text, ck):
 
     def padded(ef):
         """docs/envelope.md: kinds 1, 3, 4 and the set-predicate kind 5 openings; not the 40-byte openings."""
-        return fmt == 5 and (ef["kind"] in (1, 3, 4) or (ef["kind"] == 5 and ef["name"] in set_fields))
+        return padding_on and (ef["kind"] in (1, 3, 4, 6) or (ef["kind"] == 5 and ef["name"] in set_fields))
     for ef in env["fields"]:
         if padded(ef) and ef["ciphertexts"]:
             sizes = [len(ct) - 16 for _, ct, _ in ef["ciphertexts"]]
@@ -1293,6 +1419,9 @@ def verify_vector(vec, env_bytes, policy_text, ck):
                 ck.check("json: derived value of %s decodes" % ef["name"], False, str(e))
         if ef["kind"] == 1:
             ck.check("json: pseudonym of " + ef["name"], j.get("pseudonym") == ef["pseudonym"].hex())
+        if ef["kind"] == 6:
+            ck.check("json: pseudonym of " + ef["name"],
+                     (j.get("pseudonym"), j.get("epoch")) == (ef["tag"].hex(), ef["epoch"]))
         if ef["kind"] in (2, 5):
             ck.check("json: commitment of " + ef["name"], j.get("commitment") == ef["commitment"].hex())
         if "range_proof" in ef or "range_proof" in j:
@@ -1308,6 +1437,34 @@ def verify_vector(vec, env_bytes, policy_text, ck):
         ck.check("json: conditions", view.get("conditions") == met)
         ck.check("json: range proofs", [base64.b64decode(x) for x in view.get("range_proofs", [])] ==
                  env["range_proofs"])
+
+    # g. the service key the vector records (`oblivious`) and each tag it evaluates (docs/pseudonyms.md)
+    service_k = None
+    if any(ef["kind"] == 6 for ef in env["fields"]):
+        obl = vec.get("oblivious")
+        if ck.check("g: the vector records the service key (`oblivious`)", obl is not None):
+            seed, info = bytes.fromhex(obl["seed"]), bytes.fromhex(obl["key_info"])
+            ck.check("g: key_info = \"veilgate/pseudonym-key/v1\" || lp(ledger) || u32(epoch)",
+                     info == pseudonym_key_info(env["ledger"], obl["epoch"]))
+            service_k = oprf_derive_key(seed, info)
+            ck.check("g: DeriveKeyPair(seed, key_info) = secret_key (little-endian scalar)",
+                     service_k.to_bytes(32, "little").hex() == obl["secret_key"])
+            ck.check("g: k·G = public_key", oprf_public_key(service_k).hex() == obl["public_key"])
+            listed = [e for e in (section or {}).get("epochs", []) if e["epoch"] == obl["epoch"]]
+            ck.check("g: public_key is the directory's key of epoch %d" % obl["epoch"],
+                     len(listed) == 1 and listed[0]["public_key"] == obl["public_key"])
+            carried = {ef["name"]: ef for ef in env["fields"] if ef["kind"] == 6}
+            ck.check("g: one entry per oblivious field", sorted(x["field"] for x in obl["fields"]) == sorted(carried))
+            for x in obl["fields"]:
+                inp = bytes.fromhex(x["input"])
+                ck.check("g: input of %s = pseudonym input of its value" % x["field"],
+                         inp == pseudonym_input(env["ledger"], obl["epoch"], bytes.fromhex(x["value"])))
+                tag = oprf_evaluate(service_k, inp)[:32]
+                ck.check("g: tag of %s = first 32 bytes of the VOPRF output" % x["field"], tag.hex() == x["tag"],
+                         tag.hex())
+                ef = carried.get(x["field"])
+                ck.check("g: envelope field %s carries that epoch and tag" % x["field"],
+                         ef is not None and (ef["epoch"], ef["tag"]) == (obl["epoch"], tag))
 
     # e. each member with a secret: its keys, the unwrap, each field it may open, its view
     pkey = bytes.fromhex(vec["pseudonym_key"])
@@ -1405,6 +1562,12 @@ def verify_vector(vec, env_bytes, policy_text, ck):
                                           hashlib.sha256).digest()
                             ck.check("f: %s HMAC-SHA256 pseudonym of %s" % (mid, ef["name"]),
                                      ps == ef["pseudonym"], ps.hex())
+                        if ef["kind"] == 6:
+                            # what a recipient who opened the value can do: ask the service again
+                            # (here: evaluate with the recorded key) and compare
+                            ok = service_k is not None and oprf_evaluate(
+                                service_k, pseudonym_input(env["ledger"], ef["epoch"], pt))[:32] == ef["tag"]
+                            ck.check("f: %s VOPRF tag of %s re-evaluated from its value" % (mid, ef["name"]), ok)
                         if ef["kind"] == 4:
                             form = {"mask": "string", "year": "integer", "month": "string"}.get(
                                 pf["derive"][0], pf["type"])
@@ -1514,6 +1677,89 @@ def padding_tamperings(vec, env_bytes, policy_text, env, ck, run):
         run("%s unpadded, re-encrypted, re-signed" % name, reseal(value), [unpads])
 
 
+def oblivious_tamperings(vec, env_bytes, env, ck, run):
+    """v6: kind 6 only in format 6, format 6 only with kind 6, the padding byte, the epoch in force, the tags."""
+    sig = "d: Ed25519 signature verifies"
+    body = env_bytes[:env["signed_len"]]
+    off = env["off_padding"]
+    obl = [f for f in env["fields"] if f["kind"] == 6]
+
+    def refusal(b):
+        try:
+            parse_envelope(b)
+            return None
+        except (ValueError, UnicodeDecodeError) as e:
+            return str(e)
+
+    def signed(b):
+        return resign_body(vec, env["submitter"], b)
+
+    # kind 6 under format 5 (padding byte 1, all v5 allows) and under format 4 (no padding byte)
+    as_v5 = body[:4] + u8(5) + body[5:off] + u8(1) + body[off + 1:]
+    why = refusal(signed(as_v5))
+    ck.check("tamper: kind 6 under format 5 refused by the decoder, re-signed", why is not None and "kind 6" in why,
+             str(why))
+    as_v4 = body[:4] + u8(4) + body[5:off] + body[off + 1:]
+    why = refusal(signed(as_v4))
+    ck.check("tamper: kind 6 under format 4 refused by the decoder, re-signed", why is not None and "kind 6" in why,
+             str(why))
+    # each oblivious field rewritten as a kind 1 pseudonym (its tag standing for the HMAC)
+    as_kind1 = body
+    for f in reversed(obl):
+        o = f["off_body"]
+        as_kind1 = as_kind1[:o - 1] + u8(1) + as_kind1[o + 4:]
+    why = refusal(signed(as_kind1))
+    ck.check("tamper: format 6 without a kind 6 field refused by the decoder, re-signed",
+             why is not None and "without a kind 6" in why, str(why))
+    kind1_v4 = as_kind1[:4] + u8(4) + as_kind1[5:off] + as_kind1[off + 1:]
+    ck.check("tamper: the same fields in format 4 decode", _parses(signed(kind1_v4)))
+    run("oblivious fields as member-key pseudonyms in format 4, re-signed", signed(kind1_v4),
+        ["shape: field kinds follow the disclosures"])
+
+    # the padding byte: 0 and 1 decode in v6, nothing else does; 1 without a `pad` line is refused
+    for byte in (2, 0xFF):
+        b = env_bytes[:off] + u8(byte) + env_bytes[off + 1:]
+        ck.check("tamper: v6 padding byte %d refused by the decoder, re-signed" % byte,
+                 not _parses(resign(vec, b, env)))
+    other = 1 - env["padding"]
+    b = resign(vec, env_bytes[:off] + u8(other) + env_bytes[off + 1:], env)
+    ck.check("tamper: v6 padding byte %d decodes" % other, _parses(b))
+    run("v6 padding byte %d, re-signed" % other, b, ["v6: padding byte 1 exactly when the policy has a `pad` line"])
+
+    # the epoch and the tag: unsigned, the signature refuses them; re-signed, the epoch in force
+    # (peers) and the re-evaluated tag (recipients) do
+    for f in obl:
+        o, name = f["off_body"], f["name"]
+        later = env_bytes[:o] + u32(f["epoch"] + 1) + env_bytes[o + 4:]
+        run("epoch of %s + 1" % name, later, [sig])
+        run("epoch of %s + 1, re-signed" % name, resign(vec, later, env),
+            ["v6: %s carries the epoch in force" % name, "f: ", "g: envelope field %s" % name])
+        flipped = bytearray(env_bytes)
+        flipped[o + 4 + 7] ^= 0x01
+        run("tag of %s" % name, bytes(flipped), [sig])
+        run("tag of %s, re-signed" % name, resign(vec, bytes(flipped), env),
+            ["f: ", "g: envelope field %s" % name, "json: pseudonym of %s" % name])
+
+    # the directory: another epoch in force at the envelope's time; no pseudonyms section
+    t = env["timestamp"]
+    newer = json.loads(json.dumps(vec))
+    for lg in newer["directory"]["ledgers"]:
+        if lg["ledger"] == env["ledger"]:
+            last = lg["pseudonyms"]["epochs"][-1]
+            lg["pseudonyms"]["epochs"].append(dict(last, epoch=last["epoch"] + 1, from_ms=t - 1))
+    run("directory with a newer epoch in force", env_bytes, ["v6: %s carries the epoch in force" % obl[0]["name"]],
+        vector=newer)
+    bare = json.loads(json.dumps(vec))
+    for lg in bare["directory"]["ledgers"]:
+        lg.pop("pseudonyms", None)
+    run("directory without a pseudonyms section", env_bytes, ["shape: field kinds follow the disclosures"],
+        vector=bare)
+    # the recorded service key replaced: its tags are not the envelope's
+    rogue = json.loads(json.dumps(vec))
+    rogue["oblivious"]["seed"] = "00" * 32
+    run("another service key (seed)", env_bytes, ["g: DeriveKeyPair", "f: "], vector=rogue)
+
+
 def tamperings(vec, env_bytes, policy_text, env, ck):
     def run(name, data, expect, vector=None, policy=None):
         t = Checker(quiet=True)
@@ -1561,7 +1807,7 @@ def tamperings(vec, env_bytes, policy_text, env, ck):
             run("ciphertext of %s" % ef["name"], flip(off + 3, 0x80), [sig, "e: %s decrypts %s" % (who, ef["name"])])
             break
     for ef in env["fields"]:
-        if ef["kind"] in (1, 2, 5):
+        if ef["kind"] in (1, 2, 5, 6):
             run("body of %s" % ef["name"], flip(ef["off_body"] + 1), [sig])
     for ef in env["fields"]:
         if ef["kind"] in (0, 4):
@@ -1639,6 +1885,8 @@ def tamperings(vec, env_bytes, policy_text, env, ck):
                    + env_bytes[env["off_signing_key_id"] + 16:], env), ["v4: signing key id"])
     if env["format"] == 5:
         padding_tamperings(vec, env_bytes, policy_text, env, ck, run)
+    if env["format"] == 6:
+        oblivious_tamperings(vec, env_bytes, env, ck, run)
 
 
 def _parses(b):
@@ -1717,7 +1965,7 @@ def check_record_digests(path, ck):
 # ---------------------------------------------------------------------------
 
 ENVELOPE_VECTORS = ["envelope-v1.json", "envelope-v2.json", "envelope-v3.json", "envelope-v4.json",
-                    "envelope-v5.json"]
+                    "envelope-v5.json", "envelope-v6.json"]
 
 
 def load_policy(vec_path, vec):

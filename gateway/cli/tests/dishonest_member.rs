@@ -59,6 +59,7 @@ async fn a_dishonest_member_reverses_member_key_pseudonyms_but_not_oblivious_one
     let data_a = veilgate_testkit::data::dev_data_dir(root_a.path(), &[]).unwrap();
     submit_payment(root_a.path(), &data_a).await;
     let ledger_a = ledger_file(&data_a);
+    assert_eq!(payer_account_kinds(&ledger_a), vec!["member-key pseudonym"]);
     let a = attack(&data_a, &[], &ledger_a, &dictionary);
     eprintln!("legacy ledger: {a:#?}");
     assert!(
@@ -68,6 +69,14 @@ async fn a_dishonest_member_reverses_member_key_pseudonyms_but_not_oblivious_one
     assert!(
         a.hmac.iter().any(|f| f.value == PAYER_ACCOUNT),
         "the attack did not recover the payer account from a legacy ledger: {a:#?}"
+    );
+    // With the ledger's key, as every member's gateway holds it.
+    let legacy_key = data_a.join(format!("ledgers/{DEV_LEDGER}/pseudonym.key"));
+    assert!(
+        a.hmac
+            .iter()
+            .all(|f| f.origin.starts_with(&*legacy_key.to_string_lossy())),
+        "{a:#?}"
     );
 
     // B: the ledger's pseudonyms from a pseudonymisation service, run by the
@@ -225,6 +234,10 @@ struct Report {
     files: usize,
     /// Distinct 32-byte candidate keys.
     candidates: usize,
+    /// Of them, runs of 64 hex digits.
+    hex_candidates: usize,
+    /// The small binary files tried at every offset.
+    windowed: Vec<String>,
     /// Of them, canonical ristretto255 scalars (possible VOPRF keys).
     scalars: usize,
     member_key_tags: usize,
@@ -253,12 +266,10 @@ fn attack(
         walk(dir, &mut files);
     }
     report.files = files.len();
-    let candidates = candidates(&files);
+    let (candidates, windowed) = candidates(&files);
     report.candidates = candidates.len();
-    eprintln!(
-        "{} files, {} candidate keys",
-        report.files, report.candidates
-    );
+    report.hex_candidates = candidates.iter().filter(|c| c.hex).count();
+    report.windowed = windowed;
 
     let (mut member_key, mut oblivious) = (HashSet::new(), HashSet::new());
     for env in envelopes(ledger_file) {
@@ -277,23 +288,32 @@ fn attack(
     report.member_key_tags = member_key.len();
     report.oblivious_tags = oblivious.len();
 
-    // (a) Member-key pseudonyms: each candidate over the whole dictionary.
-    let inputs: Vec<Vec<u8>> = dictionary
+    // (a) Member-key pseudonyms. A key written as hex (how the gateway
+    // writes every key file) over the whole dictionary; a window of a binary
+    // file on the true account only: thousands of windows times the
+    // dictionary would take minutes, and for a negative result the true
+    // value is the strongest guess.
+    let inputs: Vec<(&String, Vec<u8>)> = dictionary
         .iter()
-        .map(|(_, v)| veilgate_core::bind::pseudonym_input(DEV_LEDGER, v))
+        .map(|(value, v)| (value, veilgate_core::bind::pseudonym_input(DEV_LEDGER, v)))
         .collect();
+    let truth_v1 = inputs
+        .iter()
+        .filter(|(value, _)| *value == PAYER_ACCOUNT)
+        .collect::<Vec<_>>();
     let suite = veilgate_core::SuiteId::Standard.suite();
-    report.hmac = parallel(&candidates, |(key, origin)| {
-        if member_key.is_empty() {
-            return Vec::new();
-        }
-        inputs
-            .iter()
-            .zip(dictionary)
-            .filter(|(input, _)| member_key.contains(&suite.pseudonym(key, input)))
-            .map(|(_, (value, _))| Finding {
-                origin: origin.clone(),
-                value: value.clone(),
+    report.hmac = parallel(&candidates, |c| {
+        let guesses = if c.hex {
+            inputs.iter().collect()
+        } else {
+            truth_v1.clone()
+        };
+        guesses
+            .into_iter()
+            .filter(|(_, input)| member_key.contains(&suite.pseudonym(&c.key, input)))
+            .map(|(value, _)| Finding {
+                origin: c.origin.clone(),
+                value: (*value).clone(),
             })
             .collect()
     });
@@ -319,7 +339,7 @@ fn attack(
     .unwrap();
     let scalars: Vec<(Evaluator, String)> = candidates
         .iter()
-        .filter_map(|(key, origin)| Some((Evaluator::from_scalar(key).ok()?, origin.clone())))
+        .filter_map(|c| Some((Evaluator::from_scalar(&c.key).ok()?, c.origin.clone())))
         .collect();
     report.scalars = scalars.len();
     let mut keys = Vec::new();
@@ -342,18 +362,17 @@ fn attack(
     }
     // A key found: reverse the ledger's tags with the dictionary.
     for (evaluator, origin) in keys {
-        report.recovered.extend(
-            dictionary
-                .iter()
-                .filter(|(_, v)| {
-                    let input = veilgate_pseudonym::pseudonym_input(DEV_LEDGER, EPOCH, v).unwrap();
-                    oblivious.contains(&evaluator.evaluate_tag(&input).unwrap())
-                })
-                .map(|(value, _)| Finding {
+        report.recovered.extend(parallel(dictionary, |(value, v)| {
+            let input = veilgate_pseudonym::pseudonym_input(DEV_LEDGER, EPOCH, v).unwrap();
+            if oblivious.contains(&evaluator.evaluate_tag(&input).unwrap()) {
+                vec![Finding {
                     origin: origin.clone(),
                     value: value.clone(),
-                }),
-        );
+                }]
+            } else {
+                Vec::new()
+            }
+        }));
     }
     report
 }
@@ -371,14 +390,24 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
     }
 }
 
+/// A 32-byte key found in a file.
+struct Candidate {
+    key: [u8; 32],
+    /// The file, and the hex run or offset in it.
+    origin: String,
+    /// Written as 64 hex digits, the way the gateway writes its key files.
+    hex: bool,
+}
+
 /// Every distinct 32-byte key the files hold: each run of exactly 64 hex
-/// digits, and each 32-byte window of a small file that is not text.
-fn candidates(files: &[(PathBuf, Vec<u8>)]) -> Vec<([u8; 32], String)> {
+/// digits, and each 32-byte window of a small file that is not text (the
+/// files it windowed, for the report).
+fn candidates(files: &[(PathBuf, Vec<u8>)]) -> (Vec<Candidate>, Vec<String>) {
     let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    let mut add = |key: [u8; 32], origin: String| {
+    let (mut out, mut windowed) = (Vec::new(), Vec::new());
+    let mut add = |key: [u8; 32], origin: String, hex: bool| {
         if seen.insert(key) {
-            out.push((key, origin));
+            out.push(Candidate { key, origin, hex });
         }
     };
     for (path, bytes) in files {
@@ -389,15 +418,20 @@ fn candidates(files: &[(PathBuf, Vec<u8>)]) -> Vec<([u8; 32], String)> {
             .enumerate()
         {
             let key: [u8; 32] = hex::decode(run).unwrap().try_into().unwrap();
-            add(key, format!("{name} (hex run {n})"));
+            add(key, format!("{name} (hex run {n})"), true);
         }
         if bytes.len() < WINDOW_FILES_BELOW && std::str::from_utf8(bytes).is_err() {
+            windowed.push(format!("{name} ({} bytes)", bytes.len()));
             for (offset, w) in bytes.windows(32).enumerate() {
-                add(w.try_into().unwrap(), format!("{name} (offset {offset})"));
+                add(
+                    w.try_into().unwrap(),
+                    format!("{name} (offset {offset})"),
+                    false,
+                );
             }
         }
     }
-    out
+    (out, windowed)
 }
 
 /// `f` over `items` on every core, the results concatenated.

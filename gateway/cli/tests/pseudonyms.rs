@@ -111,26 +111,6 @@ fn tag_of(key: &veilgate_pseudonym::Evaluator, value: &str) -> String {
     hex::encode(key.evaluate_tag(&input).unwrap())
 }
 
-/// The status of bank-a's submission under `key`: 404 when nothing was
-/// accepted (nothing sealed, nothing queued).
-async fn submission_status(c: &Client, key: &str) -> u16 {
-    let id = veilgate_core::envelope_id(
-        veilgate_core::SuiteId::Standard.suite(),
-        DEV_LEDGER,
-        "bank-a",
-        key,
-    );
-    let (status, _) = c
-        .request(
-            "GET",
-            &format!("/v1/ledgers/{DEV_LEDGER}/submissions/{}", hex::encode(id)),
-            None,
-        )
-        .await
-        .unwrap();
-    status
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_invoice_from_two_suppliers_gets_the_same_pseudonym() {
     let root = tempfile::tempdir().unwrap();
@@ -233,7 +213,8 @@ async fn two_of_three_services_evaluate_what_the_key_would_and_one_alone_cannot(
         tag_of(&key, "6222020200000002").as_str()
     );
 
-    // Service 2 down too: one share is not enough; nothing is sealed.
+    // Service 2 down too: one share is not enough. The record is kept,
+    // unsealed, and the answer says so.
     let second = services.pop().unwrap();
     let second_addr = second.base.trim_start_matches("https://").to_owned();
     drop(second);
@@ -248,10 +229,12 @@ async fn two_of_three_services_evaluate_what_the_key_would_and_one_alone_cannot(
         "{answer}"
     );
     assert!(!answer.contains("6222020200000003"), "{answer}");
-    assert_eq!(submission_status(&bank_a, "t-3").await, 404);
-
-    // Back with its share: the same request is sealed, once.
-    let _again = service(root.path(), &dirs[1], &second_addr);
+    assert!(
+        answer.contains("\"state\":\"awaiting_pseudonyms\""),
+        "{answer}"
+    );
+    assert_eq!(state_of(&bank_a, "t-3").await, "awaiting_pseudonyms");
+    // A retry with the same key reports the state.
     let (status, body) = submit(
         &bank_a,
         "interbank-payment",
@@ -259,13 +242,61 @@ async fn two_of_three_services_evaluate_what_the_key_would_and_one_alone_cannot(
         &payment("6222020200000003"),
     )
     .await;
-    assert!(status == 201 || status == 202, "{status} {body}");
-    let id = body["envelope_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("awaiting_pseudonyms")),
+        "{body}"
+    );
+
+    // Back with its share: the waiting record is sealed and delivered, once.
+    let _again = service(root.path(), &dirs[1], &second_addr);
+    assert_eq!(wait_on_ledger(&bank_a, "t-3").await, "on_ledger");
+    let id = hex::encode(veilgate_core::envelope_id(
+        veilgate_core::SuiteId::Standard.suite(),
+        DEV_LEDGER,
+        "bank-a",
+        "t-3",
+    ));
     assert_eq!(
         field(&bank_a, &id, "payer_account").await["pseudonym"],
         tag_of(&key, "6222020200000003").as_str()
     );
-    assert_eq!(submission_status(&bank_a, "t-3").await, 200);
+}
+
+/// The state of bank-a's submission under `key` (`unknown` when none).
+async fn state_of(c: &Client, key: &str) -> String {
+    let id = veilgate_core::envelope_id(
+        veilgate_core::SuiteId::Standard.suite(),
+        DEV_LEDGER,
+        "bank-a",
+        key,
+    );
+    let (status, bytes) = c
+        .request(
+            "GET",
+            &format!("/v1/ledgers/{DEV_LEDGER}/submissions/{}", hex::encode(id)),
+            None,
+        )
+        .await
+        .unwrap();
+    if status == 404 {
+        return "unknown".into();
+    }
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    v["state"].as_str().unwrap().to_owned()
+}
+
+/// Waits (60 s at most) until bank-a's submission under `key` is on the
+/// ledger; returns its state then.
+async fn wait_on_ledger(c: &Client, key: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let state = state_of(c, key).await;
+        if state == "on_ledger" || std::time::Instant::now() > deadline {
+            return state;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 fn payment_request(key: &str, record: &Value) -> String {
@@ -361,9 +392,9 @@ async fn service_faults_are_clear_and_nothing_is_sealed_without_the_service() {
         "after a restart: {answer}"
     );
 
-    // The gateway with the service down: 503, Retry-After, nothing sealed.
-    let gw = gateway(root.path(), &data);
-    let bank_a = Client::from_data_dir(&data, "bank-a", &gw.base).unwrap();
+    // The gateway with the service down: 503 and Retry-After; the record is
+    // kept unsealed and encrypted, through a restart of the gateway.
+    let mut gw = gateway(root.path(), &data);
     services.clear();
     let record = sample("interbank-payment");
     let answer = veilgate_testkit::data::raw_exchange(
@@ -380,11 +411,25 @@ async fn service_faults_are_clear_and_nothing_is_sealed_without_the_service() {
         answer.to_ascii_lowercase().contains("retry-after: "),
         "{answer}"
     );
-    assert_eq!(submission_status(&bank_a, "down-1").await, 404);
+    assert!(
+        answer.contains("\"state\":\"awaiting_pseudonyms\""),
+        "{answer}"
+    );
+    gw.kill();
+    let store = std::fs::read(data.join("gateway.redb")).unwrap();
+    for value in ["6222020200112233445", "Li Wei", "Invoice 2026-1187"] {
+        assert!(
+            !store.windows(value.len()).any(|w| w == value.as_bytes()),
+            "the store holds `{value}` in clear"
+        );
+    }
+    let gw = gateway(root.path(), &data);
+    let bank_a = Client::from_data_dir(&data, "bank-a", &gw.base).unwrap();
+    assert_eq!(state_of(&bank_a, "down-1").await, "awaiting_pseudonyms");
 
     // A service answering under a key the directory does not publish (its
     // own copy of the directory names its new key, so it starts): every
-    // proof fails at the gateway; nothing is sealed.
+    // proof fails at the gateway; nothing is sealed with its answers.
     let liar = liar_dir(&dirs[0]);
     let _liar = start_pseudonym_service(EXE, &liar, &addr, &root.path().join("liar.log")).unwrap();
     let (status, body) = submit(&bank_a, "interbank-payment", "liar-1", &record).await;
@@ -400,14 +445,16 @@ async fn service_faults_are_clear_and_nothing_is_sealed_without_the_service() {
             .contains("does not verify"),
         "{body}"
     );
-    assert_eq!(submission_status(&bank_a, "liar-1").await, 404);
+    // The worker tries every second; after a few rounds both still wait.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(state_of(&bank_a, "liar-1").await, "awaiting_pseudonyms");
+    assert_eq!(state_of(&bank_a, "down-1").await, "awaiting_pseudonyms");
     drop(_liar);
 
-    // The honest service back: the same request is sealed.
+    // The honest service back: both are sealed and delivered, once each.
     let _honest = service(root.path(), &dirs[0], &addr);
-    let (status, body) = submit(&bank_a, "interbank-payment", "down-1", &record).await;
-    assert!(status == 201 || status == 202, "{status} {body}");
-    assert_eq!(submission_status(&bank_a, "down-1").await, 200);
+    assert_eq!(wait_on_ledger(&bank_a, "down-1").await, "on_ledger");
+    assert_eq!(wait_on_ledger(&bank_a, "liar-1").await, "on_ledger");
     drop(gw);
 
     // A pseudonym key left on the gateway is refused, naming the file.

@@ -6,6 +6,7 @@
 //! fuzzed. It must never log, and no error it returns carries a field value.
 #![forbid(unsafe_code)]
 
+pub mod at_rest;
 pub mod bind;
 pub mod envelope;
 pub mod keybook;

@@ -813,8 +813,9 @@ impl Shape<'_> {
     }
 
     /// A ledger with a pseudonymisation service carries oblivious
-    /// pseudonyms of the epoch in force at the envelope's time; one without
-    /// carries member-key pseudonyms (`epoch` is `None` for those).
+    /// pseudonyms of the epoch in force at the envelope's time; one without,
+    /// or an envelope from before its first epoch, carries member-key
+    /// pseudonyms (`epoch` is `None` for those).
     fn pseudonym(&self, name: &str, epoch: Option<u32>) -> Result<(), Rejection> {
         let ledger = &self.directory.ledger;
         let wanted = self
@@ -823,7 +824,9 @@ impl Shape<'_> {
             .as_ref()
             .map(|p| p.epoch_at(self.env.timestamp_ms).map(|e| e.epoch));
         match (wanted, epoch) {
-            (None, None) => Ok(()),
+            // Before the ledger's first epoch (it moved onto a service
+            // later), member-key pseudonyms were the rule.
+            (None, None) | (Some(None), None) => Ok(()),
             (Some(Some(w)), Some(e)) if w == e => Ok(()),
             (None, Some(e)) => Err(Rejection::Pseudonym(format!(
                 "field `{name}` carries an oblivious pseudonym of epoch {e}, but ledger `{ledger}` has no pseudonymisation service"
@@ -834,8 +837,8 @@ impl Shape<'_> {
             (Some(Some(w)), Some(e)) => Err(Rejection::Pseudonym(format!(
                 "field `{name}` carries a pseudonym of epoch {e}; epoch {w} was in force at the envelope's time"
             ))),
-            (Some(None), _) => Err(Rejection::Pseudonym(format!(
-                "field `{name}`: ledger `{ledger}` has no pseudonym epoch in force at the envelope's time"
+            (Some(None), Some(e)) => Err(Rejection::Pseudonym(format!(
+                "field `{name}` carries a pseudonym of epoch {e}, but no epoch of ledger `{ledger}` was in force at the envelope's time"
             ))),
         }
     }

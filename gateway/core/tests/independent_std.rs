@@ -1,7 +1,7 @@
 //! The standard suite's known-answer vectors checked by implementations
 //! written from `docs/` alone, in Python, so that vectors made by the code
 //! under test cannot vouch for themselves: `independent_std.py` (envelope
-//! vectors v1–v5, set root, plan hashes, record digests) and
+//! vectors v1–v6, set root, plan hashes, record digests) and
 //! `independent.py --check` (audit, outbox, ledger hash chain, verdict).
 //!
 //! Without python3 the tests skip with a message, except under CI, where
@@ -39,7 +39,7 @@ fn report(out: &Output) -> String {
 #[test]
 fn an_implementation_from_the_docs_alone_verifies_the_standard_vectors() {
     let dir = vectors_dir();
-    // Without arguments the script checks envelope-v1.json to envelope-v5.json
+    // Without arguments the script checks envelope-v1.json to envelope-v6.json
     // (a missing one fails), then set-root-v1.json, plan-hash-v1.json and
     // record-digest-v1.json.
     let Some(out) = python(&dir, &["independent_std.py"]) else {

@@ -364,6 +364,26 @@ fn frozen(file: &str) -> Plan {
 }
 
 fn known_answer(fx: &Fixture, env: &Envelope, file: &str, policy_file: &str, description: &str) {
+    known_answer_with(
+        fx,
+        env,
+        file,
+        policy_file,
+        description,
+        serde_json::Map::new(),
+    );
+}
+
+/// [`known_answer`] with `extra` keys written into (and compared from) the
+/// vector: what an implementer needs beyond the envelope, such as v6's VOPRF key.
+fn known_answer_with(
+    fx: &Fixture,
+    env: &Envelope,
+    file: &str,
+    policy_file: &str,
+    description: &str,
+    extra: serde_json::Map<String, serde_json::Value>,
+) {
     let bytes = env.encode();
     let views: BTreeMap<&str, BTreeMap<String, String>> = MEMBERS
         .iter()
@@ -375,7 +395,7 @@ fn known_answer(fx: &Fixture, env: &Envelope, file: &str, policy_file: &str, des
         .collect();
     let path = format!("{}/tests/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
     if veilgate_circuits::vectors::write_mode().unwrap() {
-        let doc = serde_json::json!({
+        let mut doc = serde_json::json!({
             "description": description,
             "policy_file": policy_file,
             "policy_hash": hex::encode(fx.plan.hash()),
@@ -386,6 +406,7 @@ fn known_answer(fx: &Fixture, env: &Envelope, file: &str, policy_file: &str, des
             "envelope": veilgate_core::view::envelope_json(env),
             "views": views,
         });
+        doc.as_object_mut().unwrap().extend(extra.clone());
         std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
     }
     let kat: serde_json::Value =
@@ -400,6 +421,12 @@ fn known_answer(fx: &Fixture, env: &Envelope, file: &str, policy_file: &str, des
         hex::encode(&bytes),
         "sealing the fixed inputs no longer gives the recorded bytes"
     );
+    for (k, v) in &extra {
+        assert_eq!(
+            &kat[k], v,
+            "`{k}` of {file} no longer matches what it records"
+        );
+    }
     stored_vector(&fx.plan, file);
 }
 
@@ -2079,6 +2106,161 @@ fn known_answer_envelope_v5() {
         "gateway/core/tests/vectors/envelope-v5.policy",
         "Veilgate envelope format v5 known-answer vector: the interbank sample sealed by bank-a under `pad pow2 32..=1024` (policy_file). The byte after the idempotency key is the padding scheme (1 = pow2); every field plaintext that carries a value is `u16 n ‖ value (n bytes) ‖ zeros` to the smallest class ≥ n + 2 (32, 64, …, 1024, then multiples of 1024) before AES-256-GCM, so each such ciphertext is a class + 16 bytes; commitment openings (40 bytes) are not padded. Verify `envelope_hex` with `directory` and the policy of hash `policy_hash`; open it with each secret (strip the padding strictly); compare to `views`.",
     );
+}
+
+/// The VOPRF seed of the v6 vector's service key (the seed of
+/// `gateway/pseudonym/tests/vectors/pseudonym-v2.json`, so both share a key).
+const V6_SEED: [u8; 32] = [0x5e; 32];
+const V6_EPOCH: u32 = 1;
+
+/// Format version 6: the interbank sample on a ledger whose directory has a
+/// `pseudonyms` section (one service run by the regulator, epoch 1 from 0):
+/// both accounts carry oblivious pseudonyms (field kind 6, `u32 epoch ‖
+/// tag`), tags from the service key's direct evaluation. The vector also
+/// records the key (seed, DeriveKeyPair info, scalar, public key) and per
+/// pseudonymised field its VOPRF input and tag, so an implementer can
+/// recompute every tag from RFC 9497.
+#[test]
+fn known_answer_envelope_v6() {
+    use veilgate_core::{ObliviousTags, PseudonymDirectory, PseudonymEpoch, PseudonymService};
+    use veilgate_pseudonym::{pseudonym_input, pseudonym_key_info, Evaluator};
+
+    let mut fx = fixture(2028);
+    fx.plan = frozen("envelope-v6.policy");
+    let service = Evaluator::from_seed(&V6_SEED, LEDGER, V6_EPOCH).expect("derive the epoch key");
+    fx.directory.pseudonyms = Some(PseudonymDirectory {
+        threshold: 1,
+        services: vec![PseudonymService {
+            index: 1,
+            operator: "regulator".into(),
+        }],
+        epochs: vec![PseudonymEpoch {
+            epoch: V6_EPOCH,
+            from_ms: 0,
+            public_key: service.public_key(),
+            shares: Vec::new(),
+        }],
+    });
+    let record = fx.plan.validate_record(&sample()).unwrap();
+    let values = veilgate_core::pseudonym_values(&fx.plan, &record);
+    let tag_of = |value: &[u8]| {
+        let input = pseudonym_input(LEDGER, V6_EPOCH, value).unwrap();
+        (input.clone(), service.evaluate_tag(&input).unwrap())
+    };
+    let tags = ObliviousTags::new(V6_EPOCH, values.iter().map(|v| (v.to_vec(), tag_of(v).1)));
+    let env = try_seal_with(&fx, &fx.plan, &sample(), "kat-v6-0001", (&tags).into()).unwrap();
+    let bytes = env.encode();
+    assert_eq!(bytes[4], 6);
+    assert_eq!(
+        env.padding, None,
+        "the policy has no `pad` line: padding byte 0"
+    );
+    let pseudonymised: Vec<serde_json::Value> = fx
+        .plan
+        .fields
+        .iter()
+        .zip(&record.values)
+        .filter(|(f, _)| {
+            matches!(
+                f.disclosure,
+                veilgate_policies::Disclosure::Pseudonym { .. }
+            )
+        })
+        .map(|(f, value)| {
+            let encoded = value.encode();
+            let (input, tag) = tag_of(&encoded);
+            assert_eq!(
+                field(&env, &f.name).body,
+                FieldBody::Oblivious {
+                    epoch: V6_EPOCH,
+                    tag
+                },
+                "{}",
+                f.name
+            );
+            serde_json::json!({
+                "field": f.name,
+                "value": hex::encode(&encoded),
+                "input": hex::encode(&input),
+                "tag": hex::encode(tag),
+            })
+        })
+        .collect();
+    assert_eq!(pseudonymised.len(), 2, "both accounts are pseudonymised");
+    let oprf = serde_json::json!({
+        "suite": "RFC 9497 VOPRF, mode 0x01, ristretto255-SHA512",
+        "seed": hex::encode(V6_SEED),
+        "key_info": hex::encode(pseudonym_key_info(LEDGER, V6_EPOCH).unwrap()),
+        "secret_key": hex::encode(*service.secret_bytes()),
+        "public_key": hex::encode(service.public_key()),
+        "epoch": V6_EPOCH,
+        "fields": pseudonymised,
+    });
+    known_answer_with(
+        &fx,
+        &env,
+        "envelope-v6.json",
+        "gateway/core/tests/vectors/envelope-v6.policy",
+        "Veilgate envelope format v6 known-answer vector: the interbank sample sealed by bank-a on a ledger whose directory has a `pseudonyms` section (threshold 1, one service operated by `regulator`, epoch 1 from 0 ms). payer_account and payee_account are field kind 6: `u32 epoch ‖ 32-byte tag`, the tag being the first 32 bytes of the RFC 9497 VOPRF (mode 0x01, ristretto255-SHA512) output of `\"veilgate/pseudonym/v2\" ‖ u16 len(ledger) ‖ ledger ‖ u32 epoch ‖ canonical value` under the epoch key. `oblivious` gives that key (DeriveKeyPair(seed, key_info); secret_key is the scalar, little-endian; public_key = k·G as in the directory) and per field the value, input and tag. The policy has no `pad` line, so the byte after the idempotency key is 0 (format 6 allows 0 or 1). Verify `envelope_hex` with `directory` and the policy of hash `policy_hash`; open it with each secret; compare to `views`; recompute each tag from `oblivious`.",
+        serde_json::Map::from_iter([("oblivious".to_owned(), oprf)]),
+    );
+
+    // The stored file on its own: its tags are the stored key's evaluations
+    // of the stored inputs, and the stored envelope carries exactly those.
+    let path = format!(
+        "{}/tests/vectors/envelope-v6.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let kat: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let o = &kat["oblivious"];
+    let hex_of = |v: &serde_json::Value| hex::decode(v.as_str().unwrap()).unwrap();
+    let seed: [u8; 32] = hex_of(&o["seed"]).try_into().unwrap();
+    let stored_key = Evaluator::from_seed(&seed, LEDGER, V6_EPOCH).unwrap();
+    assert_eq!(hex::encode(stored_key.public_key()), o["public_key"]);
+    assert_eq!(hex::encode(*stored_key.secret_bytes()), o["secret_key"]);
+    let stored = Envelope::decode(&hex_of(&kat["envelope_hex"])).unwrap();
+    for f in o["fields"].as_array().unwrap() {
+        let name = f["field"].as_str().unwrap();
+        let input = hex_of(&f["input"]);
+        assert_eq!(
+            input,
+            pseudonym_input(LEDGER, V6_EPOCH, &hex_of(&f["value"])).unwrap()
+        );
+        let tag = stored_key.evaluate_tag(&input).unwrap();
+        assert_eq!(hex::encode(tag), f["tag"], "tag of {name}");
+        assert_eq!(
+            field(&stored, name).body,
+            FieldBody::Oblivious {
+                epoch: V6_EPOCH,
+                tag
+            },
+            "the stored envelope's {name}"
+        );
+    }
+
+    // Peers judge the epoch, not the tag: the stored bytes under a directory
+    // whose epoch in force is 2, or with no pseudonymisation service, are
+    // refused with code `pseudonym`.
+    let policies = PolicySet::new([fx.plan.clone()]);
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let mut later = fx.directory.clone();
+    if let Some(p) = later.pseudonyms.as_mut() {
+        p.epochs.push(PseudonymEpoch {
+            epoch: 2,
+            from_ms: TIMESTAMP - 1,
+            public_key: Evaluator::from_seed(&V6_SEED, LEDGER, 2)
+                .unwrap()
+                .public_key(),
+            shares: Vec::new(),
+        });
+    }
+    let mut without = fx.directory.clone();
+    without.pseudonyms = None;
+    for dir in [&later, &without] {
+        let rejection = verify(&stored.encode(), &policies, dir, &mut rng).unwrap_err();
+        assert_eq!(rejection.code(), "pseudonym", "{rejection}");
+    }
 }
 
 /// The padded policy with the interbank sample's remittance replaced.

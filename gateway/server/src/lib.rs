@@ -120,6 +120,7 @@ pub async fn run_with(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let deliverer = std::sync::Arc::new(gateway.deliverer());
     let worker = tokio::spawn(write::delivery::run(deliverer, stop_rx.clone()));
+    let awaiting = tokio::spawn(pseudonym::awaiting::run(gateway.clone(), stop_rx.clone()));
     let followers = gateway.followers();
     let following = tokio::spawn(peer::run(followers, gateway.metrics.clone(), stop_rx));
     // One shutdown for every listener.
@@ -161,6 +162,7 @@ pub async fn run_with(
     // The workers stop at the next step; a send error means they already did.
     let _ = stop_tx.send(true);
     let _ = worker.await;
+    let _ = awaiting.await;
     let _ = following.await;
     Ok(())
 }

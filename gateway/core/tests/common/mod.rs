@@ -19,7 +19,7 @@ use veilgate_core::predicates::KeyRing;
 use veilgate_core::sets::{SetBook, SetContents, SetRoot};
 use veilgate_core::{
     open, seal, Access, Envelope, InstitutionSecrets, LedgerDirectory, OpenError, PolicySet,
-    PseudonymKey, Rejection, SealRequest, SetRule, SuiteId, Trust, VerifiedEnvelope,
+    PseudonymKey, Pseudonyms, Rejection, SealRequest, SetRule, SuiteId, Trust, VerifiedEnvelope,
 };
 use veilgate_policies::{compile, Plan, TEMPLATES};
 
@@ -241,6 +241,18 @@ pub fn try_seal(
     record: &serde_json::Value,
     key: &str,
 ) -> Result<Envelope, veilgate_core::SealError> {
+    try_seal_with(fx, plan, record, key, (&fx.pseudonym_key).into())
+}
+
+/// [`try_seal`] with the pseudonyms given: oblivious tags for a ledger whose
+/// directory has a `pseudonyms` section.
+pub fn try_seal_with(
+    fx: &Fixture,
+    plan: &Plan,
+    record: &serde_json::Value,
+    key: &str,
+    pseudonyms: Pseudonyms<'_>,
+) -> Result<Envelope, veilgate_core::SealError> {
     let mut dir = fx.directory.clone();
     dir.ledger = plan.ledgers[0].clone();
     let record = plan.validate_record(record).unwrap();
@@ -250,7 +262,7 @@ pub fn try_seal(
             record: &record,
             trust: &trust(&dir, &PolicySet::default()),
             submitter: &fx.secrets[submitter_of(plan, &record)],
-            pseudonyms: (&fx.pseudonym_key).into(),
+            pseudonyms,
             idempotency_key: key,
             timestamp_ms: TIMESTAMP,
         },

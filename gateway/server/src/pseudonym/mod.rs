@@ -4,6 +4,7 @@
 //! sealing. The cryptography is `veilgate-pseudonym`'s; the protocol is in
 //! `docs/pseudonyms.md`.
 
+pub mod awaiting;
 pub mod budget;
 pub mod client;
 pub mod service;

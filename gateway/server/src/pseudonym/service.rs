@@ -274,26 +274,27 @@ impl Service {
             )
             .retry_after(over.retry_after_secs));
         }
+        // Audited before anything is evaluated: an evaluation the log
+        // cannot hold (nor the budget rebuilt from it) is not made.
+        self.store
+            .audit(
+                now,
+                AuditEvent {
+                    actor: who.to_owned(),
+                    action: Action::PseudonymEvaluate,
+                    ledger: Some(ledger.to_owned()),
+                    envelope_id: None,
+                    detail: Some(format!("epoch={epoch} count={count}")),
+                },
+            )
+            .map_err(|e| {
+                tracing::error!(error = %e, "the audit log could not be written; nothing evaluated");
+                ApiError::new(503, "audit_unavailable", "the service's audit log cannot be written; retry later")
+                    .retry_after(5)
+            })?;
         let (evaluated, proof) = key
             .evaluate_batch(&blinded, &mut rand_core::OsRng)
-            .map_err(|e| match e {
-                veilgate_pseudonym::PseudonymError::InvalidBlindedElement { index } => {
-                    ApiError::new(
-                        400,
-                        "invalid_element",
-                        "a blinded element is not a ristretto255 point",
-                    )
-                    .field(format!("blinded[{index}]"))
-                }
-                _ => ApiError::internal("evaluation failed"),
-            })?;
-        self.audit(AuditEvent {
-            actor: who.to_owned(),
-            action: Action::PseudonymEvaluate,
-            ledger: Some(ledger.to_owned()),
-            envelope_id: None,
-            detail: Some(format!("epoch={epoch} count={count}")),
-        });
+            .map_err(|_| ApiError::internal("evaluation failed"))?;
         let body = EvaluateResponse {
             index: *index,
             evaluated: evaluated.iter().map(hex::encode).collect(),

@@ -1,5 +1,5 @@
 //! The pseudonymisation service's HTTP API, as both sides read and write
-//! it (`docs/pseudonym-service.md`): JSON, elements and proofs in hex.
+//! it (`docs/pseudonyms.md`): JSON, elements and proofs in hex.
 //!
 //! `POST /v1/pseudonyms/{ledger}/epochs/{epoch}/evaluate`
 //! `{"blinded": ["<64 hex>", …]}` (1 to 256 elements) →

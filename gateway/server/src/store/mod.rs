@@ -16,6 +16,7 @@
 //! first one's receipt. Every audit write shares the transaction of the
 //! action it records: if it fails, so does the action.
 
+pub mod awaiting;
 mod outbox;
 
 use std::path::Path;
@@ -37,6 +38,10 @@ const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 /// ledger loses — a chain reorganisation, a node restarted from an older
 /// state — go back to the outbox ([`Store::requeue`]).
 const DELIVERED: TableDefinition<u64, &[u8]> = TableDefinition::new("delivered");
+/// Records accepted but not yet sealed, waiting for their pseudonyms
+/// (envelope id → `docs/formats/awaiting.md`); sealed and moved to the
+/// outbox by [`Store::promote`].
+const AWAITING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("awaiting_pseudonyms");
 
 /// How many deliveries [`DELIVERED`] keeps. A ledger that loses more than
 /// this many of the latest entries is detected (`audit verify`, the
@@ -78,6 +83,9 @@ fn db<E: Into<redb::Error>>(e: E) -> StoreError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
+    /// Durably accepted, not yet sealed: waiting for the pseudonymisation
+    /// service. Sealed and queued when it answers.
+    AwaitingPseudonyms,
     /// Fsynced in the outbox, not yet on the ledger. (The API's name for
     /// the write pipeline's "queued".)
     Accepted,
@@ -280,6 +288,105 @@ impl Store {
         };
         tx.commit().map_err(db)?;
         Ok(Offer::Queued(key))
+    }
+
+    /// Keeps a record that cannot be sealed yet: its submission (state
+    /// `awaiting_pseudonyms`), the record at rest and the audit entry, in one
+    /// fsynced transaction — or reports the existing submission / a conflict.
+    pub fn park(
+        &self,
+        id: &[u8; 16],
+        sub: &Submission,
+        awaiting: &[u8],
+        audit: AuditEvent,
+    ) -> Result<Offer, StoreError> {
+        let tx = self.db.begin_write().map_err(db)?;
+        {
+            let mut subs = tx.open_table(SUBMISSIONS).map_err(db)?;
+            let existing = subs
+                .get(id.as_slice())
+                .map_err(db)?
+                .map(|v| read_submission(id, v.value()))
+                .transpose()?;
+            if let Some(existing) = existing {
+                return Ok(if existing.record_digest == sub.record_digest {
+                    Offer::Existing(existing)
+                } else {
+                    Offer::Conflict
+                });
+            }
+            subs.insert(id.as_slice(), write_submission(id, sub)?.as_slice())
+                .map_err(db)?;
+            let mut t = tx.open_table(AWAITING).map_err(db)?;
+            t.insert(id.as_slice(), awaiting).map_err(db)?;
+            let mut audit_t = tx.open_table(AUDIT).map_err(db)?;
+            append_audit(&mut audit_t, sub.accepted_ms, audit)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(Offer::Queued(0))
+    }
+
+    /// Records waiting for their pseudonyms, oldest id order; at most `limit`.
+    pub fn awaiting(&self, limit: usize) -> Result<Vec<([u8; 16], Vec<u8>)>, StoreError> {
+        let tx = self.db.begin_read().map_err(db)?;
+        let t = match tx.open_table(AWAITING) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(db(e)),
+        };
+        let mut out = Vec::new();
+        for item in t.iter().map_err(db)?.take(limit) {
+            let (k, v) = item.map_err(db)?;
+            let id: [u8; 16] = k.value().try_into().map_err(|_| StoreError::Corrupt {
+                table: "awaiting_pseudonyms",
+                key: hex::encode(k.value()),
+                source: CodecError::Invalid {
+                    what: "key",
+                    offset: 0,
+                    reason: "not a 16-byte envelope id",
+                },
+            })?;
+            out.push((id, v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// How many records wait for their pseudonyms.
+    pub fn awaiting_depth(&self) -> Result<u64, StoreError> {
+        let tx = self.db.begin_read().map_err(db)?;
+        match tx.open_table(AWAITING) {
+            Ok(t) => t.len().map_err(db),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    /// A waiting record, now sealed, into the outbox: the record at rest
+    /// removed, the envelope queued, the submission `accepted` — one fsynced
+    /// transaction, so a crash leaves it either waiting or queued, never
+    /// both or neither. `None` when it no longer waits (promoted before).
+    pub(crate) fn promote(&self, value: &OutboxValue) -> Result<Option<u64>, StoreError> {
+        let id = value.envelope_id;
+        let tx = self.db.begin_write().map_err(db)?;
+        let key = {
+            let mut waiting = tx.open_table(AWAITING).map_err(db)?;
+            if waiting.remove(id.as_slice()).map_err(db)?.is_none() {
+                return Ok(None);
+            }
+            let mut outbox = tx.open_table(OUTBOX).map_err(db)?;
+            let delivered = tx.open_table(DELIVERED).map_err(db)?;
+            let next = |last: Option<u64>| last.map_or(0, |k| k + 1);
+            let key = next(outbox.last().map_err(db)?.map(|(k, _)| k.value()))
+                .max(next(delivered.last().map_err(db)?.map(|(k, _)| k.value())));
+            outbox
+                .insert(key, value.to_bytes().as_slice())
+                .map_err(db)?;
+            let mut subs = tx.open_table(SUBMISSIONS).map_err(db)?;
+            set_ledger_state(&mut subs, &id, None, None)?;
+            key
+        };
+        tx.commit().map_err(db)?;
+        Ok(Some(key))
     }
 
     /// The oldest outbox entries, in acceptance order.

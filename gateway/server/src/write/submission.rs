@@ -74,6 +74,14 @@ impl Accepted {
         &self.ledger
     }
 
+    pub fn submitter(&self) -> &str {
+        &self.submitter
+    }
+
+    pub fn accepted_ms(&self) -> u64 {
+        self.accepted_ms
+    }
+
     /// The canonical values its policy pseudonymises, each once.
     pub fn pseudonym_values(&self) -> Vec<zeroize::Zeroizing<Vec<u8>>> {
         veilgate_core::pseudonym_values(&self.plan, &self.record)
@@ -109,6 +117,178 @@ impl Accepted {
     }
 }
 
+/// What parking a record came to.
+pub enum Park {
+    /// Durable now, unsealed: the submission waits for its pseudonyms.
+    Parked(Submission),
+    /// The same idempotency key was accepted before with the same record.
+    Existing(Submission),
+    /// The same idempotency key was accepted before with another record.
+    Conflict,
+}
+
+/// Why a waiting record could not be taken up again (the store's bytes,
+/// the policy or the key it needs); it stays waiting.
+#[derive(Debug, thiserror::Error)]
+pub enum Resume {
+    #[error("the waiting record is malformed: {0}")]
+    Malformed(String),
+    #[error("policy `{policy}` version {version} with the waiting record's hash is no longer published on `{ledger}`")]
+    Policy {
+        ledger: String,
+        policy: String,
+        version: u32,
+    },
+    #[error(transparent)]
+    AtRest(#[from] veilgate_core::at_rest::AtRestError),
+}
+
+impl Accepted {
+    /// Keeps the record durably until its pseudonyms can be had: the
+    /// values encrypted to `key` (the submitter's own key in force), the
+    /// submission in state `awaiting_pseudonyms`, audited — one fsynced
+    /// transaction. The gateway answers for it from here on.
+    pub fn park(
+        &self,
+        store: &Store,
+        key: &veilgate_core::MemberKey,
+        rng: &mut dyn veilgate_core::suite::RngCoreCrypto,
+    ) -> Result<Park, ParkError> {
+        let suite = veilgate_core::SuiteId::from_name(&self.plan.suite)
+            .ok_or_else(|| ParkError::Suite(self.plan.suite.clone()))?;
+        let values: Vec<zeroize::Zeroizing<Vec<u8>>> = self
+            .record
+            .values
+            .iter()
+            .map(|v| zeroize::Zeroizing::new(v.encode()))
+            .collect();
+        let plain = zeroize::Zeroizing::new(crate::store::awaiting::encode_values(
+            &values.iter().map(|v| v.to_vec()).collect::<Vec<_>>(),
+        ));
+        let record_at_rest =
+            veilgate_core::at_rest::seal_at_rest(suite, key, &self.envelope_id, &plain, rng)?;
+        let value = crate::store::awaiting::AwaitingValue {
+            ledger: self.ledger.clone(),
+            submitter: self.submitter.clone(),
+            policy: self.plan.id.clone(),
+            version: self.plan.version,
+            policy_hash: self.plan.hash(),
+            idempotency_key: self.idempotency_key.clone(),
+            accepted_ms: self.accepted_ms,
+            record_at_rest,
+        };
+        let submission = Submission {
+            state: State::AwaitingPseudonyms,
+            ..self.submission()
+        };
+        let audit = AuditEvent {
+            detail: Some(format!("policy {}; awaiting pseudonyms", self.plan.id)),
+            ..self.submit_audit()
+        };
+        use veilgate_codec::Codec;
+        Ok(
+            match store.park(&self.envelope_id, &submission, &value.to_bytes(), audit)? {
+                Offer::Queued(_) => Park::Parked(submission),
+                Offer::Existing(s) => Park::Existing(s),
+                Offer::Conflict => Park::Conflict,
+            },
+        )
+    }
+
+    /// A waiting record taken up again: its plan (the same version and
+    /// hash, still published) and its values, decrypted with the
+    /// submitter's key.
+    pub fn resume(
+        id: &[u8; 16],
+        bytes: &[u8],
+        policies: &veilgate_core::PolicySet,
+        me: &dyn veilgate_core::KemDecap,
+    ) -> Result<Accepted, Resume> {
+        use veilgate_codec::Codec;
+        let v = crate::store::awaiting::AwaitingValue::from_bytes(bytes)
+            .map_err(|e| Resume::Malformed(e.to_string()))?;
+        let plan = policies
+            .version(&v.ledger, &v.policy, v.version)
+            .filter(|p| p.hash() == v.policy_hash)
+            .cloned()
+            .ok_or_else(|| Resume::Policy {
+                ledger: v.ledger.clone(),
+                policy: v.policy.clone(),
+                version: v.version,
+            })?;
+        let suite = veilgate_core::SuiteId::from_name(&plan.suite)
+            .ok_or_else(|| Resume::Malformed(format!("unknown suite `{}`", plan.suite)))?;
+        let plain = veilgate_core::at_rest::open_at_rest(suite, me, id, &v.record_at_rest)?;
+        let raw = crate::store::awaiting::decode_values(&plain)
+            .map_err(|e| Resume::Malformed(e.to_string()))?;
+        let raw = zeroize::Zeroizing::new(raw);
+        if raw.len() != plan.fields.len() {
+            return Err(Resume::Malformed(
+                "the value count is not the policy's".into(),
+            ));
+        }
+        let values = plan
+            .fields
+            .iter()
+            .zip(raw.iter())
+            .map(|(f, b)| {
+                veilgate_policies::Value::decode(&f.ty, b)
+                    .ok_or_else(|| Resume::Malformed(format!("field `{}` does not decode", f.name)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let accepted = Accepted::new(
+            &v.ledger,
+            &v.submitter,
+            plan,
+            Record { values },
+            &v.idempotency_key,
+            v.accepted_ms,
+        )
+        .map_err(|e| Resume::Malformed(e.to_string()))?;
+        if accepted.envelope_id != *id {
+            return Err(Resume::Malformed(
+                "its envelope id is another record's".into(),
+            ));
+        }
+        Ok(accepted)
+    }
+
+    fn submission(&self) -> Submission {
+        Submission {
+            ledger: self.ledger.clone(),
+            submitter: self.submitter.clone(),
+            policy: self.plan.id.clone(),
+            record_digest: hex::encode(self.digest),
+            state: State::Accepted,
+            accepted_ms: self.accepted_ms,
+            sequence: None,
+            entry_hash: None,
+            delivered_ms: None,
+        }
+    }
+
+    fn submit_audit(&self) -> AuditEvent {
+        AuditEvent {
+            actor: self.submitter.clone(),
+            action: Action::Submit,
+            ledger: Some(self.ledger.clone()),
+            envelope_id: Some(self.envelope_id),
+            detail: Some(format!("policy {}", self.plan.id)),
+        }
+    }
+}
+
+/// Why a record could not be parked.
+#[derive(Debug, thiserror::Error)]
+pub enum ParkError {
+    #[error("unknown suite `{0}`")]
+    Suite(String),
+    #[error(transparent)]
+    AtRest(#[from] veilgate_core::at_rest::AtRestError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// A sealed envelope, not yet durable.
 pub struct Sealed {
     accepted: Accepted,
@@ -134,24 +314,8 @@ impl Sealed {
     /// fsynced transaction.
     pub fn queue(self, store: &Store) -> Result<Queue, StoreError> {
         let a = self.accepted;
-        let submission = Submission {
-            ledger: a.ledger.clone(),
-            submitter: a.submitter.clone(),
-            policy: a.plan.id.clone(),
-            record_digest: hex::encode(a.digest),
-            state: State::Accepted,
-            accepted_ms: a.accepted_ms,
-            sequence: None,
-            entry_hash: None,
-            delivered_ms: None,
-        };
-        let audit = AuditEvent {
-            actor: a.submitter.clone(),
-            action: Action::Submit,
-            ledger: Some(a.ledger.clone()),
-            envelope_id: Some(a.envelope_id),
-            detail: Some(format!("policy {}", a.plan.id)),
-        };
+        let submission = a.submission();
+        let audit = a.submit_audit();
         let value = OutboxValue {
             envelope_id: a.envelope_id,
             ledger: a.ledger,
@@ -166,6 +330,19 @@ impl Sealed {
             Offer::Existing(s) => Queue::Existing(s),
             Offer::Conflict => Queue::Conflict,
         })
+    }
+}
+
+impl Sealed {
+    /// A waiting record, now sealed, into the outbox in place of its record
+    /// at rest (one transaction); `false` when it was promoted before.
+    pub fn promote(self, store: &Store) -> Result<bool, StoreError> {
+        let value = OutboxValue {
+            envelope_id: self.accepted.envelope_id,
+            ledger: self.accepted.ledger,
+            envelope: self.envelope,
+        };
+        Ok(store.promote(&value)?.is_some())
     }
 }
 

@@ -68,14 +68,20 @@ pub(super) async fn rotate(
     request: &[u8],
 ) -> Result<ApiResponse, ApiError> {
     let (caller, ls) = authorize(&state, caller, ledger)?;
-    let ring = hosted_keyring(&state, &caller, ls)?;
+    let ring = hosted_keyring(&state, &caller.institution, ls)?;
     let req: Rotate = body(request)?;
     let now = now_ms();
     let valid_from = req
         .valid_from_ms
         .unwrap_or(now.saturating_add(DEFAULT_ROTATION_LEAD_MS));
     let suite = SuiteId::from_name(&ls.trust.directory.suite).unwrap_or(SuiteId::Standard);
-    let signer = hosted_signer(&state, &caller, ls, &ls.trust_refreshed().directory, now)?;
+    let signer = hosted_signer(
+        &state,
+        &caller.institution,
+        ls,
+        &ls.trust_refreshed().directory,
+        now,
+    )?;
     let previous = signer.key_id();
     // The new key: made in the store the member's keys are in.
     let held = match ring.backend {
@@ -204,7 +210,7 @@ pub(super) async fn freeze(
     request: &[u8],
 ) -> Result<ApiResponse, ApiError> {
     let (caller, ls) = authorize(&state, caller, ledger)?;
-    hosted_keyring(&state, &caller, ls)?;
+    hosted_keyring(&state, &caller.institution, ls)?;
     let req: Freeze = body(request)?;
     let key = KeyId::from_hex(key_id).ok_or_else(|| {
         ApiError::new(400, "invalid_key_id", "a key id is 32 lowercase hex digits").field("key_id")
@@ -219,7 +225,7 @@ pub(super) async fn freeze(
     let directory = ls.trust_refreshed().directory;
     // Signed by the caller's key in force now — even the key being frozen:
     // a member whose only key is lost still reports it.
-    let signer = hosted_signer(&state, &caller, ls, &directory, now)?;
+    let signer = hosted_signer(&state, &caller.institution, ls, &directory, now)?;
     let mut event = KeyEvent {
         suite,
         ledger: ledger.to_owned(),

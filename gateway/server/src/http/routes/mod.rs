@@ -11,7 +11,7 @@ mod keys;
 mod open;
 mod read;
 mod sets;
-mod submit;
+pub(crate) mod submit;
 mod verify;
 
 use std::sync::Arc;
@@ -235,7 +235,7 @@ async fn dispatch(
     }
 }
 
-pub(super) async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -245,7 +245,7 @@ pub(super) async fn blocking<T: Send + 'static>(
 
 /// Runs CPU-bound work (seal, verify, open) on the compute pool; the
 /// request's task waits without holding a runtime thread.
-pub(super) async fn compute<T: Send + 'static>(
+pub(crate) async fn compute<T: Send + 'static>(
     gw: &Gateway,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -302,23 +302,23 @@ pub(super) fn submission_body(ledger: &str, id: &[u8; 16], s: &Submission) -> Js
 
 /// The keys this gateway holds for the caller on this ledger's suite: it
 /// signs and opens only for institutions it hosts.
-pub(super) fn hosted_keyring(
+pub(crate) fn hosted_keyring(
     state: &Gateway,
-    caller: &Caller,
+    who: &str,
     ledger: &crate::boot::LedgerState,
 ) -> Result<Arc<crate::keys::Keyring>, ApiError> {
     let suite = veilgate_core::SuiteId::from_name(&ledger.trust.directory.suite)
         .unwrap_or(veilgate_core::SuiteId::Standard);
     state
         .hosted
-        .get(&caller.institution)
+        .get(who)
         .and_then(|keys| keys.get(&suite))
         .cloned()
         .ok_or_else(|| {
             ApiError::new(
                 403,
                 "not_hosted",
-                format!("this gateway holds no keys for `{}`", caller.institution),
+                format!("this gateway holds no keys for `{}`", who),
             )
         })
 }
@@ -326,34 +326,34 @@ pub(super) fn hosted_keyring(
 /// The caller's signing key in force at `time_ms` on this ledger (by its
 /// directory entry), signing under the directory's `distid`. A key this
 /// gateway does not hold is a 503: it never signs with another.
-pub(super) fn hosted_signer(
+pub(crate) fn hosted_signer(
     state: &Gateway,
-    caller: &Caller,
+    who: &str,
     ledger: &crate::boot::LedgerState,
     directory: &veilgate_core::LedgerDirectory,
     time_ms: u64,
 ) -> Result<Arc<dyn veilgate_core::EnvelopeSigner>, ApiError> {
-    let ring = hosted_keyring(state, caller, ledger)?;
-    let member = directory.member(&caller.institution);
+    let ring = hosted_keyring(state, who, ledger)?;
+    let member = directory.member(who);
     let key = member.and_then(|m| m.key_at(time_ms)).ok_or_else(|| {
         ApiError::new(
             403,
             "not_admitted",
             format!(
                 "`{}` has no key in force on ledger `{}`",
-                caller.institution, directory.ledger
+                who, directory.ledger
             ),
         )
     })?;
     ring.signer(&key.id, member.and_then(|m| m.distid.clone()))
         .ok_or_else(|| {
-            tracing::error!(member = %caller.institution, key_id = %key.id, "signing key in force is not held");
+            tracing::error!(member = %who, key_id = %key.id, "signing key in force is not held");
             ApiError::new(
                 503,
                 "signing_key_unavailable",
                 format!(
                     "this gateway does not hold `{}`'s signing key in force ({}); it signs with no other",
-                    caller.institution, key.id
+                    who, key.id
                 ),
             )
             .retry_after(10)

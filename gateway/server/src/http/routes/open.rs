@@ -22,7 +22,7 @@ pub(super) async fn open(
     id: &str,
 ) -> Result<ApiResponse, ApiError> {
     let (caller, ls) = authorize(&state, caller, ledger)?;
-    let keyring = hosted_keyring(&state, &caller, ls)?;
+    let keyring = hosted_keyring(&state, &caller.institution, ls)?;
     let id = parse_id(id)?;
     let store = ls.ledger.clone();
     let entry = blocking(move || store.by_id(&id)).await??.ok_or_else(|| {

@@ -61,7 +61,13 @@ pub(super) async fn publish(
     }
     let now = now_ms();
     let valid_from = req.valid_from_ms.unwrap_or(now);
-    let signer = hosted_signer(&state, &caller, ls, &ls.trust_now().directory, now)?;
+    let signer = hosted_signer(
+        &state,
+        &caller.institution,
+        ls,
+        &ls.trust_now().directory,
+        now,
+    )?;
     let entry = SetRoot::sign(&contents, valid_from, &*signer).map_err(|e| {
         tracing::error!(error = %e, "signing a set root failed");
         ApiError::new(

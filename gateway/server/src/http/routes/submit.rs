@@ -20,6 +20,7 @@ use crate::http::error::{ApiError, ApiResponse};
 use crate::identity::Caller;
 use crate::pseudonym::client::OracleError;
 use crate::store::Submission;
+use crate::write::submission::Park;
 use crate::write::submission::SealKeys;
 use crate::write::{Accepted, Queue};
 
@@ -30,7 +31,7 @@ pub(super) async fn submit(
     body: &[u8],
 ) -> Result<ApiResponse, ApiError> {
     let (caller, ls) = authorize(&state, caller, ledger)?;
-    hosted_keyring(&state, &caller, ls)?;
+    hosted_keyring(&state, &caller.institution, ls)?;
     let req = parse_request(body)?;
     // Sealed with a clock the ledger disagrees with, the envelope would be
     // refused by every peer: refuse it here, where the operator can act.
@@ -95,40 +96,12 @@ pub(super) async fn submit(
         .retry_after(1));
     }
 
-    let tags = oblivious_tags(&state, ls, &caller, &accepted, accepted_ms).await?;
+    let tags = match oblivious_tags(&state, ls, &caller.institution, &accepted, accepted_ms).await {
+        Ok(tags) => tags,
+        Err(unavailable) => return park(&state, ls, accepted, unavailable).await,
+    };
     let digest = accepted.digest_hex();
-    let (state2, ledger2, caller2) = (state.clone(), ledger.to_owned(), caller.clone());
-    // Proofs are CPU-bound: they run on the compute pool, never on the runtime.
-    let sealed = compute(&state, move || {
-        let ls = state2
-            .ledgers
-            .get(&ledger2)
-            .ok_or_else(|| ApiError::new(404, "unknown_ledger", "no such ledger"))?;
-        // Seals with the set roots and key events on the ledger now (a
-        // rotation or a freeze another gateway wrote counts at once).
-        let trust = ls.trust_refreshed();
-        // The key in force when the record was accepted signs it, even if a
-        // rotation takes effect before the seal is made.
-        let signer = hosted_signer(&state2, &caller2, ls, &trust.directory, accepted_ms)?;
-        let pseudonyms = match (&ls.pseudonyms, &tags) {
-            (LedgerPseudonyms::MemberKey(key), _) => key.into(),
-            (LedgerPseudonyms::Oblivious(_), Some(tags)) => tags.into(),
-            (LedgerPseudonyms::Oblivious(_), None) => {
-                return Err(ApiError::internal(
-                    "the record's pseudonyms were not fetched",
-                ))
-            }
-        };
-        let keys = SealKeys {
-            trust: &trust,
-            pseudonyms,
-            submitter: &*signer,
-        };
-        accepted
-            .seal(keys, &mut rand_core::OsRng)
-            .map_err(ApiError::from)
-    })
-    .await??;
+    let sealed = seal_on_pool(&state, ledger, accepted, tags).await?;
 
     // Watch before queueing: a delivery that comes at once is not missed.
     let waiter = state.pipeline.watch(id);
@@ -150,14 +123,118 @@ pub(super) async fn submit(
     })
 }
 
+/// Seals `accepted` on the compute pool (proofs are CPU-bound and never run
+/// on the runtime) with the set roots and key events on the ledger now,
+/// signed by the submitter's key in force when the record was accepted.
+pub(crate) async fn seal_on_pool(
+    state: &Arc<Gateway>,
+    ledger: &str,
+    accepted: Accepted,
+    tags: Option<veilgate_core::ObliviousTags>,
+) -> Result<crate::write::Sealed, ApiError> {
+    let (state2, ledger2) = (state.clone(), ledger.to_owned());
+    compute(state, move || {
+        let ls = state2
+            .ledgers
+            .get(&ledger2)
+            .ok_or_else(|| ApiError::new(404, "unknown_ledger", "no such ledger"))?;
+        // A rotation or a freeze another gateway wrote counts at once.
+        let trust = ls.trust_refreshed();
+        let signer = hosted_signer(
+            &state2,
+            accepted.submitter(),
+            ls,
+            &trust.directory,
+            accepted.accepted_ms(),
+        )?;
+        let pseudonyms = match (&ls.pseudonyms, &tags) {
+            (LedgerPseudonyms::MemberKey(key), _) => key.into(),
+            (LedgerPseudonyms::Oblivious(_), Some(tags)) => tags.into(),
+            (LedgerPseudonyms::Oblivious(_), None) => {
+                return Err(ApiError::internal(
+                    "the record's pseudonyms were not fetched",
+                ))
+            }
+        };
+        let keys = SealKeys {
+            trust: &trust,
+            pseudonyms,
+            submitter: &*signer,
+        };
+        accepted
+            .seal(keys, &mut rand_core::OsRng)
+            .map_err(ApiError::from)
+    })
+    .await?
+}
+
+/// The service could not answer: the record is kept, unsealed and
+/// encrypted to the submitter's own key, and sealed when the service
+/// returns ([`crate::write::awaiting`]). The answer is 503 with
+/// `Retry-After`, saying the record is accepted: a retry with the same
+/// idempotency key reports its state. Nothing is sealed with a fallback.
+async fn park(
+    state: &Arc<Gateway>,
+    ls: &crate::boot::LedgerState,
+    accepted: Accepted,
+    unavailable: ApiError,
+) -> Result<ApiResponse, ApiError> {
+    let (ledger, id, digest) = (
+        accepted.ledger().to_owned(),
+        accepted.envelope_id(),
+        accepted.digest_hex(),
+    );
+    if state.store.awaiting_depth()? >= state.limits().outbox_capacity {
+        return Err(unavailable);
+    }
+    let key = ls
+        .trust_refreshed()
+        .directory
+        .member(accepted.submitter())
+        .and_then(|m| m.key_at(accepted.accepted_ms()))
+        .cloned()
+        .ok_or_else(|| ApiError::new(403, "not_admitted", "the submitter has no key in force"))?;
+    let state2 = state.clone();
+    let parked = blocking(move || {
+        accepted
+            .park(&state2.store, &key, &mut rand_core::OsRng)
+            .map_err(|e| {
+                tracing::error!(error = %e, "a record could not be kept to wait for its pseudonyms");
+                ApiError::internal("the record could not be kept")
+            })
+    })
+    .await??;
+    let submission = match parked {
+        Park::Parked(s) => s,
+        Park::Existing(existing) => return replay(&ledger, &id, &existing, &digest),
+        Park::Conflict => return Err(conflict()),
+    };
+    state.metrics.rejection("awaiting_pseudonyms");
+    let mut body = submission_body(&ledger, &id, &submission);
+    if let Some(o) = body.as_object_mut() {
+        o.insert("code".into(), unavailable.code.into());
+        o.insert(
+            "message".into(),
+            format!(
+                "{}; the record is accepted and waits: it is sealed when the service answers (retrying with the same idempotency key reports its state)",
+                unavailable.message
+            )
+            .into(),
+        );
+    }
+    let mut response = ApiResponse::json(503, body);
+    response.retry_after = unavailable.retry_after;
+    Ok(response)
+}
+
 /// The record's oblivious pseudonyms from the ledger's service(s), when the
 /// ledger has one and the policy pseudonymises something. A service that
-/// cannot answer leaves the record unsealed: 503 with `Retry-After`, and the
-/// same idempotency key retries it; nothing is ever sealed with a fallback.
-async fn oblivious_tags(
+/// cannot answer is a 503 `pseudonym_service_unavailable` with
+/// `Retry-After`; nothing is ever sealed with a fallback.
+pub(crate) async fn oblivious_tags(
     state: &Gateway,
     ls: &crate::boot::LedgerState,
-    caller: &Caller,
+    who: &str,
     accepted: &Accepted,
     accepted_ms: u64,
 ) -> Result<Option<veilgate_core::ObliviousTags>, ApiError> {
@@ -177,7 +254,7 @@ async fn oblivious_tags(
             Vec::new(),
         )));
     }
-    match oracle.tags(&caller.institution, accepted_ms, &values).await {
+    match oracle.tags(who, accepted_ms, &values).await {
         Ok(tags) => Ok(Some(tags)),
         Err(e) => {
             tracing::warn!(ledger = %accepted.ledger(), error = %e, "pseudonyms unavailable; record not sealed");
@@ -186,12 +263,10 @@ async fn oblivious_tags(
                 OracleError::RateLimited(secs) => secs,
                 _ => 5,
             };
-            Err(ApiError::new(
-                503,
-                "pseudonym_service_unavailable",
-                format!("{e}; nothing was sealed: retry later with the same idempotency key"),
+            Err(
+                ApiError::new(503, "pseudonym_service_unavailable", e.to_string())
+                    .retry_after(retry),
             )
-            .retry_after(retry))
         }
     }
 }
