@@ -1276,9 +1276,10 @@ def verify_vector(vec, env_bytes, policy_text, ck):
         d = f["disclosure"]
         if d == "commit":
             return 5 if f["name"] in pred_fields else 2
-        # docs/envelope.md: oblivious (kind 6) on a ledger whose directory has a pseudonyms section, else kind 1
-        return {"public": 0, "pseudonym": 6 if section is not None else 1, "encrypt": 3, "mask": 4,
-                "generalize": 4}[d]
+        # docs/envelope.md: oblivious (kind 6) when the ledger's pseudonyms section has an epoch in force at
+        # the envelope's time; member-key (kind 1) without a section, or before its first epoch
+        oblivious = section is not None and epoch_in_force(section, t) is not None
+        return {"public": 0, "pseudonym": 6 if oblivious else 1, "encrypt": 3, "mask": 4, "generalize": 4}[d]
     ck.check("shape: field names in record order without dropped fields",
              [f["name"] for f in env["fields"]] == [f["name"] for f in kept])
     ck.check("shape: field kinds follow the disclosures",
@@ -1749,6 +1750,14 @@ def oblivious_tamperings(vec, env_bytes, env, ck, run):
             lg["pseudonyms"]["epochs"].append(dict(last, epoch=last["epoch"] + 1, from_ms=t - 1))
     run("directory with a newer epoch in force", env_bytes, ["v6: %s carries the epoch in force" % obl[0]["name"]],
         vector=newer)
+    early = json.loads(json.dumps(vec))
+    for lg in early["directory"]["ledgers"]:
+        if lg["ledger"] == env["ledger"]:
+            first = lg["pseudonyms"]["epochs"][0]
+            lg["pseudonyms"]["epochs"] = [dict(first, from_ms=t + 1)]
+    run("directory whose first epoch starts after the envelope", env_bytes,
+        ["shape: field kinds follow the disclosures", "v6: %s carries the epoch in force" % obl[0]["name"]],
+        vector=early)
     bare = json.loads(json.dumps(vec))
     for lg in bare["directory"]["ledgers"]:
         lg.pop("pseudonyms", None)

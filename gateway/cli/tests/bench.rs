@@ -158,6 +158,29 @@ fn bench_quick_measures_every_stage() {
         assert!(row["sm_us"].as_f64().unwrap() > 0.0, "{row}");
     }
     assert!(stdout.contains("crypto suites"), "{stdout}");
+    // Oblivious pseudonyms beside HMAC: every step measured, and a real
+    // service process answered round trips.
+    let p = &r["pseudonyms"];
+    for key in [
+        "hmac_us",
+        "blind_us",
+        "evaluate_one_us",
+        "evaluate_us_per_element_batch16",
+        "evaluations_per_s_one_core",
+        "finalize_us_per_value_batch16",
+        "combine_2of3_us_per_value_batch16",
+        "member_record_us",
+        "service_record_us",
+        "round_trip_median_ms",
+        "round_trip_p99_ms",
+    ] {
+        assert!(p[key].as_f64().unwrap() > 0.0, "{key}: {p}");
+    }
+    assert!(p["round_trips"].as_u64().unwrap() >= 50, "{p}");
+    assert!(
+        stdout.contains("one HTTPS/mTLS round trip to the service"),
+        "{stdout}"
+    );
     assert!(targets
         .iter()
         .all(|t| t["measured"].as_f64().unwrap().is_finite()));

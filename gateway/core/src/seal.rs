@@ -370,6 +370,17 @@ fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
         return Err(SealError::IdempotencyKey);
     }
     check_pseudonyms(req)?;
+    if plan.onchain
+        && matches!(req.pseudonyms, Pseudonyms::Oblivious(_))
+        && plan
+            .fields
+            .iter()
+            .any(|f| matches!(f.disclosure, Disclosure::Pseudonym { .. }))
+    {
+        return Err(SealError::Unsupported(
+            "`require proofs on chain` on a ledger with oblivious pseudonyms: the registry contract does not read format 6 envelopes yet".into(),
+        ));
+    }
     let submitter = req.submitter.institution();
     let Some(member) = req.trust.directory.member_at(submitter, req.timestamp_ms) else {
         return Err(SealError::SubmitterNotMember(submitter.to_owned()));

@@ -2240,8 +2240,9 @@ fn known_answer_envelope_v6() {
     }
 
     // Peers judge the epoch, not the tag: the stored bytes under a directory
-    // whose epoch in force is 2, or with no pseudonymisation service, are
-    // refused with code `pseudonym`.
+    // whose epoch in force is 2, whose first epoch starts after the
+    // envelope, or with no pseudonymisation service, are refused with code
+    // `pseudonym`.
     let policies = PolicySet::new([fx.plan.clone()]);
     let mut rng = ChaCha20Rng::seed_from_u64(6);
     let mut later = fx.directory.clone();
@@ -2255,10 +2256,16 @@ fn known_answer_envelope_v6() {
             shares: Vec::new(),
         });
     }
+    let mut early = fx.directory.clone();
+    if let Some(p) = early.pseudonyms.as_mut() {
+        p.epochs[0].from_ms = TIMESTAMP + 1;
+    }
     let mut without = fx.directory.clone();
     without.pseudonyms = None;
-    for dir in [&later, &without] {
-        let rejection = verify(&stored.encode(), &policies, dir, &mut rng).unwrap_err();
+    for dir in [&later, &early, &without] {
+        let Err(rejection) = verify(&stored.encode(), &policies, dir, &mut rng) else {
+            panic!("the stored v6 bytes verified under a directory whose epoch in force is not 1");
+        };
         assert_eq!(rejection.code(), "pseudonym", "{rejection}");
     }
 }

@@ -2,14 +2,17 @@
 //! `docs/formats/vectors/`. The audit, outbox and ledger-entry vectors were
 //! computed from the documents alone (`independent.py`), so these tests
 //! check the code against the docs; the record-digest, plan-hash and
-//! verdict vectors were made once by this code and frozen. Tests only read
-//! the files.
+//! verdict vectors were made once by this code and frozen. The awaiting
+//! values were laid out from `awaiting.md` alone; their records at rest
+//! were sealed once by this code (sealing draws fresh randomness, so only
+//! opening can be checked) and frozen. Tests only read the files.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use serde_json::Value;
 use veilgate_codec::Codec;
 use veilgate_server::audit::anchor::Anchor;
 use veilgate_server::audit::{verify_chain, Action, AuditEntry, AuditEvent};
+use veilgate_server::store::awaiting::{decode_values, encode_values, AwaitingValue};
 use veilgate_server::store::OutboxValue;
 
 fn vectors(name: &str) -> Value {
@@ -150,5 +153,62 @@ fn verdicts_are_stored_as_the_documented_json() {
         let text = text.as_str().unwrap();
         let v: Verdict = serde_json::from_str(text).unwrap();
         assert_eq!(serde_json::to_string(&v).unwrap(), text);
+    }
+}
+
+#[test]
+fn awaiting_values_are_as_documented() {
+    for c in vectors("awaiting-v1.json")["values"].as_array().unwrap() {
+        let value = AwaitingValue {
+            ledger: c["ledger"].as_str().unwrap().into(),
+            submitter: c["submitter"].as_str().unwrap().into(),
+            policy: c["policy"].as_str().unwrap().into(),
+            version: u32::try_from(c["version"].as_u64().unwrap()).unwrap(),
+            policy_hash: hex32(&c["policy_hash"]),
+            idempotency_key: c["idempotency_key"].as_str().unwrap().into(),
+            accepted_ms: c["accepted_ms"].as_u64().unwrap(),
+            record_at_rest: hex::decode(c["record_at_rest"].as_str().unwrap()).unwrap(),
+        };
+        let bytes = hex::decode(c["value"].as_str().unwrap()).unwrap();
+        assert_eq!(value.to_bytes(), bytes);
+        assert_eq!(AwaitingValue::from_bytes(&bytes).unwrap(), value);
+    }
+}
+
+/// A record at rest opens, with the documented key, to the documented
+/// values — and only for its own envelope id.
+#[test]
+fn records_at_rest_open_to_the_documented_values() {
+    use veilgate_core::at_rest::{open_at_rest, AtRestError};
+    use veilgate_core::{InstitutionSecrets, SuiteId};
+    for r in vectors("awaiting-v1.json")["records_at_rest"]
+        .as_array()
+        .unwrap()
+    {
+        let suite = SuiteId::from_name(r["suite"].as_str().unwrap()).unwrap();
+        let me = InstitutionSecrets::from_json(&r["secrets"].to_string()).unwrap();
+        assert_eq!(hex::encode(me.key().id.0), r["key_id"].as_str().unwrap());
+        assert_eq!(me.key().kem as u64, r["kem"].as_u64().unwrap());
+        let id = hex16(&r["envelope_id"]).unwrap();
+        let sealed = hex::decode(r["record_at_rest"].as_str().unwrap()).unwrap();
+        let plain = hex::decode(r["plaintext"].as_str().unwrap()).unwrap();
+        let values: Vec<Vec<u8>> = r["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| hex::decode(v.as_str().unwrap()).unwrap())
+            .collect();
+        assert_eq!(
+            open_at_rest(suite, &me, &id, &sealed).unwrap().as_slice(),
+            plain.as_slice()
+        );
+        assert_eq!(decode_values(&plain).unwrap(), values);
+        assert_eq!(encode_values(&values), plain);
+        let mut other = id;
+        other[0] ^= 1;
+        assert_eq!(
+            open_at_rest(suite, &me, &other, &sealed),
+            Err(AtRestError::Crypto)
+        );
     }
 }

@@ -456,3 +456,348 @@ fn a_disk_that_ignores_fsync_is_caught_losing_acknowledged_records() {
     let failure = failure.expect("a lying disk went unnoticed for 20 cuts");
     assert!(failure.contains("lost"), "{failure}");
 }
+
+// Parking and promotion, one transaction each, cut at every disk operation.
+//
+// A record the pseudonymisation service could not answer for is parked
+// (`Store::park`: submission `awaiting_pseudonyms`, its row in
+// `awaiting_pseudonyms`, its audit entry) and later promoted
+// (`Store::promote`: the row out, the envelope into the outbox, the
+// submission `accepted`). Each test runs its transaction once per disk
+// operation it makes, with the power cut at that operation, from the same
+// disk each time, then powers on and checks that the record is wholly in
+// the state before or wholly in the state after — never half of each — and
+// in the state after whenever the call had returned success.
+
+use veilgate_core::{InstitutionSecrets, LedgerDirectory, PolicySet, PseudonymKey, SuiteId, Trust};
+use veilgate_server::write::submission::{Park, SealKeys};
+use veilgate_server::write::{Accepted, Sealed};
+
+const PARK_POLICY: &str = "policy interbank-payment version 1\nledger interbank-settlement\n\
+    suite standard\nrecord {\n  amount: amount(2)\n}\nroles { regulator }\n\
+    disclose {\n  amount: public\n}\n";
+
+/// The submitter, its ledger's trust and policy: enough to park a record
+/// and seal it for real, so promotion goes through `Sealed::promote` (the
+/// store's `promote` is the crate's own).
+struct Submitter {
+    secrets: InstitutionSecrets,
+    trust: Trust,
+    plan: Arc<veilgate_policies::Plan>,
+    pseudonyms: PseudonymKey,
+}
+
+impl Submitter {
+    fn new() -> Submitter {
+        let secrets =
+            InstitutionSecrets::generate("bank-a", SuiteId::Standard, &mut rand_core::OsRng);
+        let plan = veilgate_policies::compile(PARK_POLICY).expect("the test policy compiles");
+        let directory = LedgerDirectory {
+            ledger: LEDGER.into(),
+            suite: "standard".into(),
+            members: vec![secrets.public()],
+            roles: [("regulator".to_owned(), vec!["bank-a".to_owned()])].into(),
+            sees_all: Vec::new(),
+            sets: BTreeMap::new(),
+            pseudonyms: None,
+        };
+        let trust = Trust::new(
+            directory,
+            PolicySet::new([plan.clone()]),
+            Arc::new(veilgate_core::predicates::KeyRing::development()),
+        );
+        Submitter {
+            secrets,
+            trust,
+            plan: Arc::new(plan),
+            pseudonyms: PseudonymKey::from_bytes([5; 32]),
+        }
+    }
+
+    fn accepted(&self, key: &str) -> Accepted {
+        let record = self
+            .plan
+            .validate_record(&serde_json::json!({ "amount": "12.34" }))
+            .expect("the test record is valid");
+        Accepted::new(
+            LEDGER,
+            "bank-a",
+            self.plan.clone(),
+            record,
+            key,
+            1_796_000_000_000,
+        )
+        .expect("the test record is accepted")
+    }
+
+    fn park(&self, store: &Store, key: &str) -> bool {
+        matches!(
+            self.accepted(key)
+                .park(store, self.secrets.key(), &mut rand_core::OsRng),
+            Ok(Park::Parked(_))
+        )
+    }
+
+    fn sealed(&self, key: &str) -> Sealed {
+        self.accepted(key)
+            .seal(
+                SealKeys {
+                    trust: &self.trust,
+                    pseudonyms: (&self.pseudonyms).into(),
+                    submitter: &self.secrets,
+                },
+                &mut rand_core::OsRng,
+            )
+            .expect("the test record seals")
+    }
+}
+
+/// A disk holding `platter`, powered on with the power holding.
+fn disk_of(platter: &[u8]) -> (Arc<Mutex<Disk>>, Arc<Power>) {
+    let disk = Arc::new(Mutex::new(Disk {
+        cache: platter.to_vec(),
+        platter: platter.to_vec(),
+    }));
+    let power = Arc::new(Power {
+        left: AtomicU64::new(u64::MAX),
+        off: AtomicBool::new(false),
+        lying: false,
+    });
+    (disk, power)
+}
+
+fn store_on(platter: &[u8]) -> (Store, Arc<Mutex<Disk>>, Arc<Power>) {
+    let (disk, power) = disk_of(platter);
+    let store = Store::with_backend(Backend {
+        disk: disk.clone(),
+        power: power.clone(),
+    })
+    .expect("the store opens");
+    (store, disk, power)
+}
+
+/// Where one record is, read from the tables themselves (the store's own
+/// readers of the outbox are the crate's).
+#[derive(Debug, PartialEq, Eq)]
+struct Seen {
+    state: Option<State>,
+    /// Its row in `awaiting_pseudonyms`.
+    waiting: bool,
+    /// Outbox entries naming it.
+    queued: usize,
+    awaiting_len: usize,
+    outbox_len: usize,
+    audit_len: usize,
+}
+
+fn look(platter: &[u8], id: &[u8; 16]) -> Result<Seen, String> {
+    use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+    use veilgate_codec::Codec;
+    let (disk, power) = disk_of(platter);
+    let db = redb::Builder::new()
+        .create_with_backend(Backend { disk, power })
+        .map_err(|e| format!("the store does not open: {e}"))?;
+    let tx = db.begin_read().map_err(|e| e.to_string())?;
+    let subs: TableDefinition<&[u8], &[u8]> = TableDefinition::new("submissions");
+    let awaiting: TableDefinition<&[u8], &[u8]> = TableDefinition::new("awaiting_pseudonyms");
+    let outbox: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+    let audit: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+    let state = match tx
+        .open_table(subs)
+        .map_err(|e| e.to_string())?
+        .get(id.as_slice())
+    {
+        Ok(Some(v)) => Some(
+            serde_json::from_slice::<Submission>(v.value())
+                .map_err(|e| e.to_string())?
+                .state,
+        ),
+        Ok(None) => None,
+        Err(e) => return Err(e.to_string()),
+    };
+    let (waiting, awaiting_len) = match tx.open_table(awaiting) {
+        Ok(t) => (
+            t.get(id.as_slice()).map_err(|e| e.to_string())?.is_some(),
+            t.iter().map_err(|e| e.to_string())?.count(),
+        ),
+        Err(redb::TableError::TableDoesNotExist(_)) => (false, 0),
+        Err(e) => return Err(e.to_string()),
+    };
+    let t = tx.open_table(outbox).map_err(|e| e.to_string())?;
+    let mut queued = 0;
+    let mut outbox_len = 0;
+    for item in t.iter().map_err(|e| e.to_string())? {
+        let (_, v) = item.map_err(|e| e.to_string())?;
+        outbox_len += 1;
+        let v = OutboxValue::from_bytes(v.value()).map_err(|e| e.to_string())?;
+        queued += usize::from(v.envelope_id == *id);
+    }
+    let audit_len = tx
+        .open_table(audit)
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map_err(|e| e.to_string())?
+        .count();
+    Ok(Seen {
+        state,
+        waiting,
+        queued,
+        awaiting_len,
+        outbox_len,
+        audit_len,
+    })
+}
+
+/// The platter once everything has been synced.
+fn platter(disk: &Arc<Mutex<Disk>>) -> Vec<u8> {
+    disk.lock().unwrap().platter.clone()
+}
+
+/// Runs `op` on a store over `base`, with the power cut at its `n`th disk
+/// operation (or never, when it makes fewer). What it returned, whether the
+/// cut came before it ended, and the platter the cut left.
+fn cut_during(base: &[u8], n: u64, op: impl FnOnce(&Store) -> bool) -> (bool, bool, Vec<u8>) {
+    let (store, disk, power) = store_on(base);
+    power.left.store(n, Ordering::SeqCst);
+    let ok = op(&store);
+    let cut = power.off.load(Ordering::SeqCst);
+    power.cut();
+    drop(store);
+    (ok, cut, platter(&disk))
+}
+
+/// The store's own checks on what a cut left: it opens, its audit chain
+/// verifies.
+fn reopens(after: &[u8], n: u64) -> Store {
+    let (store, _, _) = store_on(after);
+    let audit = store.audit_entries().expect("the audit log reads");
+    verify_chain(&audit).unwrap_or_else(|e| panic!("cut at operation {n}: audit chain: {e}"));
+    store
+}
+
+/// A store with two envelopes queued and another record waiting, so the
+/// transactions under test find tables that are not empty.
+fn base_store(who: &Submitter) -> Vec<u8> {
+    let (store, disk, _) = store_on(&[]);
+    for n in 0..2 {
+        let (sub, value, audit) = offer_of(11, n);
+        assert!(matches!(
+            store.offer(&sub, &value, audit),
+            Ok(Offer::Queued(_))
+        ));
+    }
+    assert!(who.park(&store, "pay-other"), "the other record parks");
+    drop(store);
+    platter(&disk)
+}
+
+#[test]
+fn a_cut_at_any_point_of_parking_leaves_the_record_wholly_parked_or_not_at_all() {
+    let who = Submitter::new();
+    let id = who.accepted("pay-0001").envelope_id();
+    let base = base_store(&who);
+    let before = look(&base, &id).unwrap();
+    assert_eq!(
+        before,
+        Seen {
+            state: None,
+            waiting: false,
+            queued: 0,
+            awaiting_len: 1,
+            outbox_len: 2,
+            audit_len: 3,
+        }
+    );
+    let parked = Seen {
+        state: Some(State::AwaitingPseudonyms),
+        waiting: true,
+        awaiting_len: 2,
+        audit_len: 4,
+        ..before
+    };
+    let (mut none, mut whole) = (0, 0);
+    for n in 1.. {
+        let (ok, cut, after) = cut_during(&base, n, |s| who.park(s, "pay-0001"));
+        let seen = look(&after, &id).unwrap_or_else(|e| panic!("cut at operation {n}: {e}"));
+        let store = reopens(&after, n);
+        if seen == parked {
+            whole += 1;
+            let last = store.audit_entries().unwrap().pop().unwrap();
+            assert_eq!(last.event.envelope_id, Some(id));
+            assert_eq!(
+                last.event.detail.as_deref(),
+                Some("policy interbank-payment; awaiting pseudonyms")
+            );
+        } else if seen == before && !ok {
+            none += 1;
+        } else {
+            panic!("cut at operation {n} (parking answered {ok}): {seen:?}");
+        }
+        if !cut {
+            assert!(ok, "parking with the power on succeeds");
+            break;
+        }
+        assert!(n < 10_000, "parking never finished");
+    }
+    assert!(none > 0 && whole > 0, "{none} cuts before, {whole} after");
+    println!("park: {none} cuts left nothing, {whole} left it parked");
+}
+
+#[test]
+fn a_cut_at_any_point_of_promotion_leaves_the_record_wholly_waiting_or_wholly_queued() {
+    let who = Submitter::new();
+    let id = who.accepted("pay-0001").envelope_id();
+    let base = {
+        let (store, disk, _) = store_on(&base_store(&who));
+        assert!(who.park(&store, "pay-0001"));
+        drop(store);
+        platter(&disk)
+    };
+    let waiting = look(&base, &id).unwrap();
+    assert_eq!(
+        waiting,
+        Seen {
+            state: Some(State::AwaitingPseudonyms),
+            waiting: true,
+            queued: 0,
+            awaiting_len: 2,
+            outbox_len: 2,
+            audit_len: 4,
+        }
+    );
+    let queued = Seen {
+        state: Some(State::Accepted),
+        waiting: false,
+        queued: 1,
+        awaiting_len: 1,
+        outbox_len: 3,
+        ..waiting
+    };
+    let (mut still, mut moved) = (0, 0);
+    for n in 1.. {
+        let (ok, cut, after) = cut_during(&base, n, |s| {
+            matches!(who.sealed("pay-0001").promote(s), Ok(true))
+        });
+        let seen = look(&after, &id).unwrap_or_else(|e| panic!("cut at operation {n}: {e}"));
+        let store = reopens(&after, n);
+        if seen == queued {
+            moved += 1;
+            // Promoting again after the power came back does nothing.
+            assert!(matches!(who.sealed("pay-0001").promote(&store), Ok(false)));
+        } else if seen == waiting && !ok {
+            still += 1;
+            // The worker's next round promotes it.
+            assert!(matches!(who.sealed("pay-0001").promote(&store), Ok(true)));
+        } else {
+            panic!("cut at operation {n} (promotion answered {ok}): {seen:?}");
+        }
+        drop(store);
+        if !cut {
+            assert!(ok, "promotion with the power on succeeds");
+            break;
+        }
+        assert!(n < 10_000, "promotion never finished");
+    }
+    assert!(still > 0 && moved > 0, "{still} cuts before, {moved} after");
+    println!("promote: {still} cuts left it waiting, {moved} left it queued");
+}
