@@ -3,9 +3,10 @@
 //! computed from the documents alone (`independent.py`), so these tests
 //! check the code against the docs; the record-digest, plan-hash and
 //! verdict vectors were made once by this code and frozen. The awaiting
-//! values were laid out from `awaiting.md` alone; their records at rest
-//! were sealed once by this code (sealing draws fresh randomness, so only
-//! opening can be checked) and frozen. Tests only read the files.
+//! values were computed from `awaiting.md`'s table by a one-off script;
+//! their records at rest were sealed once by this code (sealing draws fresh
+//! randomness, so only opening can be checked) and frozen. Tests only read
+//! the files.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use serde_json::Value;

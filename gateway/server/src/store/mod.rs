@@ -318,7 +318,7 @@ impl Store {
             subs.insert(id.as_slice(), write_submission(id, sub)?.as_slice())
                 .map_err(db)?;
             let mut t = tx.open_table(AWAITING).map_err(db)?;
-            let _ = (&mut t, awaiting);
+            t.insert(id.as_slice(), awaiting).map_err(db)?;
             let mut audit_t = tx.open_table(AUDIT).map_err(db)?;
             append_audit(&mut audit_t, sub.accepted_ms, audit)?;
         }
