@@ -54,6 +54,9 @@ pub mod design {
     /// The outbox value.
     #[doc = include_str!("../../../docs/formats/outbox.md")]
     pub mod outbox {}
+    /// A record waiting for its pseudonyms, at rest.
+    #[doc = include_str!("../../../docs/formats/awaiting.md")]
+    pub mod awaiting {}
     /// The record digest.
     #[doc = include_str!("../../../docs/formats/record-digest.md")]
     pub mod record_digest {}

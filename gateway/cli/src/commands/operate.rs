@@ -90,8 +90,9 @@ pub struct NewLedger<'a> {
 }
 
 /// Adds a `[[ledger]]` the directory already lists: its pseudonym key
-/// (imported, or new for the consortium's first gateway), and the table in
-/// `veilgate.toml`.
+/// (imported, or new for the consortium's first gateway) unless the
+/// directory names a pseudonymisation service for it, and the table in
+/// `veilgate.toml` (a `[pseudonyms]` address is the operator's to add).
 pub fn ledger_add(data: &Path, new: &NewLedger<'_>) -> Result<()> {
     let (cfg_path, mut doc) = config_doc(data)?;
     let (_, dir) = directory(data)?;
@@ -127,7 +128,17 @@ pub fn ledger_add(data: &Path, new: &NewLedger<'_>) -> Result<()> {
     }
     let key_path = data.join("ledgers").join(new.id).join("pseudonym.key");
     let mut change = Change::default();
+    let oblivious = entry.pseudonyms.is_some();
+    if oblivious && new.pseudonym_key.is_some() {
+        return Err(format!(
+            "ledger `{}` takes its pseudonyms from its pseudonymisation service: it has no member pseudonym key to import (--pseudonym-key)",
+            new.id
+        )
+        .into());
+    }
     let generated = match (new.pseudonym_key, key_path.exists()) {
+        // No key on this gateway: the service holds it (docs/pseudonyms.md).
+        (_, false) if oblivious => false,
         (_, true) => {
             return Err(format!(
                 "{} exists: a ledger's pseudonym key is never replaced (equal values would stop linking)",
@@ -146,7 +157,9 @@ pub fn ledger_add(data: &Path, new: &NewLedger<'_>) -> Result<()> {
             true
         }
     };
-    restrict(&key_path)?;
+    if !oblivious {
+        restrict(&key_path)?;
+    }
     let mut t = toml_edit::Table::new();
     t.insert("id", toml_edit::value(new.id));
     t.insert("kind", toml_edit::value("embedded"));

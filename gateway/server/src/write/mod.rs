@@ -4,7 +4,16 @@
 //!  Accepted ──seal──▶ Sealed ──queue──▶ Queued ──deliver──▶ on ledger
 //!  (validated,        (envelope       (fsynced in the      (receipt recorded;
 //!   id derived)        bytes)          outbox, audited)     the waiter is told)
+//!     │                  ▲
+//!     └──park──▶ awaiting pseudonyms ──(service answers: seal, promote)
+//!         (fsynced, values encrypted to the submitter's key, audited)
 //! ```
+//!
+//! A record whose ledger takes oblivious pseudonyms and whose service
+//! cannot answer is parked instead of sealed ([`submission::Accepted::park`]);
+//! `crate::pseudonym::awaiting` seals it when the service answers and
+//! promotes it into the outbox in one transaction. It then takes its place
+//! in the outbox after the records sealed meanwhile.
 //!
 //! Each state is a type ([`submission`]); only the transition of the state
 //! before can make the next, so a record cannot reach the outbox unsealed or
