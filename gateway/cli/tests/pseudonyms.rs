@@ -344,6 +344,16 @@ async fn service_faults_are_clear_and_nothing_is_sealed_without_the_service() {
             "{answer}"
         );
     }
+    // A revoked institution is refused at once (the list is re-read on
+    // change), audited; the others still evaluate.
+    veilgate_testkit::data::replace_file(
+        &dirs[0].dir.join("revocations.json"),
+        br#"{"institutions": ["bank-c"]}"#,
+    )
+    .unwrap();
+    let answer = evaluate(&data, &base, "bank-c", &blinded(1)).await;
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(answer.contains("\"revoked\""), "{answer}");
     // A member over its budget: 429 with Retry-After, audited by the service.
     let answer = evaluate(&data, &base, "bank-b", &blinded(10)).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
@@ -381,6 +391,8 @@ async fn service_faults_are_clear_and_nothing_is_sealed_without_the_service() {
         of("refused"),
         vec!["reason=rate_limited count=1 route=evaluate".to_owned()]
     );
+    assert!(log.iter().any(|e| e.event.actor == "bank-c"
+        && e.event.detail.as_deref() == Some("reason=revoked route=evaluate")));
     veilgate_server::audit::verify_chain(&log).unwrap();
     // The budget outlives a restart: it is rebuilt from the audit log.
     let addr = base.trim_start_matches("https://").to_owned();

@@ -58,6 +58,11 @@ pub struct ServiceConfig {
     /// The hash-chained audit log. Default `pseudonym-service.redb`.
     #[serde(default = "default_audit")]
     pub audit: String,
+    /// Revoked certificates and institutions, in the gateway's format
+    /// (docs/configuration.md), re-read on change. Default
+    /// `revocations.json`; a missing file revokes nothing.
+    #[serde(default = "default_revocations")]
+    pub revocations: String,
     pub tls: ServiceTls,
     pub budget: BudgetConfig,
     /// The keys (or shares) it evaluates under, one per ledger and epoch.
@@ -102,6 +107,9 @@ fn default_directory() -> String {
 fn default_audit() -> String {
     "pseudonym-service.redb".into()
 }
+fn default_revocations() -> String {
+    "revocations.json".into()
+}
 
 /// Why the service did not start: names the file or entry and the rule.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +128,7 @@ pub struct Service {
     keys: BTreeMap<(String, u32), (u32, Evaluator)>,
     budget: Mutex<Budget>,
     store: Store,
+    revocations: crate::revocation::Revocations,
 }
 
 impl Service {
@@ -155,12 +164,27 @@ impl Service {
         let store_path = data.join(&config.audit);
         let store = Store::open(&store_path).map_err(fail(store_path.display()))?;
         let budget = Mutex::new(replayed_budget(&store, allowance)?);
+        let mut cas = Vec::new();
+        for ca in &config.tls.client_ca {
+            for c in CertificateDer::pem_file_iter(data.join(ca)).map_err(fail(ca))? {
+                cas.push(c.map_err(fail(ca))?.as_ref().to_vec());
+            }
+        }
+        let revocations = crate::revocation::Revocations::new(
+            data.join(&config.revocations),
+            data.to_owned(),
+            cas,
+        );
+        if let crate::revocation::Reloaded::Invalid(e) = revocations.refresh() {
+            return Err(ServiceError(e));
+        }
         Ok(Service {
             config,
             directory,
             keys,
             budget,
             store,
+            revocations,
         })
     }
 
@@ -232,6 +256,19 @@ impl Service {
             ));
         };
         let who = caller.institution.as_str();
+        // A changed list counts at once; an unreadable one leaves the last
+        // good one in force (as at the gateway).
+        if let crate::revocation::Reloaded::Invalid(e) = self.revocations.refresh() {
+            tracing::error!(error = %e, "the revocation list could not be read; the previous one stays in force");
+        }
+        if self.revocations.current().is_revoked(caller) {
+            self.refused(who, "-", "revoked");
+            return Err(ApiError::new(
+                403,
+                "revoked",
+                "this client certificate or its institution is revoked",
+            ));
+        }
         let directory = self.directory.ledger(ledger).ok_or_else(|| {
             ApiError::new(
                 404,
