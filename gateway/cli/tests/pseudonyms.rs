@@ -152,6 +152,142 @@ async fn the_same_invoice_from_two_suppliers_gets_the_same_pseudonym() {
     );
 }
 
+/// Peers cannot check an oblivious pseudonym (they do not see the value);
+/// a recipient can, by having the service evaluate the value it opened. A
+/// forged envelope whose tag is not its value's passes every peer and is
+/// caught by the recipient's `open?check_pseudonyms=true`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recipient_confirms_pseudonyms_and_catches_a_wrong_one() {
+    use veilgate_core::{PolicySet, SealRequest};
+    use veilgate_ledger::Ledger;
+    let root = tempfile::tempdir().unwrap();
+    let data = veilgate_testkit::data::dev_data_dir(root.path(), &[]).unwrap();
+    let (dirs, key) = deploy(&data, DEV_LEDGER, 1, &["regulator"], 100_000).unwrap();
+    let _services = start_all(root.path(), &data, &dirs);
+
+    // bank-a's gateway, dishonest: the payer account's tag is another value's.
+    let (_, text) = veilgate_policies::TEMPLATES
+        .iter()
+        .find(|(n, _)| *n == "interbank-payment.policy")
+        .unwrap();
+    let plan = veilgate_policies::compile(&veilgate_testkit::data::on_dev_ledger(text)).unwrap();
+    let record = plan.validate_record(&sample("interbank-payment")).unwrap();
+    let trust =
+        veilgate_testkit::data::trust(&data, DEV_LEDGER, PolicySet::new([plan.clone()])).unwrap();
+    let bank_a = veilgate_testkit::data::secrets(&data, "bank-a").unwrap();
+    let wrong = tag_of(&key, "6222020200000000");
+    let tags = veilgate_core::ObliviousTags::new(
+        1,
+        veilgate_core::pseudonym_values(&plan, &record)
+            .into_iter()
+            .map(|v| {
+                let payer = veilgate_policies::Value::Str("6222020200112233445".into()).encode();
+                let t = if *v == payer {
+                    hex::decode(&wrong).unwrap().try_into().unwrap()
+                } else {
+                    let input = veilgate_pseudonym::pseudonym_input(DEV_LEDGER, 1, &v).unwrap();
+                    key.evaluate_tag(&input).unwrap()
+                };
+                (v.to_vec(), t)
+            }),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let env = veilgate_core::seal(
+        &SealRequest {
+            trust: &trust,
+            plan: &plan,
+            record: &record,
+            submitter: &bank_a,
+            pseudonyms: (&tags).into(),
+            idempotency_key: "wrong-tag",
+            timestamp_ms: now,
+        },
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
+    let sequence = veilgate_ledger::EmbeddedLedger::open(
+        &data.join(format!("ledgers/{DEV_LEDGER}/ledger.redb")),
+    )
+    .unwrap()
+    .append(env.id, &env.encode())
+    .unwrap()
+    .receipt
+    .sequence;
+    let gw = gateway(root.path(), &data);
+    let payee = Client::from_data_dir(&data, "bank-b", &gw.base).unwrap();
+    let regulator = Client::from_data_dir(&data, "regulator", &gw.base).unwrap();
+
+    // An honest record: its recipient confirms both pseudonyms.
+    let (status, body) = submit(
+        &Client::from_data_dir(&data, "bank-a", &gw.base).unwrap(),
+        "interbank-payment",
+        "honest-1",
+        &sample("interbank-payment"),
+    )
+    .await;
+    assert!(status == 201 || status == 202, "{status} {body}");
+    let honest = body["envelope_id"].as_str().unwrap().to_owned();
+    let (status, body) = open_as(&regulator, &honest, "?check_pseudonyms=true").await;
+    assert_eq!(
+        (status, body["pseudonyms_confirmed"].as_u64()),
+        (200, Some(2)),
+        "{body}"
+    );
+    let (status, body) = open_as(&regulator, &honest, "?check=1").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("bad_query")),
+        "{body}"
+    );
+
+    // The forged one: peers cannot tell (the envelope is valid to them)…
+    let (status, v) = {
+        let (s, b) = payee
+            .request("POST", &format!("/v1/ledgers/{DEV_LEDGER}/verify"), Some(
+                json!({ "envelope": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, env.encode()) }).to_string().into_bytes(),
+            ))
+            .await
+            .unwrap();
+        (
+            s,
+            serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null),
+        )
+    };
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["accepted"], true, "{v}");
+    // …its recipients open it without a check, and with one they catch it.
+    let forged = hex::encode(env.id);
+    let (status, body) = open_as(&regulator, &forged, "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["fields"]["payer_account"], "6222020200112233445");
+    let (status, body) = open_as(&regulator, &forged, "?check_pseudonyms=true").await;
+    assert_eq!(
+        (status, body["code"].as_str(), body["field"].as_str()),
+        (409, Some("pseudonym_mismatch"), Some("payer_account")),
+        "{body}"
+    );
+    assert!(sequence < 10);
+}
+
+/// `POST …/open` as `c`, with `query` (`""` or `?…`).
+async fn open_as(c: &Client, id: &str, query: &str) -> (u16, Value) {
+    let (status, bytes) = c
+        .request(
+            "POST",
+            &format!("/v1/ledgers/{DEV_LEDGER}/envelopes/{id}/open{query}"),
+            Some(b"{}".to_vec()),
+        )
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_of_three_services_evaluate_what_the_key_would_and_one_alone_cannot() {
     let root = tempfile::tempdir().unwrap();

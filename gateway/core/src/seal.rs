@@ -202,6 +202,11 @@ impl ObliviousTags {
         self.epoch
     }
 
+    /// The tag of `value` (a canonical encoding), if the table has it.
+    pub fn tag_of(&self, value: &[u8]) -> Option<[u8; 32]> {
+        self.tag(value)
+    }
+
     fn tag(&self, value: &[u8]) -> Option<[u8; 32]> {
         self.tags
             .iter()

@@ -196,7 +196,7 @@ async fn dispatch(
             read::verdict(&st, caller, ledger, seq).await
         }
         ("POST", ["v1", "ledgers", ledger, "envelopes", id, "open"]) => {
-            open::open(st, caller, ledger, id).await
+            open::open(st, caller, ledger, id, query).await
         }
         ("POST", ["v1", "ledgers", ledger, "verify"]) => {
             verify::verify(st, caller, ledger, body).await

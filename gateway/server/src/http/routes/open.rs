@@ -20,7 +20,20 @@ pub(super) async fn open(
     caller: Option<Caller>,
     ledger: &str,
     id: &str,
+    query: &str,
 ) -> Result<ApiResponse, ApiError> {
+    let check = match query {
+        "" => false,
+        "check_pseudonyms=true" => true,
+        _ => {
+            return Err(ApiError::new(
+                400,
+                "bad_query",
+                "the query takes `check_pseudonyms=true` only",
+            )
+            .field("check_pseudonyms"))
+        }
+    };
     let (caller, ls) = authorize(&state, caller, ledger)?;
     let keyring = hosted_keyring(&state, &caller.institution, ls)?;
     let id = parse_id(id)?;
@@ -29,6 +42,7 @@ pub(super) async fn open(
         ApiError::new(404, "not_on_ledger", "no such envelope on this ledger").field("envelope_id")
     })?;
     let (s2, ledger2) = (state.clone(), ledger.to_owned());
+    let envelope = entry.envelope.clone();
     let fields = compute(&state, move || {
         let ls = s2
             .ledgers
@@ -70,6 +84,11 @@ pub(super) async fn open(
         })
     })
     .await??;
+    let checked = if check {
+        Some(check_pseudonyms(ls, &caller.institution, &envelope, &fields).await?)
+    } else {
+        None
+    };
     state.store.audit(
         now_ms(),
         AuditEvent {
@@ -84,10 +103,72 @@ pub(super) async fn open(
         .into_iter()
         .map(|f| (f.name, f.value.to_json()))
         .collect();
-    Ok(ApiResponse::json(
-        200,
-        json!({ "ledger": ledger, "envelope_id": hex::encode(id), "fields": out }),
-    ))
+    let mut body = json!({ "ledger": ledger, "envelope_id": hex::encode(id), "fields": out });
+    if let (Some(n), Some(o)) = (checked, body.as_object_mut()) {
+        o.insert("pseudonyms_confirmed".into(), n.into());
+    }
+    Ok(ApiResponse::json(200, body))
+}
+
+/// Has the ledger's service evaluate again each opened value the envelope
+/// carries as an oblivious pseudonym, and compares: a submitter's gateway
+/// that wrote a tag that is not its value's is caught here (peers cannot
+/// see the value; only a recipient can check). Costs the caller's budget
+/// at the service, one element per value not in the cache. Returns how
+/// many pseudonyms were confirmed; a mismatch is 409 `pseudonym_mismatch`.
+async fn check_pseudonyms(
+    ls: &crate::boot::LedgerState,
+    who: &str,
+    envelope: &[u8],
+    fields: &[veilgate_core::OpenedField],
+) -> Result<usize, ApiError> {
+    let crate::boot::LedgerPseudonyms::Oblivious(oracle) = &ls.pseudonyms else {
+        return Ok(0);
+    };
+    let env = veilgate_core::Envelope::decode(envelope)
+        .map_err(|_| ApiError::internal("a stored envelope does not decode"))?;
+    let claimed: Vec<(&str, [u8; 32], zeroize::Zeroizing<Vec<u8>>)> = env
+        .fields
+        .iter()
+        .filter_map(|f| match f.body {
+            veilgate_core::FieldBody::Oblivious { tag, .. } => {
+                fields.iter().find(|o| o.name == f.name).map(|o| {
+                    (
+                        f.name.as_str(),
+                        tag,
+                        zeroize::Zeroizing::new(o.value.encode()),
+                    )
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let values: Vec<zeroize::Zeroizing<Vec<u8>>> =
+        claimed.iter().map(|(_, _, v)| v.clone()).collect();
+    let tags = oracle
+        .tags(who, env.timestamp_ms, &values)
+        .await
+        .map_err(|e| {
+            let retry = match e {
+                crate::pseudonym::client::OracleError::RateLimited(s) => s,
+                _ => 5,
+            };
+            ApiError::new(503, "pseudonym_service_unavailable", e.to_string()).retry_after(retry)
+        })?;
+    for (name, tag, value) in &claimed {
+        if tags.tag_of(value) != Some(*tag) {
+            return Err(ApiError::new(
+                409,
+                "pseudonym_mismatch",
+                format!("field `{name}`: the pseudonymisation service does not give this envelope's pseudonym for the value it opens to; its submitter's gateway wrote a wrong pseudonym"),
+            )
+            .field(name.to_string()));
+        }
+    }
+    Ok(claimed.len())
 }
 
 /// A key reported lost or compromised opens nothing through the API: the
