@@ -288,6 +288,142 @@ async fn open_as(c: &Client, id: &str, query: &str) -> (u16, Value) {
     )
 }
 
+/// A new epoch (its key made by `veilgate pseudonym-service keygen`, added
+/// to the directory and the service): the same account gets another
+/// pseudonym from then on — linkability ends at the rotation, by design —
+/// and envelopes of the old epoch stay valid.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_epoch_gives_new_pseudonyms_and_old_envelopes_stay_valid() {
+    let root = tempfile::tempdir().unwrap();
+    let data = veilgate_testkit::data::dev_data_dir(root.path(), &[]).unwrap();
+    let (dirs, key1) = deploy(&data, DEV_LEDGER, 1, &["regulator"], 100_000).unwrap();
+    let services = start_all(root.path(), &data, &dirs);
+    let gw = gateway(root.path(), &data);
+    let bank_a = Client::from_data_dir(&data, "bank-a", &gw.base).unwrap();
+    let (status, body) = submit(
+        &bank_a,
+        "interbank-payment",
+        "e-1",
+        &sample("interbank-payment"),
+    )
+    .await;
+    assert!(status == 201 || status == 202, "{status} {body}");
+    let first = body["envelope_id"].as_str().unwrap().to_owned();
+    let old = field(&bank_a, &first, "payer_account").await;
+    assert_eq!(old["epoch"], 1);
+    assert_eq!(
+        old["pseudonym"],
+        tag_of(&key1, "6222020200112233445").as_str()
+    );
+    let (_, bytes) = bank_a
+        .request(
+            "GET",
+            &format!("/v1/ledgers/{DEV_LEDGER}/envelopes/{first}"),
+            None,
+        )
+        .await
+        .unwrap();
+    let first_envelope = serde_json::from_slice::<Value>(&bytes).unwrap()["envelope"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    drop((bank_a, gw, services));
+
+    // The rotation: a key for epoch 2 from now, in the directory (the
+    // gateway's and the service's copy) and in the service's configuration.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let keys = dirs[0].dir.join("keys2");
+    let (ok, out, err) = veilgate_testkit::process::run(
+        EXE,
+        &[
+            "pseudonym-service",
+            "keygen",
+            "--out",
+            keys.to_str().unwrap(),
+            "--ledger",
+            DEV_LEDGER,
+            "--epoch",
+            "2",
+            "--from-ms",
+            &now.to_string(),
+        ],
+    )
+    .unwrap();
+    assert!(ok, "{out}{err}");
+    let entry: Value = serde_json::from_str(out.split("\nkey files").next().unwrap()).unwrap();
+    assert_eq!(entry["epoch"], 2);
+    let file = keys.join(format!("{DEV_LEDGER}.2.1.key"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let mut directory: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("consortium.json")).unwrap())
+            .unwrap();
+    for l in directory["ledgers"].as_array_mut().unwrap() {
+        if l["ledger"] == DEV_LEDGER {
+            l["pseudonyms"]["epochs"]
+                .as_array_mut()
+                .unwrap()
+                .push(entry.clone());
+        }
+    }
+    let text = serde_json::to_string_pretty(&directory).unwrap();
+    std::fs::write(data.join("consortium.json"), &text).unwrap();
+    std::fs::write(dirs[0].dir.join("consortium.json"), &text).unwrap();
+    let mut config = std::fs::read_to_string(dirs[0].dir.join("pseudonym-service.toml")).unwrap();
+    config.push_str(&format!(
+        "\n[[key]]\nledger = \"{DEV_LEDGER}\"\nepoch = 2\nfile = \"keys2/{DEV_LEDGER}.2.1.key\"\n"
+    ));
+    std::fs::write(dirs[0].dir.join("pseudonym-service.toml"), config).unwrap();
+    let _services = start_all(root.path(), &data, &dirs);
+    let gw = gateway(root.path(), &data);
+    let bank_a = Client::from_data_dir(&data, "bank-a", &gw.base).unwrap();
+
+    let (status, body) = submit(
+        &bank_a,
+        "interbank-payment",
+        "e-2",
+        &sample("interbank-payment"),
+    )
+    .await;
+    assert!(status == 201 || status == 202, "{status} {body}");
+    let second = body["envelope_id"].as_str().unwrap().to_owned();
+    let new = field(&bank_a, &second, "payer_account").await;
+    assert_eq!(new["epoch"], 2, "{new}");
+    assert_ne!(new["pseudonym"], old["pseudonym"]);
+    let key2: [u8; 32] = hex::decode(std::fs::read_to_string(&file).unwrap().trim())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let key2 = veilgate_pseudonym::Evaluator::from_scalar(&key2).unwrap();
+    let canonical = veilgate_policies::Value::Str("6222020200112233445".into()).encode();
+    let input = veilgate_pseudonym::pseudonym_input(DEV_LEDGER, 2, &canonical).unwrap();
+    assert_eq!(
+        new["pseudonym"],
+        hex::encode(key2.evaluate_tag(&input).unwrap()).as_str()
+    );
+    // The epoch-1 envelope is still valid to a peer.
+    let (status, bytes) = bank_a
+        .request(
+            "POST",
+            &format!("/v1/ledgers/{DEV_LEDGER}/verify"),
+            Some(
+                json!({ "envelope": first_envelope })
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!((status, &v["accepted"]), (200, &Value::Bool(true)), "{v}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_of_three_services_evaluate_what_the_key_would_and_one_alone_cannot() {
     let root = tempfile::tempdir().unwrap();
