@@ -103,7 +103,7 @@ impl PseudonymDirectory {
             ));
         }
         for (pos, s) in self.services.iter().enumerate() {
-            if s.index == 0 || self.services[..pos].iter().any(|o| o.index == s.index) {
+            if s.index == 0 || self.services.iter().take(pos).any(|o| o.index == s.index) {
                 return bad(format!(
                     "service index {} must be at least 1 and unique",
                     s.index
@@ -181,6 +181,7 @@ mod hex32 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
     use super::*;
     use veilgate_pseudonym::threshold::deal;
     use veilgate_pseudonym::Evaluator;

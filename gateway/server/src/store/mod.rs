@@ -108,6 +108,10 @@ pub struct Submission {
     pub delivered_ms: Option<u64>,
 }
 
+/// A record waiting for its pseudonyms: its envelope id and its
+/// [`awaiting::AwaitingValue`] bytes.
+pub type Awaiting = ([u8; 16], Vec<u8>);
+
 /// One outbox entry, in acceptance order.
 #[derive(Clone, Debug)]
 pub struct Pending {
@@ -326,8 +330,8 @@ impl Store {
         Ok(Offer::Queued(0))
     }
 
-    /// Records waiting for their pseudonyms, oldest id order; at most `limit`.
-    pub fn awaiting(&self, limit: usize) -> Result<Vec<([u8; 16], Vec<u8>)>, StoreError> {
+    /// Records waiting for their pseudonyms, in id order; at most `limit`.
+    pub fn awaiting(&self, limit: usize) -> Result<Vec<Awaiting>, StoreError> {
         let tx = self.db.begin_read().map_err(db)?;
         let t = match tx.open_table(AWAITING) {
             Ok(t) => t,

@@ -127,7 +127,9 @@ async fn check_pseudonyms(
     };
     let env = veilgate_core::Envelope::decode(envelope)
         .map_err(|_| ApiError::internal("a stored envelope does not decode"))?;
-    let claimed: Vec<(&str, [u8; 32], zeroize::Zeroizing<Vec<u8>>)> = env
+    // (field, tag on the ledger, the opened value's canonical encoding)
+    type Claimed<'a> = (&'a str, [u8; 32], zeroize::Zeroizing<Vec<u8>>);
+    let claimed: Vec<Claimed<'_>> = env
         .fields
         .iter()
         .filter_map(|f| match f.body {
