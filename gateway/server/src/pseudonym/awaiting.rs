@@ -1,6 +1,7 @@
 //! The worker that seals records accepted while the pseudonymisation
-//! service could not answer. Each round takes the oldest waiting records,
-//! decrypts each with its submitter's key, asks the service for its
+//! service could not answer. Each round goes through the waiting records,
+//! 64 at a time in envelope-id order (one that cannot be sealed does not
+//! hold up the others), decrypts each with its submitter's key, asks the service for its
 //! pseudonyms (in the epoch of its acceptance time, which is also the
 //! envelope's time), seals it as the submit route would and moves it into
 //! the outbox in place of its record at rest, in one transaction. While
@@ -40,17 +41,31 @@ pub async fn run(gateway: Arc<Gateway>, mut stop: tokio::sync::watch::Receiver<b
     }
 }
 
-/// One pass over the oldest waiting records.
+/// One pass over the waiting records, [`BATCH`] at a time.
 pub async fn round(gw: &Arc<Gateway>) {
-    let store = gw.store.clone();
-    let waiting = match blocking(move || store.awaiting(BATCH)).await {
-        Ok(Ok(w)) => w,
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "the records waiting for pseudonyms could not be read");
+    let mut after = None;
+    loop {
+        let store = gw.store.clone();
+        let waiting = match blocking(move || store.awaiting(after, BATCH)).await {
+            Ok(Ok(w)) => w,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "the records waiting for pseudonyms could not be read");
+                return;
+            }
+            Err(_) => return,
+        };
+        let Some((last, _)) = waiting.last() else {
+            return;
+        };
+        after = Some(*last);
+        if !batch(gw, waiting).await {
             return;
         }
-        Err(_) => return,
-    };
+    }
+}
+
+/// Takes up one batch; `false` when the service still cannot answer.
+async fn batch(gw: &Arc<Gateway>, waiting: Vec<crate::store::Awaiting>) -> bool {
     for (id, bytes) in waiting {
         match take_up(gw, &id, &bytes).await {
             Ok(true) => {
@@ -59,13 +74,14 @@ pub async fn round(gw: &Arc<Gateway>) {
             }
             Ok(false) => {}
             // The service still cannot answer: the rest wait too.
-            Err(Step::Unavailable) => return,
+            Err(Step::Unavailable) => return false,
             Err(Step::Stuck(why)) => {
                 tracing::error!(envelope_id = %hex::encode(id), error = %why, "a record waiting for its pseudonyms cannot be sealed; it keeps waiting");
                 gw.metrics.rejection("awaiting_stuck");
             }
         }
     }
+    true
 }
 
 enum Step {

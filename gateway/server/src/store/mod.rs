@@ -330,8 +330,13 @@ impl Store {
         Ok(Offer::Queued(0))
     }
 
-    /// Records waiting for their pseudonyms, in id order; at most `limit`.
-    pub fn awaiting(&self, limit: usize) -> Result<Vec<Awaiting>, StoreError> {
+    /// Records waiting for their pseudonyms, in id order, after the id
+    /// `after` (from the first when `None`); at most `limit`.
+    pub fn awaiting(
+        &self,
+        after: Option<[u8; 16]>,
+        limit: usize,
+    ) -> Result<Vec<Awaiting>, StoreError> {
         let tx = self.db.begin_read().map_err(db)?;
         let t = match tx.open_table(AWAITING) {
             Ok(t) => t,
@@ -339,7 +344,15 @@ impl Store {
             Err(e) => return Err(db(e)),
         };
         let mut out = Vec::new();
-        for item in t.iter().map_err(db)?.take(limit) {
+        let items = match &after {
+            Some(a) => t.range::<&[u8]>((
+                std::ops::Bound::Excluded(a.as_slice()),
+                std::ops::Bound::Unbounded,
+            )),
+            None => t.iter(),
+        }
+        .map_err(db)?;
+        for item in items.take(limit) {
             let (k, v) = item.map_err(db)?;
             let id: [u8; 16] = k.value().try_into().map_err(|_| StoreError::Corrupt {
                 table: "awaiting_pseudonyms",
@@ -597,4 +610,57 @@ fn set_ledger_state(
     subs.insert(id.as_slice(), write_submission(id, &sub)?.as_slice())
         .map_err(db)?;
     Ok(Some(sub))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    /// Waiting records page by id: every one is reached, none twice, so a
+    /// record that cannot be sealed never hides the ones after it.
+    #[test]
+    fn waiting_records_page_by_id_and_promotion_takes_them_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("g.redb")).unwrap();
+        let sub = |i: u8| Submission {
+            ledger: "l".into(),
+            submitter: "bank-a".into(),
+            policy: "p".into(),
+            record_digest: hex::encode([i; 32]),
+            state: State::AwaitingPseudonyms,
+            accepted_ms: 1,
+            sequence: None,
+            entry_hash: None,
+            delivered_ms: None,
+        };
+        for i in 0..70u8 {
+            let id = [i; 16];
+            let audit = AuditEvent::gateway(crate::audit::Action::Submit);
+            assert!(matches!(
+                store.park(&id, &sub(i), &[i], audit).unwrap(),
+                Offer::Queued(_)
+            ));
+        }
+        assert_eq!(store.awaiting_depth().unwrap(), 70);
+        let first = store.awaiting(None, 64).unwrap();
+        let rest = store.awaiting(Some(first[63].0), 64).unwrap();
+        assert_eq!((first.len(), rest.len()), (64, 6));
+        let ids: Vec<u8> = first.iter().chain(&rest).map(|(id, _)| id[0]).collect();
+        assert_eq!(ids, (0..70).collect::<Vec<_>>());
+        assert_eq!(rest[5].1, vec![69]);
+        let value = OutboxValue {
+            envelope_id: [3; 16],
+            ledger: "l".into(),
+            envelope: vec![2],
+        };
+        assert_eq!(store.promote(&value).unwrap(), Some(0));
+        assert_eq!(store.promote(&value).unwrap(), None);
+        assert_eq!(store.awaiting_depth().unwrap(), 69);
+        assert_eq!(store.outbox_depth().unwrap(), 1);
+        assert_eq!(
+            store.submission(&[3; 16]).unwrap().unwrap().state,
+            State::Accepted
+        );
+    }
 }
