@@ -75,7 +75,7 @@ fn ledger_view(v: &VerifiedEnvelope, plan: &Plan) -> BTreeMap<String, Seen> {
                         .unwrap()
                         .display(),
                 ),
-                Some(FieldBody::Pseudonym(_)) => Seen::Pseudonym,
+                Some(FieldBody::Pseudonym(_) | FieldBody::Oblivious { .. }) => Seen::Pseudonym,
                 Some(FieldBody::Committed { .. } | FieldBody::Bn254Committed(_)) => {
                     Seen::Commitment
                 }
