@@ -11,8 +11,26 @@
 use veilgate_policies::preview::{preview, OBSERVER};
 use veilgate_policies::{compile, diff, fmt, padding, Padding, SAMPLES, TEMPLATES};
 
+/// The interbank template without its `pad` line and the comment over it:
+/// the tests below add the line they need (and pin positions as of a
+/// template without one).
 fn interbank() -> &'static str {
-    TEMPLATES[0].1
+    let lines: Vec<&str> = TEMPLATES[0].1.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("pad "))
+        .expect("the interbank template pads");
+    let mut start = at;
+    while start > 0 && lines[start - 1].starts_with('#') {
+        start -= 1;
+    }
+    let text: String = lines[..start]
+        .iter()
+        .chain(&lines[at + 1..])
+        .flat_map(|l| [*l, "\n"])
+        .collect();
+    // Leaked so callers hold it as the `&'static str` the template is.
+    Box::leak(text.into_boxed_str())
 }
 
 /// The interbank template with `line` after its `ledger` line.
@@ -119,8 +137,9 @@ fn fmt_writes_the_line_canonically_and_keeps_the_hash() {
     );
 }
 
-/// Without the line every plan hash is what `docs/formats/vectors/plan-hash-v1.json`
-/// pins; with it the hash changes, and changes again with other bounds.
+/// With the line after `ledger` the interbank plan is the shipped
+/// template's, whose hash `docs/formats/vectors/plan-hash-v1.json` pins;
+/// without it the hash changes, and changes again with other bounds.
 #[test]
 fn the_hash_changes_only_with_the_line() {
     let pinned: serde_json::Value =
@@ -135,12 +154,28 @@ fn the_hash_changes_only_with_the_line() {
         .unwrap()
         .to_owned();
     let hex = |h: [u8; 32]| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    assert_eq!(hex(compile(interbank()).unwrap().hash()), want);
+    assert_eq!(hex(compile(TEMPLATES[0].1).unwrap().hash()), want);
     let a = compile(&with_line("pad pow2 32..=1024")).unwrap().hash();
     let b = compile(&with_line("pad pow2 64..=1024")).unwrap().hash();
     let c = compile(&with_line("pad pow2 32..=2048")).unwrap().hash();
-    assert_ne!(hex(a), want);
+    assert_eq!(hex(a), want);
+    assert_ne!(hex(compile(interbank()).unwrap().hash()), want);
     assert!(a != b && a != c && b != c);
+}
+
+/// Every shipped template pads with the default classes, so `policy new`
+/// starts from a padded policy and `policy check` warns about none.
+#[test]
+fn every_template_pads_and_check_warns_about_none() {
+    for (name, text) in TEMPLATES {
+        let plan = compile(text).unwrap();
+        assert_eq!(
+            plan.padding,
+            Some(Padding::pow2(32, 1024).unwrap()),
+            "{name}"
+        );
+        assert_eq!(padding::warnings(&plan), Vec::<String>::new(), "{name}");
+    }
 }
 
 #[test]

@@ -93,7 +93,7 @@ fn config_check_passes_what_starts_and_names_what_does_not() {
 fn a_policy_that_binds_another_ledger_stops_the_start() {
     let root = tempfile::tempdir().unwrap();
     let text = PAYMENT
-        .replace("version 2", "version 3")
+        .replace("version 3", "version 4")
         .replace("ledger interbank-settlement", "ledger cross-border");
     assert!(text.contains("ledger cross-border"), "the template moved");
     let e = start_error(&with_policy(root.path(), "other", &text));
@@ -109,7 +109,7 @@ fn a_policy_naming_a_role_nobody_holds_stops_the_start() {
     // A later version that also shows the amount to a compliance desk the
     // consortium never appointed.
     let text = PAYMENT
-        .replace("version 2", "version 3")
+        .replace("version 3", "version 4")
         .replace("roles { regulator }", "roles { regulator compliance_desk }")
         .replace(
             "encrypt to [payer_bank, payee_bank, regulator]",
@@ -122,7 +122,7 @@ fn a_policy_naming_a_role_nobody_holds_stops_the_start() {
     let e = start_error(&with_policy(root.path(), "role", &text));
     assert!(
         e.contains("interbank-payment")
-            && e.contains("version 3")
+            && e.contains("version 4")
             && e.contains("`compliance_desk`")
             && e.contains("consortium.json"),
         "{e}"
@@ -140,7 +140,7 @@ fn a_policy_naming_a_role_nobody_holds_stops_the_start() {
 #[test]
 fn two_texts_under_one_policy_version_stop_the_start() {
     let root = tempfile::tempdir().unwrap();
-    // Version 2 again, with one field published that the shipped one hides.
+    // Version 3 again, with one field published that the shipped one hides.
     let text = PAYMENT.replace(
         "remittance:    encrypt to [payee_bank]",
         "remittance:    public",
@@ -150,7 +150,7 @@ fn two_texts_under_one_policy_version_stop_the_start() {
     assert!(
         e.contains("policies/extra.policy")
             && e.contains("policies/interbank-payment.policy")
-            && e.contains("`interbank-payment` version 2"),
+            && e.contains("`interbank-payment` version 3"),
         "{e}"
     );
     // The same text twice is one policy, not a conflict.

@@ -667,7 +667,7 @@ async fn only_admitted_certificates_get_in() {
             status,
             serde_json::from_slice::<Value>(&body).unwrap()["version"].as_u64()
         ),
-        (200, Some(2))
+        (200, Some(3))
     );
     assert_eq!(
         bank_c

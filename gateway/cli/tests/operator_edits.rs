@@ -73,22 +73,22 @@ fn policy_publish_adds_a_version_and_refuses_what_would_not_start() {
     let root = tempfile::tempdir().unwrap();
     let data = dev(root.path());
     let d = data.to_str().unwrap();
-    let v3 = PAYMENT.replace("version 2", "version 3").replace(
+    let v4 = PAYMENT.replace("version 3", "version 4").replace(
         "remittance:    encrypt to [payee_bank]",
         "remittance:    encrypt to [payee_bank, regulator]",
     );
-    assert_ne!(v3, PAYMENT, "the template moved");
-    let file = root.path().join("v3.policy");
-    std::fs::write(&file, &v3).unwrap();
+    assert_ne!(v4, PAYMENT, "the template moved");
+    let file = root.path().join("v4.policy");
+    std::fs::write(&file, &v4).unwrap();
     let (ok, out) = veilgate(&["policy", "publish", "--data", d, file.to_str().unwrap()]);
     assert!(ok, "{out}");
     assert!(
-        out.contains("version 3") && out.contains("restart"),
+        out.contains("version 4") && out.contains("restart"),
         "{out}"
     );
     let toml = std::fs::read_to_string(data.join("veilgate.toml")).unwrap();
     assert!(
-        toml.contains("policies/interbank-payment-v3.policy"),
+        toml.contains("policies/interbank-payment-v4.policy"),
         "{toml}"
     );
     assert!(toml.contains(COMMENT), "comments kept:\n{toml}");
@@ -96,16 +96,16 @@ fn policy_publish_adds_a_version_and_refuses_what_would_not_start() {
     assert!(gw.ledgers[LEDGER]
         .texts
         .iter()
-        .any(|(p, _)| p.id == "interbank-payment" && p.version == 3));
+        .any(|(p, _)| p.id == "interbank-payment" && p.version == 4));
     drop(gw);
 
-    // The same again: already there. Another text under version 3: refused.
+    // The same again: already there. Another text under version 4: refused.
     let (ok, out) = veilgate(&["policy", "publish", "--data", d, file.to_str().unwrap()]);
     assert!(!ok && out.contains("already published"), "{out}");
     let before = snapshot(&data);
     std::fs::write(
         &file,
-        v3.replace(
+        v4.replace(
             "remittance:    encrypt to [payee_bank, regulator]",
             "remittance:    encrypt to [payee_bank, regulator, payer_bank]",
         ),
@@ -113,19 +113,19 @@ fn policy_publish_adds_a_version_and_refuses_what_would_not_start() {
     .unwrap();
     let (ok, out) = veilgate(&["policy", "publish", "--data", d, file.to_str().unwrap()]);
     assert!(
-        !ok && out.contains("another text") && out.contains("version 4"),
+        !ok && out.contains("another text") && out.contains("version 5"),
         "{out}"
     );
     assert_eq!(snapshot(&data), before);
 
     // A version naming a role nobody holds: the start check refuses it and
     // every file is as it was.
-    let v4 = v3
-        .replace("version 3", "version 4")
+    let v5 = v4
+        .replace("version 4", "version 5")
         .replace("roles { regulator }", "roles { regulator compliance_desk }")
         .replace("[payee_bank, regulator]", "[payee_bank, compliance_desk]");
-    assert!(v4.contains("compliance_desk]"), "the template moved");
-    std::fs::write(&file, &v4).unwrap();
+    assert!(v5.contains("compliance_desk]"), "the template moved");
+    std::fs::write(&file, &v5).unwrap();
     let (ok, out) = veilgate(&["policy", "publish", "--data", d, file.to_str().unwrap()]);
     assert!(!ok, "{out}");
     assert!(
@@ -137,7 +137,7 @@ fn policy_publish_adds_a_version_and_refuses_what_would_not_start() {
     // A policy of a ledger this gateway does not configure.
     std::fs::write(
         &file,
-        v4.replace("ledger interbank-settlement", "ledger elsewhere"),
+        v5.replace("ledger interbank-settlement", "ledger elsewhere"),
     )
     .unwrap();
     let (ok, out) = veilgate(&["policy", "publish", "--data", d, file.to_str().unwrap()]);

@@ -194,7 +194,7 @@ async fn a_submission_pins_a_policy_version() {
             (status, body)
         }
     };
-    let (status, body) = post(2.into(), "pinned-1").await;
+    let (status, body) = post(3.into(), "pinned-1").await;
     assert!(status == 201 || status == 202, "{body}");
     let (status, body) = post(9.into(), "pinned-2").await;
     assert_eq!(
@@ -203,10 +203,10 @@ async fn a_submission_pins_a_policy_version() {
         "{body}"
     );
     assert!(
-        body["message"].as_str().unwrap().contains("published: 2"),
+        body["message"].as_str().unwrap().contains("published: 3"),
         "{body}"
     );
-    for bad in [serde_json::json!("2"), 0.into(), (-1).into(), 1.5.into()] {
+    for bad in [serde_json::json!("3"), 0.into(), (-1).into(), 1.5.into()] {
         let (status, body) = post(bad.clone(), "pinned-3").await;
         assert_eq!(
             (status, body["field"].as_str()),

@@ -119,7 +119,7 @@ fn verify_names_the_reason() {
     let env = seal_sample(&fx, &sample(), "pay-0004", &mut rng);
     let policies = PolicySet::new([fx.plan.clone()]);
 
-    let other = compile(&TEMPLATES[0].1.replace("version 2", "version 3")).unwrap();
+    let other = compile(&TEMPLATES[0].1.replace("version 3", "version 4")).unwrap();
     assert!(matches!(
         verify(
             &env.encode(),
@@ -529,10 +529,11 @@ fn every_template_seals_verifies_and_opens() {
         assert_eq!(env.predicates.len(), plan.predicates.len(), "{name}");
         let ranges = veilgate_core::ranges::facts(&plan, &env.conditions).unwrap();
         let sets = !veilgate_core::predicates::set_fields(&plan).is_empty();
-        // Format 4 (keys named) whatever the policy holds; its v2 and v3
-        // sections say what the policy proves.
+        // Format 5 (format 4 with padding: every template pads) whatever
+        // else the policy holds; its v2 and v3 sections say what it proves.
         let _ = (ranges, sets);
-        assert_eq!(env.encode()[4], 4, "{name}");
+        assert!(plan.padding.is_some(), "{name}");
+        assert_eq!(env.encode()[4], 5, "{name}");
         check(&fx, &plan, &env).unwrap_or_else(|e| panic!("{name}: {e}"));
         // Every recipient opens what the policy gives it.
         let mut dir = fx.directory.clone();
@@ -1524,6 +1525,18 @@ fn policy_text(name: &str) -> &'static str {
     TEMPLATES.iter().find(|(n, _)| *n == name).unwrap().1
 }
 
+/// A template without its `pad` line (every template pads): the padding
+/// tests compare with a policy that does not.
+fn unpadded(name: &str) -> String {
+    let text: String = policy_text(name)
+        .lines()
+        .filter(|l| !l.starts_with("pad "))
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    assert_ne!(text, policy_text(name), "{name} pads");
+    text
+}
+
 fn predicate_false(r: Result<Envelope, veilgate_core::SealError>) -> bool {
     matches!(r, Err(veilgate_core::SealError::PredicateFalse(_)))
 }
@@ -2284,7 +2297,7 @@ fn remittance(text: &str) -> serde_json::Value {
 fn values_of_one_class_give_ciphertexts_of_one_length() {
     let mut fx = fixture(5005);
     let padded = frozen("envelope-v5.policy");
-    let plain = compile(TEMPLATES[0].1).unwrap();
+    let plain = compile(&unpadded("interbank-payment.policy")).unwrap();
     let (short, long) = ("s".repeat(30), "l".repeat(61));
     let len = |plan: &Plan, text: &str, key: &str| {
         let env = try_seal(&fx, plan, &remittance(text), key).unwrap();
@@ -2341,7 +2354,7 @@ fn padding_is_checked_by_verify_and_open() {
         )
     );
     // The registry contract does not read format 5: no `pad` on chain.
-    let onchain = compile(&policy_text("supply-chain-receivable.policy").replacen(
+    let onchain = compile(&unpadded("supply-chain-receivable.policy").replacen(
         "require encrypt to [regulator]\n",
         "require encrypt to [regulator]\nrequire proofs on chain\npad pow2 32..=1024\n",
         1,
@@ -2350,7 +2363,7 @@ fn padding_is_checked_by_verify_and_open() {
     assert!(veilgate_core::unsupported(&onchain).is_some_and(|why| why.contains("format 5")));
     assert_eq!(
         veilgate_core::unsupported(
-            &compile(&policy_text("supply-chain-receivable.policy").replacen(
+            &compile(&unpadded("supply-chain-receivable.policy").replacen(
                 "require encrypt to [regulator]\n",
                 "require encrypt to [regulator]\nrequire proofs on chain\n",
                 1,
@@ -2364,7 +2377,7 @@ fn padding_is_checked_by_verify_and_open() {
     bent.padding = None;
     assert_eq!(refused(&mut bent, &fx.plan).code(), "padding");
     // Format 5 under a policy without `pad`.
-    let plain = compile(TEMPLATES[0].1).unwrap();
+    let plain = compile(&unpadded("interbank-payment.policy")).unwrap();
     let mut bent = try_seal(&fx, &plain, &sample(), "pad-check-2").unwrap();
     check(&fx, &plain, &bent).unwrap();
     bent.padding = Some(veilgate_core::envelope::PADDING_POW2);
