@@ -436,6 +436,15 @@ fn check_request(req: &SealRequest<'_>) -> Result<SuiteId, SealError> {
 /// pseudonym there would be reversible by every member. A ledger without
 /// one takes member-key pseudonyms (peers would reject anything else).
 fn check_pseudonyms(req: &SealRequest<'_>) -> Result<(), SealError> {
+    // A record with nothing to pseudonymise needs neither key nor epoch.
+    if !req
+        .plan
+        .fields
+        .iter()
+        .any(|f| matches!(f.disclosure, Disclosure::Pseudonym { .. }))
+    {
+        return Ok(());
+    }
     let directory = &req.trust.directory;
     let wanted = directory
         .pseudonyms
