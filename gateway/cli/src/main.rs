@@ -165,6 +165,8 @@ enum Command {
 enum PseudonymCommand {
     /// Run the service from the data directory's pseudonym-service.toml.
     Serve {
+        /// The service's data directory (pseudonym-service.toml, its keys,
+        /// its certificate, the directory, its audit log).
         #[arg(long)]
         data: PathBuf,
         /// Address to listen on, overriding `listen` (port 0: any free port).
@@ -177,8 +179,10 @@ enum PseudonymCommand {
         /// Folder the key files are written to (created if missing).
         #[arg(long)]
         out: PathBuf,
+        /// The ledger the key is for.
         #[arg(long)]
         ledger: String,
+        /// The epoch's number: one more than the ledger's last.
         #[arg(long)]
         epoch: u32,
         /// From when the epoch is in force, ms since 1970 (default: now).
