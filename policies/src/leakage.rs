@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 
 use crate::padding::LengthLeft;
-use crate::plan::{Condition, Disclosure, FieldPlan, FieldType, Plan};
+use crate::plan::{Condition, Disclosure, FieldPlan, Plan};
 use crate::preview::{Cell, Preview, OBSERVER};
 use crate::record::format_decimal;
 
@@ -179,7 +179,7 @@ fn length(
             };
             format!("class {s} bytes ({lo}–{hi}){mask}")
         }
-        Some(l) if varies_in_length(&f.ty) => {
+        Some(l) if crate::padding::varies_in_length(&f.ty) => {
             notes.insert(Note::LengthExact);
             format!("exact: {}", bytes(l.len))
         }
@@ -210,21 +210,6 @@ fn bytes(n: usize) -> String {
         "1 byte".to_owned()
     } else {
         format!("{n} bytes")
-    }
-}
-
-/// Whether values of the type differ in length; numbers, dates, bools and
-/// enums of equal-length names encode at one length, so an exact length
-/// tells nothing there. (`padding` keeps its own copy private; this one only
-/// chooses the wording.)
-fn varies_in_length(ty: &FieldType) -> bool {
-    match ty {
-        FieldType::String | FieldType::Party | FieldType::Bytes => true,
-        FieldType::Enum(values) => {
-            let first = values.first().map_or(0, String::len);
-            values.iter().any(|v| v.len() != first)
-        }
-        _ => false,
     }
 }
 

@@ -33,7 +33,7 @@ pub fn encrypted(plan: &Plan, f: &FieldPlan) -> bool {
 /// Whether values of this type differ in length: strings, parties, bytes,
 /// and enums whose values are not all as long as each other. Numbers,
 /// dates and bools encode at a fixed length.
-fn varies_in_length(ty: &FieldType) -> bool {
+pub(crate) fn varies_in_length(ty: &FieldType) -> bool {
     match ty {
         FieldType::String | FieldType::Party | FieldType::Bytes => true,
         FieldType::Enum(values) => {

@@ -27,8 +27,8 @@ pub use bind::envelope_id;
 pub use envelope::{DecodeError, Envelope, FieldBody, PredicateProof};
 pub use keys::{
     Directory, EnvelopeSigner, InstitutionSecrets, KemAlg, KemDecap, KeyError, KeyId, KeyUseError,
-    LedgerDirectory, MemberKey, MemberKeys, PseudonymDirectory, PseudonymEpoch, PseudonymKey,
-    PseudonymService, PublicShareEntry, SetRule,
+    LedgerDirectory, MemberKey, MemberKeys, NewEpoch, PseudonymDirectory, PseudonymEpoch,
+    PseudonymKey, PseudonymService, PublicShareEntry, SetRule,
 };
 pub use open::{open, open_with_data_key, unwrap_data_key, Access, OpenError, OpenedField};
 pub use seal::{

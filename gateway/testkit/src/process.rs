@@ -108,6 +108,25 @@ impl Drop for Process {
     }
 }
 
+/// The child's stdout, line by line, read on a thread so that waiting for
+/// a line can have a deadline; it drains stdout until the child exits (a
+/// read error is like an exit: no more lines).
+fn stdout_lines(child: &mut Child) -> Result<std::sync::mpsc::Receiver<String>, String> {
+    let stdout = child.stdout.take().ok_or("the child has no stdout")?;
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        loop {
+            let mut l = String::new();
+            if reader.read_line(&mut l).unwrap_or(0) == 0 {
+                break;
+            }
+            let _ = tx.send(l);
+        }
+    });
+    Ok(lines)
+}
+
 /// One attempt: `Ok(Err(line))` when the gateway exited without listening.
 fn try_start(o: &Options) -> Result<Result<Process, String>, String> {
     let log = std::fs::OpenOptions::new()
@@ -139,21 +158,7 @@ fn try_start(o: &Options) -> Result<Result<Process, String>, String> {
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("starting {}: {e}", o.exe.display()))?;
-    let stdout = child.stdout.take().ok_or("the child has no stdout")?;
-    // Read on a thread, so that waiting for a line can have a deadline; it
-    // drains stdout until the gateway exits.
-    let (tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        loop {
-            let mut l = String::new();
-            // A read error is like an exit: no more lines.
-            if reader.read_line(&mut l).unwrap_or(0) == 0 {
-                break;
-            }
-            let _ = tx.send(l);
-        }
-    });
+    let lines = stdout_lines(&mut child)?;
     let deadline = Instant::now() + LISTEN_WITHIN;
     let next = || lines.recv_timeout(deadline.saturating_duration_since(Instant::now()));
     let hung = |child: &mut Child, what: &str| {
@@ -258,18 +263,7 @@ pub fn start_pseudonym_service(
             .stderr(log_file)
             .spawn()
             .map_err(|e| format!("starting the pseudonym service: {e}"))?;
-        let stdout = child.stdout.take().ok_or("the child has no stdout")?;
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            loop {
-                let mut l = String::new();
-                if reader.read_line(&mut l).unwrap_or(0) == 0 {
-                    break;
-                }
-                let _ = tx.send(l);
-            }
-        });
+        let lines = stdout_lines(&mut child)?;
         let first = match lines.recv_timeout(LISTEN_WITHIN) {
             Ok(line) => line,
             Err(RecvTimeoutError::Disconnected) => String::new(),

@@ -8,10 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair, SanType};
-use veilgate_core::{
-    Directory, PseudonymDirectory, PseudonymEpoch, PseudonymService, PublicShareEntry,
-};
-use veilgate_pseudonym::threshold::deal;
+use veilgate_core::{Directory, NewEpoch, PseudonymDirectory, PseudonymService};
 use veilgate_pseudonym::Evaluator;
 
 /// One service's data directory.
@@ -49,28 +46,8 @@ pub fn deploy(
     operators: &[&str],
     per_member_per_day: u64,
 ) -> Result<(Vec<ServiceDir>, Evaluator), String> {
-    let mut rng = rand_core::OsRng;
-    let key = Evaluator::generate(&mut rng).map_err(|e| e.to_string())?;
-    let (secrets, shares): (Vec<_>, Vec<_>) = if threshold <= 1 {
-        (vec![(1u32, key.secret_bytes())], Vec::new())
-    } else {
-        let dealing =
-            deal(threshold, operators.len(), &key, &mut rng).map_err(|e| e.to_string())?;
-        let shares = dealing
-            .shares
-            .iter()
-            .map(|s| PublicShareEntry {
-                index: s.index(),
-                public_key: s.public().public_key,
-            })
-            .collect();
-        let secrets = dealing
-            .shares
-            .iter()
-            .map(|s| (s.index(), s.secret_bytes()))
-            .collect();
-        (secrets, shares)
-    };
+    let new = NewEpoch::generate(1, 0, threshold, operators.len(), &mut rand_core::OsRng)
+        .map_err(|e| e.to_string())?;
     let services: Vec<PseudonymService> = if threshold <= 1 {
         vec![PseudonymService {
             index: 1,
@@ -89,12 +66,7 @@ pub fn deploy(
     let section = PseudonymDirectory {
         threshold: u32::try_from(threshold.max(1)).map_err(|e| e.to_string())?,
         services: services.clone(),
-        epochs: vec![PseudonymEpoch {
-            epoch: 1,
-            from_ms: 0,
-            public_key: key.public_key(),
-            shares,
-        }],
+        epochs: vec![new.entry.clone()],
     };
     let dpath = data.join("consortium.json");
     let mut directory = Directory::from_json(&std::fs::read_to_string(&dpath).map_err(io(&dpath))?)
@@ -112,7 +84,7 @@ pub fn deploy(
         std::fs::remove_file(&key_path).map_err(io(&key_path))?;
     }
     let mut dirs = Vec::new();
-    for (s, (index, secret)) in services.iter().zip(&secrets) {
+    for (s, (index, secret)) in services.iter().zip(&new.secrets) {
         let name = data
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -133,7 +105,7 @@ pub fn deploy(
             dir,
         });
     }
-    Ok((dirs, key))
+    Ok((dirs, new.key))
 }
 
 /// One service's directory: configuration, key file, the directory, the

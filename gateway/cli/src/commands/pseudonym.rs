@@ -5,9 +5,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use veilgate_core::{PseudonymEpoch, PublicShareEntry};
-use veilgate_pseudonym::threshold::deal;
-use veilgate_pseudonym::Evaluator;
+use veilgate_core::NewEpoch;
 use veilgate_server::pseudonym::service::{serve, Service};
 
 /// Runs the service from `data`'s `pseudonym-service.toml` until SIGTERM
@@ -52,45 +50,17 @@ pub fn keygen(
     threshold: usize,
     services: usize,
 ) -> Result<String, Box<dyn std::error::Error>> {
-    let mut rng = rand_core::OsRng;
-    let key = Evaluator::generate(&mut rng)?;
-    let (secrets, shares) = if threshold <= 1 {
-        (vec![(1u32, key.secret_bytes())], Vec::new())
-    } else {
-        let dealing = deal(threshold, services, &key, &mut rng)?;
-        let shares = dealing
-            .shares
-            .iter()
-            .map(|s| PublicShareEntry {
-                index: s.index(),
-                public_key: s.public().public_key,
-            })
-            .collect();
-        (
-            dealing
-                .shares
-                .iter()
-                .map(|s| (s.index(), s.secret_bytes()))
-                .collect(),
-            shares,
-        )
-    };
+    let new = NewEpoch::generate(epoch, from_ms, threshold, services, &mut rand_core::OsRng)?;
     std::fs::create_dir_all(out)?;
     let mut written = Vec::new();
-    for (index, secret) in &secrets {
+    for (index, secret) in &new.secrets {
         let path = out.join(format!("{ledger}.{epoch}.{index}.key"));
         write_private(&path, hex::encode(secret.as_ref()).as_bytes())?;
         written.push(path.display().to_string());
     }
-    let entry = PseudonymEpoch {
-        epoch,
-        from_ms,
-        public_key: key.public_key(),
-        shares,
-    };
     Ok(format!(
         "{}\nkey files (give each to its service's operator, never to a member): {}",
-        serde_json::to_string_pretty(&entry)?,
+        serde_json::to_string_pretty(&new.entry)?,
         written.join(", ")
     ))
 }

@@ -15,7 +15,9 @@ use crate::suite::{RngCoreCrypto, SuiteId};
 
 pub use custody::{software_dh, EnvelopeSigner, KemDecap, KeyUseError};
 pub use id::{KemAlg, KeyId, MemberKey, KEY_ID_LEN};
-pub use pseudonyms::{PseudonymDirectory, PseudonymEpoch, PseudonymService, PublicShareEntry};
+pub use pseudonyms::{
+    NewEpoch, PseudonymDirectory, PseudonymEpoch, PseudonymService, PublicShareEntry,
+};
 
 /// Version of the secrets file format.
 pub const KEY_FORMAT_VERSION: u32 = 1;

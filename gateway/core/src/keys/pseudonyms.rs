@@ -162,6 +162,58 @@ impl PseudonymDirectory {
     }
 }
 
+/// A new epoch's key from a trusted dealer: the key (it exists only in
+/// the caller's memory), each service's secret by index — the whole key's
+/// scalar with `threshold` 1, else `services` Shamir shares of which
+/// `threshold` evaluate together — and the epoch's directory entry.
+pub struct NewEpoch {
+    pub key: veilgate_pseudonym::Evaluator,
+    pub secrets: Vec<(u32, zeroize::Zeroizing<[u8; 32]>)>,
+    pub entry: PseudonymEpoch,
+}
+
+impl NewEpoch {
+    pub fn generate<R: rand_core::RngCore + rand_core::CryptoRng>(
+        epoch: u32,
+        from_ms: u64,
+        threshold: usize,
+        services: usize,
+        rng: &mut R,
+    ) -> Result<NewEpoch, veilgate_pseudonym::PseudonymError> {
+        let key = veilgate_pseudonym::Evaluator::generate(rng)?;
+        let (secrets, shares) = if threshold <= 1 {
+            (vec![(1u32, key.secret_bytes())], Vec::new())
+        } else {
+            let dealing = veilgate_pseudonym::threshold::deal(threshold, services, &key, rng)?;
+            let shares = dealing
+                .shares
+                .iter()
+                .map(|s| PublicShareEntry {
+                    index: s.index(),
+                    public_key: s.public().public_key,
+                })
+                .collect();
+            let secrets = dealing
+                .shares
+                .iter()
+                .map(|s| (s.index(), s.secret_bytes()))
+                .collect();
+            (secrets, shares)
+        };
+        let entry = PseudonymEpoch {
+            epoch,
+            from_ms,
+            public_key: key.public_key(),
+            shares,
+        };
+        Ok(NewEpoch {
+            key,
+            secrets,
+            entry,
+        })
+    }
+}
+
 /// 32 bytes as 64 lowercase hex digits.
 mod hex32 {
     use serde::{Deserialize, Deserializer, Serializer};

@@ -277,12 +277,7 @@ impl Store {
             subs.insert(id.as_slice(), write_submission(&id, sub)?.as_slice())
                 .map_err(db)?;
             let mut outbox = tx.open_table(OUTBOX).map_err(db)?;
-            // Keys grow forever (never reused once the outbox empties), so a
-            // delivery kept in DELIVERED keeps its place in acceptance order.
-            let delivered = tx.open_table(DELIVERED).map_err(db)?;
-            let next = |last: Option<u64>| last.map_or(0, |k| k + 1);
-            let key = next(outbox.last().map_err(db)?.map(|(k, _)| k.value()))
-                .max(next(delivered.last().map_err(db)?.map(|(k, _)| k.value())));
+            let key = next_outbox_key(&outbox, &tx.open_table(DELIVERED).map_err(db)?)?;
             outbox
                 .insert(key, value.to_bytes().as_slice())
                 .map_err(db)?;
@@ -391,10 +386,7 @@ impl Store {
                 return Ok(None);
             }
             let mut outbox = tx.open_table(OUTBOX).map_err(db)?;
-            let delivered = tx.open_table(DELIVERED).map_err(db)?;
-            let next = |last: Option<u64>| last.map_or(0, |k| k + 1);
-            let key = next(outbox.last().map_err(db)?.map(|(k, _)| k.value()))
-                .max(next(delivered.last().map_err(db)?.map(|(k, _)| k.value())));
+            let key = next_outbox_key(&outbox, &tx.open_table(DELIVERED).map_err(db)?)?;
             outbox
                 .insert(key, value.to_bytes().as_slice())
                 .map_err(db)?;
@@ -583,6 +575,18 @@ fn write_submission(id: &[u8; 16], s: &Submission) -> Result<Vec<u8>, StoreError
 
 /// Marks a submission on the ledger (with its receipt and delivery time) or,
 /// with `None`, back to accepted. A missing submission is left alone.
+/// The key of the next outbox entry. Keys grow forever (never reused once
+/// the outbox empties), so a delivery kept in DELIVERED keeps its place in
+/// acceptance order.
+fn next_outbox_key(
+    outbox: &redb::Table<'_, u64, &[u8]>,
+    delivered: &redb::Table<'_, u64, &[u8]>,
+) -> Result<u64, StoreError> {
+    let next = |last: Option<u64>| last.map_or(0, |k| k + 1);
+    Ok(next(outbox.last().map_err(db)?.map(|(k, _)| k.value()))
+        .max(next(delivered.last().map_err(db)?.map(|(k, _)| k.value()))))
+}
+
 fn set_ledger_state(
     subs: &mut redb::Table<'_, &[u8], &[u8]>,
     id: &[u8; 16],
